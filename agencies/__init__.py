@@ -1,0 +1,25 @@
+"""Who answers: agency kinds, and which questions an agency answers on a case."""
+
+from agencies.applicability import (
+    Participant,
+    applicable_sections,
+    question_applies,
+    section_shown,
+    selects,
+    view_for,
+)
+from agencies.kinds import AGENCY_KIND_CODES, AGENCY_KINDS, CHILDRENS_SOCIAL_CARE, AgencyKind, agency_kind
+
+__all__ = [
+    "AGENCY_KINDS",
+    "AGENCY_KIND_CODES",
+    "CHILDRENS_SOCIAL_CARE",
+    "AgencyKind",
+    "Participant",
+    "agency_kind",
+    "applicable_sections",
+    "question_applies",
+    "section_shown",
+    "selects",
+    "view_for",
+]

@@ -1,0 +1,1 @@
+"""Maca's server: HTTP API, web pages, authentication, PostgreSQL access, CLI."""

@@ -1,0 +1,101 @@
+"""The Litestar application: ``create_app(settings)`` wires the parts together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.app import AppConfig
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+
+from agencies.kinds import AGENCY_KIND_CODES
+from server.db.pool import create_pool
+from server.health import HealthController
+from server.problems import EXCEPTION_HANDLERS
+from server.settings import Settings
+from server.toolkit_api import ToolkitController
+from toolkits.registry import Registry, load_registry
+
+log = logging.getLogger("maca")
+
+ROOT = Path(__file__).resolve().parent.parent
+NODE_MODULES = ROOT / "node_modules"
+
+
+def merge_policy_names() -> frozenset[str]:
+    try:
+        from merging import POLICIES
+    except ImportError:  # merging lands with its own issue
+        return frozenset({"overall-75-25", "weakest-link", "median"})
+    return frozenset(POLICIES)
+
+
+def load_toolkits() -> Registry:
+    return load_registry(agency_kinds=AGENCY_KIND_CODES, merge_policies=merge_policy_names())
+
+
+def _swagger() -> SwaggerRenderPlugin:
+    """Swagger UI from the npm package the Makefile installs, so the API
+    docs render on a network with no route to a CDN (council networks)."""
+    dist = "/static/swagger-ui"
+    return SwaggerRenderPlugin(
+        js_url=f"{dist}/swagger-ui-bundle.js",
+        css_url=f"{dist}/swagger-ui.css",
+        standalone_preset_js_url=f"{dist}/swagger-ui-standalone-preset.js",
+        path="/",
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    database_url: str | None = None,
+    registry: Registry | None = None,
+) -> Litestar:
+    """Build Maca. ``database_url`` overrides ``settings.database_url`` (the
+    CLI passes the embedded PostgreSQL's address)."""
+    dsn = database_url or settings.database_url
+    if dsn is None:
+        raise ValueError("create_app needs a database: set DATABASE_URL or pass database_url")
+    toolkits = registry or load_toolkits()
+
+    @asynccontextmanager
+    async def database(app: Litestar) -> AsyncIterator[None]:
+        app.state.pool = await create_pool(settings, dsn)
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    static: list[Any] = []
+    swagger_dist = NODE_MODULES / "swagger-ui-dist"
+    if swagger_dist.is_dir():
+        static.append(
+            create_static_files_router(
+                path="/static/swagger-ui", directories=[swagger_dist], include_in_schema=False, name="swagger-ui"
+            )
+        )
+
+    config = AppConfig(
+        route_handlers=[HealthController, ToolkitController, *static],
+        lifespan=[database],
+        exception_handlers=dict(EXCEPTION_HANDLERS),
+        state=State({"settings": settings, "toolkits": toolkits}),
+        openapi_config=OpenAPIConfig(
+            title="Maca",
+            version="0.1.0",
+            description="Multi-agency case audits for children's safeguarding partnerships.",
+            path="/schema",
+            render_plugins=[_swagger()] if swagger_dist.is_dir() else [SwaggerRenderPlugin(path="/")],
+        ),
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+    )
+    return Litestar.from_config(config)

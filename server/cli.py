@@ -1,0 +1,202 @@
+"""The ``maca`` command: serve, migrate, and the tools around them.
+
+Every failure a person can fix is one line on stderr naming what to fix, and
+a non-zero exit; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import json
+import logging
+import socket
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import asyncpg
+
+from server.db import embedded
+from server.db.migrate import MigrationError, migrate
+from server.settings import Settings, SettingsError, export_database_url, load_settings
+from toolkits.registry import InvalidDefinitions
+
+log = logging.getLogger("maca")
+
+
+class CommandError(Exception):
+    """A failure to report in one line."""
+
+
+@contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    """The configured database, or an embedded one for the duration."""
+    if settings.database_url is not None:
+        yield settings.database_url
+        return
+    server = embedded.start(settings.data_path)
+    try:
+        yield server.url()
+    finally:
+        server.stop()
+
+
+async def _migrate(url: str) -> list[str]:
+    connection = await asyncpg.connect(url)
+    try:
+        return [f"{m.version:04d}_{m.name}" for m in await migrate(connection)]
+    finally:
+        await connection.close()
+
+
+def _run_migrations(url: str) -> None:
+    applied = asyncio.run(_migrate(url))
+    print(f"migrations applied: {', '.join(applied)}" if applied else "database schema is up to date")
+
+
+def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:
+    with database_url(settings) as url:
+        _run_migrations(url)
+
+
+def _check_port_free(settings: Settings) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((settings.host, settings.port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise SettingsError("MACA_PORT", f"port {settings.port} on {settings.host} is already in use") from None
+            raise SettingsError("MACA_HOST", f"cannot listen on {settings.host}: {error.strerror}") from None
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    _check_port_free(settings)
+    # Fail now, with the file and place, rather than in every worker.
+    from server.app import load_toolkits
+
+    load_toolkits()
+    with database_url(settings) as url:
+        if args.migrate:
+            _run_migrations(url)
+        if args.demo_data:
+            from server.demo import load_demo_data_once
+
+            asyncio.run(load_demo_data_once(url))
+        export_database_url(url)
+        print(f"Maca is running at {settings.base_url}/  (web pages)", flush=True)
+        print(
+            f"API documentation at {settings.base_url}/schema  (OpenAPI 3.1: {settings.base_url}/schema/openapi.json)"
+        )
+        print("Press Ctrl-C to stop Maca and its database.", flush=True)
+        uvicorn.run(
+            "server.asgi:app_from_environment",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers if settings.workers > 1 else None,
+            log_level=settings.log_level,
+            proxy_headers=True,
+            server_header=False,
+            # uvicorn's access log prints paths and client addresses only;
+            # paths carry ids, never names.
+            access_log=settings.env != "production",
+        )
+
+
+def cmd_toolkits(settings: Settings, args: argparse.Namespace) -> None:
+    import msgspec
+
+    from agencies.applicability import Participant, view_for
+    from agencies.kinds import AGENCY_KIND_CODES
+    from server.app import load_toolkits
+    from toolkits.fhir import questionnaire
+
+    registry = load_toolkits()
+    if args.action == "validate":
+        for toolkit in registry:
+            versions = ", ".join(str(v) for v in registry.versions(toolkit.id))
+            print(f"ok  {toolkit.id} (versions {versions})")
+        return
+    if args.action == "list":
+        for toolkit in registry:
+            questions = sum(len(s.questions) for s in toolkit.sections)
+            sections = len(toolkit.sections)
+            print(f"{toolkit.id:28} v{toolkit.version}  {sections:2} sections {questions:3} questions  {toolkit.title}")
+        return
+    if args.toolkit_id is None:
+        raise CommandError(f"maca toolkits {args.action} needs a toolkit id; try: maca toolkits list")
+    try:
+        toolkit = registry.current(args.toolkit_id)
+    except LookupError:
+        raise CommandError(f"no toolkit {args.toolkit_id!r}; known: {', '.join(registry.ids())}") from None
+    if args.action == "show":
+        if args.agency is not None:
+            if args.agency not in AGENCY_KIND_CODES:
+                raise CommandError(
+                    f"--agency: unknown agency kind {args.agency!r}; known: {', '.join(sorted(AGENCY_KIND_CODES))}"
+                )
+            toolkit = view_for(toolkit, Participant(agency_kind=args.agency, is_referrer=args.referrer == args.agency))
+        sys.stdout.write(msgspec.json.format(msgspec.json.encode(toolkit)).decode() + "\n")
+    elif args.action == "export":
+        sys.stdout.write(json.dumps(questionnaire(toolkit), indent=2, ensure_ascii=False) + "\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="maca", description="Multi-agency case audits.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the web pages and the API")
+    serve.add_argument("--migrate", action="store_true", help="apply pending migrations first")
+    serve.add_argument("--demo-data", action="store_true", help="load the demo partnership once (development)")
+    serve.set_defaults(handler=cmd_serve)
+
+    commands.add_parser("migrate", help="apply pending database migrations").set_defaults(handler=cmd_migrate)
+
+    toolkits = commands.add_parser("toolkits", help="list, show, validate and export toolkit definitions")
+    toolkits.add_argument("action", choices=["list", "show", "validate", "export"])
+    toolkits.add_argument("toolkit_id", nargs="?")
+    toolkits.add_argument("--agency", help="show only what this agency kind answers")
+    toolkits.add_argument("--referrer", help="the agency kind that referred the case")
+    toolkits.add_argument("--format", choices=["fhir"], default="fhir", help="export format")
+    toolkits.set_defaults(handler=cmd_toolkits)
+
+    for register in EXTRA_COMMANDS:
+        register(commands)
+    return parser
+
+
+# Later parts add their own subcommands here (token, demo, events, purge).
+EXTRA_COMMANDS: list[Callable[[Any], None]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        args.handler(settings, args)
+    except SettingsError as error:
+        print(f"maca: configuration: {error}", file=sys.stderr)
+        return 2
+    except InvalidDefinitions as error:
+        print(f"maca: toolkit definitions are invalid:\n{error}", file=sys.stderr)
+        return 2
+    except (CommandError, MigrationError) as error:
+        print(f"maca: {error}", file=sys.stderr)
+        return 1
+    except (OSError, asyncpg.PostgresError) as error:
+        print(f"maca: database: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""PostgreSQL access: one module of named queries per aggregate."""

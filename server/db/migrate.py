@@ -1,0 +1,108 @@
+"""Numbered SQL migrations, applied in order, once, by one process at a time.
+
+Files are ``NNNN_name.sql`` under ``server/db/migrations``. All pending
+migrations are applied in one transaction that first takes a transaction-level
+advisory lock, so two processes starting together serialise: the second
+waits, then finds nothing left to do. A transaction-level lock (rather than
+a session one) also works through PgBouncer in transaction mode.
+
+An applied migration is never edited: its checksum is recorded, and a file
+whose text no longer matches is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+# An arbitrary constant naming "Maca's schema" among advisory locks.
+LOCK_KEY = 0x6D616361  # "maca"
+
+_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+class MigrationError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def read_migrations(directory: Path = MIGRATIONS) -> list[Migration]:
+    migrations: list[Migration] = []
+    for file in sorted(directory.glob("*.sql")):
+        match = _FILE.match(file.name)
+        if match is None:
+            raise MigrationError(f"{file.name}: migration files are named NNNN_name.sql")
+        migrations.append(Migration(int(match.group(1)), match.group(2), file.read_text(encoding="utf-8")))
+    versions = [m.version for m in migrations]
+    if len(set(versions)) != len(versions):
+        raise MigrationError(f"two migrations share a number in {directory}")
+    return migrations
+
+
+async def migrate(connection: asyncpg.Connection[Any], directory: Path = MIGRATIONS) -> list[Migration]:
+    """Apply every pending migration; return those applied by this call."""
+    migrations = read_migrations(directory)
+    async with connection.transaction():
+        await connection.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
+        await connection.execute(
+            """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version    integer PRIMARY KEY,
+                name       text NOT NULL,
+                checksum   text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )
+            """
+        )
+        applied = {
+            row["version"]: row
+            for row in await connection.fetch("SELECT version, name, checksum FROM schema_migrations")
+        }
+        for migration in migrations:
+            row = applied.get(migration.version)
+            if row is not None and row["checksum"] != migration.checksum:
+                raise MigrationError(
+                    f"migration {migration.version:04d}_{migration.name}.sql was edited after it was applied; "
+                    "add a new migration instead"
+                )
+        known = {m.version for m in migrations}
+        unknown = sorted(set(applied) - known)
+        if unknown:
+            raise MigrationError(
+                f"the database has migrations this version of Maca does not know ({unknown}); is Maca older?"
+            )
+        pending = [m for m in migrations if m.version not in applied]
+        for migration in pending:
+            await connection.execute(migration.sql)
+            await connection.execute(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                migration.version,
+                migration.name,
+                migration.checksum,
+            )
+    return pending
+
+
+async def pending_migrations(connection: asyncpg.Connection[Any], directory: Path = MIGRATIONS) -> list[Migration]:
+    exists = await connection.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+    applied: set[int] = set()
+    if exists:
+        applied = {row["version"] for row in await connection.fetch("SELECT version FROM schema_migrations")}
+    return [m for m in read_migrations(directory) if m.version not in applied]

@@ -1,0 +1,233 @@
+"""Errors as values at the edge: the domain exceptions Maca raises, and the
+one place that turns every error into an RFC 9457 problem response.
+
+Every error body has the same shape::
+
+    {"type": "about:blank", "title": "…", "status": 422, "detail": "…",
+     "errors": [{"field": "$.answers.q1.value", "message": "…"}]}
+
+Nothing from inside the server (tracebacks, SQL, exception text that may
+carry data) reaches the client or the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import asyncpg
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+log = logging.getLogger("maca.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(msgspec.Struct, frozen=True, kw_only=True):
+    field: str  # a JSON path into the request body, or a parameter name
+    message: str
+
+
+class ProblemBody(msgspec.Struct, kw_only=True, omit_defaults=True):
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[FieldError] = []
+    allowed: list[str] = []
+
+
+class Problem(Exception):
+    """A request Maca will not carry out, with the reason for the caller."""
+
+    status = 400
+    title = "Bad request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: Sequence[FieldError] = (),
+        headers: Mapping[str, str] | None = None,
+        allowed: Sequence[str] = (),
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.errors = list(errors)
+        self.headers = dict(headers or {})
+        self.allowed = list(allowed)
+
+
+class Unauthorized(Problem):
+    status = 401
+    title = "Not signed in"
+
+
+class Forbidden(Problem):
+    status = 403
+    title = "Not allowed"
+
+
+class NotFound(Problem):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(Problem):
+    status = 409
+    title = "Conflict"
+
+
+class PreconditionFailed(Problem):
+    status = 412
+    title = "Changed since you read it"
+
+
+class PayloadTooLarge(Problem):
+    status = 413
+    title = "Request body too large"
+
+
+class InvalidInput(Problem):
+    status = 422
+    title = "Invalid input"
+
+
+class PreconditionRequired(Problem):
+    status = 428
+    title = "If-Match required"
+
+
+class ServiceUnavailable(Problem):
+    status = 503
+    title = "Service unavailable"
+
+
+RETRY_AFTER_SECONDS = "5"
+
+# Errors that mean "the database is away", not "Maca is broken".
+DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.ConnectionFailureError,
+)
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    errors: Sequence[FieldError] = (),
+    headers: Mapping[str, str] | None = None,
+    allowed: Sequence[str] = (),
+) -> Response[bytes]:
+    body = ProblemBody(
+        type="about:blank", title=title, status=status, detail=detail, errors=list(errors), allowed=list(allowed)
+    )
+    return Response(
+        content=msgspec.json.encode(body),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=dict(headers or {}),
+    )
+
+
+def _from_problem(_: Request[Any, Any, Any], exc: Problem) -> Response[bytes]:
+    headers = dict(exc.headers)
+    if isinstance(exc, ServiceUnavailable):
+        headers.setdefault("Retry-After", RETRY_AFTER_SECONDS)
+    return problem_response(exc.status, exc.title, exc.detail, errors=exc.errors, headers=headers, allowed=exc.allowed)
+
+
+def _from_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
+    """Litestar's own validation (request body decoding, parameters)."""
+    errors: list[FieldError] = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "invalid"))
+        field = str(item.get("key") or "")
+        # msgspec: "Expected `int`, got `str` - at `$.grade`"
+        if " - at `" in message:
+            message, _sep, where = message.rpartition(" - at `")
+            field = field or where.rstrip("`")
+        errors.append(FieldError(field=field or "body", message=message))
+    detail = exc.detail if exc.detail and not exc.detail.startswith("Validation failed for") else None
+    if not errors:
+        return problem_response(400, "Bad request", detail or "the request could not be read")
+    return problem_response(422 if _is_body_shape(errors) else 400, "Invalid input", detail, errors=errors)
+
+
+def _is_body_shape(errors: list[FieldError]) -> bool:
+    return all(error.field.startswith("$") for error in errors)
+
+
+def _from_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    headers = dict(exc.headers or {})
+    if exc.status_code == 503:
+        headers.setdefault("Retry-After", RETRY_AFTER_SECONDS)
+    title = {
+        401: "Not signed in",
+        403: "Not allowed",
+        404: "Not found",
+        405: "Method not allowed",
+        413: "Request body too large",
+        415: "Unsupported media type",
+        429: "Too many requests",
+    }.get(exc.status_code, "Error")
+    detail = exc.detail if exc.detail and exc.detail != title else None
+    return problem_response(exc.status_code, title, detail, headers=headers)
+
+
+def _from_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        log.warning("database unavailable during %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return problem_response(
+            503,
+            "Service unavailable",
+            "the database is not answering; try again shortly",
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+        )
+    # The exception's message can quote data (SQL errors quote values), so
+    # the log gets its type and where it happened, never its text.
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = " <- ".join(f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" for frame in reversed(frames[-5:]))
+    log.error("unhandled %s in %s %s at %s", type(exc).__name__, request.method, request.url.path, where)
+    return problem_response(500, "Internal error", "something went wrong on our side; it has been logged")
+
+
+EXCEPTION_HANDLERS: Mapping[Any, Any] = {
+    Problem: _from_problem,
+    ValidationException: _from_validation,
+    HTTPException: _from_http,
+    Exception: _from_unexpected,
+}
+
+__all__ = [
+    "EXCEPTION_HANDLERS",
+    "Conflict",
+    "FieldError",
+    "Forbidden",
+    "InvalidInput",
+    "MediaType",
+    "NotFound",
+    "PayloadTooLarge",
+    "PreconditionFailed",
+    "PreconditionRequired",
+    "Problem",
+    "ServiceUnavailable",
+    "Unauthorized",
+    "problem_response",
+]

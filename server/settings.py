@@ -1,0 +1,122 @@
+"""Maca's configuration: one typed Struct decoded from the environment.
+
+This is the only module that reads ``os.environ``. Every variable is listed
+in the README's configuration table; a wrong value stops Maca at start-up
+with one line naming the variable and the problem.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal, get_args, get_type_hints
+from urllib.parse import urlsplit
+
+import msgspec
+
+Environment = Literal["development", "test", "production"]
+
+
+class SettingsError(Exception):
+    """A configuration value Maca cannot run with."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        self.variable = variable
+        self.problem = problem
+        super().__init__(f"{variable}: {problem}")
+
+
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+NonNegative = Annotated[int, msgspec.Meta(ge=0)]
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
+    env: Environment = msgspec.field(default="development", name="MACA_ENV")
+    host: str = msgspec.field(default="127.0.0.1", name="MACA_HOST")
+    port: Port = msgspec.field(default=8000, name="MACA_PORT")
+    workers: Positive = msgspec.field(default=1, name="MACA_WORKERS")
+    # Where the embedded PostgreSQL, the development signing key and
+    # benchmark results live.
+    data_dir: str = msgspec.field(default=".maca", name="MACA_DATA_DIR")
+    # Unset: an embedded PostgreSQL under MACA_DATA_DIR (never in production).
+    database_url: str | None = msgspec.field(default=None, name="DATABASE_URL")
+    db_pool_max: Positive = msgspec.field(default=10, name="MACA_DB_POOL_MAX")
+    # 0 behind PgBouncer in transaction mode, where prepared statements
+    # cannot follow a client from one server connection to another.
+    db_statement_cache: NonNegative = msgspec.field(default=100, name="MACA_DB_STATEMENT_CACHE")
+    db_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = msgspec.field(
+        default=5.0, name="MACA_DB_TIMEOUT_SECONDS"
+    )
+    # The address people reach Maca at (behind a proxy, the proxy's); used
+    # for sign-in redirects and the development issuer.
+    public_url: str | None = msgspec.field(default=None, name="MACA_PUBLIC_URL")
+    log_level: Literal["debug", "info", "warning", "error"] = msgspec.field(default="info", name="MACA_LOG_LEVEL")
+    max_body_bytes: Positive = msgspec.field(default=1_048_576, name="MACA_MAX_BODY_BYTES")
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+
+def _check_database_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise SettingsError("DATABASE_URL", f"must be a postgresql:// URL, not {parts.scheme or 'no scheme'}://…")
+    if not parts.hostname and "host=" not in parts.query:
+        raise SettingsError("DATABASE_URL", "names no host")
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Decode settings from ``environ`` (default: the process environment).
+
+    Unset and empty variables take their defaults. ``overrides`` use field
+    names (``port=0``) and win over the environment; tests use them.
+    """
+    source = os.environ if environ is None else environ
+    fields = {field.encode_name: field.name for field in msgspec.structs.fields(Settings)}
+    values: dict[str, object] = {name: source[name] for name in fields if source.get(name, "").strip()}
+    for field_name, value in overrides.items():
+        values[next(env for env, name in fields.items() if name == field_name)] = value
+    try:
+        settings = msgspec.convert(values, Settings, strict=False)
+    except msgspec.ValidationError as error:
+        message, _, where = str(error).rpartition(" - at ")
+        variable = where.strip("`").removeprefix("$.")
+        raise SettingsError(variable, _plain(message, values.get(variable), fields.get(variable, ""))) from None
+    if settings.database_url is not None:
+        _check_database_url(settings.database_url)
+    if settings.env == "production" and settings.database_url is None:
+        raise SettingsError("DATABASE_URL", "must be set when MACA_ENV=production (no embedded database)")
+    if settings.public_url is not None and urlsplit(settings.public_url).scheme not in ("http", "https"):
+        raise SettingsError("MACA_PUBLIC_URL", "must start with https:// (or http:// in development)")
+    return settings
+
+
+def _plain(message: str, value: object, field_name: str) -> str:
+    """msgspec's messages, said the way an operator reads them."""
+    if message.startswith("Invalid enum value"):
+        allowed = get_args(get_type_hints(Settings).get(field_name))
+        return f"{value!r} is not one of: {', '.join(map(str, allowed))}"
+    bound = re.match(r"Expected `(?:int|float)` (<=|>=|<|>) (\S+)$", message)
+    if bound:
+        words = {"<=": "at most", ">=": "at least", "<": "below", ">": "above"}[bound.group(1)]
+        return f"must be {words} {bound.group(2)}, not {value!r}"
+    if message.startswith("Expected `int`"):
+        return f"{value!r} is not a whole number"
+    if message.startswith("Expected `float`"):
+        return f"{value!r} is not a number"
+    return message
+
+
+def export_database_url(url: str) -> None:
+    """Hand the resolved database address (the embedded one, in development)
+    to server worker processes, which read their settings from the
+    environment like everything else."""
+    os.environ["DATABASE_URL"] = url
