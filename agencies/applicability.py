@@ -54,16 +54,25 @@ def applicable_sections(
     case_details: Mapping[str, object] | None = None,
 ) -> tuple[Section, ...]:
     """The agency's part of the toolkit: agency sections shown on this case,
-    each with only the questions that apply to the agency. A section left
-    with no questions and no judgement is dropped."""
+    each with only the questions that apply to the agency.
+
+    An agency judges a section only where it answers something in it: a
+    section none of whose questions apply is dropped, judgement and all. A
+    section that is only a judgement (000's areas of analysis) goes to the
+    agencies its own selector picks."""
     sections: list[Section] = []
     for section in toolkit.sections:
         if section.completed_by != "agency" or not section_shown(section, case_details):
             continue
         questions = tuple(q for q in section.questions if question_applies(toolkit, section, q, participant))
-        if questions or section.judgement is not None:
+        if questions or (not section.questions and _section_applies(toolkit, section, participant)):
             sections.append(msgspec.structs.replace(section, questions=questions))
     return tuple(sections)
+
+
+def _section_applies(toolkit: Toolkit, section: Section, participant: Participant) -> bool:
+    name = section.applies_to or toolkit.default_applies_to
+    return name is None or selects(toolkit.selectors[name], participant)
 
 
 def view_for(

@@ -85,6 +85,7 @@ def _problems(
         yield Problem(path="$.sections", message="a toolkit needs at least one section")
     seen_sections: set[str] = set()
     seen_questions: dict[str, str] = {}
+    section_ids = {section.id for section in toolkit.sections}
     for s, section in enumerate(toolkit.sections):
         path = f"$.sections[{s}]"
         yield from _identifier(f"{path}.id", section.id)
@@ -111,6 +112,9 @@ def _problems(
                     message=f"duplicate question id {question.id!r} (first at {seen_questions[question.id]})",
                 )
             seen_questions.setdefault(question.id, qpath)
+            if question.id in section_ids:
+                # Sections and questions share one namespace as FHIR linkIds.
+                yield Problem(path=f"{qpath}.id", message=f"{question.id!r} is already a section id")
             yield from _question(toolkit, qpath, question)
 
     if toolkit.overall is not None:
