@@ -44,22 +44,25 @@ def database_url(settings: Settings) -> Iterator[str]:
         server.stop()
 
 
-async def _migrate(url: str) -> list[str]:
-    connection = await asyncpg.connect(url)
+async def _migrate(url: str, statement_cache: int) -> list[str]:
+    # The statement cache setting applies here too: through PgBouncer in
+    # transaction mode a cached prepared statement may meet a server
+    # connection that already has one of the same name.
+    connection = await asyncpg.connect(url, statement_cache_size=statement_cache)
     try:
         return [f"{m.version:04d}_{m.name}" for m in await migrate(connection)]
     finally:
         await connection.close()
 
 
-def _run_migrations(url: str) -> None:
-    applied = asyncio.run(_migrate(url))
+def _run_migrations(settings: Settings, url: str) -> None:
+    applied = asyncio.run(_migrate(url, settings.db_statement_cache))
     print(f"migrations applied: {', '.join(applied)}" if applied else "database schema is up to date")
 
 
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:
     with database_url(settings) as url:
-        _run_migrations(url)
+        _run_migrations(settings, url)
 
 
 def _check_port_free(settings: Settings) -> None:
@@ -83,11 +86,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     load_toolkits()
     with database_url(settings) as url:
         if args.migrate:
-            _run_migrations(url)
+            _run_migrations(settings, url)
         if args.demo_data:
             from server.demo import load_demo_data_once
 
-            asyncio.run(load_demo_data_once(url))
+            asyncio.run(load_demo_data_once(url, settings.db_statement_cache))
         export_database_url(url)
         print(f"Maca is running at {settings.base_url}/  (web pages)", flush=True)
         print(

@@ -35,8 +35,8 @@ async def load_demo_data(connection: asyncpg.Connection[Any]) -> bool:
         return True
 
 
-async def load_demo_data_once(url: str) -> None:
-    connection = await asyncpg.connect(url)
+async def load_demo_data_once(url: str, statement_cache: int) -> None:
+    connection = await asyncpg.connect(url, statement_cache_size=statement_cache)
     try:
         if await load_demo_data(connection):
             print("demo partnership loaded")
