@@ -1,0 +1,40 @@
+"""How answers combine: agency contributions in, the partnership's judgement
+out, with provenance, disagreements and immediate concerns. Pure: no I/O."""
+
+from merging.merge import merge
+from merging.model import (
+    OVERALL,
+    AgencyContribution,
+    AgencyGrade,
+    AgreedGrade,
+    AwaitingAgency,
+    CaseFacts,
+    Disagreement,
+    ImmediateConcern,
+    Moderation,
+    OverallCounts,
+    OverallResult,
+    PartnershipJudgement,
+    SectionResult,
+)
+from merging.policies import POLICIES, Policy, policy_named
+
+__all__ = [
+    "OVERALL",
+    "POLICIES",
+    "AgencyContribution",
+    "AgencyGrade",
+    "AgreedGrade",
+    "AwaitingAgency",
+    "CaseFacts",
+    "Disagreement",
+    "ImmediateConcern",
+    "Moderation",
+    "OverallCounts",
+    "OverallResult",
+    "PartnershipJudgement",
+    "Policy",
+    "SectionResult",
+    "merge",
+    "policy_named",
+]
