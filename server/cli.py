@@ -183,6 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # pgserver narrates every command it runs at INFO; its warnings are enough.
+        logging.getLogger("pgserver").setLevel(max(logging.WARNING, logging.getLogger().level))
         args.handler(settings, args)
     except SettingsError as error:
         print(f"maca: configuration: {error}", file=sys.stderr)
