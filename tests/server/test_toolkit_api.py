@@ -21,6 +21,7 @@ async def test_the_list_shows_every_toolkit_with_scale_and_counts(client: Client
         "early-intervention",
         "csc-practice-criteria",
         "tier2-cin-cp",
+        "childs-journey-early-help",
     }
     cp = listed["multi-agency-cp"]
     assert cp["version"] == 1 and cp["versions"] == [1]

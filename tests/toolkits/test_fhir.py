@@ -23,7 +23,7 @@ def link_ids(items: list[dict]) -> list[str]:
 
 @pytest.mark.parametrize(
     "toolkit_id",
-    ["multi-agency-cp", "early-intervention", "csc-practice-criteria", "tier2-cin-cp"],
+    ["multi-agency-cp", "early-intervention", "csc-practice-criteria", "tier2-cin-cp", "childs-journey-early-help"],
 )
 def test_every_toolkit_is_a_valid_questionnaire(toolkits: Registry, toolkit_id: str) -> None:
     toolkit = toolkits.current(toolkit_id)
