@@ -16,8 +16,12 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from agencies.kinds import AGENCY_KIND_CODES
+from server.actions_api import ActionController
+from server.audits_api import AuditController
+from server.contributions_api import ContributionController
 from server.db.pool import create_pool
 from server.health import HealthController
+from server.judgement_api import JudgementController
 from server.problems import EXCEPTION_HANDLERS
 from server.settings import Settings
 from server.toolkit_api import ToolkitController
@@ -84,7 +88,15 @@ def create_app(
         )
 
     config = AppConfig(
-        route_handlers=[HealthController, ToolkitController, *static],
+        route_handlers=[
+            HealthController,
+            ToolkitController,
+            AuditController,
+            ContributionController,
+            ActionController,
+            JudgementController,
+            *static,
+        ],
         lifespan=[database],
         exception_handlers=dict(EXCEPTION_HANDLERS),
         state=State({"settings": settings, "toolkits": toolkits}),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import traceback
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -163,6 +164,12 @@ def _from_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Res
         if " - at `" in message:
             message, _sep, where = message.rpartition(" - at `")
             field = field or where.rstrip("`")
+        if item.get("source") == "body" and not field.startswith("$"):
+            # Litestar names body fields without msgspec's "$." and calls the
+            # body itself "data"; an unknown field is named in the message.
+            path = "$" if field in ("", "data") else f"$.{field}"
+            unknown = re.match(r"Object contains unknown field `(.+)`$", message)
+            field = f"{path}.{unknown.group(1)}" if unknown else path
         errors.append(FieldError(field=field or "body", message=message))
     detail = exc.detail if exc.detail and not exc.detail.startswith("Validation failed for") else None
     if not errors:

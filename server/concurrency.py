@@ -1,0 +1,122 @@
+"""What every write to an audit shares: one transaction, versions as ETags,
+``If-Match`` for updates and ``Idempotency-Key`` for POSTs.
+
+- A resource's ``ETag`` is its row version, ``"7"``. An update must send
+  it back in ``If-Match``: without it 428, with a stale one 412 — never a
+  silent overwrite.
+- A POST with ``Idempotency-Key`` stores its first response; a retry with
+  the same key and the same body gets that response again, the same key
+  with a different body is refused (422).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar, cast
+
+import asyncpg
+import msgspec
+from litestar import Request, Response
+from litestar.datastructures import State
+
+from server.auth.principal import Principal
+from server.db import idempotency
+from server.problems import FieldError, InvalidInput, PreconditionFailed, PreconditionRequired, Unauthorized
+
+T = TypeVar("T")
+
+MAX_IDEMPOTENCY_KEY = 200
+
+
+@asynccontextmanager
+async def unit_of_work(state: State, principal: Principal) -> AsyncIterator[asyncpg.Connection[Any]]:
+    """A pooled connection inside one transaction: the change and its event
+    commit together or not at all. For an agency's auditor the transaction
+    is also confined, by row-level security, to its organisation's
+    contributions."""
+    pool: asyncpg.Pool[Any] = state.pool
+    async with pool.acquire() as connection, connection.transaction():
+        if not principal.has_role("coordinator", "reviewer"):
+            await connection.execute(
+                "SELECT set_config('maca.organisation_id', $1, true)", str(principal.organisation_id)
+            )
+        # The pool hands out a proxy that behaves as the connection it wraps.
+        yield cast("asyncpg.Connection[Any]", connection)
+
+
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    """The signed-in principal the authentication middleware put on the request."""
+    user = request.scope.get("user")
+    if not isinstance(user, Principal):
+        raise Unauthorized("sign in first")
+    return user
+
+
+def etag(row_version: int) -> str:
+    return f'"{row_version}"'
+
+
+def expected_version(request: Request[Any, Any, Any]) -> int:
+    """The row version named by ``If-Match`` (428 when absent)."""
+    header = request.headers.get("if-match")
+    if header is None or not header.strip():
+        raise PreconditionRequired("send the ETag you last read in If-Match, so a newer change is not overwritten")
+    value = header.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    value = value.strip('"')
+    if not value.isdigit():
+        raise PreconditionFailed("If-Match does not name a version of this resource")
+    return int(value)
+
+
+def check_version(expected: int, current: int) -> None:
+    if expected != current:
+        raise PreconditionFailed(
+            "someone changed this since you read it; read it again and reapply your change",
+            headers={"ETag": etag(current)},
+        )
+
+
+def json_response(content: T, *, status: int = 200, headers: dict[str, str] | None = None) -> Response[T]:
+    return Response(content=content, status_code=status, headers=headers or {})
+
+
+async def idempotent(
+    request: Request[Any, Any, Any],
+    connection: asyncpg.Connection[Any],
+    principal: Principal,
+    write: Callable[[], Awaitable[Response[T]]],
+) -> Response[T]:
+    """Run ``write`` once per ``Idempotency-Key`` (if the request has one),
+    inside the caller's transaction."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return await write()
+    if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY:
+        raise InvalidInput(
+            errors=[FieldError(field="Idempotency-Key", message=f"must be 1 to {MAX_IDEMPOTENCY_KEY} characters")]
+        )
+    body = await request.body()
+    digest = hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
+    stored = await idempotency.claim(connection, principal.user_id, key, request.method, request.url.path, digest)
+    if stored is not None:
+        if stored.request_hash != digest or stored.status is None:
+            raise InvalidInput(
+                "this Idempotency-Key was used for a different request; use a new key for a new request",
+                errors=[FieldError(field="Idempotency-Key", message="already used for a different request")],
+            )
+        replay = Response(
+            content=stored.body or b"",
+            status_code=stored.status,
+            media_type="application/json",
+            headers={**stored.headers, "Idempotent-Replayed": "true"},
+        )
+        return cast("Response[T]", replay)
+    response = await write()
+    headers = {name: value for name, value in response.headers.items() if name.lower() in ("etag", "location")}
+    body_bytes = msgspec.json.encode(response.content)
+    await idempotency.store(connection, principal.user_id, key, response.status_code or 200, body_bytes, headers)
+    return response

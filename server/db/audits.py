@@ -1,0 +1,352 @@
+"""Audits of a case and the organisations taking part in them."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+
+class Audit(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    partnership_id: UUID
+    toolkit_id: str
+    toolkit_version: int
+    case_details: dict[str, Any]
+    period_start: datetime.date | None
+    period_end: datetime.date | None
+    referring_organisation_id: UUID | None
+    due_date: datetime.date | None
+    status: str
+    row_version: int
+    created_by: UUID | None
+    created_at: datetime.datetime
+    updated_by: UUID | None
+    updated_at: datetime.datetime
+
+
+class Participant(msgspec.Struct, frozen=True, kw_only=True):
+    """An organisation taking part in an audit, with its contribution's state."""
+
+    organisation_id: UUID
+    organisation_code: str
+    organisation_name: str
+    agency_kind: str
+    added_at: datetime.datetime
+    removed_at: datetime.datetime | None
+    removal_reason: str | None
+    contribution_status: str
+    answered: int
+    submitted_at: datetime.datetime | None
+    updated_at: datetime.datetime
+
+
+class Organisation(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    code: str
+    name: str
+    agency_kind: str
+
+
+class AuditSummary(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    toolkit_id: str
+    toolkit_version: int
+    status: str
+    due_date: datetime.date | None
+    period_start: datetime.date | None
+    period_end: datetime.date | None
+    participants: int
+    submitted: int
+    row_version: int
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+
+
+_AUDIT_COLUMNS = """
+    id, partnership_id, toolkit_id, toolkit_version, case_details, period_start, period_end,
+    referring_organisation_id, due_date, status, row_version, created_by, created_at, updated_by, updated_at
+"""
+
+
+def _audit(row: asyncpg.Record | None) -> Audit | None:
+    return None if row is None else msgspec.convert(dict(row), Audit)
+
+
+async def create(
+    connection: asyncpg.Connection[Any],
+    *,
+    partnership_id: UUID,
+    toolkit_id: str,
+    toolkit_version: int,
+    case_details: dict[str, Any],
+    period_start: datetime.date | None,
+    period_end: datetime.date | None,
+    referring_organisation_id: UUID | None,
+    due_date: datetime.date | None,
+    user_id: UUID,
+) -> Audit:
+    row = await connection.fetchrow(
+        f"""
+        INSERT INTO audits (partnership_id, toolkit_id, toolkit_version, case_details, period_start, period_end,
+                            referring_organisation_id, due_date, created_by, updated_by)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+        RETURNING {_AUDIT_COLUMNS}
+        """,  # noqa: S608 - a constant column list, no input
+        partnership_id,
+        toolkit_id,
+        toolkit_version,
+        case_details,
+        period_start,
+        period_end,
+        referring_organisation_id,
+        due_date,
+        user_id,
+    )
+    audit = _audit(row)
+    assert audit is not None
+    return audit
+
+
+async def get(connection: asyncpg.Connection[Any], audit_id: UUID, *, for_update: bool = False) -> Audit | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return _audit(await connection.fetchrow(f"SELECT {_AUDIT_COLUMNS} FROM audits WHERE id = $1{lock}", audit_id))  # noqa: S608
+
+
+async def update(
+    connection: asyncpg.Connection[Any],
+    audit_id: UUID,
+    row_version: int,
+    *,
+    case_details: dict[str, Any],
+    period_start: datetime.date | None,
+    period_end: datetime.date | None,
+    referring_organisation_id: UUID | None,
+    due_date: datetime.date | None,
+    status: str,
+    user_id: UUID,
+) -> Audit | None:
+    """Write the audit's fields if nobody changed it since ``row_version``;
+    ``None`` when someone did (or it does not exist)."""
+    row = await connection.fetchrow(
+        f"""
+        UPDATE audits
+        SET case_details = $3, period_start = $4, period_end = $5, referring_organisation_id = $6,
+            due_date = $7, status = $8, updated_by = $9, updated_at = now(), row_version = row_version + 1
+        WHERE id = $1 AND row_version = $2
+        RETURNING {_AUDIT_COLUMNS}
+        """,  # noqa: S608
+        audit_id,
+        row_version,
+        case_details,
+        period_start,
+        period_end,
+        referring_organisation_id,
+        due_date,
+        status,
+        user_id,
+    )
+    return _audit(row)
+
+
+async def touch(connection: asyncpg.Connection[Any], audit_id: UUID, user_id: UUID) -> None:
+    """A change to a part of the audit (a participant) changes its version."""
+    await connection.execute(
+        "UPDATE audits SET row_version = row_version + 1, updated_by = $2, updated_at = now() WHERE id = $1",
+        audit_id,
+        user_id,
+    )
+
+
+async def participants(connection: asyncpg.Connection[Any], audit_id: UUID) -> list[Participant]:
+    """Every organisation ever added to the audit, removed ones included."""
+    rows = await connection.fetch(
+        """
+        SELECT o.id AS organisation_id, o.code AS organisation_code, o.name AS organisation_name, o.agency_kind,
+               p.added_at, p.removed_at, p.removal_reason,
+               coalesce(c.status, 'not-started') AS contribution_status, coalesce(c.answered, 0) AS answered,
+               c.submitted_at, coalesce(c.updated_at, p.added_at) AS updated_at
+        FROM audit_participants p
+        JOIN organisations o ON o.id = p.organisation_id
+        LEFT JOIN contributions c ON c.audit_id = p.audit_id AND c.organisation_id = p.organisation_id
+        WHERE p.audit_id = $1
+        ORDER BY o.name, o.code
+        """,
+        audit_id,
+    )
+    return [msgspec.convert(dict(row), Participant) for row in rows]
+
+
+async def is_participant(connection: asyncpg.Connection[Any], audit_id: UUID, organisation_id: UUID) -> bool:
+    return bool(
+        await connection.fetchval(
+            """
+            SELECT EXISTS (SELECT 1 FROM audit_participants
+                           WHERE audit_id = $1 AND organisation_id = $2 AND removed_at IS NULL)
+            """,
+            audit_id,
+            organisation_id,
+        )
+    )
+
+
+async def add_participant(
+    connection: asyncpg.Connection[Any], audit_id: UUID, organisation_id: UUID, user_id: UUID
+) -> None:
+    """Add an organisation (again, if it was removed) and its empty contribution."""
+    await connection.execute(
+        """
+        INSERT INTO audit_participants (audit_id, organisation_id, added_by)
+        VALUES ($1, $2, $3)
+        ON CONFLICT (audit_id, organisation_id) DO UPDATE
+        SET removed_at = NULL, removed_by = NULL, removal_reason = NULL, added_by = $3, added_at = now()
+        """,
+        audit_id,
+        organisation_id,
+        user_id,
+    )
+    await connection.execute(
+        """
+        INSERT INTO contributions (audit_id, organisation_id, updated_by) VALUES ($1, $2, $3)
+        ON CONFLICT (audit_id, organisation_id) DO NOTHING
+        """,
+        audit_id,
+        organisation_id,
+        user_id,
+    )
+
+
+async def remove_participant(
+    connection: asyncpg.Connection[Any], audit_id: UUID, organisation_id: UUID, user_id: UUID, reason: str
+) -> bool:
+    """Remove an organisation from the audit; its contribution is kept."""
+    result = await connection.execute(
+        """
+        UPDATE audit_participants SET removed_at = now(), removed_by = $3, removal_reason = $4
+        WHERE audit_id = $1 AND organisation_id = $2 AND removed_at IS NULL
+        """,
+        audit_id,
+        organisation_id,
+        user_id,
+        reason,
+    )
+    return result.endswith(" 1")
+
+
+async def agency_kind_of(connection: asyncpg.Connection[Any], organisation_id: UUID) -> str | None:
+    kind: str | None = await connection.fetchval("SELECT agency_kind FROM organisations WHERE id = $1", organisation_id)
+    return kind
+
+
+async def any_contribution_started(connection: asyncpg.Connection[Any], audit_id: UUID) -> bool:
+    return bool(
+        await connection.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM contributions WHERE audit_id = $1 AND status <> 'not-started')",
+            audit_id,
+        )
+    )
+
+
+async def partnership_organisations(
+    connection: asyncpg.Connection[Any], partnership_id: UUID, references: list[str]
+) -> dict[str, Organisation]:
+    """Organisations of the partnership named by id or code, by the reference used."""
+    ids: list[UUID] = []
+    for reference in references:
+        try:
+            ids.append(UUID(reference))
+        except ValueError:
+            continue
+    rows = await connection.fetch(
+        """
+        SELECT id, code, name, agency_kind FROM organisations
+        WHERE partnership_id = $1 AND (code = ANY($2::text[]) OR id = ANY($3::uuid[]))
+        """,
+        partnership_id,
+        references,
+        ids,
+    )
+    found: dict[str, Organisation] = {}
+    for row in rows:
+        organisation = msgspec.convert(dict(row), Organisation)
+        for reference in references:
+            if reference in (organisation.code, str(organisation.id)):
+                found[reference] = organisation
+    return found
+
+
+async def list_audits(
+    connection: asyncpg.Connection[Any],
+    *,
+    partnership_id: UUID,
+    organisation_id: UUID | None,
+    status: str | None,
+    toolkit_id: str | None,
+    due_before: datetime.date | None,
+    overdue_on: datetime.date | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[AuditSummary], int]:
+    """A page of the partnership's audits, soonest due first, and how many
+    match in all. ``organisation_id``: only audits it takes part in (and that
+    have been distributed). ``overdue_on``: due before that day and not yet
+    in review or closed."""
+    rows = await connection.fetch(
+        """
+        SELECT a.id, a.toolkit_id, a.toolkit_version, a.status, a.due_date, a.period_start, a.period_end,
+               a.row_version, a.created_at, a.updated_at,
+               (SELECT count(*) FROM audit_participants p
+                 WHERE p.audit_id = a.id AND p.removed_at IS NULL) AS participants,
+               (SELECT count(*) FROM contributions c JOIN audit_participants p
+                   ON p.audit_id = c.audit_id AND p.organisation_id = c.organisation_id AND p.removed_at IS NULL
+                 WHERE c.audit_id = a.id AND c.status = 'submitted') AS submitted,
+               count(*) OVER () AS total
+        FROM audits a
+        WHERE a.partnership_id = $1
+          AND ($2::uuid IS NULL OR (a.status <> 'draft' AND EXISTS (
+                SELECT 1 FROM audit_participants p
+                WHERE p.audit_id = a.id AND p.organisation_id = $2 AND p.removed_at IS NULL)))
+          AND ($3::text IS NULL OR a.status = $3)
+          AND ($4::text IS NULL OR a.toolkit_id = $4)
+          AND ($5::date IS NULL OR a.due_date < $5)
+          AND ($6::date IS NULL OR (a.due_date < $6 AND a.status IN ('draft', 'open')))
+        ORDER BY a.due_date NULLS LAST, a.created_at, a.id
+        LIMIT $7 OFFSET $8
+        """,
+        partnership_id,
+        organisation_id,
+        status,
+        toolkit_id,
+        due_before,
+        overdue_on,
+        limit,
+        offset,
+    )
+    total = int(rows[0]["total"]) if rows else 0
+    if not rows and offset > 0:
+        total = int(
+            await connection.fetchval(
+                """
+                SELECT count(*) FROM audits a
+                WHERE a.partnership_id = $1
+                  AND ($2::uuid IS NULL OR (a.status <> 'draft' AND EXISTS (
+                        SELECT 1 FROM audit_participants p
+                        WHERE p.audit_id = a.id AND p.organisation_id = $2 AND p.removed_at IS NULL)))
+                  AND ($3::text IS NULL OR a.status = $3)
+                  AND ($4::text IS NULL OR a.toolkit_id = $4)
+                  AND ($5::date IS NULL OR a.due_date < $5)
+                  AND ($6::date IS NULL OR (a.due_date < $6 AND a.status IN ('draft', 'open')))
+                """,
+                partnership_id,
+                organisation_id,
+                status,
+                toolkit_id,
+                due_before,
+                overdue_on,
+            )
+        )
+    summaries = [msgspec.convert({k: v for k, v in dict(row).items() if k != "total"}, AuditSummary) for row in rows]
+    return summaries, total

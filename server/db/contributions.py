@@ -1,0 +1,156 @@
+"""One organisation's contribution to an audit, and its kept versions."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+
+class Contribution(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    audit_id: UUID
+    organisation_id: UUID
+    status: str
+    content: dict[str, Any]
+    answered: int
+    applicable: int
+    row_version: int
+    submitted_at: datetime.datetime | None
+    returned_at: datetime.datetime | None
+    returned_comment: str | None
+    updated_by: UUID | None
+    updated_at: datetime.datetime
+
+
+class ContributionVersion(msgspec.Struct, frozen=True, kw_only=True):
+    version: int
+    kind: str  # submitted | amended
+    reason: str | None
+    content: dict[str, Any]
+    created_by: UUID | None
+    created_at: datetime.datetime
+
+
+_COLUMNS = """
+    id, audit_id, organisation_id, status, content, answered, applicable, row_version,
+    submitted_at, returned_at, returned_comment, updated_by, updated_at
+"""
+
+
+def _contribution(row: asyncpg.Record | None) -> Contribution | None:
+    return None if row is None else msgspec.convert(dict(row), Contribution)
+
+
+async def get(connection: asyncpg.Connection[Any], audit_id: UUID, organisation_id: UUID) -> Contribution | None:
+    row = await connection.fetchrow(
+        f"SELECT {_COLUMNS} FROM contributions WHERE audit_id = $1 AND organisation_id = $2",  # noqa: S608
+        audit_id,
+        organisation_id,
+    )
+    return _contribution(row)
+
+
+async def save(
+    connection: asyncpg.Connection[Any],
+    contribution_id: UUID,
+    row_version: int,
+    *,
+    status: str,
+    content: dict[str, Any],
+    answered: int,
+    applicable: int,
+    user_id: UUID,
+) -> Contribution | None:
+    """Write content and status if nobody changed the contribution since
+    ``row_version``; ``None`` when someone did."""
+    row = await connection.fetchrow(
+        f"""
+        UPDATE contributions
+        SET status = $3, content = $4, answered = $5, applicable = $6, updated_by = $7, updated_at = now(),
+            submitted_at = CASE WHEN $3 = 'submitted' AND status <> 'submitted' THEN now() ELSE submitted_at END,
+            row_version = row_version + 1
+        WHERE id = $1 AND row_version = $2
+        RETURNING {_COLUMNS}
+        """,  # noqa: S608
+        contribution_id,
+        row_version,
+        status,
+        content,
+        answered,
+        applicable,
+        user_id,
+    )
+    return _contribution(row)
+
+
+async def mark_returned(
+    connection: asyncpg.Connection[Any], contribution_id: UUID, row_version: int, comment: str, user_id: UUID
+) -> Contribution | None:
+    """Send a submitted contribution back to its agency for more work."""
+    row = await connection.fetchrow(
+        f"""
+        UPDATE contributions
+        SET status = 'returned', returned_comment = $3, returned_at = now(), updated_by = $4, updated_at = now(),
+            row_version = row_version + 1
+        WHERE id = $1 AND row_version = $2
+        RETURNING {_COLUMNS}
+        """,  # noqa: S608
+        contribution_id,
+        row_version,
+        comment,
+        user_id,
+    )
+    return _contribution(row)
+
+
+async def add_version(
+    connection: asyncpg.Connection[Any],
+    contribution_id: UUID,
+    *,
+    kind: str,
+    reason: str | None,
+    content: dict[str, Any],
+    user_id: UUID,
+) -> int:
+    """Keep a submitted or amended version; returns its number."""
+    return int(
+        await connection.fetchval(
+            """
+            INSERT INTO contribution_versions (contribution_id, version, kind, reason, content, created_by)
+            SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5
+            FROM contribution_versions WHERE contribution_id = $1
+            RETURNING version
+            """,
+            contribution_id,
+            kind,
+            reason,
+            content,
+            user_id,
+        )
+    )
+
+
+async def versions(connection: asyncpg.Connection[Any], contribution_id: UUID) -> list[ContributionVersion]:
+    rows = await connection.fetch(
+        """
+        SELECT version, kind, reason, content, created_by, created_at
+        FROM contribution_versions WHERE contribution_id = $1 ORDER BY version
+        """,
+        contribution_id,
+    )
+    return [msgspec.convert(dict(row), ContributionVersion) for row in rows]
+
+
+async def latest_version(connection: asyncpg.Connection[Any], contribution_id: UUID) -> ContributionVersion | None:
+    row = await connection.fetchrow(
+        """
+        SELECT version, kind, reason, content, created_by, created_at
+        FROM contribution_versions WHERE contribution_id = $1 ORDER BY version DESC LIMIT 1
+        """,
+        contribution_id,
+    )
+    return None if row is None else msgspec.convert(dict(row), ContributionVersion)

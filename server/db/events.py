@@ -1,0 +1,71 @@
+"""The append-only event log: who did what, when, to which audit.
+
+An event's ``detail`` holds ids, statuses, counts and the reasons a person
+gave for a change — never answer text or case details, so the log can be
+read by people who may not read the case.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from server.auth.principal import Principal
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    at: datetime.datetime
+    user_id: UUID | None
+    organisation_id: UUID | None
+    action: str
+    audit_id: UUID | None
+    target_organisation_id: UUID | None
+    detail: dict[str, Any]
+
+
+async def record(
+    connection: asyncpg.Connection[Any],
+    principal: Principal,
+    action: str,
+    *,
+    audit_id: UUID | None = None,
+    target_organisation_id: UUID | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append one event, in the caller's transaction."""
+    await connection.execute(
+        """
+        INSERT INTO events (user_id, organisation_id, action, audit_id, target_organisation_id, detail)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        """,
+        principal.user_id,
+        principal.organisation_id,
+        action,
+        audit_id,
+        target_organisation_id,
+        detail or {},
+    )
+
+
+async def for_audit(
+    connection: asyncpg.Connection[Any], audit_id: UUID, *, after: int = 0, limit: int = 100
+) -> list[Event]:
+    """An audit's events, oldest first, after event id ``after``."""
+    rows = await connection.fetch(
+        """
+        SELECT id, at, user_id, organisation_id, action, audit_id, target_organisation_id, detail
+        FROM events
+        WHERE audit_id = $1 AND id > $2
+        ORDER BY id
+        LIMIT $3
+        """,
+        audit_id,
+        after,
+        limit,
+    )
+    return [msgspec.convert(dict(row), Event) for row in rows]

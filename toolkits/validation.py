@@ -1,0 +1,382 @@
+"""Checking what an agency (or the coordinator) records against a toolkit.
+
+Pure functions, no I/O. Every problem names the field it is about with a
+JSON path into the request body (``$.answers.history-previous-involvement.value``),
+so that one refusal lists everything that is wrong at once.
+
+Two modes:
+
+- a **draft** (``complete=False``): partial answers are fine; only what is
+  there is checked (unknown question, question not for this agency, wrong
+  kind of answer, grade out of range, text too long);
+- a **submission** (``complete=True``): additionally every applicable
+  required question is answered, every applicable section judgement is
+  given with its impact text when the toolkit asks for it, and every
+  comments box the toolkit marks required is filled ("All comments boxes
+  must be completed" — seed 002).
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import msgspec
+
+from agencies.applicability import Participant, applicable_sections
+from toolkits.answers import Answer, CaseDetails, ContributionContent, Judgement
+from toolkits.checks import SCALE_VALUES
+from toolkits.model import FIXED_CHOICES, Column, Question, Section, Toolkit
+
+# Long enough for any honest audit narrative, short enough that one field
+# cannot be used to store a document.
+MAX_TEXT = 20_000
+MAX_LIST = 500  # rows, evidence references, choices in one answer
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class FieldProblem(msgspec.Struct, frozen=True, kw_only=True):
+    field: str
+    message: str
+
+
+class Progress(msgspec.Struct, frozen=True, kw_only=True):
+    answered: int
+    applicable: int
+
+
+def case_detail_values(details: CaseDetails | None) -> dict[str, object] | None:
+    """Case details as ``agencies.applicability.section_shown`` reads them."""
+    if details is None:
+        return None
+    return {question_id: answer.value for question_id, answer in details.answers.items()}
+
+
+def is_answered(answer: Answer | None) -> bool:
+    """Whether an answer holds a value. ``False`` for a tick box is an answer
+    (not ticked); an empty text or an empty list is not."""
+    if answer is None or answer.value is None:
+        return False
+    value = answer.value
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, list | tuple):
+        return len(value) > 0
+    return True
+
+
+def _filled(text: str | None) -> bool:
+    return text is not None and bool(text.strip())
+
+
+# --- contributions -----------------------------------------------------------
+
+
+def validate_contribution(
+    toolkit: Toolkit,
+    participant: Participant,
+    content: ContributionContent,
+    *,
+    case_details: Mapping[str, object] | None = None,
+    complete: bool = False,
+) -> list[FieldProblem]:
+    """Every problem with ``content`` as ``participant``'s contribution; an
+    empty list means it may be saved (draft) or submitted (``complete``)."""
+    return list(_contribution_problems(toolkit, participant, content, case_details, complete))
+
+
+def contribution_progress(
+    toolkit: Toolkit,
+    participant: Participant,
+    content: ContributionContent,
+    *,
+    case_details: Mapping[str, object] | None = None,
+) -> Progress:
+    """Questions answered of those that apply to the agency on this case."""
+    questions = [q for s in applicable_sections(toolkit, participant, case_details) for q in s.questions]
+    answered = sum(1 for q in questions if is_answered(content.answers.get(q.id)))
+    return Progress(answered=answered, applicable=len(questions))
+
+
+def _contribution_problems(
+    toolkit: Toolkit,
+    participant: Participant,
+    content: ContributionContent,
+    case_details: Mapping[str, object] | None,
+    complete: bool,
+) -> Iterator[FieldProblem]:
+    sections = applicable_sections(toolkit, participant, case_details)
+    applicable = {q.id: (s, q) for s in sections for q in s.questions}
+    everywhere = {q.id: s for s in toolkit.sections for q in s.questions}
+
+    for question_id, answer in content.answers.items():
+        path = f"$.answers.{question_id}"
+        if question_id in applicable:
+            section, question = applicable[question_id]
+            yield from _answer(toolkit, section, question, answer, path)
+        elif question_id in everywhere:
+            owner = everywhere[question_id]
+            if owner.completed_by == "coordinator":
+                yield FieldProblem(field=path, message="is a case detail, filled in by the coordinator")
+            else:
+                yield FieldProblem(field=path, message="does not apply to your agency on this case")
+        else:
+            yield FieldProblem(field=path, message="no such question in this toolkit")
+
+    graded = {s.id: s for s in sections if s.judgement is not None}
+    all_sections = {s.id: s for s in toolkit.sections}
+    for section_id, judgement in content.judgements.items():
+        path = f"$.judgements.{section_id}"
+        if section_id in graded:
+            yield from _judgement(judgement, path)
+        elif section_id in all_sections:
+            if all_sections[section_id].judgement is None:
+                yield FieldProblem(field=path, message="this section is not graded")
+            else:
+                yield FieldProblem(field=path, message="this section does not apply to your agency on this case")
+        else:
+            yield FieldProblem(field=path, message="no such section in this toolkit")
+
+    if content.overall is not None:
+        if toolkit.overall is None:
+            yield FieldProblem(field="$.overall", message="this toolkit has no overall judgement")
+        else:
+            yield from _judgement(content.overall, "$.overall")
+
+    if not complete:
+        return
+    for section in sections:
+        for question in section.questions:
+            yield from _missing(question, content.answers.get(question.id), f"$.answers.{question.id}")
+        if section.judgement is not None:
+            path = f"$.judgements.{section.id}"
+            given = content.judgements.get(section.id)
+            if given is None or given.grade is None:
+                yield FieldProblem(field=f"{path}.grade", message="a grade is required before submitting")
+            if section.judgement.impact_required and (given is None or not _filled(given.impact)):
+                yield FieldProblem(
+                    field=f"{path}.impact", message=f"required before submitting: {section.judgement.impact_label}"
+                )
+    if toolkit.overall is not None and (content.overall is None or content.overall.grade is None):
+        yield FieldProblem(field="$.overall.grade", message="the overall judgement is required before submitting")
+
+
+def _missing(question: Question, answer: Answer | None, path: str) -> Iterator[FieldProblem]:
+    if question.required and not is_answered(answer):
+        yield FieldProblem(field=f"{path}.value", message="an answer is required before submitting")
+    if question.comments == "required" and (answer is None or not _filled(answer.comments)):
+        yield FieldProblem(field=f"{path}.comments", message="comments are required before submitting")
+    if question.evidence == "required" and (answer is None or not answer.evidence):
+        yield FieldProblem(field=f"{path}.evidence", message="evidence is required before submitting")
+    if question.kind == "rows" and answer is not None and isinstance(answer.value, list):
+        for r, row in enumerate(answer.value):
+            if not isinstance(row, dict):
+                continue
+            for column in question.columns:
+                if column.required and _blank(row.get(column.id)):
+                    yield FieldProblem(field=f"{path}.value[{r}].{column.id}", message="required before submitting")
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _judgement(judgement: Judgement, path: str) -> Iterator[FieldProblem]:
+    if judgement.grade is not None and (isinstance(judgement.grade, bool) or judgement.grade not in SCALE_VALUES):
+        yield FieldProblem(field=f"{path}.grade", message="must be a grade 1, 2, 3 or 4")
+    yield from _text(judgement.impact, f"{path}.impact")
+
+
+def _text(value: str | None, path: str) -> Iterator[FieldProblem]:
+    if value is not None and len(value) > MAX_TEXT:
+        yield FieldProblem(field=path, message=f"is longer than {MAX_TEXT} characters")
+
+
+# --- one answer --------------------------------------------------------------
+
+
+def _answer(
+    toolkit: Toolkit, section: Section, question: Question, answer: Answer, path: str
+) -> Iterator[FieldProblem]:
+    if answer.value is not None:
+        yield from _value(question, answer.value, f"{path}.value")
+    if answer.comments is not None:
+        if question.comments == "none" and section.comments_label is None:
+            yield FieldProblem(field=f"{path}.comments", message="this question has no comments box")
+        yield from _text(answer.comments, f"{path}.comments")
+    if answer.evidence:
+        if question.evidence == "none":
+            yield FieldProblem(field=f"{path}.evidence", message="this question takes no evidence references")
+        yield from _evidence_list(
+            [{"document": e.document, "date": e.date} for e in answer.evidence], f"{path}.evidence"
+        )
+
+
+def _value(question: Question, value: Any, path: str) -> Iterator[FieldProblem]:
+    kind = question.kind
+    if kind == "grade":
+        if isinstance(value, bool) or not isinstance(value, int) or value not in SCALE_VALUES:
+            yield FieldProblem(field=path, message="must be a grade 1, 2, 3 or 4")
+    elif kind in FIXED_CHOICES:
+        allowed = [code for code, _ in FIXED_CHOICES[kind]]
+        if not isinstance(value, str) or value not in allowed:
+            yield FieldProblem(field=path, message=f"must be one of: {', '.join(allowed)}")
+    elif kind == "tick":
+        if not isinstance(value, bool):
+            yield FieldProblem(field=path, message="must be true or false")
+    elif kind == "date":
+        yield from _date(value, path)
+    elif kind == "text":
+        if not isinstance(value, str):
+            yield FieldProblem(field=path, message="must be text")
+        else:
+            yield from _text(value, path)
+    elif kind == "number":
+        yield from _number(value, path, question.min, question.max)
+    elif kind == "single-choice":
+        allowed = [choice.value for choice in question.choices]
+        if not isinstance(value, str) or value not in allowed:
+            yield FieldProblem(field=path, message=f"must be one of: {', '.join(allowed)}")
+    elif kind == "multiple-choice":
+        allowed = [choice.value for choice in question.choices]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            yield FieldProblem(field=path, message="must be a list of choices")
+        elif unknown := [v for v in value if v not in allowed]:
+            yield FieldProblem(
+                field=path, message=f"unknown choice {unknown[0]!r}; must be among: {', '.join(allowed)}"
+            )
+        elif len(set(value)) != len(value):
+            yield FieldProblem(field=path, message="a choice is listed twice")
+    elif kind == "evidence":
+        yield from _evidence_list(value, path)
+    elif kind == "rows":
+        yield from _rows(question.columns, value, path)
+
+
+def _date(value: object, path: str) -> Iterator[FieldProblem]:
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        yield FieldProblem(field=path, message="must be a date written YYYY-MM-DD")
+        return
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        yield FieldProblem(field=path, message="is not a real date")
+
+
+def _number(value: object, path: str, low: float | None, high: float | None) -> Iterator[FieldProblem]:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        yield FieldProblem(field=path, message="must be a number")
+        return
+    if low is not None and value < low:
+        yield FieldProblem(field=path, message=f"must be at least {low:g}")
+    if high is not None and value > high:
+        yield FieldProblem(field=path, message=f"must be at most {high:g}")
+
+
+def _evidence_list(value: object, path: str) -> Iterator[FieldProblem]:
+    if not isinstance(value, list | tuple):
+        yield FieldProblem(field=path, message="must be a list of {document, date}")
+        return
+    if len(value) > MAX_LIST:
+        yield FieldProblem(field=path, message=f"has more than {MAX_LIST} references")
+        return
+    for i, reference in enumerate(value):
+        where = f"{path}[{i}]"
+        if not isinstance(reference, dict):
+            yield FieldProblem(field=where, message="must be an object {document, date}")
+            continue
+        for key in reference:
+            if key not in ("document", "date"):
+                yield FieldProblem(field=f"{where}.{key}", message="unknown field; a reference has document and date")
+        document = reference.get("document")
+        if not isinstance(document, str) or not document.strip():
+            yield FieldProblem(field=f"{where}.document", message="must name the document")
+        else:
+            yield from _text(document, f"{where}.document")
+        if reference.get("date") is not None:
+            yield from _date(reference["date"], f"{where}.date")
+
+
+def _rows(columns: tuple[Column, ...], value: object, path: str) -> Iterator[FieldProblem]:
+    if not isinstance(value, list):
+        yield FieldProblem(field=path, message="must be a list of rows")
+        return
+    if len(value) > MAX_LIST:
+        yield FieldProblem(field=path, message=f"has more than {MAX_LIST} rows")
+        return
+    by_id = {column.id: column for column in columns}
+    for r, row in enumerate(value):
+        where = f"{path}[{r}]"
+        if not isinstance(row, dict):
+            yield FieldProblem(field=where, message="must be an object of column values")
+            continue
+        for key, cell in row.items():
+            column = by_id.get(key)
+            if column is None:
+                yield FieldProblem(field=f"{where}.{key}", message=f"no such column; columns: {', '.join(by_id)}")
+            elif cell is not None:
+                yield from _cell(column, cell, f"{where}.{key}")
+
+
+def _cell(column: Column, cell: object, path: str) -> Iterator[FieldProblem]:
+    if column.kind == "text":
+        if not isinstance(cell, str):
+            yield FieldProblem(field=path, message="must be text")
+        else:
+            yield from _text(cell, path)
+    elif column.kind == "date":
+        yield from _date(cell, path)
+    elif column.kind == "number":
+        yield from _number(cell, path, None, None)
+    elif column.kind == "yes-no":
+        if cell not in ("yes", "no"):
+            yield FieldProblem(field=path, message="must be one of: yes, no")
+    elif column.kind == "tick":
+        if not isinstance(cell, bool):
+            yield FieldProblem(field=path, message="must be true or false")
+    elif column.kind == "single-choice":
+        allowed = [choice.value for choice in column.choices]
+        if not isinstance(cell, str) or cell not in allowed:
+            yield FieldProblem(field=path, message=f"must be one of: {', '.join(allowed)}")
+
+
+# --- case details ------------------------------------------------------------
+
+
+def validate_case_details(
+    toolkit: Toolkit,
+    details: CaseDetails,
+    *,
+    complete: bool = False,
+    prefix: str = "$.case_details",
+) -> list[FieldProblem]:
+    """Problems with the coordinator's case details: answers to the
+    toolkit's coordinator sections, checked like an agency's answers.
+    ``complete``: every required case detail is answered (before the audit
+    is distributed)."""
+    central = {q.id: (s, q) for s in toolkit.sections if s.completed_by == "coordinator" for q in s.questions}
+    agency_questions = {q.id for s in toolkit.sections if s.completed_by == "agency" for q in s.questions}
+    problems: list[FieldProblem] = []
+    for question_id, answer in details.answers.items():
+        path = f"{prefix}.answers.{question_id}"
+        if question_id in central:
+            section, question = central[question_id]
+            problems.extend(_answer(toolkit, section, question, answer, path))
+        elif question_id in agency_questions:
+            problems.append(FieldProblem(field=path, message="is answered by the agencies, not a case detail"))
+        else:
+            problems.append(FieldProblem(field=path, message="no such case detail in this toolkit"))
+    if complete:
+        for _section, question in central.values():
+            problems.extend(_missing(question, details.answers.get(question.id), f"{prefix}.answers.{question.id}"))
+    return problems
+
+
+def case_details_progress(toolkit: Toolkit, details: CaseDetails) -> Progress:
+    questions = [q for s in toolkit.sections if s.completed_by == "coordinator" for q in s.questions]
+    answered = sum(1 for q in questions if is_answered(details.answers.get(q.id)))
+    return Progress(answered=answered, applicable=len(questions))
