@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Protocol
 from uuid import UUID
 
+import asyncpg
 import httpx
 import pytest
 from litestar import Litestar
@@ -24,6 +25,7 @@ from litestar.testing import AsyncTestClient
 
 from server.actions_api import ActionController
 from server.audits_api import AuditController
+from server.auth.principal import Principal
 from server.contributions_api import ContributionController
 from server.db.pool import create_pool
 from server.problems import EXCEPTION_HANDLERS
@@ -248,10 +250,6 @@ class StandInPeople:
 
 
 async def stand_in_people(client: Any, database_url: str) -> StandInPeople:
-    import asyncpg
-
-    from server.auth.principal import Principal
-
     connection = await asyncpg.connect(database_url)
     try:
         partnership = await connection.fetchval(
