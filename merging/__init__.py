@@ -9,6 +9,7 @@ from merging.model import (
     AgreedGrade,
     AwaitingAgency,
     CaseFacts,
+    ContributionStatus,
     Disagreement,
     ImmediateConcern,
     Moderation,
@@ -17,7 +18,7 @@ from merging.model import (
     PartnershipJudgement,
     SectionResult,
 )
-from merging.policies import POLICIES, Policy, policy_named
+from merging.policies import POLICIES, Policy, UnknownPolicy, policy_named, policy_names
 
 __all__ = [
     "OVERALL",
@@ -27,6 +28,7 @@ __all__ = [
     "AgreedGrade",
     "AwaitingAgency",
     "CaseFacts",
+    "ContributionStatus",
     "Disagreement",
     "ImmediateConcern",
     "Moderation",
@@ -35,6 +37,8 @@ __all__ = [
     "PartnershipJudgement",
     "Policy",
     "SectionResult",
+    "UnknownPolicy",
     "merge",
     "policy_named",
+    "policy_names",
 ]

@@ -9,6 +9,7 @@ from typing import Any, Literal
 import msgspec
 
 from toolkits.answers import ContributionContent
+from toolkits.model import AlertKind
 
 ContributionStatus = Literal["not-started", "in-progress", "submitted", "returned"]
 
@@ -23,7 +24,9 @@ class _Value(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AgencyContribution(_Value, frozen=True, kw_only=True):
-    """One participating organisation's part of an audit."""
+    """One participating organisation's part of an audit. Only a
+    ``submitted`` contribution's grades count; every contribution's answers
+    can raise an immediate concern."""
 
     organisation_id: str
     organisation_name: str
@@ -33,7 +36,12 @@ class AgencyContribution(_Value, frozen=True, kw_only=True):
 
 
 class CaseFacts(_Value, frozen=True, kw_only=True):
-    """What merging needs to know about the case itself."""
+    """What merging needs to know about the case itself: who referred it
+    (some sections are judged by the referring agency only, seed 003's
+    "Referring agency + children's social care") and the case details
+    (question id → answer value) that decide which conditional sections are
+    part of this case (seed 001's CIN/CP and looked-after variants). Empty
+    case details show every section, as in :mod:`agencies.applicability`."""
 
     referring_organisation_id: str | None = None
     case_details: Mapping[str, Any] = {}
@@ -53,6 +61,8 @@ class Moderation(_Value, frozen=True, kw_only=True):
 
 
 class AgencyGrade(_Value, frozen=True, kw_only=True):
+    """One agency's grade, beside the partnership's (provenance)."""
+
     organisation_id: str
     organisation_name: str
     agency_kind: str
@@ -61,19 +71,31 @@ class AgencyGrade(_Value, frozen=True, kw_only=True):
 
 
 class Disagreement(_Value, frozen=True, kw_only=True):
-    """Agencies two or more grades apart on one section: for moderation."""
+    """Agencies two or more grades apart: for moderation (seed 003: "where
+    consensus amongst agencies … has not been reached")."""
 
-    spread: int
-    best: tuple[AgencyGrade, ...]
-    worst: tuple[AgencyGrade, ...]
+    spread: int  # worst grade − best grade
+    best: tuple[AgencyGrade, ...]  # the agencies at the better end
+    worst: tuple[AgencyGrade, ...]  # the agencies at the worse end
 
 
 class AgreedGrade(_Value, frozen=True, kw_only=True):
+    """What reviewers agreed, as they recorded it."""
+
     grade: int
     label: str
     reason: str
     moderated_by: str
     moderated_at: str
+
+
+class AwaitingAgency(_Value, frozen=True, kw_only=True):
+    """An invited agency whose contribution is not (or no longer) submitted."""
+
+    organisation_id: str
+    organisation_name: str
+    agency_kind: str
+    status: ContributionStatus
 
 
 class SectionResult(_Value, frozen=True, kw_only=True):
@@ -85,18 +107,26 @@ class SectionResult(_Value, frozen=True, kw_only=True):
     label: str | None
     computed_grade: int | None
     computed_label: str | None
-    rule: str
-    agencies: tuple[AgencyGrade, ...]
+    rule: str  # how the grade came about, in plain words
+    agencies: tuple[AgencyGrade, ...]  # every submitted grade, best first
     disagreement: Disagreement | None
     moderation: AgreedGrade | None
+    # Invited agencies that judge this section and have not submitted: the
+    # section's grade may still change.
+    provisional: bool
+    awaiting: tuple[AwaitingAgency, ...]
 
 
 class OverallCounts(_Value, frozen=True, kw_only=True):
+    """The areas the overall rule counted (sections that count towards the
+    overall judgement and have a partnership grade)."""
+
     areas: int
     outstanding: int
     good_or_better: int
     adequate_or_better: int
     inadequate: int
+    not_yet_graded: int  # areas of this case no agency has graded yet
 
 
 class OverallResult(_Value, frozen=True, kw_only=True):
@@ -104,29 +134,28 @@ class OverallResult(_Value, frozen=True, kw_only=True):
     label: str | None
     computed_grade: int | None
     computed_label: str | None
-    trace: tuple[str, ...]
+    trace: tuple[str, ...]  # the rule, step by step, in plain words
     counts: OverallCounts
-    agencies: tuple[AgencyGrade, ...]  # each agency's own overall judgement
+    agencies: tuple[AgencyGrade, ...]  # each submitted agency's own overall judgement
+    disagreement: Disagreement | None  # between those own judgements
     moderation: AgreedGrade | None
 
 
 class ImmediateConcern(_Value, frozen=True, kw_only=True):
-    """An answer that must reach the partnership at once ("if there are
-    immediate concerns the manager must be notified")."""
+    """An answer that must reach the partnership at once (seed 002: "If there
+    are immediate concerns the manager must be notified"), from a draft as
+    much as from a submitted contribution."""
 
     organisation_id: str
     organisation_name: str
     agency_kind: str
-    kind: str  # child-not-safe, significant-failure, escalation
+    kind: AlertKind  # child-not-safe, significant-failure, escalation
+    section_id: str
     question_id: str
+    question: str  # the question's text
+    answer: str  # the answer that raised it
     message: str
-    submitted: bool  # False: raised from a draft, not yet submitted
-
-
-class AwaitingAgency(_Value, frozen=True, kw_only=True):
-    organisation_id: str
-    organisation_name: str
-    agency_kind: str
+    submitted: bool  # False: raised from a contribution not (yet) submitted
     status: ContributionStatus
 
 
@@ -135,7 +164,9 @@ class PartnershipJudgement(_Value, frozen=True, kw_only=True):
     toolkit_version: int
     policy: str
     policy_description: str
-    provisional: bool  # some invited agencies have not submitted
+    # Some invited agencies have not submitted: a partial view, not the
+    # agreed one.
+    provisional: bool
     awaiting: tuple[AwaitingAgency, ...]
     sections: tuple[SectionResult, ...]
     overall: OverallResult

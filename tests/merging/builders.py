@@ -1,36 +1,85 @@
-"""Toolkits and contributions for merging tests, in the users' words."""
+"""Toolkits, contributions and moderations for merging tests, in the users'
+words: ``a_toolkit(sections=["referral", "assessment"])``,
+``submitted("police", grades={"referral": 4})``, ``draft("health",
+answers={"child-safe": "no"})``, ``agreed("referral", 3, "late referral")``."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Mapping
 
-from merging import AgencyContribution
+from merging import AgencyContribution, ContributionStatus, Moderation
 from toolkits.answers import Answer, ContributionContent, Judgement
-from toolkits.model import Alert, Grade, Question, Scale, Section, SectionJudgement, Toolkit
+from toolkits.model import (
+    Alert,
+    Condition,
+    Grade,
+    Question,
+    Scale,
+    Section,
+    SectionJudgement,
+    Selector,
+    Toolkit,
+)
 
-LABELS = ("Outstanding", "Good", "Adequate", "Inadequate")
+SEED_000_SCALE = ("Outstanding", "Good", "Adequate", "Inadequate")
+OFSTED_SCALE = ("Outstanding", "Good", "Requires improvement", "Inadequate")
+
+AREAS = ("referral", "assessment", "planning", "review")
+
+
+def _area(name: str, *, referrer_only: bool, counts: bool, shown_for: tuple[str, ...] | None) -> Section:
+    return Section(
+        id=name,
+        title=name.replace("-", " ").capitalize(),
+        applies_to="referrer-and-csc" if referrer_only else None,
+        condition=Condition(case_detail="case-type", any_of=shown_for) if shown_for else None,
+        questions=(Question(id=f"{name}-comments", text="What does the file show?", kind="text"),),
+        judgement=SectionJudgement(prompt=f"Overall judgement on {name}?", impact_label="Impact"),
+        counts_towards_overall=counts,
+    )
 
 
 def a_toolkit(
-    sections: tuple[str, ...] = ("referral", "assessment", "planning", "review"), policy: str = "overall-75-25"
+    sections: Iterable[str] = AREAS,
+    *,
+    policy: str = "overall-75-25",
+    scale: tuple[str, ...] = SEED_000_SCALE,
+    not_areas: Iterable[str] = (),
+    referrer_only: Iterable[str] = (),
+    conditional: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Toolkit:
+    """A toolkit whose agency sections are ``sections`` (each one graded), a
+    "Key questions" section that can raise every kind of alert, and
+    optionally: graded sections that are not areas of the overall judgement
+    (003's Every Child Matters outcomes), sections only the referring agency
+    and children's social care judge (003's "Referring agency + children's
+    social care"), and sections shown only for some case types
+    (``{section: case types}``, 001's CIN/CP and looked-after variants)."""
+    referrer_only, not_areas, conditional = set(referrer_only), tuple(not_areas), dict(conditional or {})
+    graded = tuple(
+        _area(name, referrer_only=name in referrer_only, counts=name not in not_areas, shown_for=conditional.get(name))
+        for name in (*sections, *not_areas)
+    )
     return Toolkit(
         id="test-tool",
         version=1,
         title="Test tool",
         source="tests",
-        scale=Scale(id="four", grades=tuple(Grade(value=i, label=label) for i, label in enumerate(LABELS, start=1))),
+        scale=Scale(id="four", grades=tuple(Grade(value=i, label=label) for i, label in enumerate(scale, start=1))),
         merge_policy=policy,
+        selectors={
+            "referrer-and-csc": Selector(
+                label="Referring agency + children's social care", agencies=("childrens-social-care",), referrer=True
+            )
+        },
         sections=(
-            *(
-                Section(
-                    id=name,
-                    title=name.capitalize(),
-                    questions=(Question(id=f"{name}-comments", text="Comments", kind="text"),),
-                    judgement=SectionJudgement(prompt=f"Overall judgement on {name}?", impact_label="Impact"),
-                )
-                for name in sections
+            Section(
+                id="case-details",
+                title="Case details",
+                completed_by="coordinator",
+                questions=(Question(id="case-type", text="Case type", kind="single-choice"),),
             ),
+            *graded,
             Section(
                 id="key-questions",
                 title="Key questions",
@@ -44,9 +93,21 @@ def a_toolkit(
                     ),
                     Question(
                         id="significant-failure",
-                        text="Was there a significant failure which has impacted on the safety of the child?",
+                        text="Is there a significant failure which has impacted on the safety of the child?",
                         kind="yes-no",
                         alert=Alert(kind="significant-failure", when=("yes",), message="Inadequate overall"),
+                    ),
+                    Question(
+                        id="escalate",
+                        text="Case to be escalated to service manager?",
+                        kind="yes-no",
+                        alert=Alert(kind="escalation", when=("yes",), message="Escalate to the service manager"),
+                    ),
+                    Question(
+                        id="concerns",
+                        text="Which concerns are there?",
+                        kind="multiple-choice",
+                        alert=Alert(kind="child-not-safe", when=("harm-now",), message="Act today"),
                     ),
                 ),
             ),
@@ -57,18 +118,20 @@ def a_toolkit(
 def contribution(
     agency: str,
     *,
-    status: str = "submitted",
-    grades: dict[str, int] | None = None,
-    answers: dict[str, str] | None = None,
+    status: ContributionStatus = "submitted",
+    grades: Mapping[str, int] | None = None,
+    answers: Mapping[str, object] | None = None,
     overall: int | None = None,
     organisation: str | None = None,
 ) -> AgencyContribution:
+    """``agency``'s contribution: the organisation "Demo <agency>" (id
+    "org-<agency>") unless ``organisation`` names another id."""
     organisation = organisation or f"org-{agency}"
     return AgencyContribution(
         organisation_id=organisation,
-        organisation_name=f"Demo {agency}",
+        organisation_name=f"Demo {agency}" if organisation == f"org-{agency}" else f"Demo {organisation}",
         agency_kind=agency,
-        status=status,  # type: ignore[arg-type]  # tests pass the statuses by name
+        status=status,
         content=ContributionContent(
             answers={qid: Answer(value=value) for qid, value in (answers or {}).items()},
             judgements={sid: Judgement(grade=g, impact="seen in the file") for sid, g in (grades or {}).items()},
@@ -77,9 +140,38 @@ def contribution(
     )
 
 
-def submitted(agency: str, **kwargs: Any) -> AgencyContribution:
-    return contribution(agency, status="submitted", **kwargs)
+def submitted(
+    agency: str,
+    *,
+    grades: Mapping[str, int] | None = None,
+    answers: Mapping[str, object] | None = None,
+    overall: int | None = None,
+    organisation: str | None = None,
+) -> AgencyContribution:
+    return contribution(
+        agency, status="submitted", grades=grades, answers=answers, overall=overall, organisation=organisation
+    )
 
 
-def draft(agency: str, status: str = "in-progress", **kwargs: Any) -> AgencyContribution:
-    return contribution(agency, status=status, **kwargs)
+def draft(
+    agency: str,
+    *,
+    status: ContributionStatus = "in-progress",
+    grades: Mapping[str, int] | None = None,
+    answers: Mapping[str, object] | None = None,
+    overall: int | None = None,
+    organisation: str | None = None,
+) -> AgencyContribution:
+    """A contribution not submitted: in progress unless ``status`` says
+    not-started or returned."""
+    assert status != "submitted"
+    return contribution(
+        agency, status=status, grades=grades, answers=answers, overall=overall, organisation=organisation
+    )
+
+
+def agreed(
+    target: str, grade: int, reason: str, *, by: str = "Panel chair", at: str = "2026-11-23T10:00:00+00:00"
+) -> Moderation:
+    """The grade reviewers agreed for a section (or ``OVERALL``)."""
+    return Moderation(target=target, grade=grade, reason=reason, moderated_by=by, moderated_at=at)
