@@ -18,6 +18,7 @@ from litestar.static_files import create_static_files_router
 from agencies.kinds import AGENCY_KIND_CODES
 from server.actions_api import ActionController
 from server.audits_api import AuditController
+from server.auth.wiring import identity_parts
 from server.contributions_api import ContributionController
 from server.db.pool import create_pool
 from server.health import HealthController
@@ -69,6 +70,7 @@ def create_app(
     if dsn is None:
         raise ValueError("create_app needs a database: set DATABASE_URL or pass database_url")
     toolkits = registry or load_toolkits()
+    identity = identity_parts(settings)
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
@@ -95,11 +97,17 @@ def create_app(
             ContributionController,
             ActionController,
             JudgementController,
+            *identity.route_handlers,
             *static,
         ],
-        lifespan=[database],
+        lifespan=[database, identity.lifespan],
+        # Who is asking (middleware), and whether the route table admits
+        # them (one global guard, server/authz.py).
+        middleware=identity.middleware,
+        guards=identity.guards,
+        dependencies=identity.dependencies,
         exception_handlers=dict(EXCEPTION_HANDLERS),
-        state=State({"settings": settings, "toolkits": toolkits}),
+        state=State({"settings": settings, "toolkits": toolkits, **identity.state}),
         openapi_config=OpenAPIConfig(
             title="Maca",
             version="0.1.0",

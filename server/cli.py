@@ -19,6 +19,7 @@ from typing import Any
 
 import asyncpg
 
+from server.auth.cli import add_token_command
 from server.db import embedded
 from server.db.migrate import MigrationError, migrate
 from server.settings import Settings, SettingsError, export_database_url, load_settings
@@ -175,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Later parts add their own subcommands here (token, demo, events, purge).
-EXTRA_COMMANDS: list[Callable[[Any], None]] = []
+EXTRA_COMMANDS: list[Callable[[Any], None]] = [add_token_command]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

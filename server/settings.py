@@ -56,6 +56,29 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log_level: Literal["debug", "info", "warning", "error"] = msgspec.field(default="info", name="MACA_LOG_LEVEL")
     max_body_bytes: Positive = msgspec.field(default=1_048_576, name="MACA_MAX_BODY_BYTES")
 
+    # Identity (README "Signing in"). Unset OIDC_ISSUER: Maca's own
+    # development issuer at {base_url}/dev-idp (never in production).
+    oidc_issuer: str | None = msgspec.field(default=None, name="OIDC_ISSUER")
+    oidc_audience: str = msgspec.field(default="maca", name="OIDC_AUDIENCE")
+    oidc_client_id: str = msgspec.field(default="maca-web", name="OIDC_CLIENT_ID")
+    # Only for a confidential web client; PKCE protects a public one.
+    oidc_client_secret: str | None = msgspec.field(default=None, name="OIDC_CLIENT_SECRET")
+    oidc_scopes: str = msgspec.field(default="openid profile", name="OIDC_SCOPES")
+    # Keycloak and Entra ID issue access tokens typed "JWT", not RFC 9068's
+    # "at+jwt", with azp/appid instead of client_id and sometimes no jti.
+    oidc_accept_plain_jwt: bool = msgspec.field(default=True, name="OIDC_ACCEPT_PLAIN_JWT")
+    oidc_claim_organisation: str = msgspec.field(default="organisation", name="OIDC_CLAIM_ORGANISATION")
+    oidc_claim_agency_kind: str = msgspec.field(default="agency_kind", name="OIDC_CLAIM_AGENCY_KIND")
+    oidc_claim_partnership: str = msgspec.field(default="partnership", name="OIDC_CLAIM_PARTNERSHIP")
+    # A dotted path reaches into nested claims: realm_access.roles (Keycloak).
+    oidc_claim_roles: str = msgspec.field(default="roles", name="OIDC_CLAIM_ROLES")
+    oidc_claim_name: str = msgspec.field(default="name", name="OIDC_CLAIM_NAME")
+    # Set (e.g. "maca:"): scopes such as "maca:auditor" grant roles too.
+    oidc_role_scope_prefix: str | None = msgspec.field(default=None, name="OIDC_ROLE_SCOPE_PREFIX")
+    session_hours: Annotated[float, msgspec.Meta(gt=0, le=24 * 30)] = msgspec.field(
+        default=8.0, name="MACA_SESSION_HOURS"
+    )
+
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
@@ -63,6 +86,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir)
+
+    @property
+    def uses_dev_issuer(self) -> bool:
+        return self.oidc_issuer is None
+
+    @property
+    def issuer(self) -> str:
+        """The OpenID provider whose tokens Maca accepts."""
+        return self.oidc_issuer.rstrip("/") if self.oidc_issuer else f"{self.base_url}/dev-idp"
 
 
 def _check_database_url(url: str) -> None:
@@ -96,7 +128,20 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         raise SettingsError("DATABASE_URL", "must be set when MACA_ENV=production (no embedded database)")
     if settings.public_url is not None and urlsplit(settings.public_url).scheme not in ("http", "https"):
         raise SettingsError("MACA_PUBLIC_URL", "must start with https:// (or http:// in development)")
+    _check_identity(settings)
     return settings
+
+
+def _check_identity(settings: Settings) -> None:
+    if settings.oidc_issuer is None:
+        if settings.env == "production":
+            raise SettingsError(
+                "OIDC_ISSUER", "must be set when MACA_ENV=production (the development sign-in is not for real people)"
+            )
+        return
+    parts = urlsplit(settings.oidc_issuer)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError("OIDC_ISSUER", "must be the provider's https:// URL")
 
 
 def _plain(message: str, value: object, field_name: str) -> str:

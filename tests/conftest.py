@@ -91,8 +91,10 @@ def toolkits() -> Registry:
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
-    return load_settings({}, env="test")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    # MACA_DATA_DIR in a temporary folder: the development issuer's signing
+    # key is written there, not into the working tree.
+    return load_settings({}, env="test", data_dir=str(tmp_path_factory.mktemp("maca-data")))
 
 
 @pytest.fixture(scope="session")

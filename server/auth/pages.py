@@ -1,0 +1,32 @@
+"""The few server-rendered pages of signing in and out: plain Jinja2
+templates under ``server/templates``, escaped by default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from litestar import MediaType, Response
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+_environment = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def render(
+    template: str, *, status_code: int = 200, headers: dict[str, str] | None = None, **context: Any
+) -> Response[str]:
+    html = _environment.get_template(template).render(**context)
+    return Response(
+        content=html,
+        status_code=status_code,
+        media_type=MediaType.HTML,
+        headers={"Cache-Control": "no-store", **(headers or {})},
+    )
