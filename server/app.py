@@ -16,6 +16,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from agencies.kinds import AGENCY_KIND_CODES
+from merging import policy_names
 from server.actions_api import ActionController
 from server.audits_api import AuditController
 from server.auth.wiring import identity_parts
@@ -34,16 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = ROOT / "node_modules"
 
 
-def merge_policy_names() -> frozenset[str]:
-    try:
-        from merging import POLICIES
-    except ImportError:  # merging lands with its own issue
-        return frozenset({"overall-75-25", "weakest-link", "median"})
-    return frozenset(POLICIES)
-
-
 def load_toolkits() -> Registry:
-    return load_registry(agency_kinds=AGENCY_KIND_CODES, merge_policies=merge_policy_names())
+    return load_registry(agency_kinds=AGENCY_KIND_CODES, merge_policies=policy_names())
 
 
 def _swagger() -> SwaggerRenderPlugin:
