@@ -17,6 +17,7 @@ from litestar.static_files import create_static_files_router
 
 from agencies.kinds import AGENCY_KIND_CODES
 from merging import policy_names
+from server import reports, web
 from server.actions_api import ActionController
 from server.audits_api import AuditController
 from server.auth.wiring import identity_parts
@@ -24,6 +25,7 @@ from server.contributions_api import ContributionController
 from server.db.pool import create_pool
 from server.health import HealthController
 from server.judgement_api import JudgementController
+from server.organisations_api import OrganisationController
 from server.problems import EXCEPTION_HANDLERS
 from server.settings import Settings
 from server.toolkit_api import ToolkitController
@@ -90,7 +92,10 @@ def create_app(
             ContributionController,
             ActionController,
             JudgementController,
+            OrganisationController,
             *identity.route_handlers,
+            *web.route_handlers,
+            *reports.route_handlers,
             *static,
         ],
         lifespan=[database, identity.lifespan],

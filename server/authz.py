@@ -103,6 +103,15 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/audits/{audit_id:uuid}/judgement"): roles("coordinator", "reviewer", "auditor"),
     ("PUT", "/api/audits/{audit_id:uuid}/judgement/sections/{section_id:str}"): roles("reviewer"),
     # --- end of audits (issue 5) ---------------------------------------------
+    ("GET", "/api/organisations"): roles("coordinator", "reviewer", "auditor"),
+    # --- web pages: common and agency auditor (issue 7) ----------------------
+    # --- end of web pages: common and agency auditor -------------------------
+    # --- web pages: coordinator and reviewer (issue 7) -----------------------
+    # --- end of web pages: coordinator and reviewer --------------------------
+    # --- reports: themes and dashboard (issue 8) -----------------------------
+    # --- end of reports: themes and dashboard --------------------------------
+    # --- reports: combined report and exports (issue 8) ----------------------
+    # --- end of reports: combined report and exports -------------------------
 }
 
 _TYPED_PARAMETER = re.compile(r"\{(\w+):[^}]+\}")

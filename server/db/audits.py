@@ -250,6 +250,16 @@ async def any_contribution_started(connection: asyncpg.Connection[Any], audit_id
     )
 
 
+async def organisations_of_partnership(connection: asyncpg.Connection[Any], partnership_id: UUID) -> list[Organisation]:
+    """Every organisation of the partnership, by name: the agencies a
+    coordinator can invite to an audit."""
+    rows = await connection.fetch(
+        "SELECT id, code, name, agency_kind FROM organisations WHERE partnership_id = $1 ORDER BY name, code",
+        partnership_id,
+    )
+    return [msgspec.convert(dict(row), Organisation) for row in rows]
+
+
 async def partnership_organisations(
     connection: asyncpg.Connection[Any], partnership_id: UUID, references: list[str]
 ) -> dict[str, Organisation]:

@@ -11,26 +11,15 @@ the demo-partnership.
 from __future__ import annotations
 
 import datetime
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from typing import Any, Protocol
 from uuid import UUID
 
-import asyncpg
 import httpx
 import pytest
 from litestar import Litestar
-from litestar.datastructures import State
-from litestar.testing import AsyncTestClient
 
-from server.actions_api import ActionController
-from server.audits_api import AuditController
-from server.auth.principal import Principal
-from server.contributions_api import ContributionController
-from server.db.pool import create_pool
-from server.problems import EXCEPTION_HANDLERS
-from server.settings import Settings
-from toolkits.registry import Registry
+from tests.identity import ALL_PERSONAS, signed_in_people
 
 # Persona → organisation code, as the identity helpers name them.
 ORGANISATION_OF = {
@@ -40,6 +29,7 @@ ORGANISATION_OF = {
     "police": "demo-police",
     "education": "demo-school",
     "reviewer": "demo-partnership-team",
+    "health-2": "demo-health-2",
 }
 
 # Every case detail of multi-agency-cp, filled in as a coordinator would.
@@ -209,122 +199,11 @@ async def draft_and_submit(people: People, persona: str, audit: Mapping[str, Any
 
 # --- who is signed in ----------------------------------------------------------
 #
-# With the identity helpers (tests/identity.py) the personas sign in with real
-# tokens. Until they exist, a stand-in puts a Principal on the request from a
-# test-only header, with the organisations recorded directly.
-
-PERSONA_KIND_AND_ROLES: dict[str, tuple[str, frozenset[str]]] = {
-    "coordinator": ("childrens-social-care", frozenset({"coordinator"})),
-    "social-care": ("childrens-social-care", frozenset({"auditor"})),
-    "health": ("health", frozenset({"auditor"})),
-    "police": ("police", frozenset({"auditor"})),
-    "education": ("education", frozenset({"auditor"})),
-    "reviewer": ("childrens-social-care", frozenset({"reviewer"})),
-}
-
-_STAND_IN: dict[str, Any] = {}
-
-
-def _stand_in_auth(app: Any) -> Any:
-    async def with_principal(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            for name, value in scope["headers"]:
-                if name == b"x-test-persona" and value.decode() in _STAND_IN:
-                    scope["user"] = _STAND_IN[value.decode()]
-        await app(scope, receive, send)
-
-    return with_principal
-
-
-class StandInPeople:
-    def __init__(self, client: Any, principals: dict[str, Any]) -> None:
-        self.client = client
-        self.principals = principals
-
-    def headers(self, persona: str) -> dict[str, str]:
-        return {"X-Test-Persona": persona}
-
-    def organisation_id(self, persona: str) -> UUID:
-        organisation_id: UUID = self.principals[persona].organisation_id
-        return organisation_id
-
-
-async def stand_in_people(client: Any, database_url: str) -> StandInPeople:
-    connection = await asyncpg.connect(database_url)
-    try:
-        partnership = await connection.fetchval(
-            "INSERT INTO partnerships (code, name) VALUES ('demo-partnership', 'Demo partnership') RETURNING id"
-        )
-        organisations: dict[str, UUID] = {}
-        for persona, code in ORGANISATION_OF.items():
-            if code in organisations:
-                continue
-            kind = PERSONA_KIND_AND_ROLES[persona][0]
-            organisations[code] = await connection.fetchval(
-                "INSERT INTO organisations (partnership_id, code, name, agency_kind) "
-                "VALUES ($1, $2, $3, $4) RETURNING id",
-                partnership,
-                code,
-                code,
-                kind,
-            )
-        _STAND_IN.clear()
-        for persona, code in ORGANISATION_OF.items():
-            kind, roles = PERSONA_KIND_AND_ROLES[persona]
-            user_id = await connection.fetchval(
-                "INSERT INTO users (issuer, subject, organisation_id, roles) VALUES ('test', $1, $2, $3) RETURNING id",
-                persona,
-                organisations[code],
-                sorted(roles),
-            )
-            _STAND_IN[persona] = Principal(
-                issuer="test",
-                subject=persona,
-                user_id=user_id,
-                display_name=persona,
-                organisation_id=organisations[code],
-                organisation_code=code,
-                organisation_name=code,
-                agency_kind=kind,
-                partnership_id=partnership,
-                roles=roles,  # type: ignore[arg-type]
-            )
-    finally:
-        await connection.close()
-    return StandInPeople(client, dict(_STAND_IN))
-
-
-def stand_in_app(settings: Settings, database_url: str, toolkits: Registry) -> Litestar:
-    """The audit controllers as ``create_app`` wires them, without its
-    authentication (the stand-in signs people in), so these tests keep
-    testing audits whatever the sign-in machinery does."""
-
-    @asynccontextmanager
-    async def database(app: Litestar) -> AsyncIterator[None]:
-        app.state.pool = await create_pool(settings, database_url)
-        try:
-            yield
-        finally:
-            await app.state.pool.close()
-
-    return Litestar(
-        route_handlers=[AuditController, ContributionController, ActionController],
-        lifespan=[database],
-        exception_handlers=dict(EXCEPTION_HANDLERS),
-        state=State({"settings": settings, "toolkits": toolkits}),
-        request_max_body_size=settings.max_body_bytes,
-        middleware=[_stand_in_auth],
-        openapi_config=None,
-    )
-
-
-@pytest.fixture(scope="session", name="stand_in_client")
-async def stand_in_client_fixture(settings: Settings, database_url: str, toolkits: Registry) -> AsyncIterator[Any]:
-    async with AsyncTestClient(app=stand_in_app(settings, database_url, toolkits)) as client:
-        yield client
+# The personas sign in with real tokens from the development identity
+# provider, through the application exactly as create_app wires it.
 
 
 @pytest.fixture(name="people")
-async def people_fixture(database_url: str, stand_in_client: Any) -> People:
-    """The demo personas, signed in."""
-    return await stand_in_people(stand_in_client, database_url)
+async def people_fixture(app: Litestar, client: Any) -> People:
+    """The demo personas (and health-2, another health trust), signed in."""
+    return await signed_in_people(app, client, ALL_PERSONAS)

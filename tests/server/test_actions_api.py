@@ -10,7 +10,6 @@ from tests.server.audit_fixtures import (
     an_open_audit,
     people_fixture,  # noqa: F401 - fixture
     request,
-    stand_in_client_fixture,  # noqa: F401 - fixture
 )
 
 LAST_WEEK = (datetime.date.today() - datetime.timedelta(days=7)).isoformat()

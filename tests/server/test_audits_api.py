@@ -13,10 +13,10 @@ from tests.server.audit_fixtures import (
     People,
     a_draft_audit,
     an_open_audit,
+    contribution_url,
     people_fixture,  # noqa: F401 - fixture
     request,
     save_draft,
-    stand_in_client_fixture,  # noqa: F401 - fixture
 )
 
 YESTERDAY = datetime.date.today() - datetime.timedelta(days=1)
@@ -335,3 +335,25 @@ async def test_signed_out_requests_are_refused(client: Any) -> None:
     response = await client.get("/api/audits")
     assert response.status_code == 401
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_the_partnerships_organisations_are_listed_for_choosing_participants(people: People) -> None:
+    response = await request(people, "coordinator", "GET", "/api/organisations")
+    assert response.status_code == 200, response.text
+    by_code = {o["code"]: o for o in response.json()}
+    assert by_code["demo-health"]["agency_kind"] == "health"
+    assert by_code["demo-health"]["id"] == str(people.organisation_id("health"))
+    assert {"demo-csc", "demo-police", "demo-school", "demo-health-2"} <= set(by_code)
+    # An auditor sees the same list (no drafts, no audits: names only).
+    assert (await request(people, "health", "GET", "/api/organisations")).json() == response.json()
+
+
+async def test_another_trust_of_the_same_agency_kind_sees_nothing_of_the_first(people: People) -> None:
+    audit = await an_open_audit(people, participants=["health", "health-2"])
+    await save_draft(people, "health", audit, {"answers": {"history-previous-involvement": {"value": "private"}}})
+    health_url = contribution_url(audit, people, "health")
+    assert (await request(people, "health-2", "GET", health_url)).status_code == 404
+    assert (await request(people, "health-2", "GET", f"{health_url}/versions")).status_code == 404
+    own = await request(people, "health-2", "GET", f"/api/audits/{audit['id']}")
+    assert own.status_code == 200
+    assert "private" not in own.text

@@ -15,7 +15,6 @@ from tests.server.audit_fixtures import (
     read_audit,
     request,
     save_draft,
-    stand_in_client_fixture,  # noqa: F401 - fixture
     submit,
 )
 

@@ -4,61 +4,18 @@ as the partnership's result of a closed audit."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-import pytest
-from litestar import Litestar
-from litestar.datastructures import State
-from litestar.testing import AsyncTestClient
-
-from server.actions_api import ActionController
-from server.audits_api import AuditController
-from server.contributions_api import ContributionController
-from server.db.pool import create_pool
-from server.judgement_api import JudgementController
-from server.problems import EXCEPTION_HANDLERS
-from server.settings import Settings
 from tests.server.audit_fixtures import (
     People,
-    _stand_in_auth,
     an_open_audit,
     complete_answers,
+    people_fixture,  # noqa: F401 - fixture
     read_audit,
     request,
     save_draft,
-    stand_in_people,
     submit,
 )
-from toolkits.registry import Registry
-
-
-@pytest.fixture(scope="module")
-async def judging_client(settings: Settings, database_url: str, toolkits: Registry) -> AsyncIterator[Any]:
-    @asynccontextmanager
-    async def database(app: Litestar) -> AsyncIterator[None]:
-        app.state.pool = await create_pool(settings, database_url)
-        try:
-            yield
-        finally:
-            await app.state.pool.close()
-
-    app = Litestar(
-        route_handlers=[AuditController, ContributionController, ActionController, JudgementController],
-        lifespan=[database],
-        exception_handlers=dict(EXCEPTION_HANDLERS),
-        state=State({"settings": settings, "toolkits": toolkits}),
-        middleware=[_stand_in_auth],
-        openapi_config=None,
-    )
-    async with AsyncTestClient(app=app) as client:
-        yield client
-
-
-@pytest.fixture
-async def people(judging_client: Any, database_url: str) -> People:
-    return await stand_in_people(judging_client, database_url)
 
 
 async def contribute(people: People, persona: str, audit: dict[str, Any], grade: int, **answers: str) -> None:
