@@ -162,6 +162,18 @@ def test_compose_has_postgres_keycloak_a_migration_job_and_maca() -> None:
     assert {"postgres", "keycloak", "migrate", "maca"} <= set(compose()["services"])
 
 
+def test_every_third_party_image_names_its_version() -> None:
+    """A ``latest`` tag (or none) changes under a running service on the next
+    pull; an upgrade should be a reviewed change to this file."""
+    for name, definition in compose()["services"].items():
+        image = definition["image"]
+        if image.startswith("maca:"):
+            continue
+        repository, _, tag = image.rpartition(":")
+        assert repository and "/" not in tag, f"{name}: {image} has no tag"
+        assert tag != "latest" and re.search(r"\d", tag), f"{name}: {image} is not pinned to a version"
+
+
 def test_postgres_is_16_with_a_volume_and_a_pg_isready_healthcheck() -> None:
     postgres = service("postgres")
     assert postgres["image"].startswith("postgres:16")
