@@ -118,6 +118,14 @@ async def test_an_audit_from_creation_to_closure(people: People) -> None:
         headers=etag(current),
     )
     assert review.status_code == 200, review.text
+
+    # The partnership's judgement of the three submitted contributions.
+    judgement = await request(people, "reviewer", "GET", f"/api/audits/{audit['id']}/judgement")
+    assert judgement.status_code == 200, judgement.text
+    assert judgement.json()["provisional"] is False
+    assert judgement.json()["sections"]
+    assert (await request(people, "health", "GET", f"/api/audits/{audit['id']}/judgement")).status_code == 403
+
     closed = await request(
         people,
         "coordinator",
