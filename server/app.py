@@ -27,6 +27,8 @@ from server.health import HealthController
 from server.judgement_api import JudgementController
 from server.organisations_api import OrganisationController
 from server.problems import EXCEPTION_HANDLERS
+from server.rate_limit import SignInRateLimit
+from server.security_headers import SecurityHeaders, SwaggerPagePolicy
 from server.settings import Settings
 from server.toolkit_api import ToolkitController
 from toolkits.registry import Registry, load_registry
@@ -49,6 +51,8 @@ def _swagger() -> SwaggerRenderPlugin:
         js_url=f"{dist}/swagger-ui-bundle.js",
         css_url=f"{dist}/swagger-ui.css",
         standalone_preset_js_url=f"{dist}/swagger-ui-standalone-preset.js",
+        # No icon from a CDN (the page's Content-Security-Policy would block it).
+        favicon="<link rel='icon' href='data:,'>",
         path="/",
     )
 
@@ -101,7 +105,11 @@ def create_app(
         lifespan=[database, identity.lifespan],
         # Who is asking (middleware), and whether the route table admits
         # them (one global guard, server/authz.py).
-        middleware=identity.middleware,
+        # Security headers on every response (issue 9): the hook sees the
+        # router's own 404/405 too; the documentation page gets a policy
+        # naming its inline blocks by hash. Sign-in attempts are counted.
+        before_send=[SecurityHeaders(settings)],
+        middleware=[SwaggerPagePolicy(), SignInRateLimit(), *identity.middleware],
         guards=identity.guards,
         dependencies=identity.dependencies,
         exception_handlers=dict(EXCEPTION_HANDLERS),
