@@ -87,6 +87,7 @@ def create_app(
                 path="/static/swagger-ui", directories=[swagger_dist], include_in_schema=False, name="swagger-ui"
             )
         )
+    static.extend(web.static_routers(NODE_MODULES))
 
     config = AppConfig(
         route_handlers=[

@@ -105,6 +105,16 @@ ROUTES: dict[tuple[str, str], Access] = {
     # --- end of audits (issue 5) ---------------------------------------------
     ("GET", "/api/organisations"): roles("coordinator", "reviewer", "auditor"),
     # --- web pages: common and agency auditor (issue 7) ----------------------
+    ("GET", "/static/govuk/{file_path:path}"): PUBLIC,
+    ("HEAD", "/static/govuk/{file_path:path}"): PUBLIC,
+    ("GET", "/assets/{file_path:path}"): PUBLIC,
+    ("HEAD", "/assets/{file_path:path}"): PUBLIC,
+    ("GET", "/static/maca/{file_path:path}"): PUBLIC,
+    ("HEAD", "/static/maca/{file_path:path}"): PUBLIC,
+    ("GET", "/"): SIGNED_IN,
+    # The handlers narrow an auditor to its own organisation's audits (404
+    # otherwise), as the API does.
+    ("GET", "/your-audits"): roles("auditor"),
     # --- end of web pages: common and agency auditor -------------------------
     # --- web pages: coordinator and reviewer (issue 7) -----------------------
     # --- end of web pages: coordinator and reviewer --------------------------
