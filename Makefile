@@ -40,8 +40,9 @@ pytest: install
 
 test: lint typecheck pytest
 
+# `make bench BENCH=load` runs only the named benchmarks; all by default.
 bench: install
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.bench $(BENCH)
 
 # Re-resolve the lock after changing dependencies in pyproject.toml.
 lock: $(BIN)/python

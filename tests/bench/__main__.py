@@ -28,21 +28,38 @@ def merge_benchmark() -> dict[str, Any]:
     return bench.run()
 
 
-BENCHMARKS = {"merge": merge_benchmark}
+def load_benchmark() -> dict[str, Any]:
+    from tests.bench import load
+
+    return load.run()
 
 
-def main() -> int:
+BENCHMARKS = {"merge": merge_benchmark, "load": load_benchmark}
+
+
+def main(argv: list[str] | None = None) -> int:
+    # `python -m tests.bench [NAME …]`: the named benchmarks, or all of them.
+    chosen = (sys.argv[1:] if argv is None else argv) or list(BENCHMARKS)
+    unknown = [name for name in chosen if name not in BENCHMARKS]
+    if unknown:
+        print(f"no benchmark {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}", file=sys.stderr)
+        return 2
     started = time.monotonic()
     results: dict[str, Any] = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine()}
-    for name, benchmark in BENCHMARKS.items():
+    for name in chosen:
         print(f"running {name} …", flush=True)
-        results[name] = benchmark()
+        results[name] = BENCHMARKS[name]()
     results["seconds"] = round(time.monotonic() - started, 1)
 
     print()
     print(f"{'benchmark':20} figures")
-    for name in BENCHMARKS:
-        figures = ", ".join(f"{key}={value}" for key, value in results[name].items())
+    for name in chosen:
+        # A benchmark that printed its own table (load) is summed up by it.
+        figures = ", ".join(
+            f"{key}={value}"
+            for key, value in results[name].items()
+            if not isinstance(value, (dict, list)) and "\n" not in str(value)
+        )
         print(f"{name:20} {figures}")
 
     folder = Path(load_settings().data_dir) / "bench"

@@ -1,0 +1,261 @@
+"""The load benchmark's pure parts: the draft an auditor saves, reading what
+wrk and pgbench report, and the table ``make bench`` prints.
+
+No I/O here, so these are tested like any other function
+(``tests/bench/test_figures.py``); ``tests/bench/load.py`` runs the processes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# What an agency auditor's draft looks like on the wire: every question it
+# answers with a comment, every section graded with its impact (~9 KB).
+DRAFT_BYTES = 9_000
+
+# A comment in the words auditors write; never anything about a person.
+_COMMENT = (
+    "Seen in the case records and confirmed with the named practitioner; the plan was followed "
+    "and reviewed at supervision, with actions recorded and dates met. "
+)
+
+_SAMPLE: dict[str, Any] = {
+    "grade": 2,
+    "yes-no": "yes",
+    "yes-partly-no": "partly",
+    "yes-sometimes-no": "sometimes",
+    "always-sometimes-never": "sometimes",
+    "tick": True,
+    "date": "2025-03-01",
+    "text": "Recorded in the case notes and in the chronology",
+    "number": 1,
+    "evidence": [{"document": "Case notes", "date": "2025-03-01"}],
+}
+
+
+def _answer_value(question: Mapping[str, Any]) -> Any:
+    kind = question["kind"]
+    if kind in _SAMPLE:
+        return _SAMPLE[kind]
+    if kind == "single-choice":
+        return question["choices"][0]["value"]
+    if kind == "multiple-choice":
+        return [question["choices"][0]["value"]]
+    if kind == "rows":
+        return [{c["id"]: "x" for c in question["columns"] if c.get("kind", "text") == "text"}]
+    raise ValueError(f"no sample answer for a {kind} question")
+
+
+def draft_content(questions: Mapping[str, Any], target_bytes: int = DRAFT_BYTES) -> dict[str, Any]:
+    """A draft answering every agency question in ``questions`` (the
+    ``questions`` of ``GET /api/audits/{id}`` as the auditor sees it), with
+    a comment wherever the question has a comments box, every graded
+    section judged; comments and free-text answers are lengthened evenly so
+    the JSON comes to about ``target_bytes``."""
+    agency_sections = [s for s in questions["sections"] if s.get("completed_by", "agency") == "agency"]
+    asked = [question for section in agency_sections for question in section.get("questions", [])]
+    if not asked:
+        raise ValueError("the auditor answers no questions on this audit")
+    graded = [s["id"] for s in agency_sections if s.get("judgement")]
+
+    def build(words: int) -> dict[str, Any]:
+        written = (_COMMENT * (1 + words // len(_COMMENT)))[:words].strip()
+        answers: dict[str, Any] = {}
+        for question in asked:
+            value = written if question["kind"] == "text" else _answer_value(question)
+            answers[question["id"]] = {"value": value}
+            if question.get("comments", "none") != "none":
+                answers[question["id"]]["comments"] = written
+        return {
+            "answers": answers,
+            "judgements": {s: {"grade": 2, "impact": "Plans were followed through and reviewed"} for s in graded},
+            "overall": {"grade": 2, "impact": "Good multi-agency work overall"},
+        }
+
+    slots = sum(q["kind"] == "text" for q in asked) + sum(q.get("comments", "none") != "none" for q in asked)
+    bare = len(json.dumps(build(1)))
+    return build(min(max(1, (target_bytes - bare) // max(slots, 1)), 2_000))
+
+
+# --- what the load generators report ---------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Measurement:
+    """One endpoint (or pgbench) at one concurrency."""
+
+    name: str
+    concurrency: int
+    requests: int
+    seconds: float
+    errors: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    error_kinds: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds > 0 else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        figures = asdict(self)
+        figures["per_second"] = round(self.per_second, 1)
+        return figures
+
+
+_WRK_LINE = re.compile(r"^BENCH (\{.*\})\s*$", re.MULTILINE)
+
+
+def from_wrk(name: str, concurrency: int, output: str) -> Measurement:
+    """A measurement from the line ``tests/bench/wrk/report.lua`` prints.
+
+    Errors are every response of 400 or more and every socket error or
+    timeout; wrk counts a request whose connection failed as not made."""
+    found = _WRK_LINE.search(output)
+    if found is None:
+        raise ValueError(f"wrk printed no figures for {name}: {output.strip()[-500:]}")
+    figures = json.loads(found.group(1))
+    kinds = {k: int(figures[k]) for k in ("status", "connect", "read", "write", "timeout") if figures[k]}
+    return Measurement(
+        name=name,
+        concurrency=concurrency,
+        requests=int(figures["requests"]),
+        seconds=figures["duration_us"] / 1e6,
+        errors=sum(kinds.values()),
+        p50_ms=figures["p50_us"] / 1000,
+        p95_ms=figures["p95_us"] / 1000,
+        p99_ms=figures["p99_us"] / 1000,
+        error_kinds=kinds,
+    )
+
+
+def percentile(sorted_values: Sequence[float], share: float) -> float:
+    """The nearest-rank percentile (``share`` in 0–100) of sorted values."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, math.ceil(share / 100 * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+_PGBENCH_SECONDS = re.compile(r"^duration: (\d+) s", re.MULTILINE)
+_PGBENCH_FAILED = re.compile(r"^number of failed transactions: (\d+)", re.MULTILINE)
+_PGBENCH_TPS = re.compile(r"^tps = ([\d.]+) \(without initial connection time\)", re.MULTILINE)
+
+
+def from_pgbench(name: str, concurrency: int, output: str, log_lines: Iterable[str]) -> Measurement:
+    """A measurement from pgbench's summary and its per-transaction log
+    (``-l``: the third field is the latency in microseconds)."""
+    tps = _PGBENCH_TPS.search(output)
+    if tps is None:
+        raise ValueError(f"pgbench printed no tps: {output.strip()[-500:]}")
+    latencies = sorted(int(line.split()[2]) / 1000 for line in log_lines if line.strip())
+    failed = _PGBENCH_FAILED.search(output)
+    errors = int(failed.group(1)) if failed else 0
+    # Throughput from the log's own count and pgbench's rate, so requests and
+    # seconds agree with the tps pgbench printed.
+    rate = float(tps.group(1))
+    seconds = len(latencies) / rate if rate > 0 else 0.0
+    return Measurement(
+        name=name,
+        concurrency=concurrency,
+        requests=len(latencies),
+        seconds=seconds,
+        errors=errors,
+        p50_ms=percentile(latencies, 50),
+        p95_ms=percentile(latencies, 95),
+        p99_ms=percentile(latencies, 99),
+        error_kinds={"failed": errors} if errors else {},
+    )
+
+
+# --- the table -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Memory:
+    """The server's resident memory in MB: all its processes, and its largest worker."""
+
+    peak_total_mb: float
+    peak_worker_mb: float
+    end_total_mb: float
+    end_worker_mb: float
+    workers: int
+
+
+DRAFT_SAVE = "draft save (PUT)"
+CEILING = "pgbench draft save"
+
+# The issue's targets; reported beside the figures, never asserted.
+TARGET_CONCURRENCY = 32
+P99_TARGET_MS = 50.0
+RSS_TARGET_MB = 200.0
+RATE_TARGETS = {"judgement (GET)": 2_000.0, "section page (GET)": 1_000.0}
+P95_TARGETS = {"themes dashboard (GET)": 200.0}
+CEILING_SHARE_TARGET = 0.5
+
+
+def ceiling_ratios(measurements: Sequence[Measurement]) -> dict[int, float]:
+    """Maca's draft saves per second over pgbench's, at each concurrency."""
+    saves = {m.concurrency: m.per_second for m in measurements if m.name == DRAFT_SAVE}
+    ceilings = {m.concurrency: m.per_second for m in measurements if m.name == CEILING}
+    return {c: saves[c] / ceilings[c] for c in sorted(saves) if ceilings.get(c)}
+
+
+def targets(measurements: Sequence[Measurement], memory: Memory | None) -> list[tuple[str, bool]]:
+    """Each target of the issue, and whether this run met it."""
+    at_target = [m for m in measurements if m.concurrency == TARGET_CONCURRENCY]
+    verdicts: list[tuple[str, bool]] = []
+    ratio = ceiling_ratios(measurements).get(TARGET_CONCURRENCY)
+    if ratio is not None:
+        verdicts.append((f"draft save at c={TARGET_CONCURRENCY} ≥ 50% of pgbench ({ratio:.0%})", ratio >= 0.5))
+    for m in at_target:
+        if m.name != CEILING:
+            verdicts.append((f"{m.name} p99 < {P99_TARGET_MS:.0f} ms ({m.p99_ms:.1f})", m.p99_ms < P99_TARGET_MS))
+        if m.name in RATE_TARGETS:
+            goal = RATE_TARGETS[m.name]
+            verdicts.append((f"{m.name} ≥ {goal:,.0f}/s ({m.per_second:,.0f})", m.per_second >= goal))
+        if m.name in P95_TARGETS:
+            goal = P95_TARGETS[m.name]
+            verdicts.append((f"{m.name} p95 < {goal:.0f} ms ({m.p95_ms:.1f})", m.p95_ms < goal))
+    if memory is not None:
+        verdicts.append(
+            (
+                f"RSS per worker < {RSS_TARGET_MB:.0f} MB ({memory.end_worker_mb:.0f})",
+                memory.end_worker_mb < RSS_TARGET_MB,
+            )
+        )
+    return verdicts
+
+
+def table(measurements: Sequence[Measurement], memory: Memory | None) -> str:
+    """One table, as ``make bench`` prints it and the README shows it
+    (GitHub Markdown)."""
+    ratios = ceiling_ratios(measurements)
+    rows = [
+        "| endpoint | c | req/s | p50 ms | p95 ms | p99 ms | errors | vs pgbench |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for m in measurements:
+        ratio = f"{ratios[m.concurrency]:.0%}" if m.name == DRAFT_SAVE and m.concurrency in ratios else ""
+        rows.append(
+            f"| {m.name} | {m.concurrency} | {m.per_second:,.0f} | {m.p50_ms:.1f} | {m.p95_ms:.1f} | "
+            f"{m.p99_ms:.1f} | {m.errors} | {ratio} |"
+        )
+    if memory is not None:
+        rows.append("")
+        rows.append(
+            f"Server RSS: peak {memory.peak_total_mb:.0f} MB over {memory.workers} workers and their supervisor, "
+            f"largest worker {memory.peak_worker_mb:.0f} MB; at the end {memory.end_total_mb:.0f} MB, "
+            f"largest worker {memory.end_worker_mb:.0f} MB."
+        )
+    verdicts = targets(measurements, memory)
+    if verdicts:
+        rows.append("")
+        rows.append("Targets: " + "; ".join(f"{what} {'met' if met else 'MISSED'}" for what, met in verdicts) + ".")
+    return "\n".join(rows)

@@ -1,0 +1,584 @@
+"""The load benchmark: Maca as it runs in production, driven by wrk, beside
+pgbench doing what a draft save does in SQL against the same PostgreSQL —
+the ceiling no server on this machine can pass (issue 10).
+
+1. PostgreSQL: ``DATABASE_URL``, or an embedded one in a fresh folder.
+2. Data: migrations, ``maca demo --audits N`` (the themes dashboard's
+   audits) when that command exists, then audits built through the API as
+   the personas would: one per wrk connection for draft saves, and audits
+   every agency has submitted to, for the judgement.
+3. Maca: ``maca serve`` (uvicorn with uvloop and httptools, ``BENCH_WORKERS``
+   workers, logging at warning), tokens from the development issuer.
+4. At each concurrency: every endpoint under wrk for ``BENCH_SECONDS``, then
+   pgbench; the server's memory sampled from /proc throughout.
+
+Knobs (environment, for ``make bench``): ``BENCH_SECONDS`` (default 5),
+``BENCH_WORKERS`` (2: one per core of the 2-core machine this is tuned for),
+``BENCH_AUDITS`` (100000: audits behind the themes dashboard),
+``BENCH_CONCURRENCY`` ("1,8,32").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import httpx
+import psutil  # type: ignore[import-untyped]  # no stubs in the lock
+
+from server.db import embedded, sessions
+from server.settings import Settings, load_settings
+from tests.bench.figures import (
+    CEILING,
+    DRAFT_SAVE,
+    Measurement,
+    Memory,
+    draft_content,
+    from_pgbench,
+    from_wrk,
+    table,
+)
+from tests.identity import bearer, token_for
+from tests.server.audit_fixtures import CASE_DETAILS, ORGANISATION_OF, complete_answers
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+WRK_SCRIPTS = HERE / "wrk"
+PGBENCH_SCRIPT = HERE / "pgbench" / "save_draft.sql"
+
+AUDIT = "audit (GET)"
+JUDGEMENT = "judgement (GET)"
+THEMES = "themes dashboard (GET)"
+SECTION_PAGE = "section page (GET)"
+ORDER = (DRAFT_SAVE, CEILING, AUDIT, JUDGEMENT, THEMES, SECTION_PAGE)
+
+# Every agency taking part in the judgement audits submits in full.
+SUBMITTING = ("health", "police", "education", "social-care")
+JUDGEMENT_AUDITS = 4
+WARM_UP_SECONDS = 2
+
+
+@dataclass(frozen=True, kw_only=True)
+class Knobs:
+    seconds: int
+    workers: int
+    audits: int
+    concurrency: tuple[int, ...]
+
+    @classmethod
+    def from_environment(cls) -> Knobs:
+        return cls(
+            seconds=int(os.environ.get("BENCH_SECONDS", "5")),
+            workers=int(os.environ.get("BENCH_WORKERS", "2")),
+            audits=int(os.environ.get("BENCH_AUDITS", "100000")),
+            concurrency=tuple(int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,8,32").split(",")),
+        )
+
+
+def pgbench_binary() -> Path:
+    import pgserver
+
+    return Path(pgserver.__file__).parent / "pginstall" / "bin" / "pgbench"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": model or platform.processor(),
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "system": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+    }
+
+
+# --- the processes ------------------------------------------------------------------
+
+
+@contextmanager
+def database(settings: Settings, folder: Path) -> Iterator[str]:
+    if settings.database_url is not None:
+        yield settings.database_url
+        return
+    server = embedded.start(folder)
+    try:
+        yield server.url()
+    finally:
+        server.stop()
+
+
+def maca(environment: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        env=environment,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+
+
+@contextmanager
+def serving(environment: dict[str, str], base_url: str, log: Path) -> Iterator[psutil.Process]:
+    """``maca serve`` until the block ends; its process (the uvicorn
+    supervisor). What it says (warnings and worse) goes to ``log``."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    output = log.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve"],
+        env=environment,
+        cwd=ROOT,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"maca serve stopped: {log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("maca serve did not become ready within 60 s")
+            time.sleep(0.2)
+        yield psutil.Process(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        output.close()
+
+
+class MemorySampler:
+    """The server's resident memory, read from /proc a few times a second."""
+
+    def __init__(self, server: psutil.Process, workers: int) -> None:
+        self.server = server
+        self.workers = workers
+        self.peak_total = 0
+        self.peak_worker = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def sample(self) -> tuple[int, int]:
+        """(all the server's processes, its largest worker) in bytes."""
+        processes = [self.server, *self.server.children(recursive=True)]
+        sizes: list[tuple[int, bool]] = []
+        for process in processes:
+            try:
+                command = " ".join(process.cmdline())
+                # uvicorn runs a single worker in its own process; several
+                # are spawned children (multiprocessing's spawn_main).
+                is_worker = "spawn_main" in command if self.workers > 1 else process == self.server
+                sizes.append((process.memory_info().rss, is_worker))
+            except psutil.Error:
+                continue
+        total = sum(size for size, _ in sizes)
+        largest = max((size for size, worker in sizes if worker), default=0)
+        self.peak_total = max(self.peak_total, total)
+        self.peak_worker = max(self.peak_worker, largest)
+        return total, largest
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            self.sample()
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def memory(self) -> Memory:
+        total, largest = self.sample()
+        mb = 2**20
+        return Memory(
+            peak_total_mb=self.peak_total / mb,
+            peak_worker_mb=self.peak_worker / mb,
+            end_total_mb=total / mb,
+            end_worker_mb=largest / mb,
+            workers=self.workers,
+        )
+
+
+# --- the data -----------------------------------------------------------------------
+
+
+@dataclass(kw_only=True)
+class Plan:
+    """What the load generators are pointed at."""
+
+    headers: dict[str, dict[str, str]]  # persona → request headers
+    draft_paths: list[str]
+    draft_body: bytes
+    audit_paths: list[str]
+    judgement_paths: list[str]
+    themes_paths: list[str]
+    section_page: tuple[str, str] | None  # (path, cookie)
+    organisation_id: str
+    user_id: str
+
+
+def _ok(response: httpx.Response, *expected: int) -> httpx.Response:
+    if response.status_code not in (expected or (200,)):
+        raise RuntimeError(
+            f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text[:300]}"
+        )
+    return response
+
+
+def an_open_audit(client: httpx.Client, people: dict[str, dict[str, str]], participants: Sequence[str]) -> str:
+    """Create and distribute an audit of multi-agency-cp, referred by health."""
+    body = {
+        "toolkit": "multi-agency-cp",
+        "participants": [ORGANISATION_OF[p] for p in participants],
+        "referring_organisation": ORGANISATION_OF["health"],
+        "case_details": CASE_DETAILS,
+        "period_start": "2025-01-01",
+        "period_end": "2025-12-31",
+    }
+    created = _ok(client.post("/api/audits", json=body, headers=people["coordinator"]), 201).json()
+    _ok(
+        client.post(
+            f"/api/audits/{created['id']}/status",
+            json={"status": "open"},
+            headers={**people["coordinator"], "If-Match": f'"{created["row_version"]}"'},
+        )
+    )
+    return str(created["id"])
+
+
+def build_plan(settings: Settings, base_url: str, database_url: str, connections: int) -> Plan:
+    personas = ("coordinator", "reviewer", *SUBMITTING)
+    people = {p: bearer(asyncio.run(token_for(settings, p))) for p in personas}
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        me = {p: _ok(client.get("/api/me", headers=people[p])).json() for p in personas}
+        organisation = {p: me[p]["organisation_id"] for p in personas}
+
+        def contribution(audit_id: str, persona: str) -> str:
+            return f"/api/audits/{audit_id}/contributions/{organisation[persona]}"
+
+        # One audit per draft-saving connection: each owns its contribution.
+        drafts = [an_open_audit(client, people, ["health", "police", "education"]) for _ in range(connections)]
+        seen = _ok(client.get(f"/api/audits/{drafts[0]}", headers=people["health"])).json()
+        body = json.dumps(draft_content(seen["questions"])).encode()
+        for audit_id in drafts:
+            url = contribution(audit_id, "health")
+            current = _ok(client.get(url, headers=people["health"]))
+            _ok(
+                client.put(
+                    url,
+                    content=body,
+                    headers={
+                        **people["health"],
+                        "If-Match": current.headers["etag"],
+                        "Content-Type": "application/json",
+                    },
+                )
+            )
+
+        judged = []
+        for _ in range(JUDGEMENT_AUDITS):
+            audit_id = an_open_audit(client, people, SUBMITTING)
+            for persona in SUBMITTING:
+                view = _ok(client.get(f"/api/audits/{audit_id}", headers=people[persona])).json()
+                url = contribution(audit_id, persona)
+                current = _ok(client.get(url, headers=people[persona]))
+                saved = _ok(
+                    client.put(
+                        url,
+                        json=complete_answers(view),
+                        headers={**people[persona], "If-Match": current.headers["etag"]},
+                    )
+                )
+                _ok(client.post(f"{url}/submit", headers={**people[persona], "If-Match": saved.headers["etag"]}))
+            judged.append(audit_id)
+
+        themes = "/api/reports/themes"
+        has_themes = client.get(themes, headers=people["reviewer"]).status_code != 404
+
+    cookie = asyncio.run(_session_for(database_url, me["health"]["user_id"]))
+    page = section_page_path(drafts[0], organisation["health"])
+    return Plan(
+        headers=people,
+        draft_paths=[contribution(a, "health") for a in drafts],
+        draft_body=body,
+        audit_paths=[f"/api/audits/{a}" for a in drafts],
+        judgement_paths=[f"/api/audits/{a}/judgement" for a in judged],
+        themes_paths=[themes] if has_themes else [],
+        section_page=(page, cookie) if page is not None else None,
+        organisation_id=organisation["health"],
+        user_id=me["health"]["user_id"],
+    )
+
+
+def section_page_path(audit_id: str, organisation_id: str) -> str | None:
+    """An agency's section page, once the web pages (issue 7) serve one."""
+    del audit_id, organisation_id
+    return None
+
+
+async def _session_for(database_url: str, user_id: str) -> str:
+    """A browser session for the bench, made as signing in makes one."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        key, _csrf = await sessions.create(connection, UUID(user_id), hours=1)
+        return key
+    finally:
+        await connection.close()
+
+
+async def _sql(database_url: str, statements: str) -> None:
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.execute(statements)
+    finally:
+        await connection.close()
+
+
+# --- the load -----------------------------------------------------------------------
+
+
+class Runner:
+    def __init__(self, base_url: str, database_url: str, folder: Path, seconds: int) -> None:
+        self.base_url = base_url
+        self.database_url = database_url
+        self.folder = folder
+        self.seconds = seconds
+
+    def _plan_file(self, name: str, headers: dict[str, str], paths: Sequence[str], etags: Sequence[str] = ()) -> Path:
+        lines = [f"H {k}: {v}" for k, v in headers.items()]
+        lines += [f"P {path} {etags[i] if etags else ''}".rstrip() for i, path in enumerate(paths)]
+        target = self.folder / f"{name}.plan"
+        target.write_text("\n".join(lines) + "\n")
+        target.chmod(0o600)
+        return target
+
+    def wrk(
+        self,
+        name: str,
+        script: str,
+        concurrency: int,
+        args: Sequence[Path],
+        *,
+        seconds: int,
+        thread_per_connection: bool = False,
+    ) -> Measurement:
+        threads = concurrency if thread_per_connection else min(concurrency, 2)
+        command = [
+            "wrk",
+            f"-t{threads}",
+            f"-c{concurrency}",
+            f"-d{seconds}s",
+            "--timeout",
+            "5s",
+            "-s",
+            script,
+            self.base_url,
+            "--",
+            *map(str, args),
+        ]
+        done = subprocess.run(command, cwd=WRK_SCRIPTS, capture_output=True, text=True, check=True)
+        return from_wrk(name, concurrency, done.stdout)
+
+    def get(
+        self, name: str, headers: dict[str, str], paths: Sequence[str], concurrency: int, *, seconds: int | None = None
+    ) -> Measurement:
+        plan = self._plan_file("get", headers, paths)
+        return self.wrk(name, "get.lua", concurrency, [plan], seconds=seconds or self.seconds)
+
+    def save_drafts(self, plan: Plan, concurrency: int, *, seconds: int | None = None) -> Measurement:
+        # Each connection starts from its contribution's current ETag.
+        with httpx.Client(base_url=self.base_url, timeout=30) as client:
+            etags = [
+                _ok(client.get(p, headers=plan.headers["health"])).headers["etag"]
+                for p in plan.draft_paths[:concurrency]
+            ]
+        plan_file = self._plan_file("drafts", plan.headers["health"], plan.draft_paths[:concurrency], etags)
+        body_file = self.folder / "draft.json"
+        body_file.write_bytes(plan.draft_body)
+        return self.wrk(
+            DRAFT_SAVE,
+            "save_draft.lua",
+            concurrency,
+            [plan_file, body_file],
+            seconds=seconds or self.seconds,
+            thread_per_connection=True,
+        )
+
+    def pgbench(self, plan: Plan, concurrency: int) -> Measurement:
+        logs = self.folder / f"pgbench-{concurrency}"
+        logs.mkdir(exist_ok=True)
+        command = [
+            str(pgbench_binary()),
+            "-n",
+            "-M",
+            "prepared",
+            f"-c{concurrency}",
+            f"-j{min(concurrency, 2)}",
+            f"-T{self.seconds}",
+            "-f",
+            str(PGBENCH_SCRIPT),
+            "-l",
+            f"--log-prefix={logs / 'tx'}",
+            "-D",
+            f"organisation={plan.organisation_id}",
+            "-D",
+            f"person={plan.user_id}",
+            "-D",
+            f"content={plan.draft_body.decode()}",
+            self.database_url,
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        lines = [line for log in sorted(logs.iterdir()) for line in log.read_text().splitlines()]
+        shutil.rmtree(logs)
+        return from_pgbench(CEILING, concurrency, done.stdout, lines)
+
+
+def scenarios(plan: Plan, runner: Runner) -> list[tuple[str, Callable[[int, int | None], Measurement]]]:
+    """Each endpoint's run at a concurrency (seconds: None for the full time)."""
+    found: list[tuple[str, Callable[[int, int | None], Measurement]]] = [
+        (DRAFT_SAVE, lambda c, s: runner.save_drafts(plan, c, seconds=s)),
+        (AUDIT, lambda c, s: runner.get(AUDIT, plan.headers["health"], plan.audit_paths, c, seconds=s)),
+        (JUDGEMENT, lambda c, s: runner.get(JUDGEMENT, plan.headers["reviewer"], plan.judgement_paths, c, seconds=s)),
+    ]
+    if plan.themes_paths:
+        found.append(
+            (THEMES, lambda c, s: runner.get(THEMES, plan.headers["reviewer"], plan.themes_paths, c, seconds=s))
+        )
+    if plan.section_page is not None:
+        path, cookie = plan.section_page
+        page_headers = {"Cookie": f"{sessions_cookie()}={cookie}", "Accept": "text/html"}
+        found.append((SECTION_PAGE, lambda c, s: runner.get(SECTION_PAGE, page_headers, [path], c, seconds=s)))
+    return found
+
+
+def sessions_cookie() -> str:
+    from server.auth.middleware import SESSION_COOKIE
+
+    return SESSION_COOKIE
+
+
+def load_demo(environment: dict[str, str], audits: int) -> str:
+    """The themes dashboard's audits, from ``maca demo`` when it exists."""
+    if importlib.util.find_spec("server.demo_scale") is None:
+        return "maca demo --audits is not there yet: no themes dashboard data"
+    started = time.monotonic()
+    maca(environment, "demo", "--audits", str(audits))
+    return f"maca demo --audits {audits}: {time.monotonic() - started:.0f} s"
+
+
+def run() -> dict[str, Any]:
+    knobs = Knobs.from_environment()
+    started = time.monotonic()
+    folder = Path(tempfile.mkdtemp(prefix="maca-bench-"))
+    port = free_port()
+    base = load_settings()
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(("MACA_", "OIDC_"))} | {
+        "MACA_ENV": "development",
+        "MACA_HOST": "127.0.0.1",
+        "MACA_PORT": str(port),
+        "MACA_WORKERS": str(knobs.workers),
+        "MACA_LOG_LEVEL": "warning",
+        "MACA_DATA_DIR": str(folder),
+    }
+    # Kept after the run: what the server logged at warning and above.
+    server_log = base.data_path / "bench" / "server.log"
+    notes: list[str] = []
+    measurements: list[Measurement] = []
+    try:
+        with database(base, folder) as database_url:
+            environment["DATABASE_URL"] = database_url
+            settings = load_settings(environment)
+            maca(environment, "migrate")
+            notes.append(load_demo(environment, knobs.audits))
+            connections = max(knobs.concurrency)
+            with (
+                serving(environment, settings.base_url, server_log) as server,
+                MemorySampler(server, knobs.workers) as memory,
+            ):
+                plan = build_plan(settings, settings.base_url, database_url, connections)
+                runner = Runner(settings.base_url, database_url, folder, knobs.seconds)
+                prepared = scenarios(plan, runner)
+                print(f"  data ready after {time.monotonic() - started:.0f} s; warming up", flush=True)
+                for _name, measure in prepared:
+                    measure(8, WARM_UP_SECONDS)
+                with_ceiling = (
+                    "DROP TABLE IF EXISTS bench_contributions, bench_events; "
+                    "CREATE TABLE bench_contributions (LIKE contributions INCLUDING ALL); "
+                    "CREATE TABLE bench_events (LIKE events INCLUDING ALL);"
+                )
+                asyncio.run(_sql(database_url, with_ceiling))
+                for concurrency in knobs.concurrency:
+                    for name, measure in prepared:
+                        measurements.append(measure(concurrency, None))
+                        print(f"  {name} c={concurrency}: {measurements[-1].per_second:,.0f}/s", flush=True)
+                        if name == DRAFT_SAVE:
+                            measurements.append(runner.pgbench(plan, concurrency))
+                            print(f"  {CEILING} c={concurrency}: {measurements[-1].per_second:,.0f}/s", flush=True)
+                asyncio.run(_sql(database_url, "DROP TABLE bench_contributions, bench_events;"))
+                figures = memory.memory()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if not any(m.name == THEMES for m in measurements):
+        notes.append("themes dashboard: GET /api/reports/themes not served yet")
+    if not any(m.name == SECTION_PAGE for m in measurements):
+        notes.append("section page: no agency section page served yet")
+    measurements.sort(key=lambda m: (ORDER.index(m.name), m.concurrency))
+    printed = table(measurements, figures)
+    print()
+    print(printed)
+    for note in notes:
+        print(f"note: {note}")
+    return {
+        "machine": machine(),
+        "workers": knobs.workers,
+        "seconds_per_run": knobs.seconds,
+        "draft_bytes": len(plan.draft_body),
+        "measurements": [m.as_json() for m in measurements],
+        "memory": asdict(figures),
+        "notes": notes,
+        "table": printed,
+        "elapsed_seconds": round(time.monotonic() - started, 1),
+    }

@@ -1,0 +1,129 @@
+"""The load benchmark's pure parts: the draft it saves is one Maca accepts,
+and the figures it prints are the ones wrk and pgbench reported."""
+
+from __future__ import annotations
+
+import json
+
+import msgspec
+import pytest
+
+from agencies.applicability import Participant, view_for
+from server.app import load_toolkits
+from tests.bench.figures import (
+    CEILING,
+    DRAFT_SAVE,
+    Measurement,
+    Memory,
+    ceiling_ratios,
+    draft_content,
+    from_pgbench,
+    from_wrk,
+    percentile,
+    table,
+    targets,
+)
+from toolkits.answers import CaseDetails, ContributionContent
+from toolkits.validation import case_detail_values, validate_contribution
+
+HEALTH_REFERRER = Participant(agency_kind="health", is_referrer=True)
+CASE = CaseDetails(answers={})
+
+
+def test_the_draft_is_about_nine_kilobytes_of_answers_and_comments_and_maca_accepts_it() -> None:
+    toolkit = load_toolkits().current("multi-agency-cp")
+    view = view_for(toolkit, HEALTH_REFERRER, case_detail_values(CASE))
+    draft = draft_content(msgspec.to_builtins(view))
+
+    size = len(json.dumps(draft))
+    assert 8_500 <= size <= 9_500
+    assert len(draft["answers"]) >= 45
+    assert sum("comments" in answer for answer in draft["answers"].values()) >= 5
+    content = msgspec.convert(draft, ContributionContent)
+    assert validate_contribution(toolkit, HEALTH_REFERRER, content, case_details=case_detail_values(CASE)) == []
+
+
+def test_a_view_with_nothing_for_the_agency_to_answer_is_refused() -> None:
+    with pytest.raises(ValueError, match="answers no questions"):
+        draft_content({"sections": [{"id": "case-details", "completed_by": "coordinator", "questions": []}]})
+
+
+WRK_OUTPUT = """Running 5s test @ http://127.0.0.1:8000
+  2 threads and 8 connections
+BENCH {"requests": 10000, "duration_us": 5000000, "status": 3, "connect": 0, "read": 1, "write": 0, "timeout": 0, \
+"p50_us": 2500, "p95_us": 7000, "p99_us": 12000, "max_us": 40000}
+"""
+
+
+def test_wrk_figures_count_error_responses_and_socket_errors() -> None:
+    measured = from_wrk("audit (GET)", 8, WRK_OUTPUT)
+
+    assert measured.per_second == 2_000
+    assert measured.errors == 4
+    assert measured.error_kinds == {"status": 3, "read": 1}
+    assert (measured.p50_ms, measured.p95_ms, measured.p99_ms) == (2.5, 7.0, 12.0)
+
+
+def test_wrk_output_without_figures_is_an_error_not_a_zero() -> None:
+    with pytest.raises(ValueError, match="no figures"):
+        from_wrk("audit (GET)", 8, "unable to connect to 127.0.0.1:8000 Connection refused")
+
+
+PGBENCH_OUTPUT = """transaction type: save_draft.sql
+number of clients: 8
+duration: 5 s
+number of transactions actually processed: 4
+number of failed transactions: 0 (0.000%)
+latency average = 2.000 ms
+tps = 2.000000 (without initial connection time)
+"""
+
+
+def test_pgbench_figures_come_from_its_rate_and_its_transaction_log() -> None:
+    log = ["0 1 1000 0 1700000000 1", "1 1 2000 0 1700000000 2", "0 2 3000 0 1700000001 3", "1 2 40000 0 1700000001 4"]
+    measured = from_pgbench(CEILING, 8, PGBENCH_OUTPUT, log)
+
+    assert measured.requests == 4
+    assert measured.per_second == pytest.approx(2.0)
+    assert (measured.p50_ms, measured.p99_ms) == (2.0, 40.0)
+    assert measured.errors == 0
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50
+    assert percentile(values, 99) == 99
+    assert percentile(values, 100) == 100
+    assert percentile([], 99) == 0
+
+
+def _measured(name: str, concurrency: int, per_second: float, p99_ms: float = 10.0) -> Measurement:
+    return Measurement(
+        name=name,
+        concurrency=concurrency,
+        requests=int(per_second * 5),
+        seconds=5.0,
+        errors=0,
+        p50_ms=1.0,
+        p95_ms=p99_ms / 2,
+        p99_ms=p99_ms,
+    )
+
+
+def test_the_table_shows_draft_saves_against_the_ceiling_and_each_target_met_or_missed() -> None:
+    measured = [
+        _measured(DRAFT_SAVE, 32, 1_200, p99_ms=80.0),
+        _measured(CEILING, 32, 3_000),
+        _measured("judgement (GET)", 32, 2_500),
+    ]
+    memory = Memory(peak_total_mb=300, peak_worker_mb=120, end_total_mb=290, end_worker_mb=118, workers=2)
+
+    assert ceiling_ratios(measured) == {32: pytest.approx(0.4)}
+    verdicts = dict(targets(measured, memory))
+    assert verdicts["draft save at c=32 ≥ 50% of pgbench (40%)"] is False
+    assert verdicts["draft save (PUT) p99 < 50 ms (80.0)"] is False
+    assert verdicts["judgement (GET) ≥ 2,000/s (2,500)"] is True
+    assert verdicts["RSS per worker < 200 MB (118)"] is True
+    printed = table(measured, memory)
+    assert "| draft save (PUT) | 32 | 1,200 | 1.0 | 40.0 | 80.0 | 0 | 40% |" in printed
+    assert "MISSED" in printed
