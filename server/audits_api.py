@@ -31,7 +31,7 @@ from server.concurrency import (
     provide_principal,
     unit_of_work,
 )
-from server.db import audits, contributions, events
+from server.db import audits, contributions, events, themes
 from server.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from toolkits.answers import CaseDetails, ContributionContent
 from toolkits.model import Toolkit
@@ -436,6 +436,7 @@ class AuditController(Controller):
                         "participants": [str(i) for i in organisation_ids],
                     },
                 )
+                await themes.refresh_audit_summary(connection, registry, audit.id)
                 view = await self._view(connection, registry, principal, audit)
                 return json_response(
                     view, status=201, headers={**audit_headers(audit), "Location": f"/api/audits/{audit.id}"}
@@ -610,6 +611,7 @@ class AuditController(Controller):
                     "reason": data.reason,
                 },
             )
+            await themes.refresh_audit_summary(connection, registry, audit.id)
             view = await self._view(connection, registry, principal, updated)
         return json_response(view, headers=audit_headers(updated))
 
@@ -673,6 +675,7 @@ class AuditController(Controller):
                     audit_id=audit.id,
                     detail={"from": audit.status, "to": data.status, "reason": data.reason},
                 )
+                await themes.refresh_audit_summary(connection, registry, audit.id)
                 view = await self._view(connection, registry, principal, updated)
                 return json_response(view, headers=audit_headers(updated))
 

@@ -119,6 +119,10 @@ ROUTES: dict[tuple[str, str], Access] = {
     # --- web pages: coordinator and reviewer (issue 7) -----------------------
     # --- end of web pages: coordinator and reviewer --------------------------
     # --- reports: themes and dashboard (issue 8) -----------------------------
+    # Auditors reach the API for their own organisation's grades only (the
+    # handler narrows them); the dashboard page is the partnership's.
+    ("GET", "/api/reports/themes"): roles("coordinator", "reviewer", "auditor"),
+    ("GET", "/reports/themes"): STAFF,
     # --- end of reports: themes and dashboard --------------------------------
     # --- reports: combined report and exports (issue 8) ----------------------
     # --- end of reports: combined report and exports -------------------------

@@ -45,7 +45,7 @@ from server.concurrency import (
     provide_principal,
     unit_of_work,
 )
-from server.db import audits, contributions, events
+from server.db import audits, contributions, events, themes
 from server.problems import Conflict, FieldError, InvalidInput, NotFound, PreconditionFailed
 from toolkits.answers import Answer, ContributionContent, Judgement
 from toolkits.validation import FieldProblem, case_detail_values, contribution_progress, validate_contribution
@@ -200,6 +200,7 @@ class ContributionController(Controller):
                 target_organisation_id=organisation_id,
                 detail=detail,
             )
+            await themes.refresh_audit_summary(connection, state.toolkits, audit.id)
         return json_response(
             contribution_view(saved, content, progress.applicable), headers={"ETag": etag(saved.row_version)}
         )
@@ -260,6 +261,7 @@ class ContributionController(Controller):
                     target_organisation_id=organisation_id,
                     detail={"version": version, "answered": progress.answered, "applicable": progress.applicable},
                 )
+                await themes.refresh_audit_summary(connection, state.toolkits, audit.id)
                 return json_response(
                     contribution_view(saved, content, progress.applicable), headers={"ETag": etag(saved.row_version)}
                 )
@@ -308,6 +310,7 @@ class ContributionController(Controller):
                     audit_id=audit.id,
                     target_organisation_id=organisation_id,
                 )
+                await themes.refresh_audit_summary(connection, state.toolkits, audit.id)
                 return json_response(
                     contribution_view(returned, None, returned.applicable), headers={"ETag": etag(returned.row_version)}
                 )

@@ -21,7 +21,7 @@ from merging import OVERALL, CaseFacts, PartnershipJudgement, merge
 from server.audits_api import audit_toolkit, case_details_of, is_partnership_staff, visible_audit
 from server.auth.principal import Principal
 from server.concurrency import provide_principal, unit_of_work
-from server.db import audits, events, judgements
+from server.db import audits, events, judgements, themes
 from server.problems import FieldError, Forbidden, InvalidInput, NotFound, PreconditionFailed, PreconditionRequired
 from toolkits.model import Toolkit
 
@@ -163,6 +163,7 @@ class JudgementController(Controller):
                 # every other reason for a change is; it names no child.
                 detail={"section": section_id, "grade": data.grade, "reason": data.reason},
             )
+            await themes.refresh_audit_summary(connection, state.toolkits, audit_id)
             judgement = await _judgement(connection, toolkit, audit)
             tag = await judgements.judgement_etag(connection, audit_id)
         return Response(judgement, headers={"ETag": tag})

@@ -1,7 +1,183 @@
-"""Placeholder: filled in by the partnership review work (issue 8)."""
+"""``GET /api/reports/themes``: the partnership's themes across audits.
+
+Coordinators and reviewers see their partnership's; an agency's auditor
+sees only its own organisation's submitted grades and the overdue actions
+its organisation is responsible for, never the partnership-wide grades,
+disagreements or concerns (which are made from other agencies' work).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime
+from typing import Annotated, Any
 
-route_handlers: list[Any] = []
+from litestar import Controller, get
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.params import QueryParameter
+
+from agencies.kinds import AGENCY_KIND_CODES
+from server.auth.principal import Principal
+from server.authz import is_partnership_staff
+from server.concurrency import provide_principal, unit_of_work
+from server.db import events
+from server.db import themes as stored
+from server.problems import FieldError, InvalidInput
+from server.reports.themes import (
+    EVERY_AUDIT,
+    STATUSES,
+    Filters,
+    OverdueActions,
+    Themes,
+    agency_kind_themes,
+    parse_quarter,
+    quarter_themes,
+    section_themes,
+    titles_and_labels,
+)
+from toolkits.registry import Registry
+
+EARLIEST = datetime.date(1900, 1, 1)
+LATEST = datetime.date(9999, 10, 1)
+
+
+def _after(quarter: datetime.date) -> datetime.date:
+    """The first day after the quarter starting on ``quarter``."""
+    if quarter >= LATEST:
+        return datetime.date(9999, 12, 31)
+    month = quarter.month + 3
+    return datetime.date(quarter.year + (month > 12), (month - 1) % 12 + 1, 1)
+
+
+def check_filters(registry: Registry, filters: Filters) -> tuple[datetime.date, datetime.date]:
+    """The first and last quarter asked for; 422 naming every wrong field."""
+    problems: list[FieldError] = []
+    first, last = EARLIEST, LATEST
+    for field, value in (("from", filters.period_from), ("to", filters.period_to)):
+        if value is None:
+            continue
+        quarter = parse_quarter(value)
+        if quarter is None:
+            problems.append(FieldError(field=field, message="must be a quarter written YYYY-Qn, such as 2025-Q2"))
+        elif field == "from":
+            first = quarter
+        else:
+            last = quarter
+    if first > last:
+        problems.append(FieldError(field="to", message="is before the start of the period"))
+    if filters.toolkit is not None and filters.toolkit not in registry.ids():
+        problems.append(FieldError(field="toolkit", message=f"no such toolkit; one of: {', '.join(registry.ids())}"))
+    if filters.agency_kind is not None and filters.agency_kind not in AGENCY_KIND_CODES:
+        problems.append(
+            FieldError(
+                field="agency_kind", message=f"no such agency kind; one of: {', '.join(sorted(AGENCY_KIND_CODES))}"
+            )
+        )
+    if filters.status is not None and filters.status not in STATUSES:
+        problems.append(FieldError(field="status", message=f"must be one of: {', '.join(STATUSES)}"))
+    if problems:
+        raise InvalidInput(errors=problems)
+    return first, last
+
+
+async def read_themes(state: State, principal: Principal, filters: Filters) -> Themes:
+    """The dashboard for ``principal``, recorded as one event (the filters,
+    never figures)."""
+    registry: Registry = state.toolkits
+    first, last = check_filters(registry, filters)
+    titles, labels = titles_and_labels(registry.current(i) for i in registry.ids())
+    staff = is_partnership_staff(principal)
+    own = None if staff else principal.organisation_id
+    async with unit_of_work(state, principal) as connection:
+        agency = await stored.agency_rows(
+            connection,
+            principal.partnership_id,
+            first=first,
+            last=last,
+            toolkit_id=filters.toolkit,
+            status=filters.status,
+            agency_kind=filters.agency_kind,
+            organisation_id=own,
+        )
+        overdue = await stored.overdue_actions(
+            connection,
+            principal.partnership_id,
+            today=datetime.date.today(),
+            first=first,
+            after_last=_after(last),
+            toolkit_id=filters.toolkit,
+            status=filters.status,
+            agency_kind=filters.agency_kind,
+            organisation_id=own,
+        )
+        sections = (
+            await stored.section_rows(
+                connection,
+                principal.partnership_id,
+                participating_kind=filters.agency_kind or EVERY_AUDIT,
+                first=first,
+                last=last,
+                toolkit_id=filters.toolkit,
+                status=filters.status,
+            )
+            if staff
+            else None
+        )
+        await events.record(
+            connection,
+            principal,
+            "themes.read",
+            detail={"filters": {k: v for k, v in msgspec_builtins(filters).items() if v is not None}},
+        )
+    overdue_actions = tuple(OverdueActions(agency_kind=kind, overdue=n) for kind, n in overdue)
+    section_list = section_themes(sections, titles, labels) if sections is not None else None
+    return Themes(
+        scope="partnership" if staff else "organisation",
+        filters=filters,
+        audits=None if sections is None else sum(r.audits for r in sections if r.section_id == "overall"),
+        sections=section_list,
+        agency_kinds=agency_kind_themes(agency, titles, labels),
+        trend=None if sections is None else quarter_themes(sections, labels),
+        immediate_concerns=None if sections is None else sum(r.concerns for r in sections if r.section_id == "overall"),
+        overdue_actions=overdue_actions,
+        overdue_total=sum(a.overdue for a in overdue_actions),
+    )
+
+
+def msgspec_builtins(filters: Filters) -> dict[str, Any]:
+    return {f: getattr(filters, f) for f in filters.__struct_fields__}
+
+
+class ThemesController(Controller):
+    path = "/api/reports/themes"
+    tags = ("reports",)
+    dependencies = {"principal": Provide(provide_principal)}  # noqa: RUF012 - Litestar's declaration style
+
+    @get(
+        "/",
+        summary="Themes across the partnership's audits: grades per section, per agency kind, per quarter",
+        description=(
+            "Coordinators and reviewers: the distribution of the partnership's grades per section, each agency "
+            "kind's own grades, the overall grade by quarter, how often each section was disagreed on or "
+            "moderated, immediate concerns raised and overdue remedial actions. An agency's auditor: only its "
+            "own organisation's submitted grades and overdue actions (the partnership-wide parts are null). "
+            "Periods are whole quarters (from=2024-Q3&to=2025-Q2) of when audits were created."
+        ),
+    )
+    async def themes(
+        self,
+        state: State,
+        principal: NamedDependency[Principal],
+        period_from: Annotated[str | None, QueryParameter(name="from", description="first quarter, YYYY-Qn")] = None,
+        period_to: Annotated[str | None, QueryParameter(name="to", description="last quarter, YYYY-Qn")] = None,
+        toolkit: Annotated[str | None, QueryParameter(description="a toolkit id")] = None,
+        agency_kind: Annotated[str | None, QueryParameter(description="audits this agency kind took part in")] = None,
+        status: Annotated[str | None, QueryParameter(description="draft, open, in-review or closed")] = None,
+    ) -> Themes:
+        filters = Filters(
+            period_from=period_from, period_to=period_to, toolkit=toolkit, agency_kind=agency_kind, status=status
+        )
+        return await read_themes(state, principal, filters)
+
+
+route_handlers: list[Any] = [ThemesController]

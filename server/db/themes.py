@@ -1,0 +1,298 @@
+"""Storage of the themes: each audit's summary and the counted rows the
+dashboard adds up (migration 0006)."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from merging import CaseFacts, merge
+from server.db import audits, judgements
+from server.reports.themes import (
+    AgencyKey,
+    AgencyRow,
+    AuditSummary,
+    SectionKey,
+    SectionRow,
+    SectionValues,
+    difference,
+    summarise,
+)
+from toolkits.registry import Registry, UnknownToolkit
+
+_UPSERT_SECTIONS = """
+    INSERT INTO theme_section_counts (partnership_id, participating_kind, quarter, toolkit_id, status, section_id,
+                                      grade, audits, disagreed, moderated, provisional, concerns)
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::date[], $4::text[], $5::text[], $6::text[], $7::smallint[],
+                         $8::int[], $9::int[], $10::int[], $11::int[], $12::int[])
+    ON CONFLICT (partnership_id, participating_kind, quarter, toolkit_id, status, section_id, grade) DO UPDATE
+       SET audits = theme_section_counts.audits + excluded.audits,
+           disagreed = theme_section_counts.disagreed + excluded.disagreed,
+           moderated = theme_section_counts.moderated + excluded.moderated,
+           provisional = theme_section_counts.provisional + excluded.provisional,
+           concerns = theme_section_counts.concerns + excluded.concerns
+"""
+
+_UPSERT_AGENCIES = """
+    INSERT INTO theme_agency_counts (partnership_id, quarter, toolkit_id, status, organisation_id, agency_kind,
+                                     section_id, grade, grades)
+    SELECT * FROM unnest($1::uuid[], $2::date[], $3::text[], $4::text[], $5::uuid[], $6::text[], $7::text[],
+                         $8::smallint[], $9::int[])
+    ON CONFLICT (partnership_id, quarter, toolkit_id, status, organisation_id, agency_kind, section_id, grade)
+    DO UPDATE SET grades = theme_agency_counts.grades + excluded.grades
+"""
+
+
+async def add_counts(
+    connection: asyncpg.Connection[Any],
+    sections: Sequence[tuple[SectionKey, SectionValues]],
+    agencies: Sequence[tuple[AgencyKey, int]],
+) -> None:
+    """Add (or with negative values, take away) counted rows, in one
+    statement per table; the rows must come in key order."""
+    if sections:
+        columns = list(zip(*((UUID(key[0]), *key[1:], *values) for key, values in sections), strict=True))
+        await connection.execute(_UPSERT_SECTIONS, *[list(c) for c in columns])
+    if agencies:
+        columns = list(zip(*((UUID(k[0]), *k[1:4], UUID(k[4]), *k[5:], value) for k, value in agencies), strict=True))
+        await connection.execute(_UPSERT_AGENCIES, *[list(c) for c in columns])
+
+
+def _summary_record(summary: AuditSummary) -> tuple[Any, ...]:
+    return (
+        UUID(summary.audit_id),
+        UUID(summary.partnership_id),
+        summary.toolkit_id,
+        summary.status,
+        summary.quarter,
+        summary.provisional,
+        summary.overall_grade,
+        summary.immediate_concerns,
+        msgspec.json.encode(summary.sections).decode(),
+        msgspec.json.encode(summary.agency_grades).decode(),
+        list(summary.participating_kinds),
+    )
+
+
+SUMMARY_COLUMNS = (
+    "audit_id",
+    "partnership_id",
+    "toolkit_id",
+    "status",
+    "quarter",
+    "provisional",
+    "overall_grade",
+    "immediate_concerns",
+    "sections",
+    "agency_grades",
+    "participating_kinds",
+)
+
+
+async def store_summaries(connection: asyncpg.Connection[Any], summaries: Sequence[AuditSummary]) -> None:
+    """Insert or replace summaries (the counted rows are the caller's)."""
+    await connection.executemany(
+        """
+        INSERT INTO audit_summaries (audit_id, partnership_id, toolkit_id, status, quarter, provisional,
+                                     overall_grade, immediate_concerns, sections, agency_grades, participating_kinds)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10::text::jsonb, $11)
+        ON CONFLICT (audit_id) DO UPDATE
+           SET status = excluded.status, toolkit_id = excluded.toolkit_id, quarter = excluded.quarter,
+               provisional = excluded.provisional, overall_grade = excluded.overall_grade,
+               immediate_concerns = excluded.immediate_concerns, sections = excluded.sections,
+               agency_grades = excluded.agency_grades, participating_kinds = excluded.participating_kinds,
+               refreshed_at = now()
+        """,
+        [_summary_record(s) for s in summaries],
+    )
+
+
+async def stored_summary(connection: asyncpg.Connection[Any], audit_id: UUID) -> AuditSummary | None:
+    row = await connection.fetchrow(
+        """
+        SELECT audit_id::text, partnership_id::text, toolkit_id, status, quarter, provisional, overall_grade,
+               immediate_concerns, sections::text, agency_grades::text, participating_kinds
+          FROM audit_summaries WHERE audit_id = $1
+        """,
+        audit_id,
+    )
+    if row is None:
+        return None
+    fields = dict(row)
+    fields["sections"] = msgspec.json.decode(fields["sections"])
+    fields["agency_grades"] = msgspec.json.decode(fields["agency_grades"])
+    return msgspec.convert(fields, AuditSummary)
+
+
+async def _participating_kinds(connection: asyncpg.Connection[Any], audit_id: UUID) -> list[str]:
+    rows = await connection.fetch(
+        """
+        SELECT DISTINCT o.agency_kind FROM audit_participants p JOIN organisations o ON o.id = p.organisation_id
+         WHERE p.audit_id = $1 AND p.removed_at IS NULL
+        """,
+        audit_id,
+    )
+    return [row["agency_kind"] for row in rows]
+
+
+async def refresh_audit_summary(connection: asyncpg.Connection[Any], registry: Registry, audit_id: UUID) -> None:
+    """Summarise the audit's partnership judgement as it now stands and move
+    the counted rows from its old summary to the new one, in the caller's
+    transaction.
+
+    An agency auditor's transaction sees only its own contribution
+    (row-level security), but the partnership's judgement is made from all
+    of them: the confinement is lifted for this computation alone and put
+    back before returning. Only grades and counts are written; nothing read
+    here leaves this function."""
+    # One refresh of an audit at a time: a second waits, then reads what the
+    # first committed (each statement sees the latest commits).
+    await connection.execute("SELECT pg_advisory_xact_lock(hashtextextended('themes:' || $1::text, 0))", str(audit_id))
+    confined = await connection.fetchval("SELECT current_setting('maca.organisation_id', true)")
+    if confined:
+        await connection.execute("SELECT set_config('maca.organisation_id', '', true)")
+    try:
+        audit = await audits.get(connection, audit_id)
+        if audit is None:
+            return
+        try:
+            toolkit = registry.get(audit.toolkit_id, audit.toolkit_version)
+        except UnknownToolkit:  # a definition removed from disk: nothing to summarise against
+            return
+        answers = audit.case_details.get("answers", {}) if isinstance(audit.case_details, dict) else {}
+        facts = CaseFacts(
+            referring_organisation_id=str(audit.referring_organisation_id) if audit.referring_organisation_id else None,
+            case_details={q: a.get("value") for q, a in answers.items() if isinstance(a, dict)},
+        )
+        contributions = await judgements.agency_contributions(connection, audit_id)
+        agreed = [judgements.as_moderation(row) for row in await judgements.moderations(connection, audit_id)]
+        judgement = merge(toolkit, facts, contributions, moderations=agreed)
+        new = summarise(
+            judgement,
+            audit_id=str(audit.id),
+            partnership_id=str(audit.partnership_id),
+            status=audit.status,
+            created=audit.created_at.astimezone(datetime.UTC).date(),
+            participating_kinds=await _participating_kinds(connection, audit_id),
+        )
+        old = await stored_summary(connection, audit_id)
+        sections, agencies = difference(old, new)
+        await add_counts(connection, sections, agencies)
+        await store_summaries(connection, [new])
+    finally:
+        if confined:
+            await connection.execute("SELECT set_config('maca.organisation_id', $1, true)", confined)
+
+
+# --- the dashboard's reads -----------------------------------------------------
+
+
+async def section_rows(
+    connection: asyncpg.Connection[Any],
+    partnership_id: UUID,
+    *,
+    participating_kind: str,
+    first: datetime.date,
+    last: datetime.date,
+    toolkit_id: str | None,
+    status: str | None,
+) -> list[SectionRow]:
+    rows = await connection.fetch(
+        """
+        SELECT quarter, toolkit_id, section_id, grade, sum(audits)::int AS audits, sum(disagreed)::int AS disagreed,
+               sum(moderated)::int AS moderated, sum(provisional)::int AS provisional, sum(concerns)::int AS concerns
+          FROM theme_section_counts
+         WHERE partnership_id = $1 AND participating_kind = $2 AND quarter BETWEEN $3 AND $4
+           AND ($5::text IS NULL OR toolkit_id = $5) AND ($6::text IS NULL OR status = $6)
+         GROUP BY quarter, toolkit_id, section_id, grade
+        HAVING sum(audits) > 0
+        """,
+        partnership_id,
+        participating_kind,
+        first,
+        last,
+        toolkit_id,
+        status,
+    )
+    return [msgspec.convert(dict(row), SectionRow) for row in rows]
+
+
+async def agency_rows(
+    connection: asyncpg.Connection[Any],
+    partnership_id: UUID,
+    *,
+    first: datetime.date,
+    last: datetime.date,
+    toolkit_id: str | None,
+    status: str | None,
+    agency_kind: str | None,
+    organisation_id: UUID | None,
+) -> list[AgencyRow]:
+    rows = await connection.fetch(
+        """
+        SELECT toolkit_id, agency_kind, section_id, grade, sum(grades)::int AS grades
+          FROM theme_agency_counts
+         WHERE partnership_id = $1 AND quarter BETWEEN $2 AND $3
+           AND ($4::text IS NULL OR toolkit_id = $4) AND ($5::text IS NULL OR status = $5)
+           AND ($6::text IS NULL OR agency_kind = $6) AND ($7::uuid IS NULL OR organisation_id = $7)
+         GROUP BY toolkit_id, agency_kind, section_id, grade
+        HAVING sum(grades) > 0
+        """,
+        partnership_id,
+        first,
+        last,
+        toolkit_id,
+        status,
+        agency_kind,
+        organisation_id,
+    )
+    return [msgspec.convert(dict(row), AgencyRow) for row in rows]
+
+
+async def overdue_actions(
+    connection: asyncpg.Connection[Any],
+    partnership_id: UUID,
+    *,
+    today: datetime.date,
+    first: datetime.date,
+    after_last: datetime.date,
+    toolkit_id: str | None,
+    status: str | None,
+    agency_kind: str | None,
+    organisation_id: UUID | None,
+) -> list[tuple[str, int]]:
+    """Open actions past their due date, by the responsible organisation's
+    agency kind, of the audits created in the period. With
+    ``organisation_id``: only that organisation's, of audits it takes part in."""
+    rows = await connection.fetch(
+        """
+        SELECT coalesce(o.agency_kind, 'unassigned') AS agency_kind, count(*)::int AS overdue
+          FROM remedial_actions r
+          JOIN audits a ON a.id = r.audit_id
+          LEFT JOIN organisations o ON o.id = r.responsible_organisation_id
+         WHERE a.partnership_id = $1 AND NOT r.completed AND r.due_date < $2
+           AND a.created_at >= $3::date::timestamp AT TIME ZONE 'UTC'
+           AND a.created_at < $4::date::timestamp AT TIME ZONE 'UTC'
+           AND ($5::text IS NULL OR a.toolkit_id = $5) AND ($6::text IS NULL OR a.status = $6)
+           AND ($7::text IS NULL OR o.agency_kind = $7)
+           AND ($8::uuid IS NULL OR (r.responsible_organisation_id = $8 AND EXISTS (
+                SELECT 1 FROM audit_participants p
+                 WHERE p.audit_id = a.id AND p.organisation_id = $8 AND p.removed_at IS NULL)))
+         GROUP BY 1
+         ORDER BY 1
+        """,
+        partnership_id,
+        today,
+        first,
+        after_last,
+        toolkit_id,
+        status,
+        agency_kind,
+        organisation_id,
+    )
+    return [(row["agency_kind"], row["overdue"]) for row in rows]
