@@ -189,7 +189,7 @@ class Memory:
 
 
 DRAFT_SAVE = "draft save (PUT)"
-CEILING = "pgbench draft save"
+CEILING = "pgbench draft save"  # pgbench rows all start with "pgbench"
 
 # The targets; reported beside the figures, never asserted.
 TARGET_CONCURRENCY = 32
@@ -215,7 +215,7 @@ def targets(measurements: Sequence[Measurement], memory: Memory | None) -> list[
     if ratio is not None:
         verdicts.append((f"draft save at c={TARGET_CONCURRENCY} ≥ 50% of pgbench ({ratio:.0%})", ratio >= 0.5))
     for m in at_target:
-        if m.name != CEILING:
+        if not m.name.startswith("pgbench"):
             verdicts.append((f"{m.name} p99 < {P99_TARGET_MS:.0f} ms ({m.p99_ms:.1f})", m.p99_ms < P99_TARGET_MS))
         if m.name in RATE_TARGETS:
             goal = RATE_TARGETS[m.name]
