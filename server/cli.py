@@ -22,6 +22,7 @@ import asyncpg
 from server.auth.cli import add_token_command
 from server.db import embedded
 from server.db.migrate import MigrationError, migrate
+from server.security_cli import add_security_commands
 from server.settings import Settings, SettingsError, export_database_url, load_settings
 from toolkits.registry import InvalidDefinitions
 
@@ -45,19 +46,21 @@ def database_url(settings: Settings) -> Iterator[str]:
         server.stop()
 
 
-async def _migrate(url: str, statement_cache: int) -> list[str]:
+async def _migrate(url: str, statement_cache: int, app_password: str | None = None) -> list[str]:
     # The statement cache setting applies here too: through PgBouncer in
     # transaction mode a cached prepared statement may meet a server
     # connection that already has one of the same name.
     connection = await asyncpg.connect(url, statement_cache_size=statement_cache)
     try:
-        return [f"{m.version:04d}_{m.name}" for m in await migrate(connection)]
+        return [f"{m.version:04d}_{m.name}" for m in await migrate(connection, app_password=app_password)]
     finally:
         await connection.close()
 
 
 def _run_migrations(settings: Settings, url: str) -> None:
-    applied = asyncio.run(_migrate(url, settings.db_statement_cache))
+    from server.db.pool import app_password
+
+    applied = asyncio.run(_migrate(url, settings.db_statement_cache, app_password(settings, url)))
     print(f"migrations applied: {', '.join(applied)}" if applied else "database schema is up to date")
 
 
@@ -177,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Later parts add their own subcommands here (token, demo, events, purge).
 EXTRA_COMMANDS: list[Callable[[Any], None]] = [add_token_command]
+EXTRA_COMMANDS.append(add_security_commands)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -33,15 +33,21 @@ MAX_IDEMPOTENCY_KEY = 200
 @asynccontextmanager
 async def unit_of_work(state: State, principal: Principal) -> AsyncIterator[asyncpg.Connection[Any]]:
     """A pooled connection inside one transaction: the change and its event
-    commit together or not at all. For an agency's auditor the transaction
-    is also confined, by row-level security, to its organisation's
-    contributions."""
+    commit together or not at all. The transaction carries who is asking
+    (organisation, partnership, roles; local to it, so a pooled connection
+    or a PgBouncer server connection never keeps them), and row-level
+    security confines it by them: an agency to its own organisation's
+    contributions, coordinators and reviewers to their partnership's
+    (migration 0005). A transaction that sets none sees no contribution."""
     pool: asyncpg.Pool[Any] = state.pool
     async with pool.acquire() as connection, connection.transaction():
-        if not principal.has_role("coordinator", "reviewer"):
-            await connection.execute(
-                "SELECT set_config('maca.organisation_id', $1, true)", str(principal.organisation_id)
-            )
+        await connection.execute(
+            "SELECT set_config('maca.organisation_id', $1, true), set_config('maca.partnership_id', $2, true), "
+            "set_config('maca.roles', $3, true)",
+            str(principal.organisation_id),
+            str(principal.partnership_id),
+            ",".join(sorted(principal.roles)),
+        )
         # The pool hands out a proxy that behaves as the connection it wraps.
         yield cast("asyncpg.Connection[Any]", connection)
 

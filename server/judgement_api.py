@@ -7,7 +7,7 @@ what reviewers agreed (moderations).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
@@ -113,13 +113,11 @@ class JudgementController(Controller):
                 judgement = await _judgement(connection, toolkit, audit)
                 tag = await judgements.judgement_etag(connection, audit_id)
                 return Response(judgement, headers={"ETag": tag})
-        # An agency's own transaction cannot see the other agencies'
-        # contributions (row-level security); the partnership's result of a
-        # closed audit is computed from all of them without that confinement,
-        # and only the partnership's grades leave this function.
-        pool: asyncpg.Pool[Any] = state.pool
-        async with pool.acquire() as pooled:
-            judgement = await _judgement(cast("asyncpg.Connection[Any]", pooled), toolkit, audit)
+        # Row-level security lets a participant's transaction read every
+        # contribution of a closed audit (migration 0005); only the
+        # partnership's grades leave this function.
+        async with unit_of_work(state, principal) as connection:
+            judgement = await _judgement(connection, toolkit, audit)
         return Response(_partnership_result(judgement))
 
     @put(

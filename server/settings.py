@@ -79,6 +79,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         default=8.0, name="MACA_SESSION_HOURS"
     )
 
+    # Security (README "Database roles", "Security"). The application's
+    # database role, maca_app, logs in with this password; unset, one derived
+    # from the owner's password in DATABASE_URL (none when that has none, as
+    # under the embedded PostgreSQL's trust authentication).
+    db_app_password: str | None = msgspec.field(default=None, name="MACA_DB_APP_PASSWORD")
+    # How long a closed audit is kept before `maca purge` removes it: six
+    # years (2192 days), the usual period for local authorities' audit and
+    # quality-assurance records (current year + 6); the seeds and DESIGN set none.
+    retention_days: Positive = msgspec.field(default=2192, name="MACA_RETENTION_DAYS")
+
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

@@ -12,7 +12,10 @@ whose text no longer matches is refused.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,8 +59,13 @@ def read_migrations(directory: Path = MIGRATIONS) -> list[Migration]:
     return migrations
 
 
-async def migrate(connection: asyncpg.Connection[Any], directory: Path = MIGRATIONS) -> list[Migration]:
-    """Apply every pending migration; return those applied by this call."""
+async def migrate(
+    connection: asyncpg.Connection[Any], directory: Path = MIGRATIONS, *, app_password: str | None = None
+) -> list[Migration]:
+    """Apply every pending migration; return those applied by this call.
+
+    With ``app_password`` (server/db/pool.py), also give the application's
+    role ``maca_app`` that password, in the same transaction."""
     migrations = read_migrations(directory)
     async with connection.transaction():
         await connection.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
@@ -97,7 +105,37 @@ async def migrate(connection: asyncpg.Connection[Any], directory: Path = MIGRATI
                 migration.name,
                 migration.checksum,
             )
+        if app_password is not None:
+            await set_app_password(connection, app_password)
     return pending
+
+
+def scram_verifier(password: str, *, salt: bytes | None = None, iterations: int = 4096) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for ``password`` (RFC
+    5802, 7677): sent instead of the password, so no server log or
+    statement view ever holds the password itself."""
+    salt = salt or os.urandom(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+    stored_key = hashlib.sha256(client_key).digest()
+
+    def b64(value: bytes) -> str:
+        return base64.b64encode(value).decode()
+
+    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+
+
+async def set_app_password(connection: asyncpg.Connection[Any], password: str) -> None:
+    """Set ``maca_app``'s password, if the owner is allowed to."""
+    allowed = await connection.fetchval(
+        "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user"
+    ) and await connection.fetchval("SELECT true FROM pg_roles WHERE rolname = 'maca_app'")
+    if not allowed:
+        return
+    # The verifier is base64 with '$' and ':' only, so it quotes safely;
+    # ALTER ROLE takes no parameters.
+    await connection.execute(f"ALTER ROLE maca_app PASSWORD '{scram_verifier(password)}'")
 
 
 async def pending_migrations(connection: asyncpg.Connection[Any], directory: Path = MIGRATIONS) -> list[Migration]:

@@ -1,16 +1,90 @@
-"""The asyncpg connection pool and what every connection needs."""
+"""The asyncpg connection pool and what every connection needs.
+
+The application connects as its own role, ``maca_app`` (created by
+migration 0005), never as the tables' owner: row-level security binds it,
+it cannot bypass it, and it may only insert and read events. It is a login
+role of its own rather than a ``SET ROLE`` inside the owner's session,
+which one injected ``RESET ROLE`` would undo; and it works through
+PgBouncer in transaction mode, which pools per user.
+
+``DATABASE_URL`` names the owner (migrations, maintenance commands). The
+pool reaches the same server and database as ``maca_app``, with the
+password ``MACA_DB_APP_PASSWORD`` or, unset, one derived from the owner's
+password (``maca migrate`` sets the same on the role). A ``DATABASE_URL``
+that already names ``maca_app`` is used as it is.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
+import logging
 from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
 from server.settings import Settings
 
+log = logging.getLogger(__name__)
+
+APP_ROLE = "maca_app"
+
+
+class UnsafeApplicationRole(asyncpg.exceptions.InterfaceError):
+    """The application's connection could bypass row-level security: Maca
+    answers 503 rather than serve without its second wall."""
+
+
+def app_password(settings: Settings, owner_url: str) -> str | None:
+    """``maca_app``'s password: configured, or derived from the owner's."""
+    if settings.db_app_password:
+        return settings.db_app_password
+    parts = urlsplit(owner_url)
+    owner_password = unquote(parts.password or "") or dict(parse_qsl(parts.query)).get("password", "")
+    if not owner_password:
+        # No password to derive from (trust or peer authentication): the
+        # role gets none, so it cannot log in where passwords are required.
+        return None
+    digest = hmac.new(owner_password.encode(), b"maca_app database role", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def app_database_url(settings: Settings, url: str) -> str:
+    """``url`` (the owner's) as the application role."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query)
+    named = unquote(parts.username or "") or dict(query).get("user", "")
+    if named == APP_ROLE:
+        return url
+    password = app_password(settings, url)
+    host = parts.netloc.rpartition("@")[2]
+    credentials = APP_ROLE + (f":{quote(password, safe='')}" if password else "")
+    query = [(key, value) for key, value in query if key not in ("user", "password")]
+    return urlunsplit(parts._replace(netloc=f"{credentials}@{host}", query=urlencode(query)))
+
+
+async def _check_role(connection: asyncpg.Connection[Any]) -> None:
+    row = await connection.fetchrow(
+        """
+        SELECT r.rolsuper, r.rolbypassrls, coalesce(pg_has_role(c.relowner, 'USAGE'), false) AS owns
+          FROM pg_roles r LEFT JOIN pg_class c ON c.oid = to_regclass('contributions')
+         WHERE r.rolname = current_user
+        """
+    )
+    if row is None or row["rolsuper"] or row["rolbypassrls"] or row["owns"]:
+        message = (
+            f"the application's database role ({APP_ROLE}) is a superuser, may bypass row-level security "
+            "or owns the tables; connect as a role without those rights (README, Database roles)"
+        )
+        log.error(message)
+        raise UnsafeApplicationRole(message)
+
 
 async def _init_connection(connection: asyncpg.Connection[Any]) -> None:
+    await _check_role(connection)
     # jsonb in and out as Python objects; msgspec does the heavy lifting
     # before and after, so the stdlib codec only sees plain structures.
     await connection.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
@@ -18,11 +92,11 @@ async def _init_connection(connection: asyncpg.Connection[Any]) -> None:
 
 
 async def create_pool(settings: Settings, dsn: str) -> asyncpg.Pool[Any]:
-    """A pool that opens connections on demand (``min_size=0``), so Maca
-    starts and reports itself unready while the database is away, rather
-    than failing to start."""
+    """A pool of ``maca_app`` connections to the database ``dsn`` names,
+    opened on demand (``min_size=0``), so Maca starts and reports itself
+    unready while the database is away, rather than failing to start."""
     pool = await asyncpg.create_pool(
-        dsn,
+        app_database_url(settings, dsn),
         min_size=0,
         max_size=settings.db_pool_max,
         statement_cache_size=settings.db_statement_cache,

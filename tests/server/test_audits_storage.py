@@ -62,14 +62,11 @@ async def test_an_agency_transaction_sees_only_its_own_contributions(db: asyncpg
             "VALUES ($1, 1, 'submitted', '{}')",
             contribution,
         )
-    await db.execute(
-        "DO $$ BEGIN CREATE ROLE maca_rls_probe NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
-    )
-    await db.execute("GRANT SELECT ON contributions, contribution_versions TO maca_rls_probe")
     async with db.transaction():
-        await db.execute("SET LOCAL ROLE maca_rls_probe")
-        assert len(await db.fetch("SELECT 1 FROM contributions")) == 2
+        # The application's own role (migration 0005).
+        await db.execute("SET LOCAL ROLE maca_app")
+        # No principal set: nothing at all (migration 0005; tests/server/test_rls.py).
+        assert len(await db.fetch("SELECT 1 FROM contributions")) == 0
         await db.execute("SELECT set_config('maca.organisation_id', $1, true)", str(health))
         assert [r["organisation_id"] for r in await db.fetch("SELECT organisation_id FROM contributions")] == [health]
         assert await db.fetchval("SELECT count(*) FROM contribution_versions") == 1
-    await db.execute("REVOKE ALL ON contributions, contribution_versions FROM maca_rls_probe")

@@ -1,0 +1,112 @@
+"""Walk the hash-chained event trail and say what is wrong with it.
+
+Each event holds the hash of the one before it and its own,
+``sha256(previous_hash || events_canonical(event))`` (migration 0005).
+Walking the events in chain order (``position``) finds:
+
+- an **edited** event: its content no longer gives its hash;
+- a **deleted** event: the next one names a predecessor that is no longer
+  in the trail (or the chain head names a newest event that is gone);
+- a **reordered** event: it names a predecessor that is in the trail, but
+  not the event before it.
+
+The check is only as good as the newest hash: someone who may rewrite the
+table could rewrite every hash after their edit. ``maca events verify``
+prints the newest hash so it can be written down outside the database and
+compared later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import asyncpg
+import msgspec
+
+GENESIS = bytes(32)
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    event_id: int | None
+    position: int | None
+    what: str
+
+    def __str__(self) -> str:
+        where = f"event {self.event_id} (position {self.position})" if self.event_id is not None else "the trail"
+        return f"{where}: {self.what}"
+
+
+class Verdict(msgspec.Struct, frozen=True, kw_only=True):
+    events: int
+    newest_hash: str | None
+    problems: tuple[Problem, ...]
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+
+def event_hash(previous_hash: bytes, canonical: str) -> bytes:
+    return hashlib.sha256(previous_hash + canonical.encode()).digest()
+
+
+async def _event_with_hash(connection: asyncpg.Connection[Any], digest: bytes) -> int | None:
+    event_id: int | None = await connection.fetchval("SELECT id FROM events WHERE hash = $1 LIMIT 1", digest)
+    return event_id
+
+
+async def verify(connection: asyncpg.Connection[Any], *, batch: int = 2000) -> Verdict:
+    """Check the whole trail, oldest first, streaming it in batches."""
+    problems: list[Problem] = []
+    expected_previous = GENESIS
+    previous_id: int | None = None
+    previous_position = 0
+    count = 0
+    async with connection.transaction(isolation="repeatable_read", readonly=True):
+        cursor = connection.cursor(
+            "SELECT e.id, e.position, e.previous_hash, e.hash, events_canonical(e) AS canonical "
+            "FROM events e ORDER BY e.position",
+            prefetch=batch,
+        )
+        async for row in cursor:
+            count += 1
+            event_id, position = row["id"], row["position"]
+            if event_hash(row["previous_hash"], row["canonical"]) != row["hash"]:
+                problems.append(
+                    Problem(event_id=event_id, position=position, what="edited: its content no longer matches its hash")
+                )
+            if row["previous_hash"] != expected_previous:
+                recorded_after = await _event_with_hash(connection, row["previous_hash"])
+                if recorded_after is not None:
+                    follows = f"event {previous_id}" if previous_id is not None else "the start of the trail"
+                    what = f"out of order: it was recorded after event {recorded_after} but now follows {follows}"
+                else:
+                    after = f"after event {previous_id}" if previous_id is not None else "at the start of the trail"
+                    what = f"the event recorded before it is missing (deleted {after})"
+                problems.append(Problem(event_id=event_id, position=position, what=what))
+            elif position != previous_position + 1:
+                problems.append(
+                    Problem(
+                        event_id=event_id,
+                        position=position,
+                        what=f"positions {previous_position + 1} to {position - 1} are missing",
+                    )
+                )
+            expected_previous, previous_id, previous_position = row["hash"], event_id, position
+        head = await connection.fetchrow("SELECT position, hash FROM event_chain_head")
+    if head is not None and head["hash"] != (expected_previous if count else GENESIS):
+        gone = head["position"] - previous_position
+        after = f"after event {previous_id}" if previous_id is not None else "(all of them)"
+        problems.append(
+            Problem(
+                event_id=None,
+                position=None,
+                what=f"the newest {gone if gone > 0 else 'events'} event(s) {after} are missing (deleted)",
+            )
+        )
+    return Verdict(
+        events=count,
+        newest_hash=expected_previous.hex() if count else None,
+        problems=tuple(problems),
+    )
