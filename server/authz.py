@@ -117,6 +117,26 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/your-audits"): roles("auditor"),
     # --- end of web pages: common and agency auditor -------------------------
     # --- web pages: coordinator and reviewer (issue 7) -----------------------
+    # Coordinators and reviewers share the audits list and an audit's page;
+    # the handlers show the forms that change an audit to coordinators only.
+    ("GET", "/audits"): STAFF,
+    ("GET", "/audits/new"): roles("coordinator"),
+    ("GET", "/audits/new/details"): roles("coordinator"),
+    ("POST", "/audits/new/details"): roles("coordinator"),
+    ("POST", "/audits/new"): roles("coordinator"),
+    ("GET", "/audits/{audit_id:uuid}"): STAFF,
+    ("POST", "/audits/{audit_id:uuid}/status"): roles("coordinator"),
+    ("GET", "/audits/{audit_id:uuid}/contributions/{organisation_id:uuid}/return"): roles("coordinator"),
+    ("POST", "/audits/{audit_id:uuid}/contributions/{organisation_id:uuid}/return"): roles("coordinator"),
+    ("GET", "/audits/{audit_id:uuid}/judgement"): STAFF,
+    ("GET", "/audits/{audit_id:uuid}/judgement/{section_id:str}"): roles("reviewer"),
+    ("POST", "/audits/{audit_id:uuid}/judgement/{section_id:str}"): roles("reviewer"),
+    ("GET", "/audits/{audit_id:uuid}/actions"): STAFF,
+    ("POST", "/audits/{audit_id:uuid}/actions"): STAFF,
+    # As the API: a coordinator changes an action (the responsible agency
+    # records progress on its own pages).
+    ("GET", "/audits/{audit_id:uuid}/actions/{action_id:uuid}"): roles("coordinator"),
+    ("POST", "/audits/{audit_id:uuid}/actions/{action_id:uuid}"): roles("coordinator"),
     # --- end of web pages: coordinator and reviewer --------------------------
     # --- reports: themes and dashboard (issue 8) -----------------------------
     # Auditors reach the API for their own organisation's grades only (the

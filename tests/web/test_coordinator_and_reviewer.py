@@ -1,0 +1,223 @@
+"""The coordinator's and the partnership reviewer's pages, in-process:
+what they show, the GOV.UK error pattern, concurrency, and who may see them."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from typing import Any
+
+from tests.server.audit_fixtures import (
+    a_draft_audit,
+    an_open_audit,
+    draft_and_submit,
+    request,
+)
+from tests.web.conftest import Pages
+
+NEXT_MONTH = datetime.date.today() + datetime.timedelta(days=30)
+
+
+def date_fields(name: str, day: datetime.date) -> dict[str, str]:
+    return {f"{name}-day": str(day.day), f"{name}-month": str(day.month), f"{name}-year": str(day.year)}
+
+
+def case_details_form(pages: Pages, **overrides: Any) -> dict[str, Any]:
+    """The multi-agency-cp case details form, filled in as a coordinator would."""
+    form: dict[str, Any] = {
+        "toolkit": "multi-agency-cp",
+        "case-child-initials": "AB",
+        "case-gender": "Female",
+        "case-age": "7",
+        "case-case-identifier": "C-1001",
+        "case-ethnicity": "White British",
+        "case-language": "English",
+        "case-religion": "None",
+        "case-family-members-0-initials": "CD",
+        "case-family-members-0-relationship": "Mother",
+        "case-family-members-0-age": "29",
+        **date_fields("case-date-initial-cp-plan", datetime.date(2025, 6, 1)),
+        "case-category-of-plan": "neglect",
+        "case-previous-cp-or-concerning-history": "None known",
+        "participants": [str(pages.people.organisation_id("health")), str(pages.people.organisation_id("police"))],
+        "referrer": str(pages.people.organisation_id("police")),
+        **date_fields("period-start", datetime.date(2025, 1, 1)),
+        **date_fields("period-end", datetime.date(2025, 12, 31)),
+        **date_fields("due-date", NEXT_MONTH),
+    }
+    form.update(overrides)
+    return form
+
+
+def hidden_inputs(html: str) -> list[tuple[str, str]]:
+    return re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html)
+
+
+async def test_a_coordinator_creates_an_audit_through_check_your_answers(pages: Pages) -> None:
+    coordinator = await pages.signed_in("coordinator")
+    choose = await coordinator.get("/audits/new")
+    assert choose.status_code == 200, choose.text
+    assert "Multi-agency audit tool – Child Protection" in choose.text
+
+    details = await coordinator.get("/audits/new/details?toolkit=multi-agency-cp")
+    assert details.status_code == 200, details.text
+    assert 'id="case-child-initials"' in details.text and "Demo Police" in details.text
+
+    check = await coordinator.post("/audits/new/details", case_details_form(pages))
+    assert check.status_code == 200, check.text
+    assert "Check the audit before you create it" in check.text
+    assert "Neglect" in check.text and "1 June 2025" in check.text and "CD, Mother, 29" in check.text
+
+    fields = [(n, v) for n, v in hidden_inputs(check.text) if n != "csrf_token"]
+    created = await coordinator.post("/audits/new", fields)
+    assert created.status_code == 303, created.text
+    audit_page = await coordinator.follow(created)
+    assert audit_page.status_code == 200
+    assert "Audit created as a draft" in audit_page.text
+    assert "C-1001" in audit_page.text and "Draft" in audit_page.text
+    assert "Demo NHS Foundation Trust" in audit_page.text
+
+    # Pressing "Create" again (a double click, a retry) makes no second audit.
+    again = await coordinator.post("/audits/new", fields)
+    assert again.status_code == 303 and again.headers["location"] == created.headers["location"]
+    listed = await request(pages.people, "coordinator", "GET", "/api/audits")
+    assert listed.json()["total"] == 1
+
+
+async def test_case_details_errors_link_to_their_fields_and_keep_what_was_typed(pages: Pages) -> None:
+    coordinator = await pages.signed_in("coordinator")
+    form = case_details_form(
+        pages,
+        **{"case-age": "seven", "case-child-initials": "", "participants": [], "due-date-month": "13"},
+    )
+    page = await coordinator.post("/audits/new/details", form)
+    assert page.status_code == 422, page.text
+    html = page.text
+    assert "<title>Error: " in html
+    assert 'class="govuk-error-summary"' in html
+    for field_id in ("case-child-initials", "case-age", "participants", "due-date-day"):
+        assert f'href="#{field_id}"' in html, field_id
+        assert f'id="{field_id}"' in html, field_id
+    assert "Enter age as a number" in html
+    assert "Enter initials of subject child" in html
+    assert "Select the agencies taking part" in html
+    # What was typed is kept.
+    assert 'value="seven"' in html and 'value="White British"' in html and 'value="13"' in html
+
+
+async def events_of(pages: Pages, audit_id: str) -> list[str]:
+    response = await request(pages.people, "coordinator", "GET", f"/api/audits/{audit_id}/events")
+    return [e["action"] for e in response.json()]
+
+
+def version_in(html: str) -> str:
+    found = re.search(r'name="row_version" value="(\d+)"', html)
+    assert found, html[:2000]
+    return found.group(1)
+
+
+async def test_the_audit_page_distributes_reviews_closes_and_reopens(pages: Pages) -> None:
+    draft = await a_draft_audit(pages.people, participants=["health", "police"], due_date=NEXT_MONTH)
+    coordinator = await pages.signed_in("coordinator")
+    url = f"/audits/{draft['id']}"
+    page = await coordinator.get(url)
+    assert page.status_code == 200 and "Distribute to the agencies" in page.text
+    stale = version_in(page.text)
+
+    moved = await coordinator.post(f"{url}/status", {"status": "open", "row_version": stale})
+    assert moved.status_code == 303, moved.text
+    page = await coordinator.follow(moved)
+    assert "The audit is open" in page.text and "Move to review" in page.text
+
+    # A form from before the change is refused, never applied twice.
+    again = await coordinator.post(f"{url}/status", {"status": "in-review", "row_version": stale})
+    assert again.status_code == 409
+    assert "Someone else changed this audit" in again.text and 'href="#move"' in again.text
+
+    # Reviewing before every agency has submitted needs a reason.
+    current = version_in(page.text)
+    no_reason = await coordinator.post(f"{url}/status", {"status": "in-review", "row_version": current})
+    assert no_reason.status_code == 422
+    assert 'href="#reason-in-review"' in no_reason.text and "Enter the reason" in no_reason.text
+    reviewed = await coordinator.post(
+        f"{url}/status", {"status": "in-review", "row_version": current, "reason": "Panel meets on Friday"}
+    )
+    assert reviewed.status_code == 303, reviewed.text
+    page = await coordinator.follow(reviewed)
+    closed = await coordinator.post(f"{url}/status", {"status": "closed", "row_version": version_in(page.text)})
+    page = await coordinator.follow(closed)
+    assert "The audit is closed" in page.text and "Reopen the audit" in page.text
+
+    typed = "  "
+    no_reason = await coordinator.post(
+        f"{url}/status", {"status": "open", "row_version": version_in(page.text), "reason": typed}
+    )
+    assert no_reason.status_code == 422 and 'href="#reason-open"' in no_reason.text
+    reopened = await coordinator.post(
+        f"{url}/status", {"status": "open", "row_version": version_in(page.text), "reason": "Police evidence came late"}
+    )
+    assert reopened.status_code == 303
+    assert (await events_of(pages, draft["id"])).count("audit.status-changed") == 4
+
+
+async def test_overdue_agencies_are_named_on_the_list_and_the_audit(pages: Pages) -> None:
+    last_week = datetime.date.today() - datetime.timedelta(days=7)
+    audit = await an_open_audit(pages.people, participants=["health", "police"], due_date=last_week)
+    await draft_and_submit(pages.people, "police", audit)
+    coordinator = await pages.signed_in("coordinator")
+
+    listed = await coordinator.get("/audits?overdue=yes")
+    assert listed.status_code == 200
+    assert "C-1001" in listed.text and "Overdue" in listed.text
+    assert "Demo NHS Foundation Trust: not started" in listed.text
+    assert "1 of 2 submitted" in listed.text
+    nothing = await coordinator.get("/audits?status=closed")
+    assert "No audits match" in nothing.text
+
+    page = await coordinator.get(f"/audits/{audit['id']}")
+    warning = re.search(r'govuk-warning-text__text">(.*?)</strong>', page.text, re.S)
+    assert warning is not None
+    assert "Demo NHS Foundation Trust" in warning.group(1) and "Demo Police" not in warning.group(1)
+
+
+async def test_a_coordinator_returns_a_submitted_contribution_with_a_comment(pages: Pages) -> None:
+    audit = await an_open_audit(pages.people, participants=["health"], due_date=NEXT_MONTH)
+    await draft_and_submit(pages.people, "health", audit)
+    coordinator = await pages.signed_in("coordinator")
+    health = pages.people.organisation_id("health")
+    url = f"/audits/{audit['id']}/contributions/{health}/return"
+    page = await coordinator.get(url)
+    assert page.status_code == 200 and "What does Demo NHS Foundation Trust need to do?" in page.text
+
+    empty = await coordinator.post(url, {"comment": "", "row_version": version_in(page.text)})
+    assert empty.status_code == 422 and 'href="#comment"' in empty.text
+
+    returned = await coordinator.post(
+        url, {"comment": "Add the GP's records to section 2", "row_version": version_in(page.text)}
+    )
+    assert returned.status_code == 303, returned.text
+    contribution = await request(pages.people, "health", "GET", f"/api/audits/{audit['id']}/contributions/{health}")
+    assert contribution.json()["status"] == "returned"
+    assert contribution.json()["returned_comment"] == "Add the GP's records to section 2"
+    assert "contribution.returned" in await events_of(pages, audit["id"])
+
+
+async def test_only_coordinators_get_the_coordinators_pages(pages: Pages) -> None:
+    audit = await an_open_audit(pages.people, participants=["health"], due_date=NEXT_MONTH)
+    health = await pages.signed_in("health")
+    for url in ("/audits", "/audits/new", f"/audits/{audit['id']}"):
+        response = await health.get(url)
+        assert response.status_code == 403, url
+        assert "You cannot do this" in response.text
+    refused = await health.post(f"/audits/{audit['id']}/status", {"status": "in-review", "row_version": "1"})
+    assert refused.status_code == 403
+
+    reviewer = await pages.signed_in("reviewer")
+    assert (await reviewer.get("/audits/new")).status_code == 403
+    page = await reviewer.get(f"/audits/{audit['id']}")
+    assert page.status_code == 200 and "Progress of each agency" in page.text
+    assert "Move to review" not in page.text and "/status" not in page.text
+
+    # Another partnership's coordinator would be told it does not exist.
+    missing = await (await pages.signed_in("coordinator")).get("/audits/00000000-0000-0000-0000-000000000000")
+    assert missing.status_code == 404
