@@ -17,7 +17,7 @@ from litestar.static_files import create_static_files_router
 
 from agencies.kinds import AGENCY_KIND_CODES
 from merging import policy_names
-from server import reports, web
+from server import openapi_problems, reports, web
 from server.actions_api import ActionController
 from server.audits_api import AuditController
 from server.auth.wiring import identity_parts
@@ -125,4 +125,7 @@ def create_app(
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
-    return Litestar.from_config(config)
+    app = Litestar.from_config(config)
+    # The document describes the problem responses Maca really gives (issue 9).
+    openapi_problems.install(app)
+    return app

@@ -198,7 +198,24 @@ def _from_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]
     return problem_response(exc.status_code, title, detail, headers=headers)
 
 
+def _unreadable_body(exc: Exception) -> str | None:
+    """Why the request body could not be decoded, when ``exc`` is msgspec
+    refusing it with something other than ``DecodeError`` (which Litestar
+    turns into a 400 itself): invalid UTF-8, or nesting deeper than the
+    decoder recurses."""
+    if not isinstance(exc, UnicodeDecodeError | RecursionError):
+        return None
+    if not any(frame.filename.endswith("msgspec_hooks.py") for frame in traceback.extract_tb(exc.__traceback__)):
+        return None
+    if isinstance(exc, UnicodeDecodeError):
+        return "the request body is not valid UTF-8"
+    return "the request body is nested too deeply"
+
+
 def _from_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    unreadable = _unreadable_body(exc)
+    if unreadable is not None:
+        return problem_response(400, "Bad request", unreadable, errors=[FieldError(field="$", message=unreadable)])
     if isinstance(exc, DATABASE_UNAVAILABLE):
         log.warning("database unavailable during %s %s: %s", request.method, request.url.path, type(exc).__name__)
         return problem_response(
