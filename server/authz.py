@@ -115,6 +115,14 @@ ROUTES: dict[tuple[str, str], Access] = {
     # The handlers narrow an auditor to its own organisation's audits (404
     # otherwise), as the API does.
     ("GET", "/your-audits"): roles("auditor"),
+    ("GET", "/your-audits/{audit_id:uuid}"): roles("auditor"),
+    ("GET", "/your-audits/{audit_id:uuid}/sections/{section_id:str}"): roles("auditor"),
+    ("POST", "/your-audits/{audit_id:uuid}/sections/{section_id:str}"): roles("auditor"),
+    ("GET", "/your-audits/{audit_id:uuid}/overall"): roles("auditor"),
+    ("POST", "/your-audits/{audit_id:uuid}/overall"): roles("auditor"),
+    ("GET", "/your-audits/{audit_id:uuid}/check"): roles("auditor"),
+    ("POST", "/your-audits/{audit_id:uuid}/submit"): roles("auditor"),
+    ("GET", "/your-audits/{audit_id:uuid}/submitted"): roles("auditor"),
     # --- end of web pages: common and agency auditor -------------------------
     # --- web pages: coordinator and reviewer (issue 7) -----------------------
     # Coordinators and reviewers share the audits list and an audit's page;

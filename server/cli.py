@@ -22,6 +22,7 @@ import asyncpg
 from server.auth.cli import add_token_command
 from server.db import embedded
 from server.db.migrate import MigrationError, migrate
+from server.demo_scale import add_demo_command
 from server.security_cli import add_security_commands
 from server.settings import Settings, SettingsError, export_database_url, load_settings
 from toolkits.registry import InvalidDefinitions
@@ -181,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Later parts add their own subcommands here (token, demo, events, purge).
 EXTRA_COMMANDS: list[Callable[[Any], None]] = [add_token_command]
 EXTRA_COMMANDS.append(add_security_commands)
+EXTRA_COMMANDS.append(add_demo_command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

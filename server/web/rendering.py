@@ -70,13 +70,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
 from litestar import Controller, MediaType, Request, Response
 from litestar.datastructures import FormMultiDict
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect
+from markupsafe import Markup, escape
 
 from server.auth.middleware import CSRF_FIELD
 from server.auth.principal import Principal, Role
@@ -184,7 +185,12 @@ class FormErrors:
 
     def summary(self) -> list[dict[str, str]]:
         """The ``errorList`` of ``govukErrorSummary``."""
-        return [{"text": message, "href": f"#{field_id}"} for field_id, message in self.messages.items()]
+        # An id links to the field on this page; a path ("/…#id") to a
+        # field on another page (the check-your-answers page's problems).
+        return [
+            {"text": message, "href": field_id if field_id.startswith("/") else f"#{field_id}"}
+            for field_id, message in self.messages.items()
+        ]
 
 
 def field_problems_to_errors(
@@ -336,9 +342,12 @@ def error_page(request: Request[Any, Any, Any], status: int, detail: str | None)
 def sign_in_redirect(request: Request[Any, Any, Any]) -> Response[Any]:
     """Send a signed-out visitor to sign in and back to where they were
     going (for a form post: to the page the form was on)."""
-    here = request.url.path
-    if request.method == "GET" and request.url.query:
-        here = f"{here}?{request.url.query}"
+    if request.method == "GET":
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    else:
+        # A form's address answers POST only; come back to the page it was on.
+        referer = urlsplit(request.headers.get("referer", ""))
+        here = referer.path if referer.netloc == request.url.netloc and referer.path.startswith("/") else "/"
     return redirect(f"/sign-in?next={quote(here, safe='')}")
 
 
@@ -408,4 +417,11 @@ def grade_label(scale: Sequence[Any], value: int | None) -> str:
     return "" if value is None else str(value)
 
 
+def lines_html(text: str | None) -> Markup:
+    """Text with its line breaks kept (each line escaped): the seeds' questions
+    and people's answers run over several lines."""
+    return Markup("<br>").join(escape(line) for line in (text or "").splitlines())
+
+
 environment.globals["grade_label"] = grade_label
+environment.filters["lines"] = lines_html

@@ -1,0 +1,277 @@
+"""The agency auditor's pages, in-process: HTML in, HTML out, the same
+domain code and events as the API."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import asyncpg
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from tests.server.audit_fixtures import an_open_audit, contribution_url, request
+from tests.web.conftest import HTML, Pages, PageSession
+
+
+def hidden(page: str, name: str) -> str:
+    found = re.search(rf'<input type="hidden" name="{name}" value="([^"]*)">', page)
+    assert found, f"no hidden {name}"
+    return html.unescape(found.group(1))
+
+
+def error_summary(page: str) -> list[tuple[str, str]]:
+    """(href, text) of each link in the GOV.UK error summary."""
+    block = re.search(r'<div class="govuk-error-summary__body">(.*?)</div>', page, re.S)
+    assert block, "no error summary"
+    return [
+        (html.unescape(href), " ".join(html.unescape(text).split()))
+        for href, text in re.findall(r'<a href="([^"]+)"[^>]*>(.*?)</a>', block.group(1), re.S)
+    ]
+
+
+async def sections_of(session: PageSession, audit_id: str) -> list[tuple[str, str]]:
+    page = await session.get(f"/your-audits/{audit_id}")
+    assert page.status_code == 200, page.text
+    return re.findall(rf'href="/your-audits/{audit_id}/sections/([^"]+)"[^>]*>\s*([^<]+?)\s*<', page.text)
+
+
+async def test_your_audits_lists_only_your_organisations_audits(pages: Pages) -> None:
+    shared = await an_open_audit(pages.people, participants=["health", "police"])
+    police_only = await an_open_audit(pages.people, participants=["police"])
+    health = await pages.signed_in("health")
+    page = await health.get("/your-audits")
+    assert page.status_code == 200
+    assert f"/your-audits/{shared['id']}" in page.text
+    assert f"/your-audits/{police_only['id']}" not in page.text
+    assert "C-1001" in page.text and "Not started" in page.text
+    # Another organisation's audit is not said to exist.
+    assert (await health.get(f"/your-audits/{police_only['id']}")).status_code == 404
+
+
+async def test_the_task_list_shows_the_agencys_sections_and_the_case_details(pages: Pages) -> None:
+    audit = await an_open_audit(pages.people, participants=["health", "police"], referrer="health")
+    health = await pages.signed_in("health")
+    page = await health.get(f"/your-audits/{audit['id']}")
+    assert page.status_code == 200
+    text = page.text
+    assert "Multi-agency audit tool – Child Protection" in text
+    assert "govuk-task-list" in text and "Not started" in text
+    assert "AB" in text and "C-1001" in text  # case details the coordinator gave
+    titles = [title for _, title in await sections_of(health, audit["id"])]
+    assert "2. History of involvement" in titles
+
+
+async def test_a_section_saved_as_a_draft_keeps_the_answers_and_records_an_event(
+    pages: Pages, db: asyncpg.Connection[Any]
+) -> None:
+    audit = await an_open_audit(pages.people, participants=["health"])
+    health = await pages.signed_in("health")
+    url = f"/your-audits/{audit['id']}/sections/history-of-involvement"
+    page = await health.get(url)
+    assert page.status_code == 200
+    assert 'name="judgement-grade"' in page.text and "Good (2)" in page.text
+    assert "Auditor comments" in page.text and "Evidenced by" in page.text
+    saved = await health.post(
+        url,
+        {
+            "row_version": hidden(page.text, "row_version"),
+            "q-history-previous-involvement": "Known to the health visitor since birth",
+            "q-history-previous-involvement-evidence": "Health visiting record, 2025-02-03",
+            "judgement-grade": "2",
+            "action": "later",
+        },
+    )
+    assert saved.status_code == 303, saved.text
+    assert saved.headers["location"] == "/your-audits"
+    listing = await health.follow(saved)
+    assert "Your answers have been saved" in listing.text and "govuk-notification-banner--success" in listing.text
+    again = await health.get(url)
+    assert "Known to the health visitor since birth" in again.text
+    assert "Health visiting record, 2025-02-03" in again.text
+    stored = await request(pages.people, "health", "GET", contribution_url(audit, pages.people, "health"))
+    content = stored.json()["content"]
+    assert content["answers"]["history-previous-involvement"]["evidence"] == [
+        {"document": "Health visiting record", "date": "2025-02-03"}
+    ]
+    assert content["judgements"]["history-of-involvement"] == {"grade": 2, "impact": None}
+    actions = [r["action"] for r in await db.fetch("SELECT action FROM events ORDER BY id")]
+    assert "contribution.saved" in actions and "contribution.read" in actions
+    # Nothing the auditor wrote is in the event log.
+    assert "health visitor" not in str(await db.fetch("SELECT detail FROM events"))
+
+
+async def test_a_bad_answer_is_shown_in_the_govuk_error_pattern_keeping_what_was_typed(pages: Pages) -> None:
+    audit = await an_open_audit(pages.people, participants=["health"])
+    health = await pages.signed_in("health")
+    url = f"/your-audits/{audit['id']}/sections/history-of-involvement"
+    page = await health.get(url)
+    response = await health.post(
+        url,
+        {
+            "row_version": hidden(page.text, "row_version"),
+            "q-history-previous-involvement": "Typed before the mistake",
+            "q-history-previous-involvement-evidence": "Minutes, 31/02/2025",
+        },
+    )
+    assert response.status_code == 422
+    assert response.text.count("<title>Error: ") == 1
+    [(href, message)] = error_summary(response.text)
+    assert href == "#q-history-previous-involvement-evidence"
+    assert "31/02/2025 is not a real date" in message
+    assert 'id="q-history-previous-involvement-evidence"' in response.text
+    assert "Typed before the mistake" in response.text
+    assert "govuk-textarea--error" in response.text
+
+
+async def test_a_change_made_meanwhile_is_not_overwritten_silently(pages: Pages) -> None:
+    audit = await an_open_audit(pages.people, participants=["health"])
+    health = await pages.signed_in("health")
+    url = f"/your-audits/{audit['id']}/sections/referral"
+    page = await health.get(url)
+    version = hidden(page.text, "row_version")
+    first = await health.post(url, {"row_version": version, "q-referral-why-when-by-whom": "First"})
+    assert first.status_code == 303
+    stale = await health.post(url, {"row_version": version, "q-referral-why-when-by-whom": "Second"})
+    assert stale.status_code == 422
+    [(_, message)] = error_summary(stale.text)
+    assert "Someone else saved a change" in message
+    assert "Second" in stale.text  # what they typed is kept
+    stored = await request(pages.people, "health", "GET", contribution_url(audit, pages.people, "health"))
+    assert stored.json()["content"]["answers"]["referral-why-when-by-whom"]["value"] == "First"
+
+
+async def submit_page(health: PageSession, audit_id: str) -> Any:
+    check = await health.get(f"/your-audits/{audit_id}/check")
+    assert check.status_code == 200
+    return await health.post(f"/your-audits/{audit_id}/submit", {"row_version": hidden(check.text, "row_version")})
+
+
+async def test_submitting_an_incomplete_contribution_links_each_problem_to_its_section(pages: Pages) -> None:
+    audit = await an_open_audit(pages.people, participants=["health"])
+    health = await pages.signed_in("health")
+    response = await submit_page(health, audit["id"])
+    assert response.status_code == 422
+    problems = error_summary(response.text)
+    assert problems, response.text
+    assert all(href.startswith(f"/your-audits/{audit['id']}/") and "#" in href for href, _ in problems)
+    assert any(
+        href == f"/your-audits/{audit['id']}/sections/history-of-involvement#judgement-grade"
+        and "Select an overall judgement for 2. History of involvement" in text
+        for href, text in problems
+    ), problems
+
+
+async def fill_in_everything(pages: Pages, health: PageSession, audit_id: str) -> None:
+    """Complete every section through the pages, as a person would."""
+    audit = await request(pages.people, "health", "GET", f"/api/audits/{audit_id}")
+    sections = {s["id"]: s for s in audit.json()["questions"]["sections"] if s.get("completed_by") == "agency"}
+    for section_id, section in sections.items():
+        url = f"/your-audits/{audit_id}/sections/{section_id}"
+        page = await health.get(url)
+        form: dict[str, Any] = {"row_version": hidden(page.text, "row_version"), "action": "continue"}
+        for q in section.get("questions", []):
+            name = f"q-{q['id']}"
+            kind = q["kind"]
+            if kind == "date":
+                form.update({f"{name}-day": "1", f"{name}-month": "3", f"{name}-year": "2025"})
+            elif kind == "number":
+                form[name] = "3"
+            elif kind == "single-choice":
+                form[name] = q["choices"][0]["value"]
+            elif kind == "yes-no":
+                form[name] = "yes"
+            elif kind == "grade":
+                form[name] = "2"
+            elif kind == "rows":
+                form[f"{name}-0-{q['columns'][0]['id']}"] = "Someone"
+            else:
+                form[name] = "Seen in the records"
+            if q.get("comments") == "required":
+                form[f"{name}-comments"] = "Checked"
+        if section.get("judgement"):
+            form.update({"judgement-grade": "2", "judgement-impact": "Plans were followed through"})
+        saved = await health.post(url, form)
+        assert saved.status_code == 303, (section_id, error_summary(saved.text) if saved.status_code == 422 else "")
+    overall = await health.get(f"/your-audits/{audit_id}/overall")
+    saved = await health.post(
+        f"/your-audits/{audit_id}/overall", {"row_version": hidden(overall.text, "row_version"), "overall-grade": "2"}
+    )
+    assert saved.status_code == 303 and saved.headers["location"].endswith("/check")
+
+
+async def test_a_complete_contribution_is_submitted_then_amended_with_a_reason(
+    pages: Pages, db: asyncpg.Connection[Any]
+) -> None:
+    audit = await an_open_audit(pages.people, participants=["health"])
+    health = await pages.signed_in("health")
+    await fill_in_everything(pages, health, audit["id"])
+    task_list = await health.get(f"/your-audits/{audit['id']}")
+    assert "Not started" not in task_list.text and "In progress" not in task_list.text
+
+    check = await health.get(f"/your-audits/{audit['id']}/check")
+    assert "Check your answers before submitting" in check.text and "Good (2)" in check.text
+    submitted = await submit_page(health, audit["id"])
+    assert submitted.status_code == 303 and submitted.headers["location"].endswith("/submitted")
+    confirmation = await health.follow(submitted)
+    assert "Contribution submitted" in confirmation.text and "govuk-panel--confirmation" in confirmation.text
+    assert await db.fetchval("SELECT status FROM contributions") == "submitted"
+
+    # Amending: the section page asks why; without a reason nothing changes.
+    url = f"/your-audits/{audit['id']}/sections/referral"
+    page = await health.get(url)
+    assert 'name="reason"' in page.text
+    form = {"row_version": hidden(page.text, "row_version"), "q-referral-why-when-by-whom": "Corrected"}
+    for name in re.findall(r'name="(q-referral-[a-z0-9-]+)"', page.text):
+        if name != "q-referral-why-when-by-whom" and "comments" not in name and "evidence" not in name:
+            form.setdefault(name, "Seen in the records")
+    form.update({"judgement-grade": "2", "judgement-impact": "Plans were followed through"})
+    refused = await health.post(url, form)
+    assert refused.status_code == 422
+    assert error_summary(refused.text) == [("#reason", "Enter why you are changing a submitted contribution")]
+    amended = await health.post(url, {**form, "reason": "The referral date was wrong"})
+    assert amended.status_code == 303, error_summary(amended.text)
+    assert await db.fetchval("SELECT count(*) FROM contribution_versions WHERE kind = 'amended'") == 1
+    assert await db.fetchval("SELECT count(*) FROM events WHERE action = 'contribution.amended'") == 1
+
+
+async def test_another_agency_cannot_reach_a_contribution_page(pages: Pages) -> None:
+    audit = await an_open_audit(pages.people, participants=["health"])
+    health_2 = await pages.signed_in("health-2")
+    for path in ("", "/sections/referral", "/check", "/overall"):
+        assert (await health_2.get(f"/your-audits/{audit['id']}{path}")).status_code == 404
+    response = await health_2.post(f"/your-audits/{audit['id']}/submit", {"row_version": "1"})
+    assert response.status_code == 404
+
+
+async def test_a_page_that_is_not_yours_is_an_html_404(pages: Pages) -> None:
+    health = await pages.signed_in("health")
+    response = await health.get("/your-audits/00000000-0000-0000-0000-000000000000")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Page not found" in response.text
+
+
+async def test_a_form_post_without_the_csrf_token_is_refused(pages: Pages) -> None:
+    audit = await an_open_audit(pages.people, participants=["health"])
+    health = await pages.signed_in("health")
+    response = await health.post(f"/your-audits/{audit['id']}/submit", {"row_version": "1"}, csrf=False)
+    assert response.status_code == 403
+
+
+async def test_a_signed_out_form_post_is_sent_to_sign_in(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.post(
+        "/your-audits/00000000-0000-0000-0000-000000000000/submit",
+        content=b"csrf_token=x",
+        headers={
+            **HTML,
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Referer": "http://testserver.local/your-audits/00000000-0000-0000-0000-000000000000/check",
+        },
+        follow_redirects=False,
+    )
+    client.cookies.clear()
+    # Back to the page the form was on, not to an address that only takes POST.
+    assert response.status_code == 303
+    assert response.headers["location"] == "/sign-in?next=%2Fyour-audits%2F00000000-0000-0000-0000-000000000000%2Fcheck"
