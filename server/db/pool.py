@@ -66,7 +66,7 @@ def app_database_url(settings: Settings, url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{credentials}@{host}", query=urlencode(query)))
 
 
-async def _check_role(connection: asyncpg.Connection[Any]) -> None:
+async def check_role(connection: asyncpg.Connection[Any]) -> None:
     row = await connection.fetchrow(
         """
         SELECT r.rolsuper, r.rolbypassrls, coalesce(pg_has_role(c.relowner, 'USAGE'), false) AS owns
@@ -84,7 +84,7 @@ async def _check_role(connection: asyncpg.Connection[Any]) -> None:
 
 
 async def _init_connection(connection: asyncpg.Connection[Any]) -> None:
-    await _check_role(connection)
+    await check_role(connection)
     # jsonb in and out as Python objects; msgspec does the heavy lifting
     # before and after, so the stdlib codec only sees plain structures.
     await connection.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
