@@ -153,6 +153,19 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/reports/themes"): STAFF,
     # --- end of reports: themes and dashboard --------------------------------
     # --- reports: combined report and exports (issue 8) ----------------------
+    # The handlers narrow an auditor: the report only of a closed audit its
+    # organisation is in (own contribution, partnership grades); exports of
+    # its own organisation's part only (server/reports/*_api.py).
+    ("GET", "/api/audits/{audit_id:uuid}/report.html"): roles("coordinator", "reviewer", "auditor"),
+    ("GET", "/api/audits/{audit_id:uuid}/report.pdf"): roles("coordinator", "reviewer", "auditor"),
+    ("GET", "/api/audits/{audit_id:uuid}/export.json"): roles("coordinator", "reviewer", "auditor"),
+    ("GET", "/api/audits/{audit_id:uuid}/contributions/{organisation_id:uuid}/fhir"): roles(
+        "coordinator", "reviewer", "auditor"
+    ),
+    ("GET", "/api/exports/grades.csv"): roles("coordinator", "reviewer", "auditor"),
+    ("GET", "/api/exports/grades.xlsx"): roles("coordinator", "reviewer", "auditor"),
+    ("GET", "/static/report/{file_path:path}"): PUBLIC,
+    ("HEAD", "/static/report/{file_path:path}"): PUBLIC,
     # --- end of reports: combined report and exports -------------------------
 }
 
