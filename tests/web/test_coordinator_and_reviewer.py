@@ -10,8 +10,12 @@ from typing import Any
 from tests.server.audit_fixtures import (
     a_draft_audit,
     an_open_audit,
+    complete_answers,
     draft_and_submit,
+    read_audit,
     request,
+    save_draft,
+    submit,
 )
 from tests.web.conftest import Pages
 
@@ -205,7 +209,7 @@ async def test_a_coordinator_returns_a_submitted_contribution_with_a_comment(pag
 async def test_only_coordinators_get_the_coordinators_pages(pages: Pages) -> None:
     audit = await an_open_audit(pages.people, participants=["health"], due_date=NEXT_MONTH)
     health = await pages.signed_in("health")
-    for url in ("/audits", "/audits/new", f"/audits/{audit['id']}"):
+    for url in ("/audits", "/audits/new", f"/audits/{audit['id']}", f"/audits/{audit['id']}/judgement"):
         response = await health.get(url)
         assert response.status_code == 403, url
         assert "You cannot do this" in response.text
@@ -221,3 +225,115 @@ async def test_only_coordinators_get_the_coordinators_pages(pages: Pages) -> Non
     # Another partnership's coordinator would be told it does not exist.
     missing = await (await pages.signed_in("coordinator")).get("/audits/00000000-0000-0000-0000-000000000000")
     assert missing.status_code == 404
+
+
+# --- the partnership reviewer ------------------------------------------------------------
+
+
+async def submit_graded(pages: Pages, persona: str, audit: dict[str, Any], grade: int) -> None:
+    """Submit a complete contribution grading every section ``grade``."""
+    content = complete_answers(await read_audit(pages.people, persona, audit))
+    content["judgements"] = {s: {**j, "grade": grade} for s, j in content["judgements"].items()}
+    assert (await save_draft(pages.people, persona, audit, content)).status_code == 200
+    assert (await submit(pages.people, persona, audit)).status_code == 200
+
+
+async def test_the_reviewer_sees_grades_side_by_side_with_the_disagreement_flagged(pages: Pages) -> None:
+    audit = await an_open_audit(pages.people, participants=["health", "police"], due_date=NEXT_MONTH)
+    await submit_graded(pages, "health", audit, 1)
+    await submit_graded(pages, "police", audit, 4)
+    reviewer = await pages.signed_in("reviewer")
+    page = await reviewer.get(f"/audits/{audit['id']}/judgement")
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert "Demo NHS Foundation Trust" in html and "Demo Police" in html
+    # Label and number, never colour alone.
+    assert "Outstanding (1)" in html and "Inadequate (4)" in html
+    assert "Disagreement: 3 grades apart" in html
+    assert "govuk-warning-text" in html and "Agencies disagree by two grades or more" in html
+    assert "Agree a grade" in html
+    assert "judgement.read" in await events_of(pages, audit["id"])
+
+
+async def test_the_reviewer_moderates_a_section_with_a_reason(pages: Pages) -> None:
+    audit = await an_open_audit(pages.people, participants=["health", "police"], due_date=NEXT_MONTH)
+    await submit_graded(pages, "health", audit, 1)
+    await submit_graded(pages, "police", audit, 4)
+    reviewer = await pages.signed_in("reviewer")
+    url = f"/audits/{audit['id']}/judgement/referral"
+    form = await reviewer.get(url)
+    assert form.status_code == 200, form.text
+    version = re.search(r'name="judgement_version" value="([^"]+)"', form.text)
+    assert version is not None
+    tag = version.group(1).replace("&#34;", '"')
+
+    missing = await reviewer.post(url, {"judgement_version": tag, "grade": "2", "reason": ""})
+    assert missing.status_code == 422 and 'href="#reason"' in missing.text
+    assert 'value="2" checked' in missing.text
+
+    stale = await reviewer.post(url, {"judgement_version": '"old"', "grade": "2", "reason": "Agreed at panel"})
+    assert stale.status_code == 409 and "The judgement changed since you opened this page" in stale.text
+
+    agreed = await reviewer.post(url, {"judgement_version": tag, "grade": "2", "reason": "Agreed at panel"})
+    assert agreed.status_code == 303, agreed.text
+    page = await reviewer.follow(agreed)
+    assert "Agreed grade recorded" in page.text and "Agreed at panel" in page.text
+    judgement = await request(pages.people, "reviewer", "GET", f"/api/audits/{audit['id']}/judgement")
+    referral = next(s for s in judgement.json()["sections"] if s["section_id"] == "referral")
+    assert referral["grade"] == 2 and referral["moderation"]["reason"] == "Agreed at panel"
+
+    coordinator = await pages.signed_in("coordinator")
+    assert (await coordinator.get(url)).status_code == 403
+
+
+async def test_remedial_actions_are_added_tracked_and_flagged_overdue(pages: Pages) -> None:
+    audit = await an_open_audit(pages.people, participants=["health"], due_date=NEXT_MONTH)
+    reviewer = await pages.signed_in("reviewer")
+    url = f"/audits/{audit['id']}/actions"
+    empty = await reviewer.get(url)
+    assert empty.status_code == 200 and "No remedial actions" in empty.text
+
+    last_week = datetime.date.today() - datetime.timedelta(days=7)
+    wrong = await reviewer.post(url, {"action": "", "who": "Named nurse", **date_fields("due-date", last_week)})
+    assert wrong.status_code == 422 and 'href="#action"' in wrong.text and 'value="Named nurse"' in wrong.text
+    added = await reviewer.post(
+        url,
+        {
+            "action": "Share the GP records at strategy meetings",
+            "who": "Named nurse",
+            "timescale": "1 month",
+            "organisation": str(pages.people.organisation_id("health")),
+            **date_fields("due-date", last_week),
+        },
+    )
+    assert added.status_code == 303, added.text
+    page = await reviewer.follow(added)
+    assert "Share the GP records" in page.text and "Overdue" in page.text and "Demo NHS Foundation Trust" in page.text
+    # The API's rule: reviewers agree actions; a coordinator changes them.
+    assert "Record progress" not in page.text
+
+    coordinator = await pages.signed_in("coordinator")
+    listed = await coordinator.get(url)
+    link = re.search(rf'href="({url}/[0-9a-f-]+)"', listed.text)
+    assert link is not None
+    form = await coordinator.get(link.group(1))
+    done = await coordinator.post(
+        link.group(1),
+        {
+            "row_version": version_in(form.text),
+            "completed": "yes",
+            "comments": "Done at the May meeting",
+            "initials": "JS",
+            **date_fields("date-reviewed", datetime.date.today()),
+        },
+    )
+    assert done.status_code == 303, done.text
+    page = await coordinator.follow(done)
+    assert "Completed" in page.text and "Done at the May meeting" in page.text and "Overdue" not in page.text
+    stale = await coordinator.post(link.group(1), {"row_version": version_in(form.text), "initials": "XX"})
+    assert stale.status_code == 409
+    assert [e for e in await events_of(pages, audit["id"]) if e.startswith("action.")] == [
+        "action.created",
+        "action.changed",
+    ]
+    assert (await reviewer.get(link.group(1))).status_code == 403
