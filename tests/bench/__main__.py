@@ -34,7 +34,13 @@ def load_benchmark() -> dict[str, Any]:
     return load.run()
 
 
-BENCHMARKS = {"merge": merge_benchmark, "load": load_benchmark}
+def themes_benchmark() -> dict[str, Any]:
+    from tests.bench import themes
+
+    return themes.run()
+
+
+BENCHMARKS = {"merge": merge_benchmark, "load": load_benchmark, "themes": themes_benchmark}
 
 
 def main(argv: list[str] | None = None) -> int:
