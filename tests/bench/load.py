@@ -21,7 +21,6 @@ Knobs (environment, for ``make bench``): ``BENCH_SECONDS`` (default 5),
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import platform
@@ -44,6 +43,7 @@ import asyncpg
 import httpx
 import psutil  # type: ignore[import-untyped]  # no stubs in the lock
 
+from server.auth.middleware import SESSION_COOKIE
 from server.db import embedded, sessions
 from server.settings import Settings, load_settings
 from tests.bench.figures import (
@@ -74,6 +74,8 @@ ORDER = (DRAFT_SAVE, CEILING, PLAIN_EVENTS, AUDIT, JUDGEMENT, THEMES, SECTION_PA
 # Every agency taking part in the judgement audits submits in full.
 SUBMITTING = ("health", "police", "education", "social-care")
 JUDGEMENT_AUDITS = 4
+# The agency section page: the health auditor's longest section to fill in.
+SECTION = "planning-implementing-plan"
 WARM_UP_SECONDS = 2
 
 # pgbench's rows: a copy of contributions (no foreign keys: an update that
@@ -359,7 +361,11 @@ def build_plan(settings: Settings, base_url: str, database_url: str, connections
         has_themes = client.get(themes, headers=people["reviewer"]).status_code != 404
 
     cookie = asyncio.run(_session_for(database_url, me["health"]["user_id"]))
-    page = section_page_path(drafts[0], organisation["health"])
+    page: str | None = f"/your-audits/{drafts[0]}/sections/{SECTION}"
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        shown = client.get(f"/your-audits/{drafts[0]}/sections/{SECTION}", headers={"Cookie": f"{SESSION_COOKIE}={cookie}", "Accept": "text/html"})
+        if shown.status_code != 200 or "govuk-" not in shown.text:
+            page = None  # the agency pages (issue 7) are not served yet
     return Plan(
         headers=people,
         draft_paths=[contribution(a, "health") for a in drafts],
@@ -371,12 +377,6 @@ def build_plan(settings: Settings, base_url: str, database_url: str, connections
         organisation_id=organisation["health"],
         user_id=me["health"]["user_id"],
     )
-
-
-def section_page_path(audit_id: str, organisation_id: str) -> str | None:
-    """An agency's section page, once the web pages (issue 7) serve one."""
-    del audit_id, organisation_id
-    return None
 
 
 async def _session_for(database_url: str, user_id: str) -> str:
@@ -515,20 +515,15 @@ def scenarios(plan: Plan, runner: Runner) -> list[tuple[str, Callable[[int, int 
         )
     if plan.section_page is not None:
         path, cookie = plan.section_page
-        page_headers = {"Cookie": f"{sessions_cookie()}={cookie}", "Accept": "text/html"}
+        page_headers = {"Cookie": f"{SESSION_COOKIE}={cookie}", "Accept": "text/html"}
         found.append((SECTION_PAGE, lambda c, s: runner.get(SECTION_PAGE, page_headers, [path], c, seconds=s)))
     return found
 
 
-def sessions_cookie() -> str:
-    from server.auth.middleware import SESSION_COOKIE
-
-    return SESSION_COOKIE
-
-
 def load_demo(environment: dict[str, str], audits: int) -> str:
     """The themes dashboard's audits, from ``maca demo`` when it exists."""
-    if importlib.util.find_spec("server.demo_scale") is None:
+    probe = subprocess.run([sys.executable, "-m", "server.cli", "demo", "--help"], cwd=ROOT, capture_output=True)
+    if probe.returncode != 0:
         return "maca demo --audits is not there yet: no themes dashboard data"
     started = time.monotonic()
     maca(environment, "demo", "--audits", str(audits))
