@@ -55,6 +55,8 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 
 MAX_REASON = 2_000
+# The largest number a PostgreSQL bigint holds (offsets, event ids).
+MAX_BIGINT = 2**63 - 1
 
 
 def today() -> datetime.date:
@@ -454,7 +456,8 @@ class AuditController(Controller):
         due_before: FromQuery[datetime.date | None] = None,
         overdue: FromQuery[bool] = False,
         limit: int = Parameter(default=20, ge=1, le=100),
-        offset: int = Parameter(default=0, ge=0),
+        # Bounded by PostgreSQL's bigint: a larger number was a 500.
+        offset: int = Parameter(default=0, ge=0, le=MAX_BIGINT),
     ) -> AuditPage:
         organisation_filter: UUID | None = None
         if not is_partnership_staff(principal):
@@ -707,7 +710,7 @@ class AuditController(Controller):
         state: State,
         principal: NamedDependency[Principal],
         audit_id: FromPath[UUID],
-        after: int = Parameter(default=0, ge=0, description="only events after this event id"),
+        after: int = Parameter(default=0, ge=0, le=MAX_BIGINT, description="only events after this event id"),
         limit: int = Parameter(default=100, ge=1, le=1000),
     ) -> list[EventView]:
         if not is_partnership_staff(principal):

@@ -36,7 +36,7 @@ WHY: Final[dict[int, str]] = {
     412: "Changed since the caller read it: `If-Match` does not match the `ETag`",
     413: "The request body is larger than the server accepts",
     415: "The request body is not JSON",
-    422: "The request body is not valid; `errors` names each field and what is wrong",
+    422: "The request body (or a query parameter) is not valid; `errors` names each field and what is wrong",
     428: "`If-Match` is required: read the resource first and send its `ETag` back",
     503: "The database is not answering; try again after `Retry-After` seconds",
 }
@@ -46,8 +46,10 @@ _NO_DATABASE: Final = ("/healthz", "/api/toolkits")
 _WRITES: Final = frozenset({"post", "put", "patch", "delete"})
 
 
-def statuses_for(method: str, path: str) -> list[int]:
-    """The error statuses an operation can answer."""
+def statuses_for(method: str, path: str, *, has_query: bool = False) -> list[int]:
+    """The error statuses an operation can answer; ``has_query``: it takes
+    query parameters, whose values a handler may refuse (422) after they
+    were read."""
     statuses = [400]
     access = access_for(method.upper(), path)
     if access != PUBLIC:
@@ -56,6 +58,8 @@ def statuses_for(method: str, path: str) -> list[int]:
         statuses.append(404)
     if method in _WRITES:
         statuses += [409, 412, 413, 415, 422, 428]
+    if has_query:
+        statuses.append(422)
     if not path.startswith(_NO_DATABASE):
         statuses.append(503)
     return sorted(set(statuses))
@@ -95,7 +99,8 @@ def describe_problems(document: dict[str, Any]) -> dict[str, Any]:
             responses = operation["responses"]
             for status in [s for s in responses if s.startswith(("4", "5"))]:
                 del responses[status]  # Litestar's generic 400
-            for status in statuses_for(method, path):
+            has_query = any(parameter.get("in") == "query" for parameter in operation.get("parameters", []))
+            for status in statuses_for(method, path, has_query=has_query):
                 responses[str(status)] = _problem_response(status, problem)
             if access_for(method.upper(), path) != PUBLIC:
                 operation["security"] = [{SECURITY_SCHEME: []}]
