@@ -23,6 +23,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import httpx
 import pytest
 
+from server.db import pool
+from server.settings import load_settings
 from tests.deploy.processes import (
     ROOT,
     background,
@@ -87,10 +89,6 @@ class PgBouncer:
         return f"postgresql://{credentials}@127.0.0.1:{self.port}/{database}"
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 @pytest.fixture(scope="module")
 def pgbouncer(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgBouncer]:
     binary = find_pgbouncer()
@@ -104,9 +102,12 @@ def pgbouncer(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     folder.chmod(0o755)  # readable by the user pgbouncer drops to
     listen_port = free_port()
     users = folder / "userlist.txt"
-    users.write_text(f'"{user}" "{password}"\n')
+    # The owner (maca migrate) and the application's own role, maca_app
+    # (server/db/pool.py), each logging in as itself: PgBouncer pools per user.
+    app_password = pool.app_password(load_settings({}), server_url) or ""
+    users.write_text(f'"{user}" "{password}"\n"{pool.APP_ROLE}" "{app_password}"\n')
     config = folder / "pgbouncer.ini"
-    server = f"host={host} port={port} user={user}" + (f" password={_quote(password)}" if password else "")
+    server = f"host={host} port={port}"
     config.write_text(
         "\n".join(
             [
