@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -185,7 +186,8 @@ async def live_server(_live_process: tuple[str, Path]) -> AsyncIterator[LiveServ
     """The running ``maca serve``, with the personas recorded (their
     organisations exist) and ``people`` to arrange data over its API."""
     base_url, data_dir = _live_process
-    settings = load_settings({}, env="test", data_dir=str(data_dir))
+    # The development issuer is named after the server's own address.
+    settings = load_settings({}, env="test", data_dir=str(data_dir), port=urlsplit(base_url).port or 0)
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
         tokens: dict[str, str] = {}
         me: dict[str, dict[str, Any]] = {}
