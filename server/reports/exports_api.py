@@ -119,7 +119,13 @@ Writer = Callable[[AsyncIterator[exports.GradeRow]], AsyncIterator[bytes]]
 
 
 async def stream_grades(
-    state: State, registry: Registry, principal: Principal, filters: stored.GradeFilters, write: Writer
+    state: State,
+    registry: Registry,
+    principal: Principal,
+    filters: stored.GradeFilters,
+    write: Writer,
+    *,
+    prefetch: int = stored.PREFETCH,
 ) -> AsyncIterator[bytes]:
     """The grades export as ``write`` encodes it, chunk by chunk, from a
     cursor in the caller's own transaction (``unit_of_work``: row-level
@@ -133,6 +139,7 @@ async def stream_grades(
             organisation_id=None if staff else principal.organisation_id,
             filters=filters,
             condition_details=exports.condition_details(registry),
+            prefetch=prefetch,
         )
         async for chunk in write(exports.grade_rows(exports.SectionPlan(registry), sources)):
             yield chunk
