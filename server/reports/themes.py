@@ -11,6 +11,7 @@ instead of merging a hundred thousand audits.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -341,11 +342,17 @@ def _average(counts: Mapping[int, int]) -> float | None:
 
 
 def _section_order(key: tuple[str, str], titles: Titles) -> tuple[str, int, str]:
-    # Toolkit order, then the toolkit's own section order, the overall judgement last.
+    # Toolkit order, then the toolkit's own section order (titles are listed
+    # in it), the overall judgement last.
     toolkit_id, section_id = key
-    order = list(k for k in titles if k[0] == toolkit_id)
-    position = order.index(key) if key in order else len(order)
-    return (toolkit_id, position if section_id != OVERALL else 10_000, section_id)
+    positions = _positions(tuple(titles))
+    position = positions.get(key, len(positions))
+    return (toolkit_id, position if section_id != OVERALL else 10_000_000, section_id)
+
+
+@functools.lru_cache(maxsize=8)
+def _positions(keys: tuple[tuple[str, str], ...]) -> dict[tuple[str, str], int]:
+    return {key: i for i, key in enumerate(keys)}
 
 
 def section_themes(rows: Iterable[SectionRow], titles: Titles, labels: Labels) -> tuple[SectionTheme, ...]:
