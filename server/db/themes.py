@@ -273,11 +273,7 @@ async def overdue_actions(
         """
         SELECT coalesce(o.agency_kind, 'unassigned') AS agency_kind, count(*)::int AS overdue
           FROM remedial_actions r
-          -- From the few open overdue actions to their audits by key, rather
-          -- than the planner's hash of every audit of the partnership
-          -- (OFFSET 0 keeps the lateral lookup from being flattened).
-          JOIN LATERAL (SELECT a.id, a.partnership_id, a.created_at, a.toolkit_id, a.status
-                          FROM audits a WHERE a.id = r.audit_id OFFSET 0) a ON true
+          JOIN audits a ON a.id = r.audit_id
           LEFT JOIN organisations o ON o.id = r.responsible_organisation_id
          WHERE a.partnership_id = $1 AND NOT r.completed AND r.due_date < $2
            AND a.created_at >= $3::date::timestamp AT TIME ZONE 'UTC'
