@@ -363,7 +363,10 @@ def build_plan(settings: Settings, base_url: str, database_url: str, connections
     cookie = asyncio.run(_session_for(database_url, me["health"]["user_id"]))
     page: str | None = f"/your-audits/{drafts[0]}/sections/{SECTION}"
     with httpx.Client(base_url=base_url, timeout=30) as client:
-        shown = client.get(f"/your-audits/{drafts[0]}/sections/{SECTION}", headers={"Cookie": f"{SESSION_COOKIE}={cookie}", "Accept": "text/html"})
+        shown = client.get(
+            f"/your-audits/{drafts[0]}/sections/{SECTION}",
+            headers={"Cookie": f"{SESSION_COOKIE}={cookie}", "Accept": "text/html"},
+        )
         if shown.status_code != 200 or "govuk-" not in shown.text:
             page = None  # the agency pages (issue 7) are not served yet
     return Plan(
@@ -533,6 +536,8 @@ def load_demo(environment: dict[str, str], audits: int) -> str:
 def run() -> dict[str, Any]:
     knobs = Knobs.from_environment()
     started = time.monotonic()
+    # The machine is shared: say how busy it was, beside the figures.
+    load_before = os.getloadavg()
     folder = Path(tempfile.mkdtemp(prefix="maca-bench-"))
     port = free_port()
     base = load_settings()
@@ -587,6 +592,10 @@ def run() -> dict[str, Any]:
     printed = table(measurements, figures)
     print()
     print(printed)
+    load_after = os.getloadavg()
+    notes.append(
+        f"load average (1 min) {load_before[0]:.1f} before, {load_after[0]:.1f} after, on {os.cpu_count()} cores"
+    )
     for note in notes:
         print(f"note: {note}")
     return {
