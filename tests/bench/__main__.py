@@ -40,7 +40,18 @@ def themes_benchmark() -> dict[str, Any]:
     return themes.run()
 
 
-BENCHMARKS = {"merge": merge_benchmark, "load": load_benchmark, "themes": themes_benchmark}
+def exports_benchmark() -> dict[str, Any]:
+    from tests.bench import exports
+
+    return exports.run()
+
+
+BENCHMARKS = {
+    "merge": merge_benchmark,
+    "load": load_benchmark,
+    "themes": themes_benchmark,
+    "exports": exports_benchmark,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
