@@ -44,6 +44,11 @@ test: lint typecheck pytest
 bench: install
 	$(BIN)/python -m tests.bench $(BENCH)
 
+# Longer API fuzzing (tests/security/test_fuzz.py): 400 examples per operation
+# instead of make test's 8.
+fuzz: install
+	FUZZ_EXAMPLES=400 $(BIN)/pytest -q tests/security/test_fuzz.py
+
 # Re-resolve the lock after changing dependencies in pyproject.toml.
 lock: $(BIN)/python
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra test pyproject.toml -o requirements.lock

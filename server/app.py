@@ -17,7 +17,7 @@ from litestar.static_files import create_static_files_router
 
 from agencies.kinds import AGENCY_KIND_CODES
 from merging import policy_names
-from server import openapi_problems, reports, web
+from server import logging_filter, openapi_problems, reports, web
 from server.actions_api import ActionController
 from server.audits_api import AuditController
 from server.auth.wiring import identity_parts
@@ -68,6 +68,8 @@ def create_app(
     dsn = database_url or settings.database_url
     if dsn is None:
         raise ValueError("create_app needs a database: set DATABASE_URL or pass database_url")
+    # Credentials never reach the log, whatever prints them (issue 9).
+    logging_filter.install()
     toolkits = registry or load_toolkits()
     identity = identity_parts(settings)
 
