@@ -32,6 +32,7 @@ import msgspec
 from litestar import Controller, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, Parameter
 from litestar.response import Stream
 
@@ -375,6 +376,9 @@ class ExportController(Controller):
             "Coordinators and reviewers: the last submitted version; 404 until there is one."
         ),
         media_type=FHIR_JSON,
+        # The body is encoded here (bytes), so say what it is: a JSON object,
+        # not the string Litestar would document for bytes.
+        responses={200: ResponseSpec(data_container=dict[str, Any], media_type=FHIR_JSON, description="OK")},
     )
     async def contribution_fhir(
         self,
