@@ -49,7 +49,7 @@ class Served:
     def organisation_id(self, persona: str) -> UUID:
         return UUID(self.me[persona]["organisation_id"])
 
-    def open_audit(self, participants: list[str]) -> dict[str, Any]:
+    def open_audit(self, participants: list[str], case_details: Mapping[str, Any] = CASE_DETAILS) -> dict[str, Any]:
         created = self.request(
             "coordinator",
             "POST",
@@ -57,7 +57,7 @@ class Served:
             json={
                 "toolkit": "multi-agency-cp",
                 "participants": [ORGANISATION_OF[p] for p in participants],
-                "case_details": CASE_DETAILS,
+                "case_details": case_details,
                 "period_start": "2025-01-01",
                 "period_end": "2025-12-31",
             },

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from server.logging_filter import REDACTED, install, scrub
+from tests.security.served import served_maca
 from tests.server.audit_fixtures import (
     CASE_DETAILS,
     People,
@@ -200,3 +202,28 @@ def test_the_scrubber_sees_every_logger(caplog: pytest.LogCaptureFixture) -> Non
     assert REDACTED in caplog.text
     logging.getLogger("some.library").info("audit %s saved", "7f1c")
     assert "audit 7f1c saved" in caplog.text
+
+
+def test_a_served_maca_logging_at_debug_prints_nothing_a_person_wrote(database_url: str, tmp_path: Path) -> None:
+    """The same, for a real ``maca serve`` at MACA_LOG_LEVEL=debug: its whole
+    output (uvicorn's access log included) is searched."""
+    log = tmp_path / "maca.log"
+    with served_maca(database_url, tmp_path / "data", log, MACA_LOG_LEVEL="debug") as served:
+        audit = served.open_audit(["health"], case_details=case_details())
+        url = f"/api/audits/{audit['id']}/contributions/{served.organisation_id('health')}"
+        seen = served.request("health", "GET", f"/api/audits/{audit['id']}").json()
+        content = with_words(complete_answers(seen))
+        for if_match in ('"999"', served.request("health", "GET", url).headers["etag"]):
+            served.request("health", "PUT", url, json=content, headers={"If-Match": if_match})
+        current = served.request("health", "GET", url)
+        submitted = served.request("health", "POST", f"{url}/submit", headers=etag(current))
+        assert submitted.status_code == 200, submitted.text
+        police = served.request("coordinator", "GET", url)
+        returned = served.request(
+            "coordinator", "POST", f"{url}/return", json={"comment": SECRETS["return comment"]}, headers=etag(police)
+        )
+        assert returned.status_code == 200, returned.text
+    output = log.read_text(errors="replace")
+    assert "GET /api/audits/" in output, "the access log is not in the output: is the level debug?"
+    found = {what: word for what, word in SECRETS.items() if word in output}
+    assert found == {}, [line for line in output.splitlines() if any(word in line for word in found.values())][:10]
