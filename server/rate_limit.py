@@ -21,10 +21,12 @@ from typing import Any, Final
 
 import asyncpg
 import msgspec
+from litestar import Request
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from server.auth.pages import render
 from server.problems import Problem
 
 
@@ -93,8 +95,19 @@ class SignInRateLimit(ASGIMiddleware):
             async with scope["litestar_app"].state.pool.acquire() as connection:
                 attempts, remaining = await count_attempt(connection, limit, client_hash(scope))
             if attempts > limit.attempts:
-                raise TooManyAttempts(
-                    f"too many sign-in attempts from this address; try again in {math.ceil(remaining)} seconds",
-                    headers={"Retry-After": str(max(1, math.ceil(remaining)))},
+                wait = max(1, math.ceil(remaining))
+                detail = f"too many sign-in attempts from this address; try again in {wait} seconds"
+                headers = {"Retry-After": str(wait)}
+                request: Request[Any, Any, Any] = Request(scope, receive, send)
+                if "text/html" not in request.headers.get("accept", ""):
+                    raise TooManyAttempts(detail, headers=headers)
+                # A person at the sign-in pages gets a page, not JSON.
+                page = render(
+                    "auth/sign_in_failed.html",
+                    status_code=429,
+                    headers=headers,
+                    reason=f"There have been too many sign-in attempts from here. Try again in {wait} seconds.",
                 )
+                await page.to_asgi_response(None, request)(scope, receive, send)
+                return
         await next_app(scope, receive, send)

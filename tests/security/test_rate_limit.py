@@ -36,9 +36,15 @@ async def test_the_persona_picker_answers_429_past_the_limit(
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert 1 <= int(refused.headers["retry-after"]) <= SIGN_IN.window_seconds
     assert "too many sign-in attempts" in refused.json()["detail"]
-    # The callback is the same kind of attempt, so it is refused too …
-    callback = await client.get("/auth/callback?code=x&state=y", follow_redirects=False)
+    # The callback is the same kind of attempt, so it is refused too; a
+    # browser is shown a page saying so.
+    callback = await client.get(
+        "/auth/callback?code=x&state=y", headers={"Accept": "text/html"}, follow_redirects=False
+    )
     assert callback.status_code == 429
+    assert callback.headers["content-type"].startswith("text/html")
+    assert "too many sign-in attempts" in callback.text
+    assert int(callback.headers["retry-after"]) >= 1
     # … while the rest of Maca answers as before.
     assert (await client.get("/api/toolkits")).status_code == 200
     # Nothing but a hash of the address is kept.
