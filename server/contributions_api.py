@@ -200,7 +200,10 @@ class ContributionController(Controller):
                 target_organisation_id=organisation_id,
                 detail=detail,
             )
-            await themes.refresh_audit_summary(connection, state.toolkits, audit.id)
+            # A draft counts in the partnership's judgement only by its status;
+            # re-merging on every keystroke-save would cost each save a merge.
+            if saved.status != contribution.status or amending:
+                await themes.refresh_audit_summary(connection, state.toolkits, audit.id)
         return json_response(
             contribution_view(saved, content, progress.applicable), headers={"ETag": etag(saved.row_version)}
         )

@@ -84,6 +84,11 @@ def _accessible(figure: Figure, chart_id: str, title: str, description: str) -> 
     root.insert(0, heading)
     # ElementTree escapes every text and attribute (section titles come
     # from toolkit definitions), so the result is safe to put in a page.
+    # Registered again just before writing: another library in the process
+    # (WeasyPrint) registers its own prefix for SVG, which would turn <svg>
+    # into <svg:svg>, which browsers do not draw.
+    ElementTree.register_namespace("", SVG)
+    ElementTree.register_namespace("xlink", "http://www.w3.org/1999/xlink")
     return Markup(ElementTree.tostring(root, encoding="unicode"))  # noqa: S704
 
 

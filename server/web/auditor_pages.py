@@ -33,7 +33,7 @@ from server.audits_api import (
 )
 from server.auth.principal import Principal
 from server.concurrency import unit_of_work
-from server.db import audits, contributions, events
+from server.db import audits, contributions, events, themes
 from server.problems import Conflict, NotFound
 from server.web.auditor_forms import (
     PlacedProblem,
@@ -393,7 +393,7 @@ class ContributionPages(PageController):
                 raise Conflict(f"the audit is {contribution.audit.status}; your part of it cannot be changed now")
             read = read_section(section, form, toolkit=contribution.toolkit)
             content = with_section(contribution.content, section, read)
-            outcome = await self._save(connection, principal, contribution, content, form, read.errors)
+            outcome = await self._save(connection, state.toolkits, principal, contribution, content, form, read.errors)
             if isinstance(outcome, FormErrors):
                 return self._section_page(
                     request, contribution, section, form.values, outcome, row_version=contribution.row.row_version
@@ -412,6 +412,7 @@ class ContributionPages(PageController):
     async def _save(
         self,
         connection: asyncpg.Connection[Any],
+        registry: Registry,
         principal: Principal,
         contribution: Contribution,
         content: ContributionContent,
@@ -473,6 +474,9 @@ class ContributionPages(PageController):
             target_organisation_id=principal.organisation_id,
             detail=detail,
         )
+        # As the API's PUT: only a change of status or an amendment moves the judgement.
+        if saved.status != contribution.row.status or amending:
+            await themes.refresh_audit_summary(connection, registry, contribution.audit.id)
         return None
 
     # --- the overall judgement ---
@@ -539,7 +543,7 @@ class ContributionPages(PageController):
                 else None
             )
             content = msgspec.structs.replace(contribution.content, overall=overall)
-            outcome = await self._save(connection, principal, contribution, content, form, FormErrors())
+            outcome = await self._save(connection, state.toolkits, principal, contribution, content, form, FormErrors())
             if isinstance(outcome, FormErrors):
                 return self._overall_page(request, contribution, form.values, outcome)
         if contribution.submitted:
@@ -675,6 +679,7 @@ class ContributionPages(PageController):
                 target_organisation_id=principal.organisation_id,
                 detail={"version": version, "answered": progress.answered, "applicable": progress.applicable},
             )
+            await themes.refresh_audit_summary(connection, state.toolkits, contribution.audit.id)
         return redirect(contribution.url("/submitted"))
 
     @get("/submitted", cache=False)

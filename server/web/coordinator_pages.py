@@ -41,7 +41,7 @@ from server.audits_api import (
 )
 from server.auth.principal import Principal
 from server.concurrency import unit_of_work
-from server.db import audits, contributions, events, idempotency
+from server.db import audits, contributions, events, idempotency, themes
 from server.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from server.web import case_details_form as case_form
 from server.web.rendering import (
@@ -288,6 +288,7 @@ async def move_audit(
         audit_id=audit.id,
         detail={"from": audit.status, "to": target, "reason": reason},
     )
+    await themes.refresh_audit_summary(connection, registry, audit.id)
     return updated
 
 
@@ -522,6 +523,7 @@ class AuditPages(PageController):
                     "participants": [str(i) for i in organisation_ids],
                 },
             )
+            await themes.refresh_audit_summary(connection, state.toolkits, audit.id)
             location = f"/audits/{audit.id}"
             if key:
                 await idempotency.store(connection, principal.user_id, f"web:{key}", 303, b"", {"location": location})
@@ -722,6 +724,7 @@ class AuditPages(PageController):
                             audit_id=audit.id,
                             target_organisation_id=organisation_id,
                         )
+                        await themes.refresh_audit_summary(connection, state.toolkits, audit.id)
             if not errors:
                 return redirect_with_notice(f"/audits/{audit_id}", "Contribution returned to the agency")
         return await self._return_page(

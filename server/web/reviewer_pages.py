@@ -25,7 +25,7 @@ from server.actions_api import MAX_FIELD
 from server.audits_api import audit_toolkit, case_details_of, today, visible_audit
 from server.auth.principal import Principal
 from server.concurrency import unit_of_work
-from server.db import actions, audits, events, judgements
+from server.db import actions, audits, events, judgements, themes
 
 # The judgement API's own computation, so page and API can never differ.
 from server.judgement_api import _judgement
@@ -215,6 +215,7 @@ class ReviewPages(PageController):
                         audit_id=audit_id,
                         detail={"section": section_id, "grade": grade, "reason": reason},
                     )
+                    await themes.refresh_audit_summary(connection, state.toolkits, audit_id)
             if not errors:
                 return redirect_with_notice(f"/audits/{audit_id}/judgement", "Agreed grade recorded")
         return await self._moderation_page(

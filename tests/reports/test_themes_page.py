@@ -68,3 +68,14 @@ async def test_an_auditor_is_refused_the_page_and_bad_filters_are_named(people: 
     wrong = await request(people, "reviewer", "GET", "/reports/themes?from=soon", headers={"Accept": "text/html"})
     assert wrong.status_code == 422
     assert 'href="#from"' in wrong.text
+
+
+def test_a_chart_stays_plain_svg_after_a_pdf_was_rendered_in_the_same_process() -> None:
+    """WeasyPrint registers its own XML prefix for SVG; a chart written after
+    it must still be <svg>, not <svg:svg>, which browsers do not draw."""
+    import weasyprint  # the report's renderer, imported here as the server does lazily
+
+    drawing = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect width="4" height="4"/></svg>'
+    weasyprint.HTML(string=f"<p>RESTRICTED</p>{drawing}").write_pdf()
+    svg = str(charts.stacked_bars("after-pdf", title="t", description="d", categories=["a"], series=[("G", [1])]))
+    assert svg.startswith("<svg ") and "<svg:" not in svg

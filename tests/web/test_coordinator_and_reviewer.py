@@ -281,6 +281,11 @@ async def test_the_reviewer_moderates_a_section_with_a_reason(pages: Pages) -> N
     judgement = await request(pages.people, "reviewer", "GET", f"/api/audits/{audit['id']}/judgement")
     referral = next(s for s in judgement.json()["sections"] if s["section_id"] == "referral")
     assert referral["grade"] == 2 and referral["moderation"]["reason"] == "Agreed at panel"
+    # The partnership's themes count the moderation made on this page.
+    themes = await request(pages.people, "reviewer", "GET", "/api/reports/themes")
+    assert themes.status_code == 200, themes.text
+    counted = next(s for s in themes.json()["sections"] if s["section_id"] == "referral")
+    assert counted["moderated"] == 1
 
     coordinator = await pages.signed_in("coordinator")
     assert (await coordinator.get(url)).status_code == 403
