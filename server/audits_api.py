@@ -618,7 +618,13 @@ class AuditController(Controller):
             view = await self._view(connection, registry, principal, updated)
         return json_response(view, headers=audit_headers(updated))
 
-    @post("/{audit_id:uuid}/status", summary="Move an audit on: distribute, review, close, reopen (coordinator)")
+    # 200, not POST's default 201: it changes the audit, creating nothing
+    # (the OpenAPI document said 201 while Maca answered 200).
+    @post(
+        "/{audit_id:uuid}/status",
+        summary="Move an audit on: distribute, review, close, reopen (coordinator)",
+        status_code=200,
+    )
     async def change_status(
         self,
         request: Request[Any, Any, Any],

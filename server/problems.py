@@ -212,10 +212,23 @@ def _unreadable_body(exc: Exception) -> str | None:
     return "the request body is nested too deeply"
 
 
+# PostgreSQL's text and jsonb cannot hold U+0000 (NUL): storing one fails,
+# and the transaction that tried is rolled back whole.
+UNSTORABLE_TEXT: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.CharacterNotInRepertoireError,
+    asyncpg.exceptions.UntranslatableCharacterError,
+)
+
+
 def _from_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     unreadable = _unreadable_body(exc)
     if unreadable is not None:
         return problem_response(400, "Bad request", unreadable, errors=[FieldError(field="$", message=unreadable)])
+    if isinstance(exc, UNSTORABLE_TEXT):
+        message = "contains the NUL character (\\u0000), which Maca cannot store"
+        return problem_response(
+            422, "Invalid input", "a text contains the NUL character", errors=[FieldError(field="$", message=message)]
+        )
     if isinstance(exc, DATABASE_UNAVAILABLE):
         log.warning("database unavailable during %s %s: %s", request.method, request.url.path, type(exc).__name__)
         return problem_response(

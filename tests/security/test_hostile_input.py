@@ -354,3 +354,23 @@ async def test_sql_metacharacters_in_identifiers_and_filters_are_refused(
     # The toolkit filter is free text matched as a value: nothing matches it.
     listed = await people.client.get("/api/audits", params={"toolkit": hostile}, headers=people.headers("coordinator"))
     assert listed.status_code == 200 and listed.json()["total"] == 0
+
+
+async def test_the_nul_character_postgresql_cannot_store_is_refused(
+    people: People, db: asyncpg.Connection[Any]
+) -> None:
+    """Found by the fuzzer: U+0000 in any text reached PostgreSQL, which
+    cannot store it in text or jsonb, and was answered 500."""
+    audit = await an_open_audit(people, participants=["health"])
+    url, etag = await saved_contribution(people, audit)
+    before = await counts(db)
+    refused = [
+        await request(people, "coordinator", "POST", f"/api/audits/{audit['id']}/actions", json={"action": "a\u0000"}),
+        await request(
+            people, "health", "PUT", url, json={"overall": {"impact": "x\u0000"}}, headers={"If-Match": etag}
+        ),
+        await people.client.get("/api/audits", params={"toolkit": "\u0000"}, headers=people.headers("coordinator")),
+    ]
+    for response in refused:
+        assert_problem(response, 422, "NUL character")
+    assert await counts(db) == before
