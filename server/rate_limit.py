@@ -2,8 +2,9 @@
 
 Signing in is where guessing happens (codes, personas, replayed callbacks),
 and each attempt writes rows and calls the identity provider, so the routes
-that start or finish a sign-in are counted per client address in fixed
-windows. Past the limit the answer is ``429 Too Many Requests`` with
+that start or finish a sign-in are counted per client address, in a window
+that opens with the first attempt (so a burst is never split in two by a
+clock boundary). Past the limit the answer is ``429 Too Many Requests`` with
 ``Retry-After`` (RFC 6585 §4) until the window ends.
 
 The counts live in PostgreSQL (``sign_in_attempts``, migration 0007), one
@@ -67,8 +68,14 @@ async def count_attempt(connection: asyncpg.Connection[Any], limit: Limit, clien
     until it ends."""
     row = await connection.fetchrow(
         """
+        WITH open_window AS (
+            SELECT window_start FROM sign_in_attempts
+            WHERE bucket = $1 AND client_hash = $2 AND window_start > now() - make_interval(secs => $3)
+            ORDER BY window_start DESC
+            LIMIT 1
+        )
         INSERT INTO sign_in_attempts AS seen (bucket, client_hash, window_start, attempts)
-        VALUES ($1, $2, date_bin(make_interval(secs => $3), now(), timestamptz '2000-01-01'), 1)
+        VALUES ($1, $2, coalesce((SELECT window_start FROM open_window), now()), 1)
         ON CONFLICT (bucket, client_hash, window_start) DO UPDATE SET attempts = seen.attempts + 1
         RETURNING attempts,
                   extract(epoch FROM window_start + make_interval(secs => $3) - now())::float8 AS remaining

@@ -3,6 +3,7 @@ with Retry-After; the count is shared by every Maca process (PostgreSQL)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -15,7 +16,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from server.rate_limit import LIMITED_ROUTES, SIGN_IN, START, TOKEN, count_attempt
+from server.rate_limit import LIMITED_ROUTES, SIGN_IN, START, TOKEN, Limit, count_attempt
 from tests.deploy.processes import maca_environment, maca_server
 
 
@@ -93,3 +94,16 @@ def test_the_limit_is_shared_by_every_process(two_processes: tuple[str, str]) ->
             httpx.post(f"{base}/dev-idp/authorize", data=persona_pick(), timeout=10, follow_redirects=False).status_code
         )
     assert statuses == [400] * SIGN_IN.attempts + [429]
+
+
+async def test_a_window_opens_with_the_first_attempt_and_closes_after_its_length(
+    db: asyncpg.Connection[Any],
+) -> None:
+    short = Limit(bucket="test-short", attempts=2, window_seconds=1)
+    client = hashlib.sha256(b"192.0.2.9").digest()
+    assert (await count_attempt(db, short, client))[0] == 1
+    assert (await count_attempt(db, short, client))[0] == 2
+    await asyncio.sleep(1.2)  # past the window's end: a new one opens
+    attempts, remaining = await count_attempt(db, short, client)
+    assert attempts == 1
+    assert 0 < remaining <= 1
