@@ -2,7 +2,7 @@
 
 Each event holds the hash of the one before it and its own,
 ``sha256(previous_hash || events_canonical(event))`` (migration 0005).
-Walking the events in chain order (``position``) finds:
+Walking each strand of events in chain order (``strand``, ``position``) finds:
 
 - an **edited** event: its content no longer gives its hash;
 - a **deleted** event: the next one names a predecessor that is no longer
@@ -57,19 +57,24 @@ async def _event_with_hash(connection: asyncpg.Connection[Any], digest: bytes) -
 
 
 async def verify(connection: asyncpg.Connection[Any], *, batch: int = 2000) -> Verdict:
-    """Check the whole trail, oldest first, streaming it in batches."""
+    """Check the whole trail, strand by strand and oldest first, streaming it
+    in batches (migration 0008: the trail is 16 independent hash chains)."""
     problems: list[Problem] = []
+    count = 0
+    ends: dict[int, tuple[bytes, int | None, int]] = {}  # strand → (newest hash, its event, its position)
+    strand: int | None = None
     expected_previous = GENESIS
     previous_id: int | None = None
     previous_position = 0
-    count = 0
     async with connection.transaction(isolation="repeatable_read", readonly=True):
         cursor = connection.cursor(
-            "SELECT e.id, e.position, e.previous_hash, e.hash, events_canonical(e) AS canonical "
-            "FROM events e ORDER BY e.position",
+            "SELECT e.id, e.strand, e.position, e.previous_hash, e.hash, events_canonical(e) AS canonical "
+            "FROM events e ORDER BY e.strand, e.position",
             prefetch=batch,
         )
         async for row in cursor:
+            if row["strand"] != strand:
+                strand, expected_previous, previous_id, previous_position = row["strand"], GENESIS, None, 0
             count += 1
             event_id, position = row["id"], row["position"]
             if event_hash(row["previous_hash"], row["canonical"]) != row["hash"]:
@@ -94,19 +99,27 @@ async def verify(connection: asyncpg.Connection[Any], *, batch: int = 2000) -> V
                     )
                 )
             expected_previous, previous_id, previous_position = row["hash"], event_id, position
-        head = await connection.fetchrow("SELECT position, hash FROM event_chain_head")
-    if head is not None and head["hash"] != (expected_previous if count else GENESIS):
-        gone = head["position"] - previous_position
-        after = f"after event {previous_id}" if previous_id is not None else "(all of them)"
-        problems.append(
-            Problem(
-                event_id=None,
-                position=None,
-                what=f"the newest {gone if gone > 0 else 'events'} event(s) {after} are missing (deleted)",
+            ends[row["strand"]] = (expected_previous, previous_id, previous_position)
+        heads = await connection.fetch("SELECT strand, position, hash FROM event_strand_heads ORDER BY strand")
+    for head in heads:
+        newest, newest_id, newest_position = ends.get(head["strand"], (GENESIS, None, 0))
+        if head["hash"] != newest:
+            gone = head["position"] - newest_position
+            after = f"after event {newest_id}" if newest_id is not None else "(all of them)"
+            problems.append(
+                Problem(
+                    event_id=None,
+                    position=None,
+                    what=f"the newest {gone if gone > 0 else 'events'} event(s) {after} are missing (deleted)",
+                )
             )
-        )
-    return Verdict(
-        events=count,
-        newest_hash=expected_previous.hex() if count else None,
-        problems=tuple(problems),
-    )
+    return Verdict(events=count, newest_hash=trail_digest(ends) if count else None, problems=tuple(problems))
+
+
+def trail_digest(ends: dict[int, tuple[bytes, int | None, int]]) -> str:
+    """One hash for the whole trail as it stands: each strand's newest hash,
+    in strand order. Kept outside the database, it shows a trail rewritten
+    from end to end (which the links alone cannot)."""
+    if len(ends) == 1:
+        return next(iter(ends.values()))[0].hex()
+    return hashlib.sha256(b"".join(ends[strand][0] for strand in sorted(ends))).hexdigest()

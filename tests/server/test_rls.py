@@ -207,7 +207,7 @@ async def test_the_application_role_can_add_events_but_never_change_or_delete_th
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await as_app.execute("TRUNCATE events")
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
-        await as_app.execute("UPDATE event_chain_head SET position = 0")
+        await as_app.execute("UPDATE event_strand_heads SET position = 0")
     assert await as_app.fetchval("SELECT action FROM events WHERE id = $1", event_id) == "audit.read"
 
 
