@@ -23,7 +23,6 @@ others on their audit.
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 from uuid import UUID
@@ -55,26 +54,16 @@ from server.judgement_api import PartnershipResult, _judgement, _partnership_res
 from server.problems import FieldError, InvalidInput, NotFound
 from server.reports import exports
 from server.reports.fhir_response import questionnaire_response
+from server.reports.themes import parse_quarter, quarter_after
 from toolkits.answers import CaseDetails, ContributionContent
 from toolkits.registry import Registry
 
 STATUSES = ("draft", "open", "in-review", "closed")
-_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 
 # Restricted data: not cached on the way, and a download, not a page.
 NO_STORE = {"Cache-Control": "no-store"}
 FHIR_JSON = "application/fhir+json"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _quarter(text: str) -> datetime.date | None:
-    match = _QUARTER.match(text.strip())
-    return None if match is None else datetime.date(int(match[1]), 3 * (int(match[2]) - 1) + 1, 1)
-
-
-def _after(quarter: datetime.date) -> datetime.date:
-    month = quarter.month + 3
-    return datetime.date(quarter.year + (month > 12), (month - 1) % 12 + 1, 1)
 
 
 def grade_filters(
@@ -89,9 +78,9 @@ def grade_filters(
     """The dashboard's filters, checked: 422 naming every wrong one."""
     problems: list[FieldError] = []
     first = last = None
-    if period_from is not None and (first := _quarter(period_from)) is None:
+    if period_from is not None and (first := parse_quarter(period_from)) is None:
         problems.append(FieldError(field="from", message="must be a quarter written YYYY-Qn, such as 2025-Q2"))
-    if period_to is not None and (last := _quarter(period_to)) is None:
+    if period_to is not None and (last := parse_quarter(period_to)) is None:
         problems.append(FieldError(field="to", message="must be a quarter written YYYY-Qn, such as 2025-Q4"))
     if first is not None and last is not None and first > last:
         problems.append(FieldError(field="to", message="is before the start of the period"))
@@ -109,7 +98,7 @@ def grade_filters(
         raise InvalidInput(errors=problems)
     return stored.GradeFilters(
         created_from=first,
-        created_before=_after(last) if last is not None else None,
+        created_before=quarter_after(last) if last is not None else None,
         toolkit=toolkit,
         agency_kind=agency_kind,
         status=status,

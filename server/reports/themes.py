@@ -80,6 +80,15 @@ def parse_quarter(text: str) -> datetime.date | None:
     return datetime.date(int(match[1]), 3 * (int(match[2]) - 1) + 1, 1)
 
 
+def quarter_after(quarter: datetime.date) -> datetime.date:
+    """The first day after the quarter starting on ``quarter`` (the last
+    representable day for 9999-Q4, which has no next quarter)."""
+    if quarter >= datetime.date(9999, 10, 1):
+        return datetime.date(9999, 12, 31)
+    month = quarter.month + 3
+    return datetime.date(quarter.year + (month > 12), (month - 1) % 12 + 1, 1)
+
+
 def summarise(
     judgement: PartnershipJudgement,
     *,

@@ -32,6 +32,7 @@ from server.reports.themes import (
     Themes,
     agency_kind_themes,
     parse_quarter,
+    quarter_after,
     quarter_themes,
     section_themes,
     titles_and_labels,
@@ -41,14 +42,6 @@ from toolkits.registry import Registry
 
 EARLIEST = datetime.date(1900, 1, 1)
 LATEST = datetime.date(9999, 10, 1)
-
-
-def _after(quarter: datetime.date) -> datetime.date:
-    """The first day after the quarter starting on ``quarter``."""
-    if quarter >= LATEST:
-        return datetime.date(9999, 12, 31)
-    month = quarter.month + 3
-    return datetime.date(quarter.year + (month > 12), (month - 1) % 12 + 1, 1)
 
 
 def check_filters(registry: Registry, filters: Filters) -> tuple[datetime.date, datetime.date]:
@@ -106,7 +99,7 @@ async def read_themes(state: State, principal: Principal, filters: Filters) -> T
             principal.partnership_id,
             today=datetime.date.today(),
             first=first,
-            after_last=_after(last),
+            after_last=quarter_after(last),
             toolkit_id=filters.toolkit,
             status=filters.status,
             agency_kind=filters.agency_kind,
