@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -32,7 +32,7 @@ from litestar import Controller, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
 from agencies.kinds import AGENCY_KIND_CODES
@@ -99,6 +99,26 @@ def grade_filters(
     return stored.GradeFilters(
         created_from=first,
         created_before=quarter_after(last) if last is not None else None,
+        toolkit=toolkit,
+        agency_kind=agency_kind,
+        status=status,
+    )
+
+
+async def provide_grade_filters(
+    state: State,
+    period_from: Annotated[str | None, QueryParameter(name="from", description="first quarter, YYYY-Qn")] = None,
+    period_to: Annotated[str | None, QueryParameter(name="to", description="last quarter, YYYY-Qn")] = None,
+    toolkit: Annotated[str | None, QueryParameter(description="a toolkit id")] = None,
+    agency_kind: Annotated[str | None, QueryParameter(description="only this agency kind's rows")] = None,
+    status: Annotated[str | None, QueryParameter(description="draft, open, in-review or closed")] = None,
+) -> stored.GradeFilters:
+    """The grades exports' query parameters, declared once for every format
+    so each documents and refuses them alike."""
+    return grade_filters(
+        state.toolkits,
+        period_from=period_from,
+        period_to=period_to,
         toolkit=toolkit,
         agency_kind=agency_kind,
         status=status,
@@ -175,6 +195,10 @@ def _filters_detail(filters: stored.GradeFilters) -> dict[str, Any]:
     }
 
 
+# Both formats take the same filters: one declaration, one set of checks.
+GRADE_FILTERS = {"filters": Provide(provide_grade_filters)}
+
+
 class ExportController(Controller):
     tags = ("exports",)
     dependencies = {"principal": Provide(provide_principal)}  # noqa: RUF012 - Litestar's declaration style
@@ -183,25 +207,11 @@ class ExportController(Controller):
         self,
         state: State,
         principal: Principal,
+        filters: stored.GradeFilters,
         kind: str,
         write: Writer,
         media_type: str,
-        *,
-        period_from: str | None,
-        period_to: str | None,
-        toolkit: str | None,
-        agency_kind: str | None,
-        status: str | None,
     ) -> Stream:
-        registry: Registry = state.toolkits
-        filters = grade_filters(
-            registry,
-            period_from=period_from,
-            period_to=period_to,
-            toolkit=toolkit,
-            agency_kind=agency_kind,
-            status=status,
-        )
         async with unit_of_work(state, principal) as connection:
             await events.record(
                 connection,
@@ -211,7 +221,7 @@ class ExportController(Controller):
             )
         day = datetime.datetime.now(datetime.UTC).date().isoformat()
         return Stream(
-            stream_grades(state, registry, principal, filters, write),
+            stream_grades(state, state.toolkits, principal, filters, write),
             media_type=media_type,
             headers={**NO_STORE, "Content-Disposition": f'attachment; filename="maca-grades-{day}.{kind}"'},
         )
@@ -220,57 +230,23 @@ class ExportController(Controller):
         "/api/exports/grades.csv",
         summary="Grades as CSV: one row per audit × agency × section, streamed",
         media_type="text/csv; charset=utf-8",
+        dependencies=GRADE_FILTERS,
     )
     async def grades_csv(
-        self,
-        state: State,
-        principal: NamedDependency[Principal],
-        period_from: str | None = Parameter(query="from", default=None, description="first quarter, YYYY-Qn"),
-        period_to: str | None = Parameter(query="to", default=None, description="last quarter, YYYY-Qn"),
-        toolkit: str | None = Parameter(default=None, description="a toolkit id"),
-        agency_kind: str | None = Parameter(default=None, description="only this agency kind's rows"),
-        status: str | None = Parameter(default=None, description="draft, open, in-review or closed"),
+        self, state: State, principal: NamedDependency[Principal], filters: NamedDependency[stored.GradeFilters]
     ) -> Stream:
-        return await self._grades(
-            state,
-            principal,
-            "csv",
-            exports.csv_chunks,
-            "text/csv; charset=utf-8",
-            period_from=period_from,
-            period_to=period_to,
-            toolkit=toolkit,
-            agency_kind=agency_kind,
-            status=status,
-        )
+        return await self._grades(state, principal, filters, "csv", exports.csv_chunks, "text/csv; charset=utf-8")
 
     @get(
         "/api/exports/grades.xlsx",
         summary="Grades as an Excel workbook: one row per audit × agency × section",
         media_type=XLSX,
+        dependencies=GRADE_FILTERS,
     )
     async def grades_xlsx(
-        self,
-        state: State,
-        principal: NamedDependency[Principal],
-        period_from: str | None = Parameter(query="from", default=None, description="first quarter, YYYY-Qn"),
-        period_to: str | None = Parameter(query="to", default=None, description="last quarter, YYYY-Qn"),
-        toolkit: str | None = Parameter(default=None, description="a toolkit id"),
-        agency_kind: str | None = Parameter(default=None, description="only this agency kind's rows"),
-        status: str | None = Parameter(default=None, description="draft, open, in-review or closed"),
+        self, state: State, principal: NamedDependency[Principal], filters: NamedDependency[stored.GradeFilters]
     ) -> Stream:
-        return await self._grades(
-            state,
-            principal,
-            "xlsx",
-            exports.xlsx_chunks,
-            XLSX,
-            period_from=period_from,
-            period_to=period_to,
-            toolkit=toolkit,
-            agency_kind=agency_kind,
-            status=status,
-        )
+        return await self._grades(state, principal, filters, "xlsx", exports.xlsx_chunks, XLSX)
 
     @get(
         "/api/audits/{audit_id:uuid}/export.json",

@@ -144,6 +144,38 @@ async def test_the_filters_are_the_dashboards_and_bad_ones_are_named(people: Peo
     assert (await people.client.get("/api/exports/grades.csv")).status_code == 401
 
 
+BAD_FILTERS = [
+    ("?from=2025", {"from"}),
+    ("?to=2024-Q5", {"to"}),
+    ("?from=2025-Q3&to=2025-Q1", {"to"}),
+    ("?toolkit=no-such-toolkit", {"toolkit"}),
+    ("?agency_kind=fire-service", {"agency_kind"}),
+    ("?status=done", {"status"}),
+]
+
+
+async def test_both_formats_refuse_the_same_bad_filter_naming_the_same_field(people: People) -> None:
+    for query, fields in BAD_FILTERS:
+        refusals = []
+        for kind in ("csv", "xlsx"):
+            response = await request(people, "reviewer", "GET", f"/api/exports/grades.{kind}{query}")
+            assert response.status_code == 422, (kind, query, response.text)
+            assert response.headers["content-type"].startswith("application/problem+json")
+            refusals.append(response.json()["errors"])
+        csv_errors, xlsx_errors = refusals
+        assert {e["field"] for e in csv_errors} == fields, query
+        assert xlsx_errors == csv_errors, query
+
+
+async def test_both_formats_document_the_same_filters(people: People) -> None:
+    document = (await people.client.get("/schema/openapi.json")).json()
+    parameters = [document["paths"][f"/api/exports/grades.{kind}"]["get"]["parameters"] for kind in ("csv", "xlsx")]
+    assert parameters[0] == parameters[1]
+    described = {p["name"]: p.get("description") for p in parameters[0] if p["in"] == "query"}
+    assert set(described) == {"from", "to", "toolkit", "agency_kind", "status"}
+    assert all(described.values())
+
+
 async def test_the_audit_json_holds_what_each_caller_may_see(people: People) -> None:
     audit = await a_reviewed_audit(people)
     url = f"/api/audits/{audit['id']}/export.json"
