@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request, Response
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
+from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
@@ -31,6 +32,7 @@ from server.rate_limit import SignInRateLimit
 from server.security_headers import SecurityHeaders, SwaggerPagePolicy
 from server.settings import Settings
 from server.toolkit_api import ToolkitController
+from server.web.rendering import error_page, from_a_browser
 from toolkits.registry import Registry, load_registry
 
 log = logging.getLogger("maca")
@@ -55,6 +57,27 @@ def _swagger() -> SwaggerRenderPlugin:
         favicon="<link rel='icon' href='data:,'>",
         path="/",
     )
+
+
+# What a person is told at an address Maca has no page for (GOV.UK's
+# "page not found" pattern), or one that does not take what the browser sent.
+_PAGE_DETAILS = {
+    404: "If you typed the web address, check it is correct. If you pasted the web address, "
+    "check you copied the entire address.",
+    405: "That address cannot be used this way.",
+}
+
+
+def _page_or_problem(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """The router's own 404 and 405: a page for a person's browser, the
+    problem document for the API and for scripts (whose clients read it)."""
+    api = request.url.path == "/api" or request.url.path.startswith("/api/")
+    if exc.status_code in _PAGE_DETAILS and from_a_browser(request) and not api:
+        page = error_page(request, exc.status_code, _PAGE_DETAILS[exc.status_code])
+        page.headers.update(exc.headers or {})  # 405's Allow
+        return page
+    problem: Response[Any] = EXCEPTION_HANDLERS[HTTPException](request, exc)
+    return problem
 
 
 def create_app(
@@ -115,7 +138,7 @@ def create_app(
         middleware=[SwaggerPagePolicy(), SignInRateLimit(), *identity.middleware],
         guards=identity.guards,
         dependencies=identity.dependencies,
-        exception_handlers=dict(EXCEPTION_HANDLERS),
+        exception_handlers={**EXCEPTION_HANDLERS, HTTPException: _page_or_problem},
         state=State({"settings": settings, "toolkits": toolkits, **identity.state}),
         openapi_config=OpenAPIConfig(
             title="Maca",
