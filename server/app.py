@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from litestar.static_files import create_static_files_router
 
 from agencies.kinds import AGENCY_KIND_CODES
 from merging import policy_names
-from server import logging_filter, openapi_problems, reports, web
+from server import logging_filter, maintenance, openapi_problems, reports, web
 from server.actions_api import ActionController
 from server.audits_api import AuditController
 from server.auth.wiring import identity_parts
@@ -99,9 +100,17 @@ def create_app(
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
         app.state.pool = await create_pool(settings, dsn)
+        app.state.maintenance = asyncio.create_task(
+            maintenance.run_every(app.state.pool, settings.maintenance_minutes), name="maintenance"
+        )
         try:
             yield
         finally:
+            # Stopped before the pool closes, so no run is cut off mid-way
+            # by a closing connection (a cancelled run's transaction rolls back).
+            app.state.maintenance.cancel()
+            with suppress(asyncio.CancelledError):
+                await app.state.maintenance
             await app.state.pool.close()
 
     static: list[Any] = []

@@ -88,6 +88,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # years (2192 days), the usual period for local authorities' audit and
     # quality-assurance records (current year + 6); the seeds and DESIGN set none.
     retention_days: Positive = msgspec.field(default=2192, name="MACA_RETENTION_DAYS")
+    # How often each server process tidies expired sessions, abandoned
+    # sign-ins and day-old idempotency keys (server/maintenance.py); one
+    # process at a time does the work, whatever the number of replicas.
+    maintenance_minutes: Annotated[float, msgspec.Meta(gt=0, le=24 * 60)] = msgspec.field(
+        default=10.0, name="MACA_MAINTENANCE_MINUTES"
+    )
 
     @property
     def base_url(self) -> str:

@@ -14,6 +14,12 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+# How long a retry with the same key gets the first response back: 24
+# hours, the usual contract for idempotency keys (clients retry within
+# minutes). server/maintenance.py forgets older keys; a retry with one runs
+# afresh.
+KEPT_FOR_DAYS = 1
+
 
 class StoredResponse(msgspec.Struct, frozen=True, kw_only=True):
     method: str

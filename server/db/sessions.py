@@ -121,3 +121,16 @@ async def end(connection: asyncpg.Connection[Any], key: str) -> bool:
 async def count_for(connection: asyncpg.Connection[Any], user_id: UUID) -> int:
     count: int = await connection.fetchval("SELECT count(*) FROM sessions WHERE user_id = $1", user_id)
     return count
+
+
+async def forget_expired(connection: asyncpg.Connection[Any]) -> int:
+    """Delete sessions past their end; how many (server/maintenance.py)."""
+    result = await connection.execute("DELETE FROM sessions WHERE expires_at < now()")
+    return int(result.rsplit(" ", 1)[-1])
+
+
+async def forget_abandoned_sign_ins(connection: asyncpg.Connection[Any]) -> int:
+    """Delete sign-ins that were never finished and have expired (a finished
+    one is deleted as it finishes); how many."""
+    result = await connection.execute("DELETE FROM sign_in_requests WHERE expires_at < now()")
+    return int(result.rsplit(" ", 1)[-1])
