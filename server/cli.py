@@ -24,7 +24,7 @@ from server.db import embedded
 from server.db.migrate import MigrationError, migrate
 from server.demo_scale import add_demo_command
 from server.security_cli import add_security_commands
-from server.settings import Settings, SettingsError, export_database_url, load_settings
+from server.settings import Settings, SettingsError, export_database_url, load_settings, trusted_proxies
 from toolkits.registry import InvalidDefinitions
 
 log = logging.getLogger("maca")
@@ -84,6 +84,10 @@ def _check_port_free(settings: Settings) -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
+    if args.forwarded_allow_ips is None:
+        forwarded_allow_ips = settings.forwarded_allow_ips
+    else:
+        forwarded_allow_ips = trusted_proxies(args.forwarded_allow_ips, "--forwarded-allow-ips")
     _check_port_free(settings)
     # Fail now, with the file and place, rather than in every worker.
     from server.app import load_toolkits
@@ -109,7 +113,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             port=settings.port,
             workers=settings.workers if settings.workers > 1 else None,
             log_level=settings.log_level,
+            # The client's address (the sign-in limit counts per address)
+            # from X-Forwarded-For, when a trusted proxy sent it.
             proxy_headers=True,
+            forwarded_allow_ips=forwarded_allow_ips,
             server_header=False,
             # uvicorn's access log prints paths and client addresses only;
             # paths carry ids, never names.
@@ -162,6 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the web pages and the API")
     serve.add_argument("--migrate", action="store_true", help="apply pending migrations first")
     serve.add_argument("--demo-data", action="store_true", help="load the demo partnership once (development)")
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        metavar="IPS",
+        help="reverse proxies whose X-Forwarded-For to believe: addresses or networks, comma-separated, or * "
+        "(default: MACA_FORWARDED_ALLOW_IPS, else 127.0.0.1)",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     commands.add_parser("migrate", help="apply pending database migrations").set_defaults(handler=cmd_migrate)

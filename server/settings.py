@@ -7,6 +7,7 @@ with one line naming the variable and the problem.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -94,6 +95,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     maintenance_minutes: Annotated[float, msgspec.Meta(gt=0, le=24 * 60)] = msgspec.field(
         default=10.0, name="MACA_MAINTENANCE_MINUTES"
     )
+    # The reverse proxies whose X-Forwarded-For (and -Proto) Maca believes:
+    # addresses or networks, comma-separated, or "*". Sign-in attempts are
+    # counted per client address (server/rate_limit.py), which behind a proxy
+    # is the proxy's own unless it is trusted; anyone else trusted could name
+    # any address, so by default only a proxy on this machine is.
+    forwarded_allow_ips: str = msgspec.field(default="127.0.0.1", name="MACA_FORWARDED_ALLOW_IPS")
 
     @property
     def base_url(self) -> str:
@@ -111,6 +118,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     def issuer(self) -> str:
         """The OpenID provider whose tokens Maca accepts."""
         return self.oidc_issuer.rstrip("/") if self.oidc_issuer else f"{self.base_url}/dev-idp"
+
+
+def trusted_proxies(value: str, variable: str) -> str:
+    """``value`` checked as uvicorn's ``forwarded_allow_ips``: "*", or
+    addresses and networks separated by commas."""
+    entries = [entry.strip() for entry in value.split(",")]
+    if value.strip() == "*":
+        return "*"
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise SettingsError(
+                variable, f"{entry!r} is not an IP address or network (list them with commas, or give *)"
+            ) from None
+    return ",".join(entries)
 
 
 def _check_database_url(url: str) -> None:
@@ -145,6 +168,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     if settings.public_url is not None and urlsplit(settings.public_url).scheme not in ("http", "https"):
         raise SettingsError("MACA_PUBLIC_URL", "must start with https:// (or http:// in development)")
     _check_identity(settings)
+    trusted_proxies(settings.forwarded_allow_ips, "MACA_FORWARDED_ALLOW_IPS")
     return settings
 
 
