@@ -8,17 +8,14 @@ in the seed's words (not generated from the YAML).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from agencies.kinds import AGENCY_KIND_CODES
-from merging import POLICIES
-from toolkits.model import Section, Toolkit
-from toolkits.registry import DEFINITIONS, load_definition
+from tests.toolkits.seed_texts import collapse, definition_file, load_toolkit, section_of, texts_of, words_in_file
+from toolkits.model import Toolkit
 
-FILE = DEFINITIONS / "childs-journey-early-help" / "v1.yaml"
+FILE = definition_file("childs-journey-early-help")
 
 EVALUATIVE_SUMMARY = (
     "Evaluative Summary (What Grading would you apply to this section? /What was good about this area? "
@@ -321,35 +318,9 @@ SECTION_ORDER = [
 ]
 
 
-def collapse(text: str) -> str:
-    return " ".join(text.split())
-
-
-def texts_of(section: Section) -> Iterator[str]:
-    """Every piece of wording a section shows."""
-    for text in (section.title, section.guidance, section.comments_label, section.evidence_label):
-        if text:
-            yield text
-    for question in section.questions:
-        yield question.text
-        if question.guidance:
-            yield question.guidance
-        yield from question.points
-        yield from question.descriptors.values()
-        yield from (choice.label for choice in question.choices)
-        yield from (column.label for column in question.columns)
-    if section.judgement is not None:
-        yield section.judgement.prompt
-        yield from section.judgement.descriptors.values()
-
-
-def section_of(toolkit: Toolkit, section_id: str) -> Section:
-    return next(s for s in toolkit.sections if s.id == section_id)
-
-
 @pytest.fixture(scope="module")
 def toolkit() -> Toolkit:
-    return load_definition(FILE, agency_kinds=AGENCY_KIND_CODES, merge_policies=set(POLICIES))
+    return load_toolkit(FILE, check_merge_policy=True)
 
 
 def test_it_loads_under_its_id_with_the_median_policy(toolkit: Toolkit) -> None:
@@ -462,6 +433,4 @@ def test_escalation_to_the_service_manager_raises_an_alert(toolkit: Toolkit) -> 
 
 
 def test_no_personal_names_or_addresses_are_copied() -> None:
-    text = FILE.read_text()
-    for words in ("Siobhan", "Hughes", "Pippa", "Murphy", "shropshire", "@"):
-        assert words not in text
+    assert words_in_file(FILE, ("Siobhan", "Hughes", "Pippa", "Murphy", "shropshire", "@")) == []

@@ -19,11 +19,11 @@ import pytest
 
 from agencies.applicability import Participant, applicable_sections
 from agencies.kinds import AGENCY_KIND_CODES
+from tests.toolkits.seed_texts import collapse, definition_file, load_toolkit, section_of, section_texts
 from toolkits.checks import check_toolkit
-from toolkits.model import Section, Toolkit
-from toolkits.registry import DEFINITIONS, load_definition
+from toolkits.model import Toolkit
 
-FILE = DEFINITIONS / "csc-practice-criteria" / "v1.yaml"
+FILE = definition_file("csc-practice-criteria")
 
 CIN_CP = "planning-review-cin-cp"
 LAC = "planning-review-looked-after"
@@ -786,29 +786,9 @@ SEED_SCALE = (
 )
 
 
-def collapse(text: str) -> str:
-    return " ".join(text.split())
-
-
-def section_texts(section: Section) -> str:
-    """Everything a section says, to search the seed's texts in."""
-    parts: list[str] = [section.title, section.guidance or ""]
-    for question in section.questions:
-        parts += [question.text, question.guidance or "", *question.points, *question.descriptors.values()]
-    if section.judgement is not None:
-        parts += [section.judgement.prompt, *section.judgement.descriptors.values()]
-    return "\n".join(collapse(part) for part in parts)
-
-
 @pytest.fixture(scope="module")
 def toolkit() -> Toolkit:
-    return load_definition(FILE, agency_kinds=AGENCY_KIND_CODES)
-
-
-def section_of(toolkit: Toolkit, section_id: str) -> Section:
-    found = [section for section in toolkit.sections if section.id == section_id]
-    assert len(found) == 1, f"no section {section_id!r}"
-    return found[0]
+    return load_toolkit(FILE)
 
 
 def test_the_definition_loads_with_no_problems(toolkit: Toolkit) -> None:

@@ -7,17 +7,14 @@ cell: each area of analysis and what each grade looks like in it, and the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from agencies.kinds import AGENCY_KIND_CODES
-from merging import POLICIES
-from toolkits.model import Section, Toolkit
-from toolkits.registry import DEFINITIONS, load_definition
+from tests.toolkits.seed_texts import collapse, definition_file, load_toolkit, section_of, texts_of, words_in_file
+from toolkits.model import Toolkit
 
-FILE = DEFINITIONS / "early-intervention" / "v1.yaml"
+FILE = definition_file("early-intervention")
 
 AREAS = [
     ("early-identification", "Early Identification"),
@@ -189,35 +186,9 @@ SEED_TEXTS: list[tuple[str, str]] = [
 ]
 
 
-def collapse(text: str) -> str:
-    return " ".join(text.split())
-
-
-def texts_of(section: Section) -> Iterator[str]:
-    """Every piece of wording a section shows."""
-    for text in (section.title, section.guidance, section.comments_label, section.evidence_label):
-        if text:
-            yield text
-    for question in section.questions:
-        yield question.text
-        if question.guidance:
-            yield question.guidance
-        yield from question.points
-        yield from question.descriptors.values()
-        yield from (choice.label for choice in question.choices)
-        yield from (column.label for column in question.columns)
-    if section.judgement is not None:
-        yield section.judgement.prompt
-        yield from section.judgement.descriptors.values()
-
-
-def section_of(toolkit: Toolkit, section_id: str) -> Section:
-    return next(s for s in toolkit.sections if s.id == section_id)
-
-
 @pytest.fixture(scope="module")
 def toolkit() -> Toolkit:
-    return load_definition(FILE, agency_kinds=AGENCY_KIND_CODES, merge_policies=set(POLICIES))
+    return load_toolkit(FILE, check_merge_policy=True)
 
 
 def test_it_loads_under_its_id_with_the_75_25_policy(toolkit: Toolkit) -> None:
@@ -306,6 +277,5 @@ def test_nothing_the_seed_does_not_ask_is_added(toolkit: Toolkit) -> None:
     assert not any(q.alert is not None and q.alert.kind == "child-not-safe" for q in questions)
     assert not any("currently safe" in q.text for q in questions)
     # The pack's contact information and partner logos are not content.
-    text = FILE.read_text()
-    for words in ("Riverwalk", "Millbank", "SW1P", "younglondonmatters", "rightsline", "MAYOR OF LONDON"):
-        assert words not in text
+    words = ("Riverwalk", "Millbank", "SW1P", "younglondonmatters", "rightsline", "MAYOR OF LONDON")
+    assert words_in_file(FILE, words) == []

@@ -14,11 +14,11 @@ from __future__ import annotations
 import pytest
 
 from agencies.kinds import AGENCY_KIND_CODES
+from tests.toolkits.seed_texts import collapse, definition_file, load_toolkit, section_of
 from toolkits.checks import check_toolkit
-from toolkits.model import Question, Section, Toolkit
-from toolkits.registry import DEFINITIONS, load_definition
+from toolkits.model import Question, Toolkit
 
-FILE = DEFINITIONS / "multi-agency-cp" / "v1.yaml"
+FILE = definition_file("multi-agency-cp")
 
 SEED_EVIDENCE = "Evidenced by: name and date of relevant document; recorded decision; or other evidence."
 SEED_SUPERVISION_EVIDENCE = "Evidenced by: date of last supervision; management decisions recorded, and other evidence."
@@ -520,10 +520,6 @@ SEED_SECTIONS: tuple[tuple[str, str, str, str, str], ...] = (
 UNGRADED_AGENCY_SECTIONS = ("key-questions", "ecm-outcomes", "practitioner", "recommendations", "auditor")
 
 
-def collapse(text: str) -> str:
-    return " ".join(text.split())
-
-
 def wording(question: Question) -> str:
     """Everything the question says: its text and its bullet points."""
     return collapse(" ".join((question.text, *question.points)))
@@ -531,13 +527,7 @@ def wording(question: Question) -> str:
 
 @pytest.fixture(scope="module")
 def toolkit() -> Toolkit:
-    return load_definition(FILE, agency_kinds=AGENCY_KIND_CODES)
-
-
-def section_of(toolkit: Toolkit, section_id: str) -> Section:
-    found = [section for section in toolkit.sections if section.id == section_id]
-    assert len(found) == 1, f"no section {section_id!r}"
-    return found[0]
+    return load_toolkit(FILE)
 
 
 def test_the_definition_loads_with_no_problems(toolkit: Toolkit) -> None:

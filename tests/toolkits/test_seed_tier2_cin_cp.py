@@ -18,11 +18,11 @@ import pytest
 
 from agencies.applicability import Participant, applicable_sections
 from agencies.kinds import AGENCY_KIND_CODES
+from tests.toolkits.seed_texts import collapse, definition_file, load_toolkit, section_of, section_texts
 from toolkits.checks import check_toolkit
 from toolkits.model import Question, Section, Toolkit
-from toolkits.registry import DEFINITIONS, load_definition
 
-FILE = DEFINITIONS / "tier2-cin-cp" / "v1.yaml"
+FILE = definition_file("tier2-cin-cp")
 
 WHY = "Please state why:"
 BOX = "Comments / Evidence"
@@ -379,31 +379,9 @@ CONDITIONAL_ITEMS = (
 )
 
 
-def collapse(text: str) -> str:
-    return " ".join(text.split())
-
-
-def section_texts(section: Section) -> str:
-    """Everything a section says, to search the seed's texts in."""
-    parts: list[str] = [section.title, section.guidance or "", section.comments_label or ""]
-    for question in section.questions:
-        parts += [question.text, question.guidance or "", question.comments_label or "", *question.points]
-        parts += [*question.descriptors.values(), *(c.label for c in question.choices)]
-        parts += [c.label for c in question.columns]
-    if section.judgement is not None:
-        parts += [section.judgement.prompt, section.judgement.impact_label, *section.judgement.descriptors.values()]
-    return "\n".join(collapse(part) for part in parts)
-
-
 @pytest.fixture(scope="module")
 def toolkit() -> Toolkit:
-    return load_definition(FILE, agency_kinds=AGENCY_KIND_CODES)
-
-
-def section_of(toolkit: Toolkit, section_id: str) -> Section:
-    found = [section for section in toolkit.sections if section.id == section_id]
-    assert len(found) == 1, f"no section {section_id!r}"
-    return found[0]
+    return load_toolkit(FILE)
 
 
 def question_of(section: Section, text: str) -> Question:
@@ -440,7 +418,7 @@ def test_sections_are_in_the_seeds_order(toolkit: Toolkit) -> None:
 @pytest.mark.parametrize(("section_id", "text", "box"), SEED_ITEMS, ids=lambda v: str(v)[:50])
 def test_every_item_is_in_its_section(toolkit: Toolkit, section_id: str, text: str, box: str | None) -> None:
     section = section_of(toolkit, section_id)
-    assert collapse(text) in section_texts(section)
+    assert collapse(text) in section_texts(section, with_labels=True)
     question_of(section, text)
 
 
@@ -477,7 +455,7 @@ def test_no_question_beyond_the_seeds_items(toolkit: Toolkit) -> None:
 
 @pytest.mark.parametrize(("section_id", "text"), SEED_OTHER_TEXTS, ids=lambda v: str(v)[:50])
 def test_every_other_text_is_in_its_section(toolkit: Toolkit, section_id: str, text: str) -> None:
-    assert collapse(text) in section_texts(section_of(toolkit, section_id))
+    assert collapse(text) in section_texts(section_of(toolkit, section_id), with_labels=True)
 
 
 @pytest.mark.parametrize(("section_id", "prompt", "box"), SEED_SUMMARIES)
@@ -485,7 +463,7 @@ def test_section_summaries_are_the_sections_judgements(
     toolkit: Toolkit, section_id: str, prompt: str, box: str
 ) -> None:
     section = section_of(toolkit, section_id)
-    assert collapse(prompt) in section_texts(section)
+    assert collapse(prompt) in section_texts(section, with_labels=True)
     assert section.judgement is not None
     assert section.judgement.prompt == prompt
     assert section.judgement.impact_label == box
