@@ -50,7 +50,7 @@ from server.concurrency import provide_principal, unit_of_work
 from server.db import actions, audits, contributions, events
 from server.db import exports as stored
 from server.db.actions import RemedialAction
-from server.judgement_api import PartnershipResult, _judgement, _partnership_result
+from server.judgement import PartnershipResult, judgement_of, partnership_result
 from server.problems import FieldError, InvalidInput, NotFound
 from server.reports import exports
 from server.reports.fhir_response import questionnaire_response
@@ -268,10 +268,10 @@ class ExportController(Controller):
                 # As GET /judgement gives it to an agency: the partnership's
                 # grades only (its transaction may read a closed audit's
                 # contributions, migration 0005).
-                result = _partnership_result(await _judgement(connection, toolkit, audit))
+                result = partnership_result(await judgement_of(connection, toolkit, audit))
             if staff:
                 participants = participant_views(toolkit, audit, await audits.participants(connection, audit.id))
-                judgement = await _judgement(connection, toolkit, audit)
+                judgement = await judgement_of(connection, toolkit, audit)
                 parts = [
                     ContributionExport(
                         organisation_id=s.organisation_id,
