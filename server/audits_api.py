@@ -20,7 +20,26 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
-from agencies.applicability import Participant, view_for
+from agencies.applicability import view_for
+
+# The rules live in server.audit_workflow; the names imported "as"
+# themselves are re-exported for the actions API and the exports.
+from server import audit_workflow
+from server.audit_workflow import MAX_REASON as MAX_REASON
+from server.audit_workflow import (
+    NO_SUCH_ORGANISATION,
+    TRANSITIONS,
+    AuditToCreate,
+    check_reason,
+    contribution_content,
+    invalid,
+    participant_of,
+    require_coordinator,
+)
+from server.audit_workflow import audit_toolkit as audit_toolkit
+from server.audit_workflow import case_details_of as case_details_of
+from server.audit_workflow import is_partnership_staff as is_partnership_staff
+from server.audit_workflow import visible_audit as visible_audit
 from server.auth.principal import Principal
 from server.concurrency import (
     check_version,
@@ -32,7 +51,7 @@ from server.concurrency import (
     unit_of_work,
 )
 from server.db import audits, contributions, events, themes
-from server.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from server.problems import Conflict, Forbidden
 from toolkits.answers import CaseDetails, ContributionContent
 from toolkits.model import Toolkit
 from toolkits.registry import Registry, UnknownToolkit
@@ -45,16 +64,6 @@ from toolkits.validation import (
 
 AuditStatus = Literal["draft", "open", "in-review", "closed"]
 
-# draft → open distributes the audit; in-review → open and closed → open
-# reopen it (with a reason).
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "draft": ("open",),
-    "open": ("in-review",),
-    "in-review": ("closed", "open"),
-    "closed": ("open",),
-}
-
-MAX_REASON = 2_000
 # The largest number a PostgreSQL bigint holds (offsets, event ids).
 MAX_BIGINT = 2**63 - 1
 
@@ -201,51 +210,6 @@ class EventView(msgspec.Struct, frozen=True, kw_only=True):
 # --- shared by the audit, contribution and action controllers ----------------
 
 
-def is_partnership_staff(principal: Principal) -> bool:
-    return principal.has_role("coordinator", "reviewer")
-
-
-def require_coordinator(principal: Principal) -> None:
-    if not principal.has_role("coordinator"):
-        raise Forbidden("only a coordinator may do this")
-
-
-async def visible_audit(
-    connection: asyncpg.Connection[Any], principal: Principal, audit_id: UUID, *, for_update: bool = False
-) -> audits.Audit:
-    """The audit if ``principal`` may see it; 404 otherwise."""
-    audit = await audits.get(connection, audit_id, for_update=for_update)
-    if audit is not None and audit.partnership_id == principal.partnership_id:
-        if is_partnership_staff(principal):
-            return audit
-        if (
-            principal.has_role("auditor")
-            and audit.status != "draft"
-            and await audits.is_participant(connection, audit_id, principal.organisation_id)
-        ):
-            return audit
-    raise NotFound("no such audit")
-
-
-def audit_toolkit(registry: Registry, audit: audits.Audit) -> Toolkit:
-    try:
-        return registry.get(audit.toolkit_id, audit.toolkit_version)
-    except UnknownToolkit:  # a definition removed from disk: an operator's error
-        raise Conflict(f"toolkit {audit.toolkit_id} version {audit.toolkit_version} is no longer installed") from None
-
-
-def case_details_of(audit: audits.Audit) -> CaseDetails:
-    return msgspec.convert(audit.case_details, CaseDetails)
-
-
-def participant_of(audit: audits.Audit, organisation_id: UUID, agency_kind: str) -> Participant:
-    return Participant(agency_kind=agency_kind, is_referrer=audit.referring_organisation_id == organisation_id)
-
-
-def contribution_content(contribution: contributions.Contribution) -> ContributionContent:
-    return msgspec.convert(contribution.content, ContributionContent)
-
-
 def contribution_view(
     contribution: contributions.Contribution, content: ContributionContent | None, applicable: int
 ) -> ContributionView:
@@ -262,18 +226,6 @@ def contribution_view(
         returned_comment=contribution.returned_comment,
         updated_at=contribution.updated_at,
     )
-
-
-def invalid(problems: list[FieldProblem], detail: str | None = None) -> InvalidInput:
-    return InvalidInput(detail, errors=[FieldError(field=p.field, message=p.message) for p in problems])
-
-
-def check_reason(reason: str | None, *, required: bool, why: str) -> list[FieldProblem]:
-    if reason is not None and len(reason) > MAX_REASON:
-        return [FieldProblem(field="$.reason", message=f"is longer than {MAX_REASON} characters")]
-    if required and (reason is None or not reason.strip()):
-        return [FieldProblem(field="$.reason", message=f"a reason is required {why}")]
-    return []
 
 
 def audit_overdue(audit: audits.Audit) -> bool:
@@ -395,50 +347,23 @@ class AuditController(Controller):
                 known = await audits.partnership_organisations(connection, principal.partnership_id, references)
                 for i, reference in enumerate(data.participants):
                     if reference not in known:
-                        problems.append(
-                            FieldProblem(
-                                field=f"$.participants[{i}]",
-                                message="no organisation of your partnership has this id or code",
-                            )
-                        )
+                        problems.append(FieldProblem(field=f"$.participants[{i}]", message=NO_SUCH_ORGANISATION))
                 if data.referring_organisation and data.referring_organisation not in known:
-                    problems.append(
-                        FieldProblem(
-                            field="$.referring_organisation",
-                            message="no organisation of your partnership has this id or code",
-                        )
-                    )
+                    problems.append(FieldProblem(field="$.referring_organisation", message=NO_SUCH_ORGANISATION))
                 if problems or toolkit is None:
                     raise invalid(problems)
-                audit = await audits.create(
-                    connection,
-                    partnership_id=principal.partnership_id,
-                    toolkit_id=toolkit.id,
-                    toolkit_version=toolkit.version,
-                    case_details=msgspec.to_builtins(data.case_details),
-                    period_start=data.period_start,
-                    period_end=data.period_end,
+                new = AuditToCreate(
+                    toolkit=toolkit,
+                    case_details=data.case_details,
+                    participants=tuple(known[reference].id for reference in data.participants),
                     referring_organisation_id=(
                         known[data.referring_organisation].id if data.referring_organisation else None
                     ),
+                    period_start=data.period_start,
+                    period_end=data.period_end,
                     due_date=data.due_date,
-                    user_id=principal.user_id,
                 )
-                organisation_ids = list(dict.fromkeys(known[reference].id for reference in data.participants))
-                for organisation_id in organisation_ids:
-                    await audits.add_participant(connection, audit.id, organisation_id, principal.user_id)
-                await events.record(
-                    connection,
-                    principal,
-                    "audit.created",
-                    audit_id=audit.id,
-                    detail={
-                        "toolkit": toolkit.id,
-                        "toolkit_version": toolkit.version,
-                        "participants": [str(i) for i in organisation_ids],
-                    },
-                )
-                await themes.refresh_audit_summary(connection, registry, audit.id)
+                audit = await audit_workflow.create_audit(connection, principal, registry, new)
                 view = await self._view(connection, registry, principal, audit)
                 return json_response(
                     view, status=201, headers={**audit_headers(audit), "Location": f"/api/audits/{audit.id}"}
@@ -549,23 +474,13 @@ class AuditController(Controller):
             ):
                 for i, reference in enumerate(listed):
                     if reference not in known:
-                        problems.append(
-                            FieldProblem(
-                                field=f"$.{name}[{i}]",
-                                message="no organisation of your partnership has this id or code",
-                            )
-                        )
+                        problems.append(FieldProblem(field=f"$.{name}[{i}]", message=NO_SUCH_ORGANISATION))
             referring = audit.referring_organisation_id
             if isinstance(data.referring_organisation, str):
                 if data.referring_organisation in known:
                     referring = known[data.referring_organisation].id
                 else:
-                    problems.append(
-                        FieldProblem(
-                            field="$.referring_organisation",
-                            message="no organisation of your partnership has this id or code",
-                        )
-                    )
+                    problems.append(FieldProblem(field="$.referring_organisation", message=NO_SUCH_ORGANISATION))
             elif data.referring_organisation is None:
                 referring = None
             if problems:
@@ -639,52 +554,9 @@ class AuditController(Controller):
         async with unit_of_work(state, principal) as connection:
 
             async def write() -> Response[AuditView]:
-                audit = await visible_audit(connection, principal, audit_id, for_update=True)
-                check_version(expected, audit.row_version)
-                allowed = TRANSITIONS[audit.status]
-                if data.status not in allowed:
-                    raise Conflict(
-                        f"an audit that is {audit.status} cannot become {data.status}", allowed=list(allowed)
-                    )
-                toolkit = audit_toolkit(registry, audit)
-                participants = [p for p in await audits.participants(connection, audit.id) if p.removed_at is None]
-                all_submitted = all(p.contribution_status == "submitted" for p in participants)
-                problems: list[FieldProblem] = []
-                if data.status == "open" and audit.status != "draft":
-                    problems += check_reason(data.reason, required=True, why="to reopen an audit")
-                elif data.status == "in-review":
-                    problems += check_reason(
-                        data.reason, required=not all_submitted, why="to review before every agency has submitted"
-                    )
-                else:
-                    problems += check_reason(data.reason, required=False, why="")
-                if audit.status == "draft":
-                    problems += validate_case_details(toolkit, case_details_of(audit), complete=True)
-                    if not participants:
-                        problems.append(FieldProblem(field="$.participants", message="no organisation takes part"))
-                if problems:
-                    raise invalid(problems, "the audit cannot move on yet")
-                updated = await audits.update(
-                    connection,
-                    audit.id,
-                    audit.row_version,
-                    case_details=audit.case_details,
-                    period_start=audit.period_start,
-                    period_end=audit.period_end,
-                    referring_organisation_id=audit.referring_organisation_id,
-                    due_date=audit.due_date,
-                    status=data.status,
-                    user_id=principal.user_id,
+                updated = await audit_workflow.move_audit(
+                    connection, principal, registry, audit_id, data.status, data.reason, seen_version=expected
                 )
-                assert updated is not None
-                await events.record(
-                    connection,
-                    principal,
-                    "audit.status-changed",
-                    audit_id=audit.id,
-                    detail={"from": audit.status, "to": data.status, "reason": data.reason},
-                )
-                await themes.refresh_audit_summary(connection, registry, audit.id)
                 view = await self._view(connection, registry, principal, updated)
                 return json_response(view, headers=audit_headers(updated))
 

@@ -14,30 +14,27 @@ import datetime
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
-from server.audits_api import (
-    MAX_REASON,
-    ContributionView,
+from server import audit_workflow
+from server.audit_workflow import (
     audit_toolkit,
     case_details_of,
-    check_reason,
+    check_return_comment,
     contribution_content,
-    contribution_view,
-    invalid,
     is_partnership_staff,
+    own_contribution_row,
     participant_of,
     require_coordinator,
     visible_audit,
 )
+from server.audits_api import ContributionView, contribution_view
 from server.auth.principal import Principal
 from server.concurrency import (
-    check_version,
     etag,
     expected_version,
     idempotent,
@@ -45,10 +42,10 @@ from server.concurrency import (
     provide_principal,
     unit_of_work,
 )
-from server.db import audits, contributions, events, themes
-from server.problems import Conflict, FieldError, InvalidInput, NotFound, PreconditionFailed
+from server.db import audits, contributions, events
+from server.problems import NotFound
 from toolkits.answers import Answer, ContributionContent, Judgement
-from toolkits.validation import FieldProblem, case_detail_values, contribution_progress, validate_contribution
+from toolkits.validation import case_detail_values, contribution_progress
 
 
 class ContributionDraft(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -78,23 +75,6 @@ def _content(draft: ContributionDraft) -> ContributionContent:
     return ContributionContent(answers=draft.answers, judgements=draft.judgements, overall=draft.overall)
 
 
-async def _own_contribution(
-    connection: asyncpg.Connection[Any],
-    principal: Principal,
-    audit: audits.Audit,
-    organisation_id: UUID,
-) -> contributions.Contribution:
-    """The caller's organisation's contribution; 404 for anyone else's."""
-    if organisation_id != principal.organisation_id or not principal.has_role("auditor"):
-        raise NotFound("no such contribution")
-    if not await audits.is_participant(connection, audit.id, organisation_id):
-        raise NotFound("no such contribution")
-    contribution = await contributions.get(connection, audit.id, organisation_id)
-    if contribution is None:
-        raise NotFound("no such contribution")
-    return contribution
-
-
 class ContributionController(Controller):
     path = "/api/audits/{audit_id:uuid}/contributions/{organisation_id:uuid}"
     tags = ("contributions",)
@@ -113,7 +93,7 @@ class ContributionController(Controller):
             toolkit = audit_toolkit(state.toolkits, audit)
             values = case_detail_values(case_details_of(audit))
             if organisation_id == principal.organisation_id and principal.has_role("auditor"):
-                contribution = await _own_contribution(connection, principal, audit, organisation_id)
+                contribution = await own_contribution_row(connection, principal, audit, organisation_id)
                 content: ContributionContent | None = contribution_content(contribution)
             elif is_partnership_staff(principal):
                 found = await contributions.get(connection, audit.id, organisation_id)
@@ -148,64 +128,18 @@ class ContributionController(Controller):
         expected = expected_version(request)
         content = _content(data)
         async with unit_of_work(state, principal) as connection:
-            audit = await visible_audit(connection, principal, audit_id)
-            contribution = await _own_contribution(connection, principal, audit, organisation_id)
-            check_version(expected, contribution.row_version)
-            amending = contribution.status == "submitted"
-            if amending and audit.status not in ("open", "in-review"):
-                raise Conflict(f"the audit is {audit.status}; a submitted contribution cannot be amended now")
-            if not amending and audit.status != "open":
-                raise Conflict(f"the audit is {audit.status}; drafts are saved while it is open")
-            toolkit = audit_toolkit(state.toolkits, audit)
-            values = case_detail_values(case_details_of(audit))
-            who = participant_of(audit, organisation_id, principal.agency_kind)
-            problems = validate_contribution(toolkit, who, content, case_details=values, complete=amending)
-            problems += check_reason(data.reason, required=amending, why="to amend a submitted contribution")
-            if data.reason is not None and not amending:
-                problems.append(
-                    FieldProblem(field="$.reason", message="only an amendment after submission has a reason")
-                )
-            if problems:
-                raise invalid(problems, "an amendment must be complete" if amending else None)
-            progress = contribution_progress(toolkit, who, content, case_details=values)
-            stored = msgspec.to_builtins(content)
-            saved = await contributions.save(
-                connection,
-                contribution.id,
-                contribution.row_version,
-                status="submitted" if amending else "in-progress",
-                content=stored,
-                answered=progress.answered,
-                applicable=progress.applicable,
-                user_id=principal.user_id,
-            )
-            if saved is None:
-                raise PreconditionFailed("someone changed this since you read it")
-            detail: dict[str, Any] = {"status": saved.status, "answered": progress.answered}
-            if amending:
-                detail["version"] = await contributions.add_version(
-                    connection,
-                    contribution.id,
-                    kind="amended",
-                    reason=data.reason,
-                    content=stored,
-                    user_id=principal.user_id,
-                )
-                detail["reason"] = data.reason
-            await events.record(
+            saved = await audit_workflow.save_contribution(
                 connection,
                 principal,
-                "contribution.amended" if amending else "contribution.saved",
-                audit_id=audit.id,
-                target_organisation_id=organisation_id,
-                detail=detail,
+                state.toolkits,
+                audit_id,
+                organisation_id,
+                content,
+                data.reason,
+                seen_version=expected,
             )
-            # A draft counts in the partnership's judgement only by its status;
-            # re-merging on every keystroke-save would cost each save a merge.
-            if saved.status != contribution.status or amending:
-                await themes.refresh_audit_summary(connection, state.toolkits, audit.id)
         return json_response(
-            contribution_view(saved, content, progress.applicable), headers={"ETag": etag(saved.row_version)}
+            contribution_view(saved, content, saved.applicable), headers={"ETag": etag(saved.row_version)}
         )
 
     @post("/submit", summary="Submit your agency's contribution: checked in full", status_code=200)
@@ -221,52 +155,12 @@ class ContributionController(Controller):
         async with unit_of_work(state, principal) as connection:
 
             async def write() -> Response[ContributionView]:
-                audit = await visible_audit(connection, principal, audit_id)
-                contribution = await _own_contribution(connection, principal, audit, organisation_id)
-                check_version(expected, contribution.row_version)
-                if contribution.status == "submitted":
-                    raise Conflict("already submitted; amend it with a reason instead")
-                if audit.status != "open":
-                    raise Conflict(f"the audit is {audit.status}; contributions are submitted while it is open")
-                toolkit = audit_toolkit(state.toolkits, audit)
-                values = case_detail_values(case_details_of(audit))
-                who = participant_of(audit, organisation_id, principal.agency_kind)
-                content = contribution_content(contribution)
-                problems = validate_contribution(toolkit, who, content, case_details=values, complete=True)
-                if problems:
-                    raise invalid(problems, "the contribution is not complete")
-                progress = contribution_progress(toolkit, who, content, case_details=values)
-                saved = await contributions.save(
-                    connection,
-                    contribution.id,
-                    contribution.row_version,
-                    status="submitted",
-                    content=contribution.content,
-                    answered=progress.answered,
-                    applicable=progress.applicable,
-                    user_id=principal.user_id,
+                saved = await audit_workflow.submit_contribution(
+                    connection, principal, state.toolkits, audit_id, organisation_id, seen_version=expected
                 )
-                if saved is None:
-                    raise PreconditionFailed("someone changed this since you read it")
-                version = await contributions.add_version(
-                    connection,
-                    contribution.id,
-                    kind="submitted",
-                    reason=None,
-                    content=contribution.content,
-                    user_id=principal.user_id,
-                )
-                await events.record(
-                    connection,
-                    principal,
-                    "contribution.submitted",
-                    audit_id=audit.id,
-                    target_organisation_id=organisation_id,
-                    detail={"version": version, "answered": progress.answered, "applicable": progress.applicable},
-                )
-                await themes.refresh_audit_summary(connection, state.toolkits, audit.id)
                 return json_response(
-                    contribution_view(saved, content, progress.applicable), headers={"ETag": etag(saved.row_version)}
+                    contribution_view(saved, contribution_content(saved), saved.applicable),
+                    headers={"ETag": etag(saved.row_version)},
                 )
 
             return await idempotent(request, connection, principal, write)
@@ -285,35 +179,19 @@ class ContributionController(Controller):
     ) -> Response[ContributionView]:
         require_coordinator(principal)
         expected = expected_version(request)
-        if not data.comment.strip() or len(data.comment) > MAX_REASON:
-            raise InvalidInput(
-                errors=[FieldError(field="$.comment", message=f"say what is needed, in 1 to {MAX_REASON} characters")]
-            )
+        check_return_comment(data.comment)
         async with unit_of_work(state, principal) as connection:
 
             async def write() -> Response[ContributionView]:
-                audit = await visible_audit(connection, principal, audit_id)
-                contribution = await contributions.get(connection, audit.id, organisation_id)
-                if contribution is None or not await audits.is_participant(connection, audit.id, organisation_id):
-                    raise NotFound("no such contribution")
-                check_version(expected, contribution.row_version)
-                if contribution.status != "submitted":
-                    raise Conflict(f"only a submitted contribution can be returned; this one is {contribution.status}")
-                if audit.status != "open":
-                    raise Conflict(f"the audit is {audit.status}; reopen it to return a contribution")
-                returned = await contributions.mark_returned(
-                    connection, contribution.id, contribution.row_version, data.comment, principal.user_id
-                )
-                if returned is None:
-                    raise PreconditionFailed("someone changed this since you read it")
-                await events.record(
+                returned = await audit_workflow.return_contribution(
                     connection,
                     principal,
-                    "contribution.returned",
-                    audit_id=audit.id,
-                    target_organisation_id=organisation_id,
+                    state.toolkits,
+                    audit_id,
+                    organisation_id,
+                    data.comment,
+                    seen_version=expected,
                 )
-                await themes.refresh_audit_summary(connection, state.toolkits, audit.id)
                 return json_response(
                     contribution_view(returned, None, returned.applicable), headers={"ETag": etag(returned.row_version)}
                 )
@@ -331,7 +209,7 @@ class ContributionController(Controller):
         async with unit_of_work(state, principal) as connection:
             audit = await visible_audit(connection, principal, audit_id)
             if organisation_id == principal.organisation_id and principal.has_role("auditor"):
-                contribution = await _own_contribution(connection, principal, audit, organisation_id)
+                contribution = await own_contribution_row(connection, principal, audit, organisation_id)
             elif is_partnership_staff(principal):
                 found = await contributions.get(connection, audit.id, organisation_id)
                 if found is None:

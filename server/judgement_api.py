@@ -10,79 +10,34 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, get, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
-from merging import OVERALL, CaseFacts, PartnershipJudgement, merge
-from server.audits_api import audit_toolkit, case_details_of, is_partnership_staff, visible_audit
+from merging import PartnershipJudgement
+from server import audit_workflow
+from server.audit_workflow import (
+    MAX_MODERATION_REASON,
+    audit_toolkit,
+    check_moderation_reason,
+    is_partnership_staff,
+    require_reviewer,
+    visible_audit,
+)
 from server.auth.principal import Principal
 from server.concurrency import provide_principal, unit_of_work
-from server.db import audits, events, judgements, themes
-from server.problems import FieldError, Forbidden, InvalidInput, NotFound, PreconditionFailed, PreconditionRequired
-from toolkits.model import Toolkit
-
-
-class PartnershipSectionResult(msgspec.Struct, frozen=True, kw_only=True):
-    section_id: str
-    title: str
-    grade: int | None
-    label: str | None
-    moderated: bool
-
-
-class PartnershipResult(msgspec.Struct, frozen=True, kw_only=True):
-    """What an agency auditor sees once an audit is closed: the partnership's
-    grades, not the other agencies' own."""
-
-    toolkit_id: str
-    toolkit_version: int
-    sections: tuple[PartnershipSectionResult, ...]
-    overall_grade: int | None
-    overall_label: str | None
+from server.db import events, judgements
+from server.judgement import PartnershipResult, judgement_of, partnership_result
+from server.problems import Forbidden, PreconditionRequired
 
 
 class ModerationRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     grade: Annotated[int, msgspec.Meta(ge=1, le=4, description="the agreed grade, 1 best … 4 worst")]
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=5000, description="why the panel agreed it")]
-
-
-def _case_facts(audit: audits.Audit) -> CaseFacts:
-    details = case_details_of(audit)
-    return CaseFacts(
-        referring_organisation_id=str(audit.referring_organisation_id) if audit.referring_organisation_id else None,
-        case_details={question_id: answer.value for question_id, answer in details.answers.items()},
-    )
-
-
-async def _judgement(
-    connection: asyncpg.Connection[Any], toolkit: Toolkit, audit: audits.Audit
-) -> PartnershipJudgement:
-    contributions = await judgements.agency_contributions(connection, audit.id)
-    agreed = [judgements.as_moderation(row) for row in await judgements.moderations(connection, audit.id)]
-    return merge(toolkit, _case_facts(audit), contributions, moderations=agreed)
-
-
-def _partnership_result(judgement: PartnershipJudgement) -> PartnershipResult:
-    return PartnershipResult(
-        toolkit_id=judgement.toolkit_id,
-        toolkit_version=judgement.toolkit_version,
-        sections=tuple(
-            PartnershipSectionResult(
-                section_id=s.section_id,
-                title=s.title,
-                grade=s.grade,
-                label=s.label,
-                moderated=s.moderation is not None,
-            )
-            for s in judgement.sections
-        ),
-        overall_grade=judgement.overall.grade,
-        overall_label=judgement.overall.label,
-    )
+    reason: Annotated[
+        str, msgspec.Meta(min_length=1, max_length=MAX_MODERATION_REASON, description="why the panel agreed it")
+    ]
 
 
 class JudgementController(Controller):
@@ -110,15 +65,15 @@ class JudgementController(Controller):
             toolkit = audit_toolkit(state.toolkits, audit)
             await events.record(connection, principal, "judgement.read", audit_id=audit_id)
             if staff:
-                judgement = await _judgement(connection, toolkit, audit)
+                judgement = await judgement_of(connection, toolkit, audit)
                 tag = await judgements.judgement_etag(connection, audit_id)
                 return Response(judgement, headers={"ETag": tag})
         # Row-level security lets a participant's transaction read every
         # contribution of a closed audit (migration 0005); only the
         # partnership's grades leave this function.
         async with unit_of_work(state, principal) as connection:
-            judgement = await _judgement(connection, toolkit, audit)
-        return Response(_partnership_result(judgement))
+            judgement = await judgement_of(connection, toolkit, audit)
+        return Response(partnership_result(judgement))
 
     @put(
         "/sections/{section_id:str}",
@@ -134,34 +89,22 @@ class JudgementController(Controller):
         section_id: FromPath[str],
         data: JSONBody[ModerationRequest],
     ) -> Response[PartnershipJudgement]:
-        if not principal.has_role("reviewer"):
-            raise Forbidden("only a partnership reviewer may moderate")
+        require_reviewer(principal)
         if_match = request.headers.get("if-match")
         if not if_match:
             raise PreconditionRequired("send the judgement's ETag in If-Match, so you moderate what you have seen")
-        if not data.reason.strip():
-            raise InvalidInput(errors=[FieldError(field="$.reason", message="give the reason the panel agreed")])
+        check_moderation_reason(data.reason)
         async with unit_of_work(state, principal) as connection:
-            audit = await visible_audit(connection, principal, audit_id, for_update=True)
-            toolkit = audit_toolkit(state.toolkits, audit)
-            graded = {s.id for s in toolkit.sections if s.judgement is not None and s.completed_by == "agency"}
-            if section_id != OVERALL and section_id not in graded:
-                raise NotFound(f"no graded section {section_id!r} in {toolkit.id}")
-            if if_match.strip() != await judgements.judgement_etag(connection, audit_id):
-                raise PreconditionFailed("the judgement changed since you read it; read it again before moderating")
-            await judgements.set_moderation(
-                connection, audit_id, section_id, data.grade, data.reason, principal.user_id
-            )
-            await events.record(
+            audit = await audit_workflow.moderate(
                 connection,
                 principal,
-                "judgement.moderated",
-                audit_id=audit_id,
-                # The reason is the panel's words about the work, recorded as
-                # every other reason for a change is; it names no child.
-                detail={"section": section_id, "grade": data.grade, "reason": data.reason},
+                state.toolkits,
+                audit_id,
+                section_id,
+                data.grade,
+                data.reason,
+                seen_judgement=if_match.strip(),
             )
-            await themes.refresh_audit_summary(connection, state.toolkits, audit_id)
-            judgement = await _judgement(connection, toolkit, audit)
+            judgement = await judgement_of(connection, audit_toolkit(state.toolkits, audit), audit)
             tag = await judgements.judgement_etag(connection, audit_id)
         return Response(judgement, headers={"ETag": tag})

@@ -23,12 +23,12 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.static_files import create_static_files_router
 
-from server.audits_api import audit_toolkit, is_partnership_staff, visible_audit
+from server.audit_workflow import audit_toolkit, is_partnership_staff, visible_audit
 from server.auth.principal import Principal
 from server.concurrency import provide_principal, unit_of_work
 from server.db import actions, audits, events
 from server.db import exports as stored
-from server.judgement_api import _judgement, _partnership_result
+from server.judgement import judgement_of, partnership_result
 from server.problems import Forbidden
 from server.reports.report import CombinedReport, PartnershipGrade, combined_report
 
@@ -97,7 +97,7 @@ async def read_report(state: State, principal: Principal, audit_id: UUID, kind: 
         # every contribution of a closed audit (row-level security,
         # migration 0005), as GET /judgement does for it; only the
         # partnership's grades of that leave this function.
-        whole = await _judgement(connection, toolkit, audit)
+        whole = await judgement_of(connection, toolkit, audit)
         await events.record(connection, principal, "report.produced", audit_id=audit.id, detail={"format": kind})
     generated_at = datetime.datetime.now(datetime.UTC)
     if staff:
@@ -111,7 +111,7 @@ async def read_report(state: State, principal: Principal, audit_id: UUID, kind: 
             prepared_for="the partnership",
             judgement=whole,
         )
-    result = _partnership_result(whole)
+    result = partnership_result(whole)
     return combined_report(
         audit=audit,
         toolkit=toolkit,

@@ -3,8 +3,8 @@ contribution to one audit — a task list of the sections that apply to the
 agency, a page per section, the overall judgement, check your answers,
 submit, and amend with a reason after submission.
 
-Every page calls the same domain code as the contributions API
-(``server/contributions_api.py``): the same validation, the same row-level
+Every change is the same step as the contributions API's
+(``server/audit_workflow.py``): the same validation, the same row-level
 security (``unit_of_work``), the same row versions and the same events.
 """
 
@@ -21,20 +21,21 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from agencies.applicability import Participant, applicable_sections
-from server.audits_api import (
-    audit_overdue,
+from agencies.applicability import applicable_sections
+from server import audit_workflow
+from server.audit_workflow import (
+    OwnContribution,
     audit_toolkit,
     case_details_of,
-    check_reason,
     contribution_content,
     participant_of,
     visible_audit,
 )
+from server.audits_api import audit_overdue
 from server.auth.principal import Principal
 from server.concurrency import unit_of_work
-from server.db import audits, contributions, events, themes
-from server.problems import Conflict, NotFound
+from server.db import audits, contributions, events
+from server.problems import Conflict, NotFound, PreconditionFailed
 from server.web.auditor_forms import (
     PlacedProblem,
     answer_text,
@@ -63,7 +64,7 @@ from server.web.rendering import (
 from toolkits.answers import CaseDetails, ContributionContent, Judgement
 from toolkits.model import FIXED_CHOICES, Section, Toolkit
 from toolkits.registry import Registry, UnknownToolkit
-from toolkits.validation import case_detail_values, contribution_progress, is_answered, validate_contribution
+from toolkits.validation import case_detail_values, contribution_progress, is_answered
 
 # The case details that name a case best, in order (the seeds' own ids).
 CASE_REFERENCE_IDS = ("case-identifier", "case-id", "cf-ecins-id", "child-initials", "child-name")
@@ -89,27 +90,14 @@ def case_reference(details: CaseDetails) -> str:
 # --- one auditor's view of one audit --------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Contribution:
-    """Everything the pages of one contribution need."""
+@dataclass(frozen=True, kw_only=True)
+class Contribution(OwnContribution):
+    """Everything the pages of one contribution need: what the shared steps
+    check it against, and what the pages show."""
 
-    audit: audits.Audit
-    toolkit: Toolkit
-    participant: Participant
     case_details: CaseDetails
-    case_values: dict[str, object] | None
     sections: tuple[Section, ...]
-    row: contributions.Contribution
     content: ContributionContent
-
-    @property
-    def submitted(self) -> bool:
-        return self.row.status == "submitted"
-
-    @property
-    def editable(self) -> bool:
-        """Drafts while the audit is open; amendments while open or in review."""
-        return self.audit.status == "open" or (self.submitted and self.audit.status == "in-review")
 
     def section(self, section_id: str) -> Section:
         for section in self.sections:
@@ -157,13 +145,7 @@ async def load(
 
 def problems_for(contribution: Contribution, content: ContributionContent) -> list[PlacedProblem]:
     """What still stops ``content`` being submitted, placed on its pages."""
-    found = validate_contribution(
-        contribution.toolkit,
-        contribution.participant,
-        content,
-        case_details=contribution.case_values,
-        complete=True,
-    )
+    found = audit_workflow.submission_problems(contribution, content)
     return place_problems(contribution.toolkit, contribution.sections, found)
 
 
@@ -424,59 +406,17 @@ class ContributionPages(PageController):
         Returns the errors to show instead, if any."""
         if form.int_field("row_version") != contribution.row.row_version:
             errors.add("main-content", STALE_MESSAGE)
-        amending = contribution.submitted
-        problems = validate_contribution(
-            contribution.toolkit,
-            contribution.participant,
-            content,
-            case_details=contribution.case_values,
-            complete=amending,
-        )
-        reason = form.raw("reason").strip() if amending else None
-        problems += check_reason(reason, required=amending, why="to amend a submitted contribution")
+        reason = form.raw("reason").strip() if contribution.submitted else None
+        problems = audit_workflow.save_problems(contribution, content, reason)
         for placed in place_problems(contribution.toolkit, contribution.sections, problems):
             errors.add(placed.input_id, placed.message)
         if errors:
             return errors
-        progress = contribution_progress(
-            contribution.toolkit, contribution.participant, content, case_details=contribution.case_values
-        )
-        stored = msgspec.to_builtins(content)
-        saved = await contributions.save(
-            connection,
-            contribution.row.id,
-            contribution.row.row_version,
-            status="submitted" if amending else "in-progress",
-            content=stored,
-            answered=progress.answered,
-            applicable=progress.applicable,
-            user_id=principal.user_id,
-        )
-        if saved is None:  # changed between our read and our write
+        try:
+            await audit_workflow.store_contribution(connection, principal, registry, contribution, content, reason)
+        except PreconditionFailed:  # changed between our read and our write
             errors.add("main-content", STALE_MESSAGE)
             return errors
-        detail: dict[str, Any] = {"status": saved.status, "answered": progress.answered}
-        if amending:
-            detail["version"] = await contributions.add_version(
-                connection,
-                contribution.row.id,
-                kind="amended",
-                reason=reason,
-                content=stored,
-                user_id=principal.user_id,
-            )
-            detail["reason"] = reason
-        await events.record(
-            connection,
-            principal,
-            "contribution.amended" if amending else "contribution.saved",
-            audit_id=contribution.audit.id,
-            target_organisation_id=principal.organisation_id,
-            detail=detail,
-        )
-        # As the API's PUT: only a change of status or an amendment moves the judgement.
-        if saved.status != contribution.row.status or amending:
-            await themes.refresh_audit_summary(connection, registry, contribution.audit.id)
         return None
 
     # --- the overall judgement ---
@@ -633,10 +573,7 @@ class ContributionPages(PageController):
             contribution = await load(connection, state.toolkits, principal, audit_id)
             if contribution.submitted:
                 return redirect(contribution.url("/submitted"))
-            if contribution.audit.status != "open":
-                raise Conflict(
-                    f"the audit is {contribution.audit.status}; contributions are submitted while it is open"
-                )
+            audit_workflow.check_submittable(contribution.audit, contribution.row)
             errors = FormErrors()
             if form.int_field("row_version") != contribution.row.row_version:
                 errors.add("main-content", STALE_MESSAGE)
@@ -644,42 +581,11 @@ class ContributionPages(PageController):
             placed = problems_for(contribution, contribution.content)
             if placed:
                 return self._check_page(request, contribution, errors_from(placed, link_to_pages=contribution))
-            progress = contribution_progress(
-                contribution.toolkit,
-                contribution.participant,
-                contribution.content,
-                case_details=contribution.case_values,
-            )
-            saved = await contributions.save(
-                connection,
-                contribution.row.id,
-                contribution.row.row_version,
-                status="submitted",
-                content=contribution.row.content,
-                answered=progress.answered,
-                applicable=progress.applicable,
-                user_id=principal.user_id,
-            )
-            if saved is None:
+            try:
+                await audit_workflow.store_submission(connection, principal, state.toolkits, contribution)
+            except PreconditionFailed:
                 errors.add("main-content", STALE_MESSAGE)
                 return self._check_page(request, contribution, errors, status_code=409)
-            version = await contributions.add_version(
-                connection,
-                contribution.row.id,
-                kind="submitted",
-                reason=None,
-                content=contribution.row.content,
-                user_id=principal.user_id,
-            )
-            await events.record(
-                connection,
-                principal,
-                "contribution.submitted",
-                audit_id=contribution.audit.id,
-                target_organisation_id=principal.organisation_id,
-                detail={"version": version, "answered": progress.answered, "applicable": progress.applicable},
-            )
-            await themes.refresh_audit_summary(connection, state.toolkits, contribution.audit.id)
         return redirect(contribution.url("/submitted"))
 
     @get("/submitted", cache=False)

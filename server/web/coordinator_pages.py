@@ -5,10 +5,10 @@ moved to review, closed or reopened, and a submitted contribution returned.
 
 Coordinators and reviewers share the audits list and an audit's page (the
 reviewer's start page); only coordinators see the forms that change an
-audit. Every change goes through the same domain and database code as the
-API (``server.audits_api``, ``server.db``), in one transaction with its
-event, and carries the version it was made from, so nobody overwrites a
-change they have not seen.
+audit. Every change is the same step as the API's
+(``server.audit_workflow``), in one transaction with its event, and carries
+the version it was made from, so nobody overwrites a change they have not
+seen.
 """
 
 from __future__ import annotations
@@ -21,28 +21,18 @@ from typing import Any, Final
 from uuid import UUID
 
 import asyncpg
-import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from server.audits_api import (
-    MAX_REASON,
-    TRANSITIONS,
-    ParticipantView,
-    audit_overdue,
-    audit_toolkit,
-    case_details_of,
-    check_reason,
-    participant_views,
-    today,
-    visible_audit,
-)
+from server import audit_workflow
+from server.audit_workflow import MAX_REASON, TRANSITIONS, AuditToCreate, audit_toolkit, case_details_of, visible_audit
+from server.audits_api import ParticipantView, audit_overdue, participant_views, today
 from server.auth.principal import Principal
 from server.concurrency import unit_of_work
-from server.db import audits, contributions, events, idempotency, themes
-from server.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from server.db import audits, contributions, events, idempotency
+from server.problems import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from server.web import case_details_form as case_form
 from server.web.rendering import (
     Form,
@@ -57,7 +47,7 @@ from server.web.rendering import (
 from toolkits.answers import CaseDetails
 from toolkits.model import Toolkit
 from toolkits.registry import Registry, UnknownToolkit
-from toolkits.validation import FieldProblem, validate_case_details
+from toolkits.validation import validate_case_details
 
 PAGE_SIZE: Final = 20
 STATUSES: Final = ("draft", "open", "in-review", "closed")
@@ -234,71 +224,14 @@ def _submission_hash(form: Form) -> str:
     return hashlib.sha256(repr(values).encode()).hexdigest()
 
 
-# --- moving an audit on and returning a contribution -----------------------------------
-
-
-async def move_audit(
-    connection: asyncpg.Connection[Any],
-    registry: Registry,
-    principal: Principal,
-    audit_id: UUID,
-    target: str,
-    reason: str | None,
-    row_version: int | None,
-) -> audits.Audit:
-    """The API's status change (``POST /api/audits/{id}/status``), for a form."""
-    audit = await visible_audit(connection, principal, audit_id, for_update=True)
-    if row_version != audit.row_version:
-        raise PreconditionFailed(CHANGED_BY_SOMEONE_ELSE)
-    allowed = TRANSITIONS[audit.status]
-    if target not in allowed:
-        raise Conflict(f"an audit that is {audit.status} cannot become {target}", allowed=list(allowed))
-    toolkit = audit_toolkit(registry, audit)
-    participants = [p for p in await audits.participants(connection, audit.id) if p.removed_at is None]
-    all_submitted = all(p.contribution_status == "submitted" for p in participants)
-    problems: list[FieldProblem] = []
-    if target == "open" and audit.status != "draft":
-        problems += check_reason(reason, required=True, why="to reopen an audit")
-    elif target == "in-review":
-        problems += check_reason(reason, required=not all_submitted, why="to review before every agency has submitted")
-    if audit.status == "draft":
-        problems += validate_case_details(toolkit, case_details_of(audit), complete=True)
-        if not participants:
-            problems.append(FieldProblem(field="$.participants", message="no organisation takes part"))
-    if problems:
-        raise InvalidInput("the audit cannot move on yet", errors=[_field_error(p) for p in problems])
-    updated = await audits.update(
-        connection,
-        audit.id,
-        audit.row_version,
-        case_details=audit.case_details,
-        period_start=audit.period_start,
-        period_end=audit.period_end,
-        referring_organisation_id=audit.referring_organisation_id,
-        due_date=audit.due_date,
-        status=target,
-        user_id=principal.user_id,
-    )
-    if updated is None:
-        raise PreconditionFailed(CHANGED_BY_SOMEONE_ELSE)
-    await events.record(
-        connection,
-        principal,
-        "audit.status-changed",
-        audit_id=audit.id,
-        detail={"from": audit.status, "to": target, "reason": reason},
-    )
-    await themes.refresh_audit_summary(connection, registry, audit.id)
-    return updated
-
-
-def _field_error(problem: FieldProblem) -> FieldError:
-    return FieldError(field=problem.field, message=problem.message)
-
-
 def _reason_message(message: str) -> str:
     if message.startswith("a reason is required"):
         return "Enter the reason " + message.removeprefix("a reason is required ")
+    return _sentence(message)
+
+
+def _sentence(message: str) -> str:
+    """The domain's lower-case message as a page shows it."""
     return message[:1].upper() + message[1:]
 
 
@@ -497,33 +430,16 @@ class AuditPages(PageController):
                 if earlier is not None and earlier.headers.get("location"):
                     # The same "Create" pressed twice: the audit it made.
                     return redirect(earlier.headers["location"])
-            audit = await audits.create(
-                connection,
-                partnership_id=principal.partnership_id,
-                toolkit_id=toolkit.id,
-                toolkit_version=toolkit.version,
-                case_details=msgspec.to_builtins(checked.case_details),
+            new = AuditToCreate(
+                toolkit=toolkit,
+                case_details=checked.case_details,
+                participants=tuple(UUID(p) for p in checked.participants),
+                referring_organisation_id=UUID(checked.referrer) if checked.referrer else None,
                 period_start=checked.period_start,
                 period_end=checked.period_end,
-                referring_organisation_id=UUID(checked.referrer) if checked.referrer else None,
                 due_date=checked.due_date,
-                user_id=principal.user_id,
             )
-            organisation_ids = [UUID(p) for p in checked.participants]
-            for organisation_id in organisation_ids:
-                await audits.add_participant(connection, audit.id, organisation_id, principal.user_id)
-            await events.record(
-                connection,
-                principal,
-                "audit.created",
-                audit_id=audit.id,
-                detail={
-                    "toolkit": toolkit.id,
-                    "toolkit_version": toolkit.version,
-                    "participants": [str(i) for i in organisation_ids],
-                },
-            )
-            await themes.refresh_audit_summary(connection, state.toolkits, audit.id)
+            audit = await audit_workflow.create_audit(connection, principal, state.toolkits, new)
             location = f"/audits/{audit.id}"
             if key:
                 await idempotency.store(connection, principal.user_id, f"web:{key}", 303, b"", {"location": location})
@@ -603,8 +519,14 @@ class AuditPages(PageController):
         else:
             try:
                 async with unit_of_work(state, principal) as connection:
-                    await move_audit(
-                        connection, state.toolkits, principal, audit_id, target, reason, form.int_field("row_version")
+                    await audit_workflow.move_audit(
+                        connection,
+                        principal,
+                        state.toolkits,
+                        audit_id,
+                        target,
+                        reason,
+                        seen_version=form.int_field("row_version"),
                     )
                 return redirect_with_notice(f"/audits/{audit_id}", MOVE_NOTICES.get(target, "Done"))
             except PreconditionFailed:
@@ -697,35 +619,22 @@ class AuditPages(PageController):
         elif len(comment) > MAX_REASON:
             errors.add("comment", f"What the agency needs to do must be {MAX_REASON} characters or fewer")
         if not errors:
-            async with unit_of_work(state, principal) as connection:
-                audit = await visible_audit(connection, principal, audit_id)
-                contribution = await contributions.get(connection, audit.id, organisation_id)
-                if contribution is None or not await audits.is_participant(connection, audit.id, organisation_id):
-                    raise NotFound("no such contribution")
-                if form.int_field("row_version") != contribution.row_version:
-                    errors.add("comment", "The agency changed its contribution since you opened this page; check it")
-                elif contribution.status != "submitted":
-                    errors.add(
-                        "comment", f"Only a submitted contribution can be returned; this one is {contribution.status}"
+            try:
+                async with unit_of_work(state, principal) as connection:
+                    await audit_workflow.return_contribution(
+                        connection,
+                        principal,
+                        state.toolkits,
+                        audit_id,
+                        organisation_id,
+                        comment,
+                        seen_version=form.int_field("row_version"),
                     )
-                elif audit.status != "open":
-                    errors.add("comment", f"The audit is {audit.status}; reopen it to return a contribution")
-                else:
-                    returned = await contributions.mark_returned(
-                        connection, contribution.id, contribution.row_version, comment, principal.user_id
-                    )
-                    if returned is None:
-                        errors.add("comment", "The agency changed its contribution since you opened this page")
-                    else:
-                        await events.record(
-                            connection,
-                            principal,
-                            "contribution.returned",
-                            audit_id=audit.id,
-                            target_organisation_id=organisation_id,
-                        )
-                        await themes.refresh_audit_summary(connection, state.toolkits, audit.id)
-            if not errors:
+            except PreconditionFailed:
+                errors.add("comment", "The agency changed its contribution since you opened this page; check it")
+            except Conflict as conflict:
+                errors.add("comment", _sentence(conflict.detail or "This cannot be done now"))
+            else:
                 return redirect_with_notice(f"/audits/{audit_id}", "Contribution returned to the agency")
         return await self._return_page(
             request, state, principal, audit_id, organisation_id, errors=errors, comment=form.raw("comment")

@@ -21,21 +21,22 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from merging import OVERALL, PartnershipJudgement
+from server import audit_workflow
 from server.actions_api import MAX_FIELD
-from server.audits_api import audit_toolkit, case_details_of, today, visible_audit
+from server.audit_workflow import MAX_MODERATION_REASON, audit_toolkit, case_details_of, visible_audit
+from server.audits_api import today
 from server.auth.principal import Principal
 from server.concurrency import unit_of_work
-from server.db import actions, audits, events, judgements, themes
+from server.db import actions, audits, events, judgements
 
 # The judgement API's own computation, so page and API can never differ.
-from server.judgement_api import _judgement
-from server.problems import Forbidden, NotFound
+from server.judgement import judgement_of
+from server.problems import Forbidden, NotFound, PreconditionFailed
 from server.web import case_details_form as case_form
 from server.web.coordinator_pages import case_reference, status_tag
 from server.web.rendering import FormErrors, PageController, read_form, redirect_with_notice, render_page
 from toolkits.model import Toolkit
 
-MAX_MODERATION_REASON: Final = 5000
 CHANGED_SINCE: Final = (
     "The judgement changed since you opened this page (an agency submitted or amended, or another reviewer "
     "moderated). Check the grades below and agree the grade again"
@@ -76,7 +77,7 @@ class ReviewPages(PageController):
         async with unit_of_work(state, principal) as connection:
             audit = await visible_audit(connection, principal, audit_id)
             toolkit = audit_toolkit(state.toolkits, audit)
-            judgement = await _judgement(connection, toolkit, audit)
+            judgement = await judgement_of(connection, toolkit, audit)
             tag = await judgements.judgement_etag(connection, audit_id)
             await events.record(connection, principal, "judgement.read", audit_id=audit_id)
         return audit, toolkit, judgement, tag
@@ -197,26 +198,21 @@ class ReviewPages(PageController):
         elif len(reason) > MAX_MODERATION_REASON:
             errors.add("reason", f"The reason must be {MAX_MODERATION_REASON} characters or fewer")
         if not errors:
-            async with unit_of_work(state, principal) as connection:
-                audit = await visible_audit(connection, principal, audit_id, for_update=True)
-                toolkit = audit_toolkit(state.toolkits, audit)
-                graded = {s.id for s in toolkit.sections if s.judgement is not None and s.completed_by == "agency"}
-                if section_id != OVERALL and section_id not in graded:
-                    raise NotFound(f"no graded section {section_id!r} in this audit tool")
-                if form.text("judgement_version") != await judgements.judgement_etag(connection, audit_id):
-                    errors.add("grade", CHANGED_SINCE)
-                else:
-                    grade = int(grade_text_typed)
-                    await judgements.set_moderation(connection, audit_id, section_id, grade, reason, principal.user_id)
-                    await events.record(
+            try:
+                async with unit_of_work(state, principal) as connection:
+                    await audit_workflow.moderate(
                         connection,
                         principal,
-                        "judgement.moderated",
-                        audit_id=audit_id,
-                        detail={"section": section_id, "grade": grade, "reason": reason},
+                        state.toolkits,
+                        audit_id,
+                        section_id,
+                        int(grade_text_typed),
+                        reason,
+                        seen_judgement=form.text("judgement_version"),
                     )
-                    await themes.refresh_audit_summary(connection, state.toolkits, audit_id)
-            if not errors:
+            except PreconditionFailed:
+                errors.add("grade", CHANGED_SINCE)
+            else:
                 return redirect_with_notice(f"/audits/{audit_id}/judgement", "Agreed grade recorded")
         return await self._moderation_page(
             request,
