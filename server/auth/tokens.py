@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -54,6 +55,12 @@ log = logging.getLogger("maca.auth")
 ALGORITHMS: Final = ("RS256", "PS256", "ES256")
 LEEWAY_SECONDS: Final = 60
 MAX_TOKEN_BYTES: Final = 16_384
+# A verified access token is remembered for this long (never past its own
+# expiry), so a client's run of requests costs one signature check, not one
+# each. A key withdrawn from the issuer's key set stops being honoured at
+# most this long after Maca next fetches the set.
+VERIFIED_TTL_SECONDS: Final = 60.0
+VERIFIED_MAX_TOKENS: Final = 4096
 # Which key types can verify which algorithm: an RSA key never verifies an
 # ES256 signature, and no key verifies an HMAC one.
 _KEY_TYPE: Final = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC"}
@@ -110,6 +117,8 @@ class TokenValidator:
         self._keys: _Cached | None = None
         self._last_refetch: float | None = None
         self._lock = asyncio.Lock()
+        # token → (its claims, Unix time until which they are trusted)
+        self._verified: OrderedDict[str, tuple[dict[str, Any], float]] = OrderedDict()
 
     # --- the provider's metadata and keys -----------------------------------
 
@@ -253,7 +262,27 @@ class TokenValidator:
     # --- tokens -------------------------------------------------------------
 
     async def validate(self, token: str) -> dict[str, Any]:
-        """The claims of ``token`` if it is a valid access token for Maca."""
+        """The claims of ``token`` if it is a valid access token for Maca.
+
+        A token verified in the last ``VERIFIED_TTL_SECONDS`` is not verified
+        again: the key is the whole token, signature included, so any other
+        token (even one differing in a single character) is checked in full."""
+        now = self._now()
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            claims, until = remembered
+            if now < until:
+                return dict(claims)
+            del self._verified[token]
+        claims = await self._validate(token)
+        until = min(float(claims["exp"]), now + VERIFIED_TTL_SECONDS)
+        if now < until:
+            self._verified[token] = (dict(claims), until)
+            while len(self._verified) > VERIFIED_MAX_TOKENS:
+                self._verified.popitem(last=False)
+        return claims
+
+    async def _validate(self, token: str) -> dict[str, Any]:
         header = _header_of(token)
         alg = header.get("alg")
         if alg not in ALGORITHMS:

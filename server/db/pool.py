@@ -19,12 +19,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import asyncpg
+import msgspec
 
 from server.settings import Settings
 
@@ -83,12 +83,37 @@ async def check_role(connection: asyncpg.Connection[Any]) -> None:
         raise UnsafeApplicationRole(message)
 
 
+def _encode_jsonb(value: Any) -> bytes:
+    # jsonb's binary form: a version byte, then the JSON text.
+    return b"\x01" + msgspec.json.encode(value)
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return msgspec.json.decode(data[1:])
+
+
 async def _init_connection(connection: asyncpg.Connection[Any]) -> None:
     await check_role(connection)
-    # jsonb in and out as Python objects; msgspec does the heavy lifting
-    # before and after, so the stdlib codec only sees plain structures.
-    await connection.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
-    await connection.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    # json and jsonb in and out as Python objects, by msgspec (several
+    # times quicker than the standard library on a 9 KB contribution).
+    await connection.set_type_codec(
+        "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
+    )
+    await connection.set_type_codec(
+        "json",
+        encoder=lambda value: msgspec.json.encode(value).decode(),
+        decoder=msgspec.json.decode,
+        schema="pg_catalog",
+    )
+
+
+async def _keep_session(connection: asyncpg.Connection[Any]) -> None:
+    """What a connection needs between two uses: nothing beyond the
+    rollback asyncpg always does. Every setting, lock and cursor Maca takes
+    is local to a transaction (``set_config(..., true)``, transaction-level
+    advisory locks), so asyncpg's default reset (``RESET ALL``, ``UNLISTEN``,
+    ``CLOSE ALL``, unlocking advisory locks) would be a round trip per
+    request that undoes nothing."""
 
 
 async def create_pool(settings: Settings, dsn: str) -> asyncpg.Pool[Any]:
@@ -103,6 +128,7 @@ async def create_pool(settings: Settings, dsn: str) -> asyncpg.Pool[Any]:
         command_timeout=settings.db_timeout_seconds * 6,
         timeout=settings.db_timeout_seconds,
         init=_init_connection,
+        reset=_keep_session,
         server_settings={"application_name": "maca"},
     )
     assert pool is not None

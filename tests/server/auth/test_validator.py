@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from joserfc.jwk import ECKey
 
-from server.auth.tokens import IssuerUnavailable, TokenRejected, TokenValidator
+from server.auth.tokens import LEEWAY_SECONDS, IssuerUnavailable, TokenRejected, TokenValidator
 from tests.server.auth.issuers import Issuer, an_issuer, rsa_key
 
 DISCOVERY = "/.well-known/openid-configuration"
@@ -254,4 +254,64 @@ async def test_an_id_token_is_checked_for_its_client_and_nonce(issuer: Issuer, c
         await validator.validate_id_token(id_token, client_id="maca-web", nonce="n-2")
     with pytest.raises(TokenRejected, match="another audience"):
         await validator.validate_id_token(id_token, client_id="other-client", nonce="n-1")
+    await validator.aclose()
+
+
+# --- verified tokens remembered (issue 10: one signature check per client's run of requests) ---
+
+
+class WallClock:
+    def __init__(self) -> None:
+        import time
+
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_remembered_token_still_expires(issuer: Issuer, clock: Clock) -> None:
+    wall = WallClock()
+    validator = validator_for(issuer, clock, now=wall)
+    token = issuer.sign(issuer.claims())  # expires in 300 s
+    assert (await validator.validate(token))["sub"] == "user-1"
+    wall.now += 30
+    assert (await validator.validate(token))["sub"] == "user-1"
+
+    wall.now += 300 + LEEWAY_SECONDS
+    with pytest.raises(TokenRejected, match="expired"):
+        await validator.validate(token)
+    await validator.aclose()
+
+
+async def test_a_token_differing_from_a_remembered_one_is_checked_in_full(issuer: Issuer, clock: Clock) -> None:
+    validator = validator_for(issuer, clock)
+    token = issuer.sign(issuer.claims())
+    await validator.validate(token)
+    head, body, signature = token.split(".")
+    forged_signature = signature[:-2] + ("AA" if not signature.endswith("AA") else "BB")
+    with pytest.raises(TokenRejected, match="signature"):
+        await validator.validate(f"{head}.{body}.{forged_signature}")
+    await validator.aclose()
+
+
+async def test_a_withdrawn_key_stops_being_honoured_once_the_memory_lapses(issuer: Issuer, clock: Clock) -> None:
+    wall = WallClock()
+    validator = validator_for(issuer, clock, now=wall, jwks_ttl=30)
+    token = issuer.sign(issuer.claims())
+    await validator.validate(token)
+    first = issuer.keys[0]
+    issuer.rotate("rsa-2")
+    issuer.keys.remove(first)  # the key that signed the token is no longer published
+    clock.now += 31
+    wall.now += 10
+    # Within the memory's minute the token is not checked again, not even
+    # against the new key set …
+    assert (await validator.validate(token))["sub"] == "user-1"
+    assert issuer.fetches[JWKS] == 1
+    # … after it, it is, and the withdrawn key is not found.
+    wall.now += 51
+    with pytest.raises(TokenRejected, match="does not publish"):
+        await validator.validate(token)
+    assert issuer.fetches[JWKS] == 2
     await validator.aclose()
