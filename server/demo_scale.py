@@ -28,6 +28,7 @@ import msgspec
 
 from agencies.applicability import Participant, applicable_sections
 from merging import AgencyContribution, CaseFacts, Moderation, merge
+from server.db import theme_versions
 from server.db import themes as stored
 from server.demo import DEMO_ORGANISATIONS, DEMO_PARTNERSHIP, load_demo_data
 from server.reports.themes import (
@@ -570,6 +571,11 @@ async def _generate(
             await _write(connection, batch)
         if progress is not None:
             progress(len(numbers))
+    if plan.audits:
+        await theme_versions.bump(connection, partnership_id)
+        # Every batch added to the same few thousand counted rows: rewrite
+        # them compactly (outside any transaction, as VACUUM must be).
+        await connection.execute("VACUUM (FULL) theme_section_counts, theme_agency_counts")
     await connection.execute("ANALYZE audits, audit_summaries, theme_section_counts, theme_agency_counts")
     plan.seconds = round(time.monotonic() - started, 1)
     return plan

@@ -10,6 +10,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from server.db import theme_versions
+
 
 class RemedialAction(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID
@@ -68,6 +70,8 @@ async def create(
     )
     created = _action(row)
     assert created is not None
+    # The dashboard counts overdue actions.
+    await theme_versions.bump_for_audit(connection, audit_id)
     return created
 
 
@@ -122,4 +126,7 @@ async def update(
         current.initials,
         user_id,
     )
-    return _action(row)
+    updated = _action(row)
+    if updated is not None:
+        await theme_versions.bump_for_audit(connection, current.audit_id)
+    return updated

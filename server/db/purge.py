@@ -26,6 +26,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from server.db import themes
+
 
 class Reference(msgspec.Struct, frozen=True):
     """A foreign key: ``table(columns)`` refers to ``parent(parent_columns)``."""
@@ -107,6 +109,10 @@ async def purge(connection: asyncpg.Connection[Any], retention_days: int, *, dry
         rows: dict[str, int] = {}
         if audit_ids:
             ids = list(audit_ids)
+            if not dry_run:
+                # The dashboard's counted rows hold no foreign key to an
+                # audit: the removed audits' counts are taken away first.
+                await themes.forget_summaries(connection, ids)
             for table, where in deletion_plan(await _references(connection)):
                 verb = "SELECT count(*) FROM" if dry_run else "WITH gone AS (DELETE FROM"
                 if dry_run:

@@ -12,14 +12,17 @@ import asyncpg
 import msgspec
 
 from merging import CaseFacts, merge
-from server.db import audits, judgements
+from server.db import audits, judgements, theme_versions
 from server.reports.themes import (
     AgencyKey,
     AgencyRow,
     AuditSummary,
+    QuarterRow,
     SectionKey,
     SectionRow,
     SectionValues,
+    add_agency_counts,
+    add_section_counts,
     difference,
     summarise,
 )
@@ -121,8 +124,10 @@ async def stored_summary(connection: asyncpg.Connection[Any], audit_id: UUID) ->
         """,
         audit_id,
     )
-    if row is None:
-        return None
+    return None if row is None else _summary_from(row)
+
+
+def _summary_from(row: asyncpg.Record) -> AuditSummary:
     fields = dict(row)
     fields["sections"] = msgspec.json.decode(fields["sections"])
     fields["agency_grades"] = msgspec.json.decode(fields["agency_grades"])
@@ -147,15 +152,14 @@ async def refresh_audit_summary(connection: asyncpg.Connection[Any], registry: R
 
     An agency auditor's transaction sees only its own contribution
     (row-level security), but the partnership's judgement is made from all
-    of them: the confinement is lifted for this computation alone and put
-    back before returning. Only grades and counts are written; nothing read
-    here leaves this function."""
+    of them: for this computation alone the transaction names the audit it
+    summarises, which lets it read that audit's contributions (migration
+    0009), and the name is taken away before returning. Only grades and
+    counts are written; nothing read here leaves this function."""
     # One refresh of an audit at a time: a second waits, then reads what the
     # first committed (each statement sees the latest commits).
     await connection.execute("SELECT pg_advisory_xact_lock(hashtextextended('themes:' || $1::text, 0))", str(audit_id))
-    confined = await connection.fetchval("SELECT current_setting('maca.organisation_id', true)")
-    if confined:
-        await connection.execute("SELECT set_config('maca.organisation_id', '', true)")
+    await connection.execute("SELECT set_config('maca.summarising_audit_id', $1, true)", str(audit_id))
     try:
         audit = await audits.get(connection, audit_id)
         if audit is None:
@@ -184,9 +188,42 @@ async def refresh_audit_summary(connection: asyncpg.Connection[Any], registry: R
         sections, agencies = difference(old, new)
         await add_counts(connection, sections, agencies)
         await store_summaries(connection, [new])
+        if sections or agencies:
+            await theme_versions.bump(connection, audit.partnership_id)
     finally:
-        if confined:
-            await connection.execute("SELECT set_config('maca.organisation_id', $1, true)", confined)
+        await connection.execute("SELECT set_config('maca.summarising_audit_id', '', true)")
+
+
+# --- audits leaving the themes -------------------------------------------------
+
+
+async def forget_summaries(connection: asyncpg.Connection[Any], audit_ids: Sequence[UUID]) -> None:
+    """Take the audits' counts away from the counted rows (audits about to
+    be removed with their summaries), in the caller's transaction."""
+    rows = await connection.fetch(
+        """
+        SELECT audit_id::text, partnership_id::text, toolkit_id, status, quarter, provisional, overall_grade,
+               immediate_concerns, sections::text, agency_grades::text, participating_kinds
+          FROM audit_summaries WHERE audit_id = ANY($1::uuid[]) ORDER BY audit_id
+        """,
+        list(audit_ids),
+    )
+    section_total: dict[SectionKey, SectionValues] = {}
+    agency_total: dict[AgencyKey, int] = {}
+    partnerships: set[UUID] = set()
+    for row in rows:
+        summary = _summary_from(row)
+        sections, agencies = difference(summary, None)
+        add_section_counts(section_total, dict(sections))
+        add_agency_counts(agency_total, dict(agencies))
+        partnerships.add(UUID(summary.partnership_id))
+    await add_counts(
+        connection,
+        sorted((k, v) for k, v in section_total.items() if any(v)),
+        sorted((k, v) for k, v in agency_total.items() if v),
+    )
+    for partnership_id in sorted(partnerships):
+        await theme_versions.bump(connection, partnership_id)
 
 
 # --- the dashboard's reads -----------------------------------------------------
@@ -201,15 +238,27 @@ async def section_rows(
     last: datetime.date,
     toolkit_id: str | None,
     status: str | None,
-) -> list[SectionRow]:
+) -> tuple[list[SectionRow], list[QuarterRow]]:
+    """Each section's counts over the period, and the overall judgement's
+    grades per quarter (the trend), added up by PostgreSQL: a few hundred
+    rows come back, whatever the number of audits and quarters."""
     rows = await connection.fetch(
         """
-        SELECT quarter, toolkit_id, section_id, grade, sum(audits)::int AS audits, sum(disagreed)::int AS disagreed,
-               sum(moderated)::int AS moderated, sum(provisional)::int AS provisional, sum(concerns)::int AS concerns
+        SELECT NULL::date AS quarter, toolkit_id, section_id, grade, sum(audits)::int AS audits,
+               sum(disagreed)::int AS disagreed, sum(moderated)::int AS moderated,
+               sum(provisional)::int AS provisional, sum(concerns)::int AS concerns
           FROM theme_section_counts
          WHERE partnership_id = $1 AND participating_kind = $2 AND quarter BETWEEN $3 AND $4
            AND ($5::text IS NULL OR toolkit_id = $5) AND ($6::text IS NULL OR status = $6)
-         GROUP BY quarter, toolkit_id, section_id, grade
+         GROUP BY toolkit_id, section_id, grade
+        HAVING sum(audits) > 0
+        UNION ALL
+        SELECT quarter, NULL, NULL, grade, sum(audits)::int, 0, 0, 0, 0
+          FROM theme_section_counts
+         WHERE partnership_id = $1 AND participating_kind = $2 AND quarter BETWEEN $3 AND $4
+           AND ($5::text IS NULL OR toolkit_id = $5) AND ($6::text IS NULL OR status = $6)
+           AND section_id = 'overall'
+         GROUP BY quarter, grade
         HAVING sum(audits) > 0
         """,
         partnership_id,
@@ -219,7 +268,22 @@ async def section_rows(
         toolkit_id,
         status,
     )
-    return [msgspec.convert(dict(row), SectionRow) for row in rows]
+    sections = [
+        SectionRow(
+            toolkit_id=r[1],
+            section_id=r[2],
+            grade=r[3],
+            audits=r[4],
+            disagreed=r[5],
+            moderated=r[6],
+            provisional=r[7],
+            concerns=r[8],
+        )
+        for r in rows
+        if r[0] is None
+    ]
+    trend = [QuarterRow(quarter=r[0], grade=r[3], audits=r[4]) for r in rows if r[0] is not None]
+    return sections, trend
 
 
 async def agency_rows(
@@ -251,7 +315,7 @@ async def agency_rows(
         agency_kind,
         organisation_id,
     )
-    return [msgspec.convert(dict(row), AgencyRow) for row in rows]
+    return [AgencyRow(toolkit_id=r[0], agency_kind=r[1], section_id=r[2], grade=r[3], grades=r[4]) for r in rows]
 
 
 async def overdue_actions(

@@ -305,9 +305,8 @@ class Themes(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class SectionRow(msgspec.Struct, frozen=True, kw_only=True):
-    """A summed row of ``theme_section_counts``."""
+    """A section's summed counts over the period (``theme_section_counts``)."""
 
-    quarter: datetime.date
     toolkit_id: str
     section_id: str
     grade: int
@@ -316,6 +315,14 @@ class SectionRow(msgspec.Struct, frozen=True, kw_only=True):
     moderated: int
     provisional: int
     concerns: int
+
+
+class QuarterRow(msgspec.Struct, frozen=True, kw_only=True):
+    """The overall judgement's grade of the audits started in a quarter, counted."""
+
+    quarter: datetime.date
+    grade: int
+    audits: int
 
 
 class AgencyRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -390,13 +397,12 @@ def section_themes(rows: Iterable[SectionRow], titles: Titles, labels: Labels) -
     return tuple(themes)
 
 
-def quarter_themes(rows: Iterable[SectionRow], labels: Labels) -> tuple[QuarterTheme, ...]:
+def quarter_themes(rows: Iterable[QuarterRow], labels: Labels) -> tuple[QuarterTheme, ...]:
     """The overall judgement's grades per quarter. Labels of mixed toolkits
     differ in words, not in value, so the first toolkit's words are used."""
     by_quarter: dict[datetime.date, Counter[int]] = {}
     for row in rows:
-        if row.section_id == OVERALL:
-            by_quarter.setdefault(row.quarter, Counter())[row.grade] += row.audits
+        by_quarter.setdefault(row.quarter, Counter())[row.grade] += row.audits
     words = next(iter(labels.values()), {})
     return tuple(
         QuarterTheme(

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import datetime
 from typing import Annotated, Any
+from uuid import UUID
 
+import asyncpg
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
 from agencies.kinds import AGENCY_KIND_CODES, AGENCY_KINDS
+from merging import OVERALL
 from server.auth.principal import Principal
 from server.authz import is_partnership_staff
 from server.concurrency import provide_principal, unit_of_work
-from server.db import events
+from server.db import events, theme_versions
 from server.db import themes as stored
 from server.problems import FieldError, InvalidInput
 from server.reports import charts
@@ -37,6 +40,7 @@ from server.reports.themes import (
     section_themes,
     titles_and_labels,
 )
+from server.reports.themes_cache import ThemesCache
 from server.web.rendering import FormErrors, PageController, render_page
 from toolkits.registry import Registry
 
@@ -75,65 +79,102 @@ def check_filters(registry: Registry, filters: Filters) -> tuple[datetime.date, 
     return first, last
 
 
+def _cache(state: State) -> ThemesCache:
+    cache = getattr(state, "themes_cache", None)
+    if cache is None:
+        cache = ThemesCache()
+        state.themes_cache = cache
+    return cache
+
+
 async def read_themes(state: State, principal: Principal, filters: Filters) -> Themes:
     """The dashboard for ``principal``, recorded as one event (the filters,
-    never figures)."""
+    never figures). Served from this process's cache while the
+    partnership's themes version and the day are those it was computed at."""
     registry: Registry = state.toolkits
     first, last = check_filters(registry, filters)
-    titles, labels = titles_and_labels(registry.current(i) for i in registry.ids())
     staff = is_partnership_staff(principal)
     own = None if staff else principal.organisation_id
+    today = datetime.date.today()
+    cache = _cache(state)
     async with unit_of_work(state, principal) as connection:
-        agency = await stored.agency_rows(
-            connection,
+        # Read first: a change committed while the figures are read below
+        # makes them newer than this version, never older.
+        key = (
             principal.partnership_id,
-            first=first,
-            last=last,
-            toolkit_id=filters.toolkit,
-            status=filters.status,
-            agency_kind=filters.agency_kind,
-            organisation_id=own,
+            await theme_versions.current(connection, principal.partnership_id),
+            today,
+            own,
+            filters,
         )
-        overdue = await stored.overdue_actions(
-            connection,
-            principal.partnership_id,
-            today=datetime.date.today(),
-            first=first,
-            after_last=quarter_after(last),
-            toolkit_id=filters.toolkit,
-            status=filters.status,
-            agency_kind=filters.agency_kind,
-            organisation_id=own,
-        )
-        sections = (
-            await stored.section_rows(
-                connection,
-                principal.partnership_id,
-                participating_kind=filters.agency_kind or EVERY_AUDIT,
-                first=first,
-                last=last,
-                toolkit_id=filters.toolkit,
-                status=filters.status,
-            )
-            if staff
-            else None
-        )
+        themes = cache.get(key)
+        if themes is None:
+            themes = await _compute(connection, registry, principal, filters, first, last, own, today)
+            cache.put(key, themes)
         await events.record(
             connection,
             principal,
             "themes.read",
             detail={"filters": {k: v for k, v in msgspec_builtins(filters).items() if v is not None}},
         )
+    return themes
+
+
+async def _compute(
+    connection: asyncpg.Connection[Any],
+    registry: Registry,
+    principal: Principal,
+    filters: Filters,
+    first: datetime.date,
+    last: datetime.date,
+    own: UUID | None,
+    today: datetime.date,
+) -> Themes:
+    titles, labels = titles_and_labels(registry.current(i) for i in registry.ids())
+    agency = await stored.agency_rows(
+        connection,
+        principal.partnership_id,
+        first=first,
+        last=last,
+        toolkit_id=filters.toolkit,
+        status=filters.status,
+        agency_kind=filters.agency_kind,
+        organisation_id=own,
+    )
+    overdue = await stored.overdue_actions(
+        connection,
+        principal.partnership_id,
+        today=today,
+        first=first,
+        after_last=quarter_after(last),
+        toolkit_id=filters.toolkit,
+        status=filters.status,
+        agency_kind=filters.agency_kind,
+        organisation_id=own,
+    )
+    # An agency's auditor never sees the partnership-wide figures.
+    sections, trend = (
+        await stored.section_rows(
+            connection,
+            principal.partnership_id,
+            participating_kind=filters.agency_kind or EVERY_AUDIT,
+            first=first,
+            last=last,
+            toolkit_id=filters.toolkit,
+            status=filters.status,
+        )
+        if own is None
+        else (None, None)
+    )
     overdue_actions = tuple(OverdueActions(agency_kind=kind, overdue=n) for kind, n in overdue)
-    section_list = section_themes(sections, titles, labels) if sections is not None else None
     return Themes(
-        scope="partnership" if staff else "organisation",
+        scope="partnership" if own is None else "organisation",
         filters=filters,
-        audits=None if sections is None else sum(r.audits for r in sections if r.section_id == "overall"),
-        sections=section_list,
+        audits=None if sections is None else sum(r.audits for r in sections if r.section_id == OVERALL),
+        sections=None if sections is None else section_themes(sections, titles, labels),
         agency_kinds=agency_kind_themes(agency, titles, labels),
-        trend=None if sections is None else quarter_themes(sections, labels),
-        immediate_concerns=None if sections is None else sum(r.concerns for r in sections if r.section_id == "overall"),
+        trend=None if trend is None else quarter_themes(trend, labels),
+        immediate_concerns=None if sections is None else sum(r.concerns for r in sections if r.section_id == OVERALL),
         overdue_actions=overdue_actions,
         overdue_total=sum(a.overdue for a in overdue_actions),
     )

@@ -120,6 +120,28 @@ async def test_purge_removes_only_closed_audits_past_retention_and_records_it(
     assert (await verify(db)).intact
 
 
+async def test_purged_audits_leave_the_dashboards_counts(people: People, db: asyncpg.Connection[Any]) -> None:
+    """The counted rows have no foreign key to an audit: the purge takes a
+    removed audit's counts away and says the themes changed."""
+    old, recent = await a_closed_audit(people), await a_closed_audit(people)
+    await closed_long_ago(db, old["id"], 3000)
+    counted = (
+        "SELECT coalesce(sum(audits), 0) FROM theme_section_counts "
+        "WHERE section_id = 'overall' AND participating_kind = '*'"
+    )
+    assert await db.fetchval(counted) == 2
+    version = await db.fetchval("SELECT version FROM theme_versions")
+
+    await purge(db, 2192)
+
+    assert await db.fetchval(counted) == 1
+    assert await db.fetchval("SELECT coalesce(sum(grades), 0) FROM theme_agency_counts") == await db.fetchval(
+        "SELECT count(*) FROM audit_summaries s, jsonb_array_elements(s.agency_grades) WHERE s.audit_id = $1",
+        UUID(recent["id"]),
+    )
+    assert await db.fetchval("SELECT version FROM theme_versions") != version
+
+
 async def test_maca_purge_dry_run_then_purge_from_the_command_line(
     people: People,
     db: asyncpg.Connection[Any],

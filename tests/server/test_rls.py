@@ -196,6 +196,38 @@ async def test_participants_may_read_but_not_write_a_closed_audits_contributions
         assert await visible(as_app) == (set(), 0)
 
 
+async def test_an_audit_being_summarised_may_be_read_not_written(
+    as_app: asyncpg.Connection[Any], world: World, db: asyncpg.Connection[Any]
+) -> None:
+    """The themes summary names the audit it summarises (migration 0009):
+    an agency's transaction may then read that audit's contributions — not
+    their versions, not another audit's, and never write them."""
+    other_audit = await db.fetchval(
+        "INSERT INTO audits (partnership_id, toolkit_id, toolkit_version, status) VALUES ($1, 't', 1, 'open') "
+        "RETURNING id",
+        world.partnership,
+    )
+    await db.execute(
+        "INSERT INTO contributions (audit_id, organisation_id, status) VALUES ($1, $2, 'in-progress')",
+        other_audit,
+        world.police,
+    )
+    async with as_app.transaction():
+        await as_principal(as_app, world.health, world.partnership, "auditor")
+        await as_app.execute("SELECT set_config('maca.summarising_audit_id', $1, true)", str(world.audit))
+        rows = await as_app.fetch("SELECT audit_id, organisation_id FROM contributions")
+        assert {(r["audit_id"], r["organisation_id"]) for r in rows} == {
+            (world.audit, world.health),
+            (world.audit, world.police),
+        }
+        assert await as_app.fetchval("SELECT count(*) FROM contribution_versions") == 1
+        assert await as_app.execute(
+            "UPDATE contributions SET answered = 9 WHERE organisation_id = $1", world.police
+        ) == ("UPDATE 0")
+        await as_app.execute("SELECT set_config('maca.summarising_audit_id', '', true)")
+        assert await visible(as_app) == ({world.health}, 1)
+
+
 async def test_the_application_role_can_add_events_but_never_change_or_delete_them(
     as_app: asyncpg.Connection[Any],
 ) -> None:

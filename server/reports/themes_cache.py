@@ -1,0 +1,46 @@
+"""Dashboards already computed, kept by each process between changes.
+
+A dashboard is a function of the partnership's counted rows, its remedial
+actions, the day (what is overdue) and who asks (the partnership's view or
+one organisation's). The counted rows and actions change only in
+transactions that also bump the partnership's themes version
+(``server/db/themes.py``, migration 0009), so a dashboard computed after
+reading version ``v`` is the right answer for every later request that reads
+``v`` on the same day with the same filters and view. Nothing personal is
+kept: only grades, counts and section titles.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import OrderedDict
+from uuid import UUID
+
+from server.reports.themes import Filters, Themes
+
+# (partnership, its themes version, today, organisation whose view it is —
+# None for the partnership's —, the filters)
+CacheKey = tuple[UUID, int, datetime.date, UUID | None, Filters]
+
+
+class ThemesCache:
+    """The most recently used ``max_entries`` dashboards of this process."""
+
+    def __init__(self, max_entries: int = 128) -> None:
+        self.max_entries = max_entries
+        self._kept: OrderedDict[CacheKey, Themes] = OrderedDict()
+
+    def get(self, key: CacheKey) -> Themes | None:
+        found = self._kept.get(key)
+        if found is not None:
+            self._kept.move_to_end(key)
+        return found
+
+    def put(self, key: CacheKey, themes: Themes) -> None:
+        self._kept[key] = themes
+        self._kept.move_to_end(key)
+        while len(self._kept) > self.max_entries:
+            self._kept.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._kept)
