@@ -79,17 +79,25 @@ async def visible_audit(
     connection: asyncpg.Connection[Any], principal: Principal, audit_id: UUID, *, for_update: bool = False
 ) -> audits.Audit:
     """The audit if ``principal`` may see it; 404 otherwise."""
-    audit = await audits.get(connection, audit_id, for_update=for_update)
+    audit = await audits.get(connection, audit_id, for_update=for_update, participant=principal.organisation_id)
     if audit is not None and audit.partnership_id == principal.partnership_id:
         if is_partnership_staff(principal):
             return audit
         if (
             principal.has_role("auditor")
             and audit.status != "draft"
-            and await audits.is_participant(connection, audit_id, principal.organisation_id)
+            and await takes_part(connection, audit, principal.organisation_id)
         ):
             return audit
     raise NotFound("no such audit")
+
+
+async def takes_part(connection: asyncpg.Connection[Any], audit: audits.Audit, organisation_id: UUID) -> bool:
+    """Whether the organisation currently takes part in the audit: known
+    already when the audit was read for it (:func:`visible_audit`)."""
+    if audit.participation is not None and audit.participation[0] == organisation_id:
+        return audit.participation[1]
+    return await audits.is_participant(connection, audit.id, organisation_id)
 
 
 async def own_contribution_row(
@@ -98,7 +106,7 @@ async def own_contribution_row(
     """The caller's organisation's contribution; 404 for anyone else's."""
     if organisation_id != principal.organisation_id or not principal.has_role("auditor"):
         raise NotFound("no such contribution")
-    if not await audits.is_participant(connection, audit.id, organisation_id):
+    if not await takes_part(connection, audit, organisation_id):
         raise NotFound("no such contribution")
     contribution = await contributions.get(connection, audit.id, organisation_id)
     if contribution is None:

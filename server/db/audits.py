@@ -26,6 +26,9 @@ class Audit(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime.datetime
     updated_by: UUID | None
     updated_at: datetime.datetime
+    # (an organisation, whether it currently takes part), when :func:`get`
+    # was asked about it in the same read; None otherwise.
+    participation: tuple[UUID, bool] | None = None
 
 
 class Participant(msgspec.Struct, frozen=True, kw_only=True):
@@ -111,9 +114,33 @@ async def create(
     return audit
 
 
-async def get(connection: asyncpg.Connection[Any], audit_id: UUID, *, for_update: bool = False) -> Audit | None:
-    lock = " FOR UPDATE" if for_update else ""
-    return _audit(await connection.fetchrow(f"SELECT {_AUDIT_COLUMNS} FROM audits WHERE id = $1{lock}", audit_id))  # noqa: S608
+async def get(
+    connection: asyncpg.Connection[Any],
+    audit_id: UUID,
+    *,
+    for_update: bool = False,
+    participant: UUID | None = None,
+) -> Audit | None:
+    """The audit; with ``participant``, also whether that organisation
+    currently takes part (``Audit.participates``), in the same round trip."""
+    lock = " FOR UPDATE OF audits" if for_update else ""
+    if participant is None:
+        return _audit(await connection.fetchrow(f"SELECT {_AUDIT_COLUMNS} FROM audits WHERE id = $1{lock}", audit_id))  # noqa: S608
+    row = await connection.fetchrow(
+        f"""
+        SELECT {_AUDIT_COLUMNS},
+               EXISTS (SELECT 1 FROM audit_participants p
+                        WHERE p.audit_id = audits.id AND p.organisation_id = $2 AND p.removed_at IS NULL)
+               AS participates
+          FROM audits WHERE id = $1{lock}
+        """,  # noqa: S608 - a constant column list and lock clause, no input
+        audit_id,
+        participant,
+    )
+    audit = _audit(row)
+    if row is None or audit is None:
+        return None
+    return msgspec.structs.replace(audit, participation=(participant, bool(row["participates"])))
 
 
 async def update(

@@ -29,6 +29,7 @@ from server.audit_workflow import (
     case_details_of,
     contribution_content,
     participant_of,
+    takes_part,
     visible_audit,
 )
 from server.audits_api import audit_overdue
@@ -120,9 +121,7 @@ async def load(
     """The principal's organisation's contribution to the audit; 404 when the
     audit is not theirs to see (as the API)."""
     audit = await visible_audit(connection, principal, audit_id)
-    if not principal.has_role("auditor") or not await audits.is_participant(
-        connection, audit.id, principal.organisation_id
-    ):
+    if not principal.has_role("auditor") or not await takes_part(connection, audit, principal.organisation_id):
         raise NotFound("no such audit")
     row = await contributions.get(connection, audit.id, principal.organisation_id)
     if row is None:
