@@ -5,24 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import asyncpg
 import msgspec
 from litestar import Controller, get
 from litestar.datastructures import State
 
-from server.problems import DATABASE_UNAVAILABLE, ServiceUnavailable
+from server.problems import DATABASE_UNAVAILABLE, LOGIN_REFUSED, ServiceUnavailable
 
 log = logging.getLogger("maca.health")
-
-# PostgreSQL answers but will not let the application in: a wrong
-# MACA_DB_APP_PASSWORD (28P01 is a kind of 28000), a maca_app role that
-# `maca migrate` has not created yet or that may not log in, a database that
-# does not exist. Maca is not ready; it is not broken, and an orchestrator
-# should hear "not ready" (503), not a server error.
-LOGIN_REFUSED: tuple[type[BaseException], ...] = (
-    asyncpg.exceptions.InvalidAuthorizationSpecificationError,
-    asyncpg.exceptions.InvalidCatalogNameError,
-)
 
 
 class Health(msgspec.Struct, frozen=True):

@@ -124,6 +124,15 @@ DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.ConnectionFailureError,
 )
 
+# PostgreSQL answers but will not let the application in: a wrong
+# MACA_DB_APP_PASSWORD (28P01 is a kind of 28000), a maca_app role that
+# `maca migrate` has not created yet or that may not log in, a database that
+# does not exist. Maca is not ready; it is not broken: 503, not 500.
+LOGIN_REFUSED: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.InvalidAuthorizationSpecificationError,
+    asyncpg.exceptions.InvalidCatalogNameError,
+)
+
 
 def problem_response(
     status: int,
@@ -228,6 +237,22 @@ def _from_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respons
         message = "contains the NUL character (\\u0000), which Maca cannot store"
         return problem_response(
             422, "Invalid input", "a text contains the NUL character", errors=[FieldError(field="$", message=message)]
+        )
+    if isinstance(exc, LOGIN_REFUSED):
+        # PostgreSQL's message names the role and database: the type is
+        # enough to act on, and neither answer nor log quotes a setting.
+        log.warning(
+            "the database refused the application's connection during %s %s (%s); check MACA_DB_APP_PASSWORD, "
+            "the database in DATABASE_URL, and that `maca migrate` has run",
+            request.method,
+            request.url.path,
+            type(exc).__name__,
+        )
+        return problem_response(
+            503,
+            "Service unavailable",
+            "the database refused the application's connection; try again shortly",
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
         )
     if isinstance(exc, DATABASE_UNAVAILABLE):
         log.warning("database unavailable during %s %s: %s", request.method, request.url.path, type(exc).__name__)

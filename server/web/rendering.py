@@ -81,7 +81,7 @@ from markupsafe import Markup, escape
 
 from server.auth.middleware import CSRF_FIELD
 from server.auth.principal import Principal, Role
-from server.problems import DATABASE_UNAVAILABLE, EXCEPTION_HANDLERS, Problem, Unauthorized
+from server.problems import DATABASE_UNAVAILABLE, EXCEPTION_HANDLERS, LOGIN_REFUSED, Problem, Unauthorized
 
 log = logging.getLogger("maca.web")
 
@@ -382,7 +382,7 @@ def _from_validation(request: Request[Any, Any, Any], _: ValidationException) ->
 
 
 def _from_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    if isinstance(exc, DATABASE_UNAVAILABLE):
+    if isinstance(exc, (*DATABASE_UNAVAILABLE, *LOGIN_REFUSED)):
         log.warning("database unavailable during %s %s: %s", request.method, request.url.path, type(exc).__name__)
         response = error_page(request, 503, "Try again in a few minutes.")
         response.headers["Retry-After"] = "5"

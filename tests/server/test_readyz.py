@@ -75,10 +75,14 @@ def _as_app(url: str, password: str) -> str:
 
 
 async def _readyz(url: str, tmp_path: Path, toolkits: Registry, **settings: Any) -> httpx.Response:
+    return (await _get(url, tmp_path, toolkits, ["/readyz"], **settings))[0]
+
+
+async def _get(url: str, tmp_path: Path, toolkits: Registry, paths: list[str], **settings: Any) -> list[httpx.Response]:
     config = load_settings({}, env="test", data_dir=str(tmp_path / "data"), db_timeout_seconds=5, **settings)
     app = create_app(config, database_url=url, registry=toolkits)
     async with AsyncTestClient(app=app) as client:
-        return await client.get("/readyz")
+        return [await client.get(path) for path in paths]
 
 
 def assert_not_ready(response: httpx.Response) -> None:
@@ -104,6 +108,13 @@ async def test_a_wrong_app_password_is_503_and_no_secret_is_told(
     assert WRONG_PASSWORD not in response.text and RIGHT_PASSWORD not in response.text
     assert WRONG_PASSWORD not in caplog.text and RIGHT_PASSWORD not in caplog.text
     assert "InvalidPasswordError" in caplog.text and "MACA_DB_APP_PASSWORD" in caplog.text
+
+    # Any other request that needs the database hears the same, not a 500:
+    # the public toolkit list reads none, the sign-in rate limit does.
+    with caplog.at_level(logging.DEBUG):
+        [signing_in] = await _get(own_postgres, tmp_path, toolkits, ["/sign-in"], db_app_password=WRONG_PASSWORD)
+    assert signing_in.status_code == 503, signing_in.text
+    assert WRONG_PASSWORD not in signing_in.text and WRONG_PASSWORD not in caplog.text
 
     # The same database with the right password is ready.
     ready = await _readyz(own_postgres, tmp_path, toolkits, db_app_password=RIGHT_PASSWORD)
