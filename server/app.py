@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -81,6 +82,17 @@ def _page_or_problem(request: Request[Any, Any, Any], exc: HTTPException) -> Res
     return problem
 
 
+def freeze_startup_objects() -> None:
+    """Put everything loaded at start-up (the libraries, the toolkits, the
+    route table: some 170,000 objects) out of the garbage collector's reach.
+    They live as long as the process; without this every full collection
+    walked them all, 60-180 ms during which the worker answered nobody
+    (measured with gc.collect() on this machine), and full collections come
+    often when pages are rendered."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(
     settings: Settings,
     *,
@@ -138,6 +150,7 @@ def create_app(
             *static,
         ],
         lifespan=[database, identity.lifespan],
+        on_startup=[freeze_startup_objects],
         # Who is asking (middleware), and whether the route table admits
         # them (one global guard, server/authz.py).
         # Security headers on every response (issue 9): the hook sees the

@@ -22,6 +22,7 @@ learns what exists elsewhere.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from typing import Any, Final, Literal
@@ -172,6 +173,7 @@ ROUTES: dict[tuple[str, str], Access] = {
 _TYPED_PARAMETER = re.compile(r"\{(\w+):[^}]+\}")
 
 
+@functools.lru_cache(maxsize=1024)  # a few hundred route templates; asked twice per request
 def path_format(template: str) -> str:
     """``/api/audits/{audit_id:uuid}`` → ``/api/audits/{audit_id}``: the form
     Litestar reports for the matched route (``scope["path_template"]``)."""
