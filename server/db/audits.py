@@ -9,6 +9,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from server.db import plans
+
 
 class Audit(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID
@@ -331,6 +333,7 @@ async def list_audits(
     match in all. ``organisation_id``: only audits it takes part in (and that
     have been distributed). ``overdue_on``: due before that day and not yet
     in review or closed."""
+    await plans.plan_for_the_values_given(connection)
     rows = await connection.fetch(
         """
         SELECT a.id, a.toolkit_id, a.toolkit_version, a.status, a.due_date, a.period_start, a.period_end,

@@ -23,7 +23,7 @@ from merging import OVERALL
 from server.auth.principal import Principal
 from server.authz import is_partnership_staff
 from server.concurrency import provide_principal, unit_of_work
-from server.db import events, theme_versions
+from server.db import events, plans, theme_versions
 from server.db import themes as stored
 from server.problems import FieldError, InvalidInput
 from server.reports import charts
@@ -131,6 +131,7 @@ async def _compute(
     today: datetime.date,
 ) -> Themes:
     titles, labels = titles_and_labels(registry.current(i) for i in registry.ids())
+    await plans.plan_for_the_values_given(connection)
     agency = await stored.agency_rows(
         connection,
         principal.partnership_id,
