@@ -8,9 +8,9 @@ empty grade otherwise (its status says why). No case details, no names,
 no answers: analysts get grades and where they come from.
 
 Memory: the CSV is sent in chunks of a few hundred rows; the XLSX's rows
-are written to a temporary file a few hundred at a time, zipped with the
-rest of the workbook (made by openpyxl) into another, then sent from that
-file in chunks. Neither holds the export in memory.
+are written by XlsxWriter to a temporary file a few hundred at a time, off
+the event loop, zipped into another with the rest of the workbook, then
+sent from that file in chunks. Neither holds the export in memory.
 """
 
 from __future__ import annotations
@@ -20,18 +20,13 @@ import datetime
 import functools
 import io
 import re
-import shutil
 import tempfile
-import zipfile
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import IO, Any
-from xml.sax.saxutils import escape
 
 import anyio.to_thread
 import msgspec
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.datetime import to_excel
+import xlsxwriter
 
 from agencies.applicability import Participant, applicable_sections
 from server.db.exports import ParticipantGrades
@@ -57,7 +52,7 @@ COLUMNS: tuple[str, ...] = (
 
 GradeRow = tuple[Any, ...]
 
-# Rows per chunk sent to the client.
+# Rows per chunk: of CSV sent to the client, of XLSX written off the event loop.
 CHUNK_ROWS = 500
 FILE_CHUNK_BYTES = 64 * 1024
 
@@ -186,117 +181,125 @@ async def csv_chunks(rows: AsyncIterator[GradeRow], *, chunk_rows: int = CHUNK_R
     yield buffer.getvalue().encode()
 
 
-# The sheet's rows are written here rather than through openpyxl's cells:
-# openpyxl builds a Cell object per value, infers its type and looks up its
-# style, a few thousand rows a second; these rows are known to hold text,
-# whole numbers, dates and timestamps. Every other part of the workbook
-# (header row, styles, the package around the sheet) is openpyxl's own.
-SHEET_PART = "xl/worksheets/sheet1.xml"
-_LETTERS = tuple(get_column_letter(number) for number in range(1, len(COLUMNS) + 1))
-_STYLE_OF = re.compile(rb'<c r="([A-Z]+)2" s="(\d+)"')
-# Characters XML 1.0 cannot carry (openpyxl refuses them); dropped rather
-# than break an export half sent.
+SHEET_NAME = "Grades"
+# Excel's last row is 1,048,576: the header and this many rows per sheet.
+ROWS_PER_SHEET = 1_048_575
+# XlsxWriter is a writer only, made for long sheets: with ``constant_memory``
+# each row goes to a temporary file once the next one starts, text inline
+# (no table of shared strings growing with the export).
+WORKBOOK_OPTIONS = {
+    "constant_memory": True,
+    # Text stays text, however it looks: never a formula, a number or a link.
+    "strings_to_formulas": False,
+    "strings_to_numbers": False,
+    "strings_to_urls": False,
+}
+DATE_FORMAT = "yyyy-mm-dd"
+TIMESTAMP_FORMAT = "yyyy-mm-dd h:mm:ss"
+# Characters XML 1.0 cannot carry: dropped rather than break an export half
+# sent.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_TEXT_ENTITIES = {"\r": "&#13;"}  # as lxml writes it, so it reads back as \r
-# Excel's longest cell text; openpyxl cuts there too.
-LONGEST_TEXT = 32767
+_LINE_BREAK = re.compile("\r\n?")
 
 
-def _inline_text(value: str) -> str:
-    """A text cell after its reference, as openpyxl writes it."""
-    text = _NOT_XML.sub("", value)[:LONGEST_TEXT]
-    if not text:
-        return ' t="inlineStr"></c>'
-    space = ' xml:space="preserve"' if text != text.strip() else ""
-    return f' t="inlineStr"><is><t{space}>{escape(text, _TEXT_ENTITIES)}</t></is></c>'
+def sheet_text(value: str) -> str:
+    """Text as a cell holds it. A line break is Excel's own, ``\\n``: XlsxWriter
+    would write a carriage return as ``_x000D_``, which Excel reads back but
+    openpyxl (so pandas) shows as it is."""
+    return _LINE_BREAK.sub("\n", _NOT_XML.sub("", value))
 
 
-class XlsxTemplate:
-    """What openpyxl writes for a "Grades" sheet with the header row: every
-    part of the workbook but the data rows, and the style ids of a date and
-    of a timestamp in it."""
+class GradesWorkbook:
+    """An XLSX workbook being written row by row: the sheet "Grades" with
+    the header row, then "Grades 2", "Grades 3"… with the header again when
+    the rows outgrow a sheet. Every text is written as text (never a
+    formula), a date or timestamp as Excel's with its number format."""
 
-    def __init__(self) -> None:
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet("Grades")
-        sheet.append(list(COLUMNS))
-        # A date and a timestamp, so the workbook holds their number formats.
-        sheet.append([datetime.date(2000, 1, 1), datetime.datetime(2000, 1, 1)])
-        made = io.BytesIO()
-        workbook.save(made)
-        self.package = made.getvalue()
-        with zipfile.ZipFile(made) as parts:
-            sheet_xml = parts.read(SHEET_PART)
-        self.head = sheet_xml[: sheet_xml.index(b'<row r="2"')]
-        self.tail = sheet_xml[sheet_xml.index(b"</sheetData>") :]
-        styles = {column.decode(): style.decode() for column, style in _STYLE_OF.findall(sheet_xml)}
-        self.date_style, self.timestamp_style = styles["A"], styles["B"]
+    def __init__(self, target: IO[bytes], folder: str, *, rows_per_sheet: int = ROWS_PER_SHEET) -> None:
+        self._workbook = xlsxwriter.Workbook(target, {**WORKBOOK_OPTIONS, "tmpdir": folder})
+        self._date = self._workbook.add_format({"num_format": DATE_FORMAT})
+        self._timestamp = self._workbook.add_format({"num_format": TIMESTAMP_FORMAT})
+        self._rows_per_sheet = rows_per_sheet
         # Statuses, codes, section titles: the same few texts row after row.
         # One export's own cache, so nothing of it outlives the export.
-        self._text = functools.lru_cache(maxsize=256)(_inline_text)
+        self._text = functools.lru_cache(maxsize=256)(sheet_text)
+        self.rows = 0
+        self._sheets = 0
+        self._sheet = self._new_sheet()
+        self._row = 0
 
-    def row(self, number: int, values: GradeRow) -> str:
-        """Row ``number`` of the sheet (1 is the header), as openpyxl writes it."""
-        cells = "".join(
-            self.cell(f"{letter}{number}", value)
-            for letter, value in zip(_LETTERS, values, strict=True)
-            if value is not None
-        )
-        return f'<row r="{number}">{cells}</row>'
+    def _new_sheet(self) -> Any:
+        self._sheets += 1
+        sheet = self._workbook.add_worksheet(SHEET_NAME if self._sheets == 1 else f"{SHEET_NAME} {self._sheets}")
+        for column, title in enumerate(COLUMNS):
+            sheet.write_string(0, column, title)
+        return sheet
 
-    def cell(self, reference: str, value: Any) -> str:
+    def append_all(self, rows: Iterable[GradeRow]) -> None:
+        for values in rows:
+            self.append(values)
+
+    def append(self, values: GradeRow) -> None:
+        if self._row == self._rows_per_sheet:
+            self._sheet = self._new_sheet()
+            self._row = 0
+        self._row += 1
+        self.rows += 1
+        for column, value in enumerate(values):
+            if value is not None:
+                self._write(column, value)
+
+    def _write(self, column: int, value: Any) -> None:
+        sheet, row = self._sheet, self._row
         if isinstance(value, str):
-            return f'<c r="{reference}"{self._text(value)}'
-        if isinstance(value, bool):
-            return f'<c r="{reference}" t="b"><v>{value:d}</v></c>'
-        if isinstance(value, int | float):
-            return f'<c r="{reference}" t="n"><v>{value:.16g}</v></c>'
-        if isinstance(value, datetime.datetime):
+            if text := self._text(value):  # no text, no cell: blank, as in the CSV
+                sheet.write_string(row, column, text)
+        elif isinstance(value, bool):
+            sheet.write_boolean(row, column, value)
+        elif isinstance(value, int | float):
+            sheet.write_number(row, column, value)
+        elif isinstance(value, datetime.datetime):
             # Excel has no time zones: a timestamp is written in UTC, as the
             # CSV's ISO 8601 says.
             if value.tzinfo is not None:
                 value = value.astimezone(datetime.UTC).replace(tzinfo=None)
-            return f'<c r="{reference}" s="{self.timestamp_style}" t="n"><v>{to_excel(value):.16g}</v></c>'
-        if isinstance(value, datetime.date):
-            return f'<c r="{reference}" s="{self.date_style}" t="n"><v>{to_excel(value):.16g}</v></c>'
-        raise TypeError(f"no spreadsheet cell for {type(value).__name__}")
+            sheet.write_datetime(row, column, value, self._timestamp)
+        elif isinstance(value, datetime.date):
+            sheet.write_datetime(row, column, value, self._date)
+        else:
+            raise TypeError(f"no spreadsheet cell for {type(value).__name__}")
 
-    def save(self, rows: IO[bytes], target: IO[bytes]) -> None:
-        """The workbook into ``target``: openpyxl's parts, with the sheet's
-        data rows read from ``rows``."""
-        size = rows.seek(0, io.SEEK_END) + len(self.head) + len(self.tail)
-        rows.seek(0)
-        with (
-            zipfile.ZipFile(io.BytesIO(self.package)) as parts,
-            zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as workbook,
-        ):
-            for part in parts.infolist():
-                if part.filename != SHEET_PART:
-                    workbook.writestr(part, parts.read(part))
-                    continue
-                sheet = zipfile.ZipInfo(SHEET_PART, date_time=part.date_time)
-                sheet.compress_type = zipfile.ZIP_DEFLATED
-                sheet.file_size = size  # ZIP64 only when the sheet needs it
-                with workbook.open(sheet, "w") as entry:
-                    entry.write(self.head)
-                    shutil.copyfileobj(rows, entry, FILE_CHUNK_BYTES)
-                    entry.write(self.tail)
+    def close(self) -> None:
+        """Copy the sheets' rows into the workbook and zip it into the target."""
+        self._workbook.close()
 
 
-async def xlsx_file(rows: AsyncIterator[GradeRow], target: IO[bytes]) -> int:
-    """Write the rows into ``target`` as an XLSX workbook with one sheet,
-    "Grades"; returns how many rows. The sheet's rows go to a temporary
-    file as they come, as openpyxl's write-only sheet does, so memory stays
-    flat however many there are."""
-    template = XlsxTemplate()
-    count = 0
-    with tempfile.TemporaryFile(prefix="maca-export-", suffix=".xml") as sheet_rows:
+async def xlsx_file(
+    rows: AsyncIterator[GradeRow],
+    target: IO[bytes],
+    *,
+    rows_per_sheet: int = ROWS_PER_SHEET,
+    chunk_rows: int = CHUNK_ROWS,
+) -> int:
+    """Write the rows into ``target`` as an XLSX workbook, sheet "Grades";
+    returns how many rows. The rows go to a temporary file a batch at a
+    time, so memory stays flat however many there are; that file lives in a
+    folder of this export's own, removed even when the export is abandoned
+    half way."""
+    with tempfile.TemporaryDirectory(prefix="maca-export-") as folder:
+        workbook = GradesWorkbook(target, folder, rows_per_sheet=rows_per_sheet)
+        batch: list[GradeRow] = []
         async for row in rows:
-            count += 1
-            sheet_rows.write(template.row(count + 1, row).encode())
-        # Zipping the sheet is CPU work: off the event loop.
-        await anyio.to_thread.run_sync(template.save, sheet_rows, target)
-    return count
+            batch.append(row)
+            if len(batch) >= chunk_rows:
+                # Making the cells takes several times longer than reading
+                # the rows: off the event loop, so other requests go on.
+                await anyio.to_thread.run_sync(workbook.append_all, batch)
+                batch = []
+        await anyio.to_thread.run_sync(workbook.append_all, batch)
+        # Copying the rows and zipping the workbook: off the event loop too.
+        await anyio.to_thread.run_sync(workbook.close)
+    return workbook.rows
 
 
 def file_chunks(source: IO[bytes], size: int = FILE_CHUNK_BYTES) -> Iterable[bytes]:
@@ -305,8 +308,8 @@ def file_chunks(source: IO[bytes], size: int = FILE_CHUNK_BYTES) -> Iterable[byt
         yield chunk
 
 
-async def xlsx_chunks(rows: AsyncIterator[GradeRow]) -> AsyncIterator[bytes]:
+async def xlsx_chunks(rows: AsyncIterator[GradeRow], *, chunk_rows: int = CHUNK_ROWS) -> AsyncIterator[bytes]:
     with tempfile.TemporaryFile(prefix="maca-export-", suffix=".xlsx") as target:
-        await xlsx_file(rows, target)
+        await xlsx_file(rows, target, chunk_rows=chunk_rows)
         for chunk in file_chunks(target):
             yield chunk

@@ -35,11 +35,11 @@ from server.db.migrate import migrate
 from server.db.pool import create_pool
 from server.demo_scale import generate
 from server.reports import exports
-from server.reports.exports_api import Writer, grade_filters, stream_grades
+from server.reports.exports_api import grade_filters, stream_grades
 from server.settings import Settings, load_settings
 from toolkits.registry import Registry
 
-WRITERS: dict[str, Writer] = {"csv": exports.csv_chunks, "xlsx": exports.xlsx_chunks}
+WRITERS = {"csv": exports.csv_chunks, "xlsx": exports.xlsx_chunks}
 
 
 class ExportFigures(msgspec.Struct, frozen=True, kw_only=True):
@@ -72,9 +72,7 @@ async def measure(
             yield row
 
     def write(source: Any) -> Any:
-        if kind == "csv":
-            return exports.csv_chunks(counted(source), chunk_rows=chunk_rows)
-        return WRITERS[kind](counted(source))
+        return WRITERS[kind](counted(source), chunk_rows=chunk_rows)
 
     if trace_memory:
         tracemalloc.start()
@@ -148,9 +146,10 @@ async def _measure(settings: Settings, url: str, registry: Registry) -> dict[str
             return grade_filters(registry, period_from=quarter, period_to=quarter, **wanted)
 
         every = GradeFilters()
-        # openpyxl writes a few thousand rows a second (no lxml here): the
-        # XLSX runs take one toolkit's audits of one quarter, so the whole
-        # benchmark stays within minutes at 100,000 audits.
+        # XlsxWriter makes about ten thousand rows a second here, several
+        # times fewer than the CSV's: the XLSX runs take one toolkit's audits
+        # of one quarter, so the whole benchmark stays within minutes at
+        # 100,000 audits.
         runs = {
             # rates: no tracemalloc
             "csv all": ("csv", every, False),

@@ -22,7 +22,7 @@ LARGE = 200
 # Participants per round trip: fewer than the small export has, so both
 # exports hold a full batch at their peak and only their length differs.
 PREFETCH = 20
-CHUNK_ROWS = 50  # CSV rows per chunk sent, likewise
+CHUNK_ROWS = 50  # rows per CSV chunk sent and per XLSX chunk written, likewise
 
 
 async def test_a_large_export_takes_no_more_memory_than_a_small_one(
