@@ -11,6 +11,12 @@ Memory: the CSV is sent in chunks of a few hundred rows; the XLSX's rows
 are written by XlsxWriter to a temporary file a few hundred at a time, off
 the event loop, zipped into another with the rest of the workbook, then
 sent from that file in chunks. Neither holds the export in memory.
+
+Formulas (OWASP "CSV injection"): a spreadsheet program opening the CSV
+runs a cell starting with =, +, -, @, a tab or a carriage return as a
+formula. In the CSV such text (in ``TEXT_COLUMNS``) is prefixed with a
+single quote, so ``=cmd`` arrives as ``'=cmd``; in the XLSX every text is a
+text cell, which no program runs, so it is written as it is.
 """
 
 from __future__ import annotations
@@ -164,14 +170,42 @@ def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
+# What a spreadsheet program takes for the start of a formula when it opens
+# a CSV file (OWASP, "CSV injection"): =, + and - (also a sign), @ (Lotus's
+# functions), and a tab or carriage return ahead of any of them.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# The columns whose text comes from outside Maca's own code: organisation
+# codes from the sign-in provider's claims, toolkit and section ids, section
+# titles and grade labels from the definition files. Ids Maca makes, dates,
+# versions, grades and the fixed vocabularies of statuses and agency kinds
+# can never start like a formula, and are left as they are.
+TEXT_COLUMNS = frozenset({"toolkit", "organisation_code", "section_id", "section_title", "grade_label"})
+_IS_TEXT = tuple(column in TEXT_COLUMNS for column in COLUMNS)
+
+
+def csv_text(value: str) -> str:
+    """Text that a spreadsheet program opening the CSV would run as a
+    formula, with a single quote in front, as OWASP recommends: the program
+    takes it for text, and a reader still sees what it says."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def csv_row(row: GradeRow) -> list[Any]:
+    return [
+        csv_text(value) if is_text and isinstance(value, str) else _cell(value)
+        for value, is_text in zip(row, _IS_TEXT, strict=True)
+    ]
+
+
 async def csv_chunks(rows: AsyncIterator[GradeRow], *, chunk_rows: int = CHUNK_ROWS) -> AsyncIterator[bytes]:
-    """The rows as CSV (RFC 4180, UTF-8 with a header row), a chunk at a time."""
+    """The rows as CSV (RFC 4180, UTF-8 with a header row), a chunk at a
+    time, text that would start a formula quoted (``csv_text``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     pending = 0
     async for row in rows:
-        writer.writerow([_cell(value) for value in row])
+        writer.writerow(csv_row(row))
         pending += 1
         if pending >= chunk_rows:
             yield buffer.getvalue().encode()
