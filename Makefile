@@ -41,7 +41,12 @@ pytest: install
 test: lint typecheck pytest
 
 # `make bench BENCH=load` runs only the named benchmarks; all by default.
+# The load is driven by wrk (Debian's package), installed here when missing
+# as .ci/run installs what the suite needs.
 bench: install
+	@command -v wrk >/dev/null 2>&1 || { export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk; } \
+	  || { echo "make bench needs wrk: apt-get install wrk" >&2; exit 2; }
 	$(BIN)/python -m tests.bench $(BENCH)
 
 # Longer API fuzzing (tests/security/test_fuzz.py): 400 examples per operation
