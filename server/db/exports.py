@@ -22,6 +22,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from server.db import plans
+
 # Rows fetched from the cursor per round trip: large enough that the round
 # trips cost little, small enough that a batch is a few hundred kilobytes.
 PREFETCH = 500
@@ -101,6 +103,7 @@ async def participant_grades(
     stable order. ``organisation_id``: only that organisation's part, of
     audits that have been distributed (an agency's auditor). Must be
     iterated inside a transaction."""
+    await plans.plan_for_the_values_given(connection)
     cursor = connection.cursor(
         _GRADES,
         partnership_id,
