@@ -451,7 +451,7 @@ async def _write(connection: asyncpg.Connection[Any], batch: Batch) -> None:
         )
         await connection.copy_records_to_table(
             "audit_summaries",
-            records=[_summary_record(s) for s in batch.summaries],
+            records=[stored.summary_record(s, json=_json) for s in batch.summaries],
             columns=stored.SUMMARY_COLUMNS,
         )
         await stored.add_counts(
@@ -459,22 +459,6 @@ async def _write(connection: asyncpg.Connection[Any], batch: Batch) -> None:
             sorted((k, v) for k, v in batch.section_counts.items() if any(v)),
             sorted((k, v) for k, v in batch.agency_counts.items() if v),
         )
-
-
-def _summary_record(summary: AuditSummary) -> tuple[Any, ...]:
-    return (
-        uuid.UUID(summary.audit_id),
-        uuid.UUID(summary.partnership_id),
-        summary.toolkit_id,
-        summary.status,
-        summary.quarter,
-        summary.provisional,
-        summary.overall_grade,
-        summary.immediate_concerns,
-        _json(summary.sections),
-        _json(summary.agency_grades),
-        list(summary.participating_kinds),
-    )
 
 
 async def _organisations(connection: asyncpg.Connection[Any], code: str) -> tuple[uuid.UUID, list[Organisation]]:

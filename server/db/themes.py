@@ -4,7 +4,7 @@ dashboard adds up (migration 0006)."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -66,7 +66,14 @@ async def add_counts(
         await connection.execute(_UPSERT_AGENCIES, *[list(c) for c in columns])
 
 
-def _summary_record(summary: AuditSummary) -> tuple[Any, ...]:
+def _json_text(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+def summary_record(summary: AuditSummary, json: Callable[[Any], Any] = _json_text) -> tuple[Any, ...]:
+    """The summary as a row of ``audit_summaries``, in ``SUMMARY_COLUMNS``'
+    order; ``json`` writes the jsonb columns (text for a statement's
+    parameters, bytes for ``maca demo``'s binary COPY)."""
     return (
         UUID(summary.audit_id),
         UUID(summary.partnership_id),
@@ -76,8 +83,8 @@ def _summary_record(summary: AuditSummary) -> tuple[Any, ...]:
         summary.provisional,
         summary.overall_grade,
         summary.immediate_concerns,
-        msgspec.json.encode(summary.sections).decode(),
-        msgspec.json.encode(summary.agency_grades).decode(),
+        json(summary.sections),
+        json(summary.agency_grades),
         list(summary.participating_kinds),
     )
 
@@ -111,7 +118,7 @@ async def store_summaries(connection: asyncpg.Connection[Any], summaries: Sequen
                agency_grades = excluded.agency_grades, participating_kinds = excluded.participating_kinds,
                refreshed_at = now()
         """,
-        [_summary_record(s) for s in summaries],
+        [summary_record(s) for s in summaries],
     )
 
 
