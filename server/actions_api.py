@@ -17,6 +17,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
+from server.audit_workflow import agree_action, store_action_change
 from server.audits_api import MAX_REASON, is_partnership_staff, today, visible_audit
 from server.auth.principal import Principal
 from server.concurrency import (
@@ -149,23 +150,15 @@ class ActionController(Controller):
                     )
                 if errors:
                     raise InvalidInput(errors=errors)
-                created = await actions.create(
+                created = await agree_action(
                     connection,
-                    audit.id,
+                    principal,
+                    audit,
                     action=data.action,
                     who=data.who,
                     timescale=data.timescale,
                     responsible_organisation_id=organisation,
                     due_date=data.due_date,
-                    user_id=principal.user_id,
-                )
-                await events.record(
-                    connection,
-                    principal,
-                    "action.created",
-                    audit_id=audit.id,
-                    target_organisation_id=organisation,
-                    detail={"action_id": str(created.id)},
                 )
                 return json_response(
                     _view(created),
@@ -225,15 +218,7 @@ class ActionController(Controller):
             if errors:
                 raise InvalidInput(errors=errors)
             changed = msgspec.structs.replace(current, **given)
-            updated = await actions.update(connection, changed, current.row_version, principal.user_id)
+            updated = await store_action_change(connection, principal, audit, current, changed, given)
             if updated is None:
                 raise PreconditionFailed("someone changed this since you read it")
-            await events.record(
-                connection,
-                principal,
-                "action.changed",
-                audit_id=audit.id,
-                target_organisation_id=updated.responsible_organisation_id,
-                detail={"action_id": str(updated.id), "fields": sorted(given)},
-            )
         return json_response(_view(updated), headers={"ETag": etag(updated.row_version)})

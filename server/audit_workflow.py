@@ -19,6 +19,7 @@ transaction; the steps check them again, so no caller can skip them.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -30,7 +31,7 @@ from agencies.applicability import Participant
 from merging import OVERALL
 from server.auth.principal import Principal
 from server.concurrency import check_version
-from server.db import audits, contributions, events, judgements, themes
+from server.db import actions, audits, contributions, events, judgements, themes
 from server.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from toolkits.answers import CaseDetails, ContributionContent
 from toolkits.model import Toolkit
@@ -575,3 +576,64 @@ async def moderate(
     )
     await themes.refresh_audit_summary(connection, registry, audit.id)
     return audit
+
+
+# --- remedial actions ------------------------------------------------------
+
+
+async def agree_action(
+    connection: asyncpg.Connection[Any],
+    principal: Principal,
+    audit: audits.Audit,
+    *,
+    action: str,
+    who: str | None,
+    timescale: str | None,
+    responsible_organisation_id: UUID | None,
+    due_date: datetime.date | None,
+) -> actions.RemedialAction:
+    """Store a remedial action the partnership agreed, and record it. The
+    caller has checked its fields, the responsible organisation's part in
+    the audit among them, and says so in its own words."""
+    created = await actions.create(
+        connection,
+        audit.id,
+        action=action,
+        who=who,
+        timescale=timescale,
+        responsible_organisation_id=responsible_organisation_id,
+        due_date=due_date,
+        user_id=principal.user_id,
+    )
+    await events.record(
+        connection,
+        principal,
+        "action.created",
+        audit_id=audit.id,
+        target_organisation_id=responsible_organisation_id,
+        detail={"action_id": str(created.id)},
+    )
+    return created
+
+
+async def store_action_change(
+    connection: asyncpg.Connection[Any],
+    principal: Principal,
+    audit: audits.Audit,
+    current: actions.RemedialAction,
+    changed: actions.RemedialAction,
+    fields: Iterable[str],
+) -> actions.RemedialAction | None:
+    """Write ``changed`` over ``current`` unless someone changed the action
+    since (None then), and record which ``fields`` were given."""
+    updated = await actions.update(connection, changed, current.row_version, principal.user_id)
+    if updated is not None:
+        await events.record(
+            connection,
+            principal,
+            "action.changed",
+            audit_id=audit.id,
+            target_organisation_id=updated.responsible_organisation_id,
+            detail={"action_id": str(updated.id), "fields": sorted(fields)},
+        )
+    return updated

@@ -23,7 +23,14 @@ from litestar.params import FromPath
 from merging import OVERALL, PartnershipJudgement
 from server import audit_workflow
 from server.actions_api import MAX_FIELD
-from server.audit_workflow import MAX_MODERATION_REASON, audit_toolkit, case_details_of, visible_audit
+from server.audit_workflow import (
+    MAX_MODERATION_REASON,
+    agree_action,
+    audit_toolkit,
+    case_details_of,
+    store_action_change,
+    visible_audit,
+)
 from server.audits_api import today
 from server.auth.principal import Principal
 from server.concurrency import unit_of_work
@@ -316,23 +323,15 @@ class ReviewPages(PageController):
                 if organisation is not None and not await audits.is_participant(connection, audit.id, organisation):
                     errors.add("organisation", "Select an agency taking part, or no one agency")
                 else:
-                    created = await actions.create(
+                    await agree_action(
                         connection,
-                        audit.id,
+                        principal,
+                        audit,
                         action=text["action"],
                         who=text["who"] or None,
                         timescale=text["timescale"] or None,
                         responsible_organisation_id=organisation,
                         due_date=due_date,
-                        user_id=principal.user_id,
-                    )
-                    await events.record(
-                        connection,
-                        principal,
-                        "action.created",
-                        audit_id=audit.id,
-                        target_organisation_id=organisation,
-                        detail={"action_id": str(created.id)},
                     )
             if not errors:
                 return redirect_with_notice(f"/audits/{audit_id}/actions", "Remedial action added")
@@ -428,21 +427,16 @@ class ReviewPages(PageController):
                 )
                 updated = None
                 if form.int_field("row_version") == current.row_version:
-                    updated = await actions.update(connection, changed, current.row_version, principal.user_id)
-                if updated is None:
-                    errors.add("row-version", "Someone else changed this action since you opened the page; check it")
-                else:
-                    await events.record(
+                    updated = await store_action_change(
                         connection,
                         principal,
-                        "action.changed",
-                        audit_id=audit.id,
-                        target_organisation_id=updated.responsible_organisation_id,
-                        detail={
-                            "action_id": str(updated.id),
-                            "fields": ["comments", "completed", "date_reviewed", "initials"],
-                        },
+                        audit,
+                        current,
+                        changed,
+                        ("comments", "completed", "date_reviewed", "initials"),
                     )
+                if updated is None:
+                    errors.add("row-version", "Someone else changed this action since you opened the page; check it")
             if not errors:
                 return redirect_with_notice(f"/audits/{audit_id}/actions", "Remedial action updated")
         return await self._action_page(
