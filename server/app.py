@@ -20,21 +20,16 @@ from litestar.static_files import create_static_files_router
 
 from agencies.kinds import AGENCY_KIND_CODES
 from merging import policy_names
-from server import logging_filter, maintenance, openapi_problems, reports, web
-from server.actions_api import ActionController
-from server.audits_api import AuditController
+from server import api, pages
+from server.api import openapi
+from server.auth.rate_limit import SignInRateLimit
 from server.auth.wiring import identity_parts
-from server.contributions_api import ContributionController
 from server.db.pool import create_pool
-from server.health import HealthController
-from server.judgement_api import JudgementController
-from server.organisations_api import OrganisationController
-from server.problems import EXCEPTION_HANDLERS
-from server.rate_limit import SignInRateLimit
-from server.security_headers import SecurityHeaders, SwaggerPagePolicy
+from server.pages.rendering import error_page, from_a_browser
+from server.platform import log_filter, maintenance
+from server.platform.problems import EXCEPTION_HANDLERS
+from server.platform.security_headers import SecurityHeaders, SwaggerPagePolicy
 from server.settings import Settings
-from server.toolkit_api import ToolkitController
-from server.web.rendering import error_page, from_a_browser
 from toolkits.registry import Registry, load_registry
 
 log = logging.getLogger("maca")
@@ -105,7 +100,7 @@ def create_app(
     if dsn is None:
         raise ValueError("create_app needs a database: set DATABASE_URL or pass database_url")
     # Credentials never reach the log, whatever prints them (issue 9).
-    logging_filter.install()
+    log_filter.install()
     toolkits = registry or load_toolkits()
     identity = identity_parts(settings)
 
@@ -133,26 +128,19 @@ def create_app(
                 path="/static/swagger-ui", directories=[swagger_dist], include_in_schema=False, name="swagger-ui"
             )
         )
-    static.extend(web.static_routers(NODE_MODULES))
+    static.extend(pages.static_routers(NODE_MODULES))
 
     config = AppConfig(
         route_handlers=[
-            HealthController,
-            ToolkitController,
-            AuditController,
-            ContributionController,
-            ActionController,
-            JudgementController,
-            OrganisationController,
+            *api.route_handlers,
             *identity.route_handlers,
-            *web.route_handlers,
-            *reports.route_handlers,
+            *pages.route_handlers,
             *static,
         ],
         lifespan=[database, identity.lifespan],
         on_startup=[freeze_startup_objects],
         # Who is asking (middleware), and whether the route table admits
-        # them (one global guard, server/authz.py).
+        # them (one global guard, server/auth/permissions.py).
         # Security headers on every response (issue 9): the hook sees the
         # router's own 404/405 too; the documentation page gets a policy
         # naming its inline blocks by hash. Sign-in attempts are counted.
@@ -174,5 +162,5 @@ def create_app(
     )
     app = Litestar.from_config(config)
     # The document describes the problem responses Maca really gives (issue 9).
-    openapi_problems.install(app)
+    openapi.install(app)
     return app

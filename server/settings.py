@@ -90,14 +90,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # quality-assurance records (current year + 6); the seeds and DESIGN set none.
     retention_days: Positive = msgspec.field(default=2192, name="MACA_RETENTION_DAYS")
     # How often each server process tidies expired sessions, abandoned
-    # sign-ins and day-old idempotency keys (server/maintenance.py); one
+    # sign-ins and day-old idempotency keys (server/platform/maintenance.py); one
     # process at a time does the work, whatever the number of replicas.
     maintenance_minutes: Annotated[float, msgspec.Meta(gt=0, le=24 * 60)] = msgspec.field(
         default=10.0, name="MACA_MAINTENANCE_MINUTES"
     )
     # The reverse proxies whose X-Forwarded-For (and -Proto) Maca believes:
     # addresses or networks, comma-separated, or "*". Sign-in attempts are
-    # counted per client address (server/rate_limit.py), which behind a proxy
+    # counted per client address (server/auth/rate_limit.py), which behind a proxy
     # is the proxy's own unless it is trusted; anyone else trusted could name
     # any address, so by default only a proxy on this machine is.
     forwarded_allow_ips: str = msgspec.field(default="127.0.0.1", name="MACA_FORWARDED_ALLOW_IPS")

@@ -43,7 +43,7 @@ from litestar.response import Redirect
 from server.auth.claims import ClaimMapping
 from server.auth.pages import render
 from server.auth.principal import Role
-from server.demo import DEMO_ORGANISATIONS, DEMO_PARTNERSHIP
+from server.db.demo import DEMO_ORGANISATIONS, DEMO_PARTNERSHIP
 from server.settings import Settings
 
 log = logging.getLogger("maca.dev_idp")

@@ -1,7 +1,7 @@
 """Who is asking: the authentication middleware, and the ``principal``
 dependency route handlers declare.
 
-For every route the table in ``server/authz.py`` does not make public, the
+For every route the table in ``server/auth/permissions.py`` does not make public, the
 middleware reads the credentials and puts the :class:`Principal` on the
 request (``request.user``):
 
@@ -36,11 +36,11 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from server.auth.claims import ClaimsRejected, identity_from_claims
+from server.auth.permissions import PUBLIC, access_for_scope
 from server.auth.principal import Principal
 from server.auth.tokens import IssuerUnavailable, TokenRejected
-from server.authz import PUBLIC, access_for_scope
 from server.db import sessions
-from server.problems import Forbidden, ServiceUnavailable, Unauthorized
+from server.platform.problems import Forbidden, ServiceUnavailable, Unauthorized
 
 log = logging.getLogger("maca.auth")
 

@@ -36,7 +36,7 @@ from server.auth.pages import render
 from server.auth.principal import Principal
 from server.auth.tokens import IssuerUnavailable, TokenRejected
 from server.db import sessions
-from server.problems import Problem
+from server.platform.problems import Problem
 from server.settings import Settings
 
 with warnings.catch_warnings():

@@ -17,10 +17,10 @@ from litestar.di import Provide
 from server.auth.claims import ClaimMapping
 from server.auth.dev_idp import DevIdpController, DevIssuer
 from server.auth.middleware import AuthenticationMiddleware, provide_principal
+from server.auth.permissions import authorise
 from server.auth.recording import IdentityRecorder
 from server.auth.tokens import TokenValidator
 from server.auth.web import MeController, SignInController
-from server.authz import authorise
 from server.settings import Settings
 
 log = logging.getLogger("maca.auth")

@@ -16,7 +16,7 @@ import msgspec
 
 # How long a retry with the same key gets the first response back: 24
 # hours, the usual contract for idempotency keys (clients retry within
-# minutes). server/maintenance.py forgets older keys; a retry with one runs
+# minutes). server/platform/maintenance.py forgets older keys; a retry with one runs
 # afresh.
 KEPT_FOR_DAYS = 1
 

@@ -124,7 +124,7 @@ async def count_for(connection: asyncpg.Connection[Any], user_id: UUID) -> int:
 
 
 async def forget_expired(connection: asyncpg.Connection[Any]) -> int:
-    """Delete sessions past their end; how many (server/maintenance.py)."""
+    """Delete sessions past their end; how many (server/platform/maintenance.py)."""
     result = await connection.execute("DELETE FROM sessions WHERE expires_at < now()")
     return int(result.rsplit(" ", 1)[-1])
 

@@ -1,14 +1,4 @@
-"""The partnership's review across audits: themes, the combined audit
-report, and exports for analysts."""
-
-from __future__ import annotations
-
-from typing import Any
-
-from server.reports import exports_api, report_api, themes_api
-
-route_handlers: list[Any] = [
-    *themes_api.route_handlers,
-    *report_api.route_handlers,
-    *exports_api.route_handlers,
-]
+"""The partnership's review across audits, as documents: themes, the
+combined audit report, exports for analysts, FHIR responses and charts.
+Built from what the steps in ``server.audits`` read; served by ``server.api``
+and ``server.pages``."""

@@ -1,6 +1,6 @@
 """The grades export over many audits: rows per second and peak memory of
 the CSV and XLSX exports, through the code the API streams from
-(``server.reports.exports_api.stream_grades``: a cursor in the caller's
+(``server.api.exports.stream_grades``: a cursor in the caller's
 transaction, rows written as they come), for a reviewer.
 
 Peak memory is Python's own allocations (tracemalloc) while one export is
@@ -27,15 +27,15 @@ import asyncpg
 import msgspec
 from litestar.datastructures import State
 
+from server.api.exports import grade_filters, stream_grades
 from server.app import load_toolkits
 from server.auth.principal import Principal
+from server.cli.demo import generate
 from server.db import embedded
 from server.db.exports import PREFETCH, GradeFilters
 from server.db.migrate import migrate
 from server.db.pool import create_pool
-from server.demo_scale import generate
 from server.reports import exports
-from server.reports.exports_api import grade_filters, stream_grades
 from server.settings import Settings, load_settings
 from toolkits.registry import Registry
 

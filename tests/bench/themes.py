@@ -23,9 +23,9 @@ import asyncpg
 from litestar.testing import AsyncTestClient
 
 from server.app import create_app, load_toolkits
+from server.cli.demo import generate
 from server.db import embedded, theme_versions
 from server.db.migrate import migrate
-from server.demo_scale import generate
 from server.settings import load_settings
 from tests.identity import bearer, token_for
 

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from agencies.kinds import AGENCY_KIND_CODES
-from server.demo import DEMO_ORGANISATIONS, DEMO_PARTNERSHIP
+from server.db.demo import DEMO_ORGANISATIONS, DEMO_PARTNERSHIP
 from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,8 +11,8 @@ import asyncpg
 import msgspec
 
 from agencies.applicability import Participant
+from server.cli.demo import check_case_details, generate
 from server.db import themes as stored
-from server.demo_scale import check_case_details, generate
 from server.reports.themes import (
     add_agency_counts,
     add_section_counts,

@@ -10,9 +10,9 @@ from typing import Any
 import asyncpg
 from litestar.datastructures import State
 
+from server.cli.demo import generate
 from server.db.exports import GradeFilters
 from server.db.pool import create_pool
-from server.demo_scale import generate
 from server.settings import Settings
 from tests.bench.exports import measure, reviewer_of
 from toolkits.registry import Registry

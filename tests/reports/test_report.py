@@ -10,8 +10,8 @@ from uuid import UUID
 import asyncpg
 from weasyprint.formatting_structure.boxes import TextBox
 
+from server.api.reports import layout
 from server.reports.report import answer_text
-from server.reports.report_api import layout
 from tests.server.audit_fixtures import (
     People,
     an_open_audit,

@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 from agencies.applicability import Participant
 from agencies.kinds import AGENCY_KIND_CODES
-from server.actions_api import ActionChanges, NewAction
-from server.audits_api import AuditChanges, NewAudit, StatusChange
-from server.contributions_api import ContributionDraft, ReturnRequest
-from server.judgement_api import ModerationRequest
+from server.api.actions import ActionChanges, NewAction
+from server.api.audits import AuditChanges, NewAudit, StatusChange
+from server.api.contributions import ContributionDraft, ReturnRequest
+from server.api.judgement import ModerationRequest
 from toolkits.answers import Answer, CaseDetails, ContributionContent, Judgement
 from toolkits.registry import Registry
 from toolkits.validation import validate_case_details, validate_contribution
@@ -78,7 +78,7 @@ def test_any_bytes_decode_or_fail_cleanly(body: type[msgspec.Struct], raw: bytes
     except (msgspec.DecodeError, msgspec.ValidationError):
         pass
     except UnicodeDecodeError:
-        pass  # answered 400 by server/problems.py (tested in test_hostile_input.py)
+        pass  # answered 400 by server/platform/problems.py (tested in test_hostile_input.py)
 
 
 @pytest.mark.parametrize("body", BODIES, ids=lambda body: body.__name__)

@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 import pytest
 
-from server.cli import main
+from server.cli.main import main
 from tests.deploy.processes import background, free_port, maca_environment, wait_until_ready
 
 pytestmark = pytest.mark.slow

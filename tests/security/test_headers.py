@@ -16,9 +16,9 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
-from server.authz import PUBLIC, access_for
+from server.auth.permissions import PUBLIC, access_for
 from server.db import sessions
-from server.security_headers import baseline_headers, inline_hashes
+from server.platform.security_headers import baseline_headers, inline_hashes
 from server.settings import Settings, load_settings
 from tests.deploy.processes import maca_environment, maca_server
 from tests.identity import signed_in_people

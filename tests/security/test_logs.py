@@ -4,7 +4,7 @@ The whole audit journey runs with every logger at DEBUG, its failures
 included (invalid answers, a stale If-Match, a forbidden read), and the
 captured log is searched for the case's initials and identifier, the
 answers, comments, reasons and remedial action text: none may appear. The
-credential scrubber (``server/logging_filter.py``) is tested on its own."""
+credential scrubber (``server/platform/log_filter.py``) is tested on its own."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from server.logging_filter import REDACTED, install, scrub
+from server.platform.log_filter import REDACTED, install, scrub
 from tests.security.served import served_maca
 from tests.server.audit_fixtures import (
     CASE_DETAILS,

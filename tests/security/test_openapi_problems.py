@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from server.problems import PROBLEM_JSON
+from server.platform.problems import PROBLEM_JSON
 
 
 async def document(client: AsyncTestClient[Litestar]) -> dict[str, Any]:

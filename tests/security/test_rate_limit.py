@@ -16,7 +16,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from server.rate_limit import LIMITED_ROUTES, SIGN_IN, START, TOKEN, Limit, count_attempt
+from server.auth.rate_limit import LIMITED_ROUTES, SIGN_IN, START, TOKEN, Limit, count_attempt
 from tests.deploy.processes import maca_environment, maca_server
 
 

@@ -1,4 +1,4 @@
-"""The steps the API and the web pages share (``server/audit_workflow.py``),
+"""The steps the API and the web pages share (``server/audits/workflow.py``),
 called directly in a transaction as either caller opens it, against the real
 database: each checks its rule, writes, records its event and refreshes the
 audit's themes summary, or refuses with the problem both callers turn into
@@ -17,15 +17,15 @@ import pytest
 from litestar import Litestar
 from litestar.datastructures import State
 
-from server import audit_workflow
-from server.audit_workflow import AuditToCreate
+from server.audits import workflow as audit_workflow
+from server.audits.judgement import judgement_of, partnership_result
+from server.audits.workflow import AuditToCreate
 from server.auth.middleware import principal_for_token
 from server.auth.principal import Principal
-from server.concurrency import unit_of_work
 from server.db import judgements, themes
 from server.db.pool import create_pool
-from server.judgement import judgement_of, partnership_result
-from server.problems import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from server.platform.problems import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from server.platform.transactions import unit_of_work
 from server.reports.themes import AuditSummary
 from server.settings import Settings
 from tests.identity import SignedInPeople

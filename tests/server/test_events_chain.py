@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from server.cli import main
+from server.cli.main import main
 from server.db.pool import app_database_url
 from server.db.verify import GENESIS, event_hash, verify
 from server.settings import Settings

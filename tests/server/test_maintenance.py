@@ -16,10 +16,10 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from server import maintenance
 from server.app import create_app
 from server.db.pool import create_pool
-from server.maintenance import Tidied
+from server.platform import maintenance
+from server.platform.maintenance import Tidied
 from server.settings import Settings, SettingsError, load_settings
 from toolkits.registry import Registry
 

@@ -14,8 +14,8 @@ import pytest
 from litestar.datastructures import State
 
 from server.auth.principal import Principal, Role
-from server.concurrency import unit_of_work
 from server.db.pool import APP_ROLE, UnsafeApplicationRole, app_database_url, check_role, create_pool
+from server.platform.transactions import unit_of_work
 from server.settings import Settings
 
 

@@ -20,9 +20,16 @@ from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
 from server.app import create_app
+from server.auth.permissions import (
+    PUBLIC,
+    ROUTES,
+    SIGNED_IN,
+    access_for,
+    require_same_organisation,
+    require_same_partnership,
+)
 from server.auth.principal import Principal
-from server.authz import PUBLIC, ROUTES, SIGNED_IN, access_for, require_same_organisation, require_same_partnership
-from server.problems import NotFound
+from server.platform.problems import NotFound
 from server.settings import Settings
 from tests.identity import ALL_PERSONAS, bearer, signed_in_people, token_for
 from toolkits.registry import Registry
@@ -63,12 +70,12 @@ def concrete(path: str) -> str:
 
 def test_every_registered_route_has_a_row_in_the_table(app: Litestar) -> None:
     missing = [route for route in registered(app) if route not in ROUTES]
-    assert missing == [], f"add these to ROUTES in server/authz.py: {missing}"
+    assert missing == [], f"add these to ROUTES in server/auth/permissions.py: {missing}"
 
 
 def test_every_row_in_the_table_names_a_registered_route(app: Litestar) -> None:
     stale = sorted(set(ROUTES) - set(registered(app)))
-    assert stale == [], f"these rows in server/authz.py match no route: {stale}"
+    assert stale == [], f"these rows in server/auth/permissions.py match no route: {stale}"
 
 
 def test_a_route_missing_from_the_table_is_refused(app: Litestar) -> None:

@@ -20,7 +20,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from server.auth.dev_idp import KEY_FILE, PERSONAS, DevIssuer, load_or_create_key
-from server.demo import DEMO_ORGANISATIONS, DEMO_PARTNERSHIP
+from server.db.demo import DEMO_ORGANISATIONS, DEMO_PARTNERSHIP
 from server.settings import Settings, SettingsError, load_settings
 
 Client = AsyncTestClient[Litestar]

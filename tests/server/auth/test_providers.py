@@ -18,7 +18,7 @@ from litestar.testing import AsyncTestClient
 from server.app import create_app
 from server.auth.claims import ClaimMapping, identity_from_claims
 from server.auth.recording import IdentityRecorder
-from server.demo import load_demo_data
+from server.db.demo import load_demo_data
 from server.settings import load_settings
 from tests.identity import bearer
 from tests.server.auth.issuers import Issuer, an_issuer

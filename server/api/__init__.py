@@ -1,0 +1,32 @@
+"""The JSON API: one controller module per resource. A controller parses
+the request, calls one step of ``server.audits`` and shapes the answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.api import (
+    actions,
+    audits,
+    contributions,
+    exports,
+    health,
+    judgement,
+    organisations,
+    reports,
+    themes,
+    toolkits,
+)
+
+route_handlers: list[Any] = [
+    *health.route_handlers,
+    *toolkits.route_handlers,
+    *audits.route_handlers,
+    *contributions.route_handlers,
+    *actions.route_handlers,
+    *judgement.route_handlers,
+    *organisations.route_handlers,
+    *themes.route_handlers,
+    *reports.route_handlers,
+    *exports.route_handlers,
+]

@@ -1,0 +1,114 @@
+"""The OpenAPI document says what Maca really answers when it refuses.
+
+Litestar documents a generic 400 with its own ``{status_code, detail,
+extra}`` body on every route with parameters; Maca answers every error
+with an RFC 9457 problem document (``server/platform/problems.py``) and uses more
+statuses than 400. This rewrites each operation's error responses to the
+ones it can give, all ``application/problem+json`` with the ``ProblemBody``
+schema generated from :class:`server.platform.problems.ProblemBody`, and names the
+bearer-token security scheme on every operation that needs a signed-in
+caller. Clients (and the API fuzzing tests, which check every response
+against the document) can then rely on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import msgspec
+from litestar import Litestar
+
+# Litestar keeps the served document on this plugin; it has no public name.
+from litestar._openapi.plugin import OpenAPIPlugin
+
+from server.auth.permissions import PUBLIC, access_for
+from server.platform.problems import PROBLEM_JSON, ProblemBody
+
+COMPONENTS: Final = "#/components/schemas/{name}"
+SECURITY_SCHEME: Final = "bearer"
+
+WHY: Final[dict[int, str]] = {
+    400: "A parameter or header could not be read; `errors` names each",
+    401: "Not signed in, or the access token was refused (`WWW-Authenticate` says why)",
+    403: "Signed in, but the role does not allow this (or a form's CSRF token is missing)",
+    404: "No such resource, or not one the caller may see",
+    409: "Not allowed in the resource's current state; `allowed` lists what is",
+    412: "Changed since the caller read it: `If-Match` does not match the `ETag`",
+    413: "The request body is larger than the server accepts",
+    415: "The request body is not JSON",
+    422: "The request body (or a query parameter) is not valid; `errors` names each field and what is wrong",
+    428: "`If-Match` is required: read the resource first and send its `ETag` back",
+    503: "The database is not answering; try again after `Retry-After` seconds",
+}
+
+# Routes that answer without the database.
+_NO_DATABASE: Final = ("/healthz", "/api/toolkits")
+_WRITES: Final = frozenset({"post", "put", "patch", "delete"})
+
+
+def statuses_for(method: str, path: str, *, has_query: bool = False) -> list[int]:
+    """The error statuses an operation can answer; ``has_query``: it takes
+    query parameters, whose values a handler may refuse (422) after they
+    were read."""
+    statuses = [400]
+    access = access_for(method.upper(), path)
+    if access != PUBLIC:
+        statuses += [401, 403]
+    if "{" in path or path.startswith("/api/audits"):
+        statuses.append(404)
+    if method in _WRITES:
+        statuses += [409, 412, 413, 415, 422, 428]
+    if has_query:
+        statuses.append(422)
+    if not path.startswith(_NO_DATABASE):
+        statuses.append(503)
+    return sorted(set(statuses))
+
+
+def _problem_response(status: int, problem: dict[str, Any]) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": WHY[status],
+        "content": {PROBLEM_JSON: {"schema": problem}},
+    }
+    if status == 503:
+        response["headers"] = {
+            "Retry-After": {"description": "seconds to wait", "schema": {"type": "string"}},
+        }
+    if status == 401:
+        response["headers"] = {"WWW-Authenticate": {"description": "the challenge", "schema": {"type": "string"}}}
+    return response
+
+
+def describe_problems(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` (an OpenAPI 3.1 document as a dict) with Maca's error
+    responses and security scheme; changed in place and returned."""
+    (problem,), definitions = msgspec.json.schema_components([ProblemBody], ref_template=COMPONENTS)
+    components = document.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    schemas.update(definitions)
+    components.setdefault("securitySchemes", {})[SECURITY_SCHEME] = {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "An access token from the partnership's OpenID provider",
+    }
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for status in [s for s in responses if s.startswith(("4", "5"))]:
+                del responses[status]  # Litestar's generic 400
+            has_query = any(parameter.get("in") == "query" for parameter in operation.get("parameters", []))
+            for status in statuses_for(method, path, has_query=has_query):
+                responses[str(status)] = _problem_response(status, problem)
+            if access_for(method.upper(), path) != PUBLIC:
+                operation["security"] = [{SECURITY_SCHEME: []}]
+    return document
+
+
+def install(app: Litestar) -> None:
+    """Serve the described document from ``/schema`` (it is built once,
+    here, from the routes registered so far)."""
+    plugin = app.plugins.get(OpenAPIPlugin)
+    describe_problems(plugin.provide_openapi_schema())

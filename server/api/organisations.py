@@ -1,0 +1,34 @@
+"""The organisations of the caller's partnership: the agencies a
+coordinator invites to an audit, by code or id.
+
+Organisations are recorded the first time one of their people signs in
+(from the identity provider's claims), so this lists the agencies that
+have used Maca at least once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, get
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+
+from server.auth.principal import Principal
+from server.db import audits, events
+from server.db.audits import Organisation
+from server.platform.transactions import unit_of_work
+
+
+class OrganisationController(Controller):
+    path = "/api/organisations"
+    tags = ("organisations",)
+
+    @get("/", summary="The organisations of your partnership")
+    async def list_organisations(self, state: State, principal: NamedDependency[Principal]) -> list[Organisation]:
+        async with unit_of_work(state, principal) as connection:
+            found = await audits.organisations_of_partnership(connection, principal.partnership_id)
+            await events.record(connection, principal, "organisations.listed", detail={"count": len(found)})
+        return found
+
+
+route_handlers: list[Any] = [OrganisationController]

@@ -1,0 +1,49 @@
+"""What the commands share: one-line failures, the database to work on (the
+configured one, or an embedded one for the duration), and migrating it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import asyncpg
+
+from server.db import embedded
+from server.db.migrate import migrate
+from server.settings import Settings
+
+
+class CommandError(Exception):
+    """A failure to report in one line."""
+
+
+@contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    """The configured database, or an embedded one for the duration."""
+    if settings.database_url is not None:
+        yield settings.database_url
+        return
+    server = embedded.start(settings.data_path)
+    try:
+        yield server.url()
+    finally:
+        server.stop()
+
+
+async def _migrate(url: str, statement_cache: int, app_password: str | None = None) -> list[str]:
+    # The statement cache setting applies here too: through PgBouncer in
+    # transaction mode a cached prepared statement may meet a server
+    # connection that already has one of the same name.
+    connection = await asyncpg.connect(url, statement_cache_size=statement_cache)
+    try:
+        return [f"{m.version:04d}_{m.name}" for m in await migrate(connection, app_password=app_password)]
+    finally:
+        await connection.close()
+
+
+def run_migrations(settings: Settings, url: str) -> None:
+    from server.db.pool import app_password
+
+    applied = asyncio.run(_migrate(url, settings.db_statement_cache, app_password(settings, url)))
+    print(f"migrations applied: {', '.join(applied)}" if applied else "database schema is up to date")

@@ -1,0 +1,627 @@
+"""``maca demo --audits N``: a partnership's worth of realistic audits, for
+development and benchmarks.
+
+Audits over the last two years across the toolkits, agencies taking part,
+drafts and submitted contributions (every submitted one complete and valid
+for its agency on its case), agencies disagreeing, reviewers moderating,
+remedial actions (some overdue), immediate concerns; and the themes'
+summaries and counted rows, made by the same code the API uses. Rows go in
+with COPY in batches. Every audit's id follows from the seed and its number,
+so a second run with the same seed adds only what is missing.
+
+Everything is synthetic: case details are placeholders ("Demo child 17").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import random
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from agencies.applicability import Participant, applicable_sections
+from merging import AgencyContribution, CaseFacts, Moderation, merge
+from server.cli.database import CommandError, database_url, run_migrations
+from server.db import theme_versions
+from server.db import themes as stored
+from server.db.demo import DEMO_ORGANISATIONS, DEMO_PARTNERSHIP, load_demo_data
+from server.reports.themes import (
+    AgencyKey,
+    AuditSummary,
+    SectionKey,
+    SectionValues,
+    add_agency_counts,
+    add_section_counts,
+    agency_counts,
+    section_counts,
+    summarise,
+)
+from toolkits.answers import ContributionContent
+from toolkits.model import FIXED_CHOICES, Question, Toolkit
+from toolkits.registry import Registry
+from toolkits.validation import validate_case_details, validate_contribution
+
+NAMESPACE = uuid.UUID("1f0c6a52-5d0e-4c1e-9a53-6d2b8f1e7a10")
+BATCH = 2000
+DAYS = 730  # audits spread over the last two years
+
+# How often each toolkit is used, and each status an audit is in.
+TOOLKIT_WEIGHTS = {
+    "multi-agency-cp": 40,
+    "childs-journey-early-help": 20,
+    "early-intervention": 15,
+    "csc-practice-criteria": 15,
+    "tier2-cin-cp": 10,
+}
+STATUS_WEIGHTS = {"closed": 50, "in-review": 15, "open": 25, "draft": 10}
+CSC = "childrens-social-care"
+
+
+@dataclass(frozen=True)
+class Organisation:
+    id: uuid.UUID
+    name: str
+    agency_kind: str
+
+
+@dataclass
+class Plan:
+    """What one run wrote, for the report and the tests."""
+
+    audits: int = 0
+    skipped: int = 0
+    contributions: dict[str, int] = field(default_factory=dict)
+    moderations: int = 0
+    actions: int = 0
+    overdue_actions: int = 0
+    seconds: float = 0.0
+
+
+def _sample_answer(question: Question, rng: random.Random, *, alerting: bool) -> Any:
+    """A valid answer of the question's kind; ``alerting`` picks the value
+    that raises the question's alert, where it has one."""
+    if question.alert is not None:
+        raising = question.alert.when[0]
+        if alerting:
+            return [raising] if question.kind == "multiple-choice" else raising
+        choices = [c.value for c in question.choices] or [code for code, _ in FIXED_CHOICES.get(question.kind, ())]
+        calm = [c for c in choices if c not in question.alert.when]
+        return [calm[0]] if question.kind == "multiple-choice" else calm[0]
+    kind = question.kind
+    if kind == "grade":
+        return rng.randint(1, 4)
+    if kind in FIXED_CHOICES:
+        return rng.choice(FIXED_CHOICES[kind])[0]
+    simple: dict[str, Any] = {
+        "tick": True,
+        "date": "2025-03-01",
+        "text": "Seen in the records",
+        "number": 1,
+        "evidence": [{"document": "Case notes", "date": "2025-03-01"}],
+    }
+    if kind in simple:
+        return simple[kind]
+    if kind == "single-choice":
+        return rng.choice(question.choices).value
+    if kind == "multiple-choice":
+        return [rng.choice(question.choices).value]
+    if kind == "rows":
+        row: dict[str, Any] = {}
+        for column in question.columns:
+            row[column.id] = {"date": "2025-03-01", "number": 1, "yes-no": "yes", "tick": True}.get(column.kind, "x")
+            if column.kind == "single-choice":
+                row[column.id] = column.choices[0].value
+        return [row]
+    raise ValueError(f"no sample answer for {kind}")
+
+
+def case_details(toolkit: Toolkit, number: int, rng: random.Random) -> dict[str, Any]:
+    """Every case detail of ``toolkit``, placeholders only."""
+    answers: dict[str, Any] = {}
+    for section in toolkit.sections:
+        if section.completed_by != "coordinator":
+            continue
+        for question in section.questions:
+            value = _sample_answer(question, rng, alerting=False)
+            if question.kind == "text":
+                value = f"Demo {number}"
+            if question.id.endswith("initials"):
+                value = "XX"
+            answers[question.id] = {"value": value}
+    return {"answers": answers}
+
+
+class Templates:
+    """A complete contribution per (toolkit, agency kind, referrer, case
+    details), checked once with the toolkit's own validation; an audit then
+    varies only the grades and whether an alert is raised."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str, bool, str], tuple[dict[str, Any], list[str], list[str]]] = {}
+
+    def get(
+        self, toolkit: Toolkit, who: Participant, details: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[str], list[str]]:
+        """(answers, graded section ids, alerting question ids)."""
+        values = {q: a["value"] for q, a in details["answers"].items()}
+        # Only the case details that decide which sections are shown make
+        # another template (001's plan type).
+        deciding = sorted({s.condition.case_detail for s in toolkit.sections if s.condition is not None})
+        variant = msgspec.json.encode([values.get(d) for d in deciding]).decode()
+        key = (toolkit.id, who.agency_kind, who.is_referrer, variant)
+        if key not in self._cache:
+            rng = random.Random(0)  # noqa: S311 - demo data, not secrets
+            sections = applicable_sections(toolkit, who, values)
+            answers: dict[str, Any] = {}
+            alerting: list[str] = []
+            for section in sections:
+                for question in section.questions:
+                    answer: dict[str, Any] = {"value": _sample_answer(question, rng, alerting=False)}
+                    if question.comments == "required":
+                        answer["comments"] = "Seen in the records"
+                    if question.evidence == "required":
+                        answer["evidence"] = [{"document": "Case notes", "date": "2025-03-01"}]
+                    answers[question.id] = answer
+                    if question.alert is not None:
+                        alerting.append(question.id)
+            graded = [s.id for s in sections if s.judgement is not None]
+            content = {
+                "answers": answers,
+                "judgements": {s: {"grade": 2, "impact": "Plans were followed through"} for s in graded},
+            }
+            if toolkit.overall is not None:
+                content["overall"] = {"grade": 2, "impact": "Overall the plan kept the child safe"}
+            problems = validate_contribution(
+                toolkit, who, msgspec.convert(content, ContributionContent), case_details=values, complete=True
+            )
+            if problems:
+                raise ValueError(f"demo contribution for {toolkit.id}/{who.agency_kind} is invalid: {problems[:3]}")
+            self._cache[key] = (content, graded, alerting)
+        return self._cache[key]
+
+
+def _weighted(rng: random.Random, weights: dict[str, int]) -> str:
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+
+def _grade(rng: random.Random, base: int) -> int:
+    # Most agencies agree with the case's quality; some see it one grade
+    # either way, a few two grades worse (the disagreements reviewers meet).
+    step = rng.choices((0, -1, 1, 2), weights=(70, 12, 13, 5))[0]
+    return min(4, max(1, base + step))
+
+
+@dataclass
+class Batch:
+    audits: list[tuple[Any, ...]] = field(default_factory=list)
+    participants: list[tuple[Any, ...]] = field(default_factory=list)
+    contributions: list[tuple[Any, ...]] = field(default_factory=list)
+    versions: list[tuple[Any, ...]] = field(default_factory=list)
+    moderations: list[tuple[Any, ...]] = field(default_factory=list)
+    actions: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    summaries: list[AuditSummary] = field(default_factory=list)
+    section_counts: dict[SectionKey, SectionValues] = field(default_factory=dict)
+    agency_counts: dict[AgencyKey, int] = field(default_factory=dict)
+
+
+def _json(value: Any) -> bytes:
+    return msgspec.json.encode(value)
+
+
+def build_audit(
+    batch: Batch,
+    plan: Plan,
+    *,
+    number: int,
+    audit_id: uuid.UUID,
+    partnership_id: uuid.UUID,
+    registry: Registry,
+    organisations: Sequence[Organisation],
+    templates: Templates,
+    rng: random.Random,
+    now: datetime.datetime,
+) -> None:
+    toolkit = registry.current(_weighted(rng, TOOLKIT_WEIGHTS))
+    status = _weighted(rng, STATUS_WEIGHTS)
+    csc = next(o for o in organisations if o.agency_kind == CSC)
+    others = [o for o in organisations if o.agency_kind != CSC]
+    if toolkit.default_applies_to is not None:  # a children's social care tool
+        taking_part = [csc]
+    else:
+        taking_part = [csc, *rng.sample(others, rng.randint(1, len(others)))]
+    referrer = rng.choice(taking_part) if rng.random() < 0.7 else None
+    created = now - datetime.timedelta(days=rng.uniform(0, DAYS))
+    details = case_details(toolkit, number, rng)
+    base = rng.choices((1, 2, 3, 4), weights=(10, 45, 33, 12))[0]
+    batch.audits.append(
+        (
+            audit_id,
+            partnership_id,
+            toolkit.id,
+            toolkit.version,
+            _json(details),
+            (created - datetime.timedelta(days=180)).date(),
+            created.date(),
+            referrer.id if referrer else None,
+            (created + datetime.timedelta(days=42)).date(),
+            status,
+            created,
+            created,
+        )
+    )
+    batch.events.append((created, None, None, "demo.generated", audit_id, None, _json({"toolkit": toolkit.id})))
+    values = {q: a["value"] for q, a in details["answers"].items()}
+    contributions: list[AgencyContribution] = []
+    for organisation in taking_part:
+        batch.participants.append((audit_id, organisation.id, created))
+        who = Participant(agency_kind=organisation.agency_kind, is_referrer=organisation == referrer)
+        if status == "draft":
+            contribution_status = "not-started"
+        elif status == "open":
+            contribution_status = rng.choices(
+                ("submitted", "in-progress", "not-started", "returned"), weights=(50, 30, 15, 5)
+            )[0]
+        else:
+            contribution_status = "submitted"
+        template, graded, alerting = templates.get(toolkit, who, details)
+        content: dict[str, Any] = {
+            "answers": dict(template["answers"]),
+            "judgements": {s: {"grade": _grade(rng, base), "impact": "Plans were followed through"} for s in graded},
+        }
+        if "overall" in template:
+            content["overall"] = {"grade": _grade(rng, base), "impact": "Overall the plan kept the child safe"}
+        for question_id in alerting:
+            if rng.random() < 0.04:
+                question = next(q for s in toolkit.sections for q in s.questions if q.id == question_id)
+                content["answers"][question_id] = {
+                    **template["answers"][question_id],
+                    "value": _sample_answer(question, rng, alerting=True),
+                }
+        plan.contributions[contribution_status] = plan.contributions.get(contribution_status, 0) + 1
+        if contribution_status == "not-started":
+            contributions.append(
+                AgencyContribution(
+                    organisation_id=str(organisation.id),
+                    organisation_name=organisation.name,
+                    agency_kind=organisation.agency_kind,
+                    status="not-started",
+                )
+            )
+            continue
+        if contribution_status == "in-progress":
+            # A draft: half the answers, no judgements yet.
+            kept = list(content["answers"])[: len(content["answers"]) // 2]
+            content = {"answers": {q: content["answers"][q] for q in kept}, "judgements": {}}
+        encoded = _json(content)
+        contribution_id = uuid.uuid5(NAMESPACE, f"{audit_id}:{organisation.id}")
+        submitted_at = created + datetime.timedelta(days=rng.uniform(1, 40))
+        applicable = sum(len(s.questions) for s in applicable_sections(toolkit, who, values))
+        batch.contributions.append(
+            (
+                contribution_id,
+                audit_id,
+                organisation.id,
+                contribution_status,
+                encoded,
+                min(len(content["answers"]), applicable),
+                applicable,
+                submitted_at if contribution_status in ("submitted", "returned") else None,
+                submitted_at + datetime.timedelta(days=3) if contribution_status == "returned" else None,
+                "Please add the strategy meeting" if contribution_status == "returned" else None,
+                submitted_at,
+            )
+        )
+        if contribution_status in ("submitted", "returned"):
+            batch.versions.append((contribution_id, 1, "submitted", encoded, submitted_at))
+        contributions.append(
+            AgencyContribution(
+                organisation_id=str(organisation.id),
+                organisation_name=organisation.name,
+                agency_kind=organisation.agency_kind,
+                status=contribution_status,  # type: ignore[arg-type]
+                content=msgspec.convert(content, ContributionContent),
+            )
+        )
+    moderations: list[Moderation] = []
+    if status in ("in-review", "closed") and rng.random() < 0.15:
+        graded_sections = [s.id for s in toolkit.sections if s.judgement is not None and s.completed_by == "agency"]
+        target = rng.choice(graded_sections)
+        grade = rng.randint(1, 4)
+        at = created + datetime.timedelta(days=45)
+        reason = "The panel agreed a grade after reading the records"
+        batch.moderations.append((audit_id, target, grade, reason, at))
+        moderations.append(
+            Moderation(target=target, grade=grade, reason=reason, moderated_by="demo", moderated_at=at.isoformat())
+        )
+        plan.moderations += 1
+    if status in ("in-review", "closed") and rng.random() < 0.35:
+        for _ in range(rng.randint(1, 2)):
+            due = (created + datetime.timedelta(days=rng.randint(30, 120))).date()
+            completed = rng.random() < 0.6
+            responsible = rng.choice(taking_part)
+            batch.actions.append(
+                (
+                    uuid.uuid5(NAMESPACE, f"{audit_id}:action:{len(batch.actions)}"),
+                    audit_id,
+                    "Share the strategy meeting minutes with every agency",
+                    "Named worker",
+                    "1 month",
+                    responsible.id,
+                    due,
+                    completed,
+                    created,
+                )
+            )
+            plan.actions += 1
+            plan.overdue_actions += int(not completed and due < now.date())
+    judgement = merge(
+        toolkit,
+        CaseFacts(referring_organisation_id=str(referrer.id) if referrer else None, case_details=values),
+        contributions,
+        moderations=moderations,
+    )
+    summary = summarise(
+        judgement,
+        audit_id=str(audit_id),
+        partnership_id=str(partnership_id),
+        status=status,
+        created=created.date(),
+        participating_kinds=[o.agency_kind for o in taking_part],
+    )
+    batch.summaries.append(summary)
+    add_section_counts(batch.section_counts, section_counts(summary))
+    add_agency_counts(batch.agency_counts, agency_counts(summary))
+    plan.audits += 1
+
+
+async def _write(connection: asyncpg.Connection[Any], batch: Batch) -> None:
+    async with connection.transaction():
+        await connection.copy_records_to_table(
+            "audits",
+            records=batch.audits,
+            columns=(
+                "id",
+                "partnership_id",
+                "toolkit_id",
+                "toolkit_version",
+                "case_details",
+                "period_start",
+                "period_end",
+                "referring_organisation_id",
+                "due_date",
+                "status",
+                "created_at",
+                "updated_at",
+            ),
+        )
+        await connection.copy_records_to_table(
+            "audit_participants", records=batch.participants, columns=("audit_id", "organisation_id", "added_at")
+        )
+        await connection.copy_records_to_table(
+            "contributions",
+            records=batch.contributions,
+            columns=(
+                "id",
+                "audit_id",
+                "organisation_id",
+                "status",
+                "content",
+                "answered",
+                "applicable",
+                "submitted_at",
+                "returned_at",
+                "returned_comment",
+                "updated_at",
+            ),
+        )
+        await connection.copy_records_to_table(
+            "contribution_versions",
+            records=batch.versions,
+            columns=("contribution_id", "version", "kind", "content", "created_at"),
+        )
+        await connection.copy_records_to_table(
+            "moderations", records=batch.moderations, columns=("audit_id", "target", "grade", "reason", "moderated_at")
+        )
+        await connection.copy_records_to_table(
+            "remedial_actions",
+            records=batch.actions,
+            columns=(
+                "id",
+                "audit_id",
+                "action",
+                "who",
+                "timescale",
+                "responsible_organisation_id",
+                "due_date",
+                "completed",
+                "created_at",
+            ),
+        )
+        await connection.copy_records_to_table(
+            "events",
+            records=batch.events,
+            columns=("at", "user_id", "organisation_id", "action", "audit_id", "target_organisation_id", "detail"),
+        )
+        await connection.copy_records_to_table(
+            "audit_summaries",
+            records=[stored.summary_record(s, json=_json) for s in batch.summaries],
+            columns=stored.SUMMARY_COLUMNS,
+        )
+        await stored.add_counts(
+            connection,
+            sorted((k, v) for k, v in batch.section_counts.items() if any(v)),
+            sorted((k, v) for k, v in batch.agency_counts.items() if v),
+        )
+
+
+async def _organisations(connection: asyncpg.Connection[Any], code: str) -> tuple[uuid.UUID, list[Organisation]]:
+    """The partnership (the demo one, or ``code`` made like it) and its
+    agencies taking part: the demo organisations."""
+    if code == DEMO_PARTNERSHIP[0]:
+        await load_demo_data(connection)
+    else:
+        async with connection.transaction():
+            partnership = await connection.fetchval(
+                "INSERT INTO partnerships (code, name) VALUES ($1, $2) ON CONFLICT (code) DO NOTHING RETURNING id",
+                code,
+                f"{code} (demo)",
+            )
+            if partnership is not None:
+                await connection.executemany(
+                    "INSERT INTO organisations (partnership_id, code, name, agency_kind) VALUES ($1, $2, $3, $4)",
+                    [(partnership, f"{code}-{c}", name, kind) for c, name, kind in DEMO_ORGANISATIONS],
+                )
+    partnership_id = await connection.fetchval("SELECT id FROM partnerships WHERE code = $1", code)
+    wanted = [c for c, _, _ in DEMO_ORGANISATIONS if c != "demo-partnership-team"]
+    if code != DEMO_PARTNERSHIP[0]:
+        wanted = [f"{code}-{c}" for c in wanted]
+    rows = await connection.fetch(
+        "SELECT id, name, agency_kind FROM organisations WHERE partnership_id = $1 AND code = ANY($2) ORDER BY code",
+        partnership_id,
+        wanted,
+    )
+    return partnership_id, [Organisation(id=r["id"], name=r["name"], agency_kind=r["agency_kind"]) for r in rows]
+
+
+async def generate(
+    connection: asyncpg.Connection[Any],
+    registry: Registry,
+    *,
+    audits: int,
+    seed: int = 1,
+    partnership: str = DEMO_PARTNERSHIP[0],
+    progress: Callable[[int], None] | None = None,
+    now: datetime.datetime | None = None,
+) -> Plan:
+    """Generate ``audits`` audits (those of this seed not there yet)."""
+    # jsonb goes in as the bytes msgspec made: binary COPY's jsonb is a
+    # version byte and the text.
+    await connection.set_type_codec(
+        "jsonb",
+        encoder=lambda value: b"\x01" + value,
+        decoder=lambda data: data[1:],
+        schema="pg_catalog",
+        format="binary",
+    )
+    try:
+        return await _generate(connection, registry, audits, seed, partnership, progress, now)
+    finally:
+        await connection.reset_type_codec("jsonb", schema="pg_catalog")
+
+
+async def _generate(
+    connection: asyncpg.Connection[Any],
+    registry: Registry,
+    audits: int,
+    seed: int,
+    partnership: str,
+    progress: Callable[[int], None] | None,
+    now: datetime.datetime | None,
+) -> Plan:
+    started = time.monotonic()
+    partnership_id, organisations = await _organisations(connection, partnership)
+    now = now or datetime.datetime.now(datetime.UTC)
+    templates = Templates()
+    plan = Plan()
+    for start in range(0, audits, BATCH):
+        numbers = range(start, min(audits, start + BATCH))
+        ids = [uuid.uuid5(NAMESPACE, f"{partnership}:{seed}:{n}") for n in numbers]
+        existing = {r["id"] for r in await connection.fetch("SELECT id FROM audits WHERE id = ANY($1)", ids)}
+        batch = Batch()
+        for number, audit_id in zip(numbers, ids, strict=True):
+            if audit_id in existing:
+                plan.skipped += 1
+                continue
+            build_audit(
+                batch,
+                plan,
+                number=number,
+                audit_id=audit_id,
+                partnership_id=partnership_id,
+                registry=registry,
+                organisations=organisations,
+                templates=templates,
+                rng=random.Random(f"{seed}:{number}"),  # noqa: S311 - demo data, repeatable by seed
+                now=now,
+            )
+        if batch.audits:
+            await _write(connection, batch)
+        if progress is not None:
+            progress(len(numbers))
+    if plan.audits:
+        await theme_versions.bump(connection, partnership_id)
+        # Every batch added to the same few thousand counted rows: rewrite
+        # them compactly (outside any transaction, as VACUUM must be).
+        await connection.execute("VACUUM (FULL) theme_section_counts, theme_agency_counts")
+    await connection.execute("ANALYZE audits, audit_summaries, theme_section_counts, theme_agency_counts")
+    plan.seconds = round(time.monotonic() - started, 1)
+    return plan
+
+
+def check_case_details(registry: Registry) -> None:
+    """Every toolkit's generated case details are complete and valid."""
+    from toolkits.answers import CaseDetails
+
+    for toolkit_id in registry.ids():
+        toolkit = registry.current(toolkit_id)
+        details = msgspec.convert(case_details(toolkit, 1, random.Random(0)), CaseDetails)  # noqa: S311
+        problems = validate_case_details(toolkit, details, complete=True)
+        if problems:
+            raise ValueError(f"demo case details for {toolkit_id} are invalid: {problems[:3]}")
+
+
+# --- the command ---------------------------------------------------------------
+
+
+def add_demo_command(commands: Any) -> None:
+    parser = commands.add_parser("demo", help="generate realistic demo audits for development and benchmarks")
+    parser.add_argument("--audits", type=int, required=True, help="how many audits (N)")
+    parser.add_argument("--seed", type=int, default=1, help="the same seed gives the same audits (default 1)")
+    parser.add_argument("--partnership", default=DEMO_PARTNERSHIP[0], help="partnership code (default: the demo's)")
+    parser.set_defaults(handler=cmd_demo)
+
+
+def cmd_demo(settings: Any, args: Any) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from server.app import load_toolkits
+
+    if args.audits < 1:
+        raise CommandError("--audits: give a number of audits, 1 or more")
+    registry = load_toolkits()
+    with database_url(settings) as url:
+        run_migrations(settings, url)
+
+        async def run() -> Plan:
+            connection = await asyncpg.connect(url, statement_cache_size=settings.db_statement_cache)
+            try:
+                with Progress(
+                    TextColumn("generating audits"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
+                ) as bar:
+                    task = bar.add_task("audits", total=args.audits)
+                    return await generate(
+                        connection,
+                        registry,
+                        audits=args.audits,
+                        seed=args.seed,
+                        partnership=args.partnership,
+                        progress=lambda n: bar.advance(task, n),
+                    )
+            finally:
+                await connection.close()
+
+        plan = asyncio.run(run())
+    rate = round(plan.audits / plan.seconds) if plan.seconds else plan.audits
+    print(
+        f"{plan.audits} audits generated ({plan.skipped} already there) in {plan.seconds} s ({rate}/s): "
+        f"contributions {dict(sorted(plan.contributions.items()))}, {plan.moderations} moderations, "
+        f"{plan.actions} remedial actions ({plan.overdue_actions} overdue)"
+    )

@@ -1,0 +1,47 @@
+"""Server-rendered pages in the GOV.UK Design System, for people who will
+not use an API: each user's pages live in their own package
+(``auditor/``, ``coordinator/``, ``reviewer/``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from litestar.static_files import create_static_files_router
+
+from server.pages import common
+from server.pages.auditor import your_audits
+from server.pages.coordinator import audits
+from server.pages.reviewer import judgement
+
+route_handlers: list[Any] = [
+    *common.route_handlers,
+    *your_audits.route_handlers,
+    *audits.route_handlers,
+    *judgement.route_handlers,
+]
+
+# Maca's own CSS and JavaScript (no inline styles or scripts anywhere).
+OWN_STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+def static_routers(node_modules: Path) -> list[Any]:
+    """GOV.UK Frontend's files from the npm package the Makefile installs
+    (``/static/govuk``), its fonts and images where its precompiled CSS
+    looks for them (``/assets``), and Maca's own (``/static/maca``)."""
+    routers: list[Any] = [
+        create_static_files_router(
+            path="/static/maca", directories=[OWN_STATIC], include_in_schema=False, name="maca-static"
+        )
+    ]
+    dist = node_modules / "govuk-frontend" / "dist" / "govuk"
+    if dist.is_dir():
+        routers += [
+            create_static_files_router(
+                path="/static/govuk", directories=[dist], include_in_schema=False, name="govuk-frontend"
+            ),
+            create_static_files_router(
+                path="/assets", directories=[dist / "assets"], include_in_schema=False, name="govuk-assets"
+            ),
+        ]
+    return routers

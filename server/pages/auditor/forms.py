@@ -1,0 +1,424 @@
+"""An agency's section of an audit as an HTML form, and back: pure
+functions, no I/O.
+
+Each question's inputs are named after its id: ``q-<id>`` for the answer
+(date questions: ``q-<id>-day``/``-month``/``-year``; rows:
+``q-<id>-<row>-<column>``), ``q-<id>-comments`` and ``q-<id>-evidence``
+(one document a line, optionally ending with its date). A section's
+judgement is ``judgement-grade`` and ``judgement-impact``; the overall
+judgement ``overall-grade`` and ``overall-impact``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from server.pages.rendering import Form, FormErrors
+from toolkits.answers import Answer, ContributionContent, EvidenceReference, Judgement
+from toolkits.model import FIXED_CHOICES, Question, Section, Toolkit
+from toolkits.validation import FieldProblem, is_answered
+
+# Rows offered beyond those already filled in (no JavaScript needed to add one).
+SPARE_ROWS = 2
+MAX_ROWS = 50
+SHORT_TEXT = 90
+
+_DATE_AT_END = re.compile(r"^(?P<document>.+?)[,;\s]+(?P<date>\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})\s*$")
+
+
+def input_id(question: Question) -> str:
+    return f"q-{question.id}"
+
+
+def value_input_id(question: Question) -> str:
+    """The input an error about the answer links to (a date's day field)."""
+    return f"q-{question.id}-day" if question.kind == "date" else input_id(question)
+
+
+def short_text(text: str, limit: int = SHORT_TEXT) -> str:
+    """The first line of a question, cut at a word before ``limit``."""
+    first = text.strip().splitlines()[0].strip() if text.strip() else ""
+    if len(first) <= limit:
+        return first
+    return first[:limit].rsplit(" ", 1)[0].rstrip(",;:–-") + "…"
+
+
+def has_comments(section: Section, question: Question) -> bool:
+    return question.comments != "none" or section.comments_label is not None
+
+
+def comments_label(section: Section, question: Question) -> str:
+    return question.comments_label or section.comments_label or "Comments"
+
+
+def evidence_label(section: Section) -> str:
+    return section.evidence_label or "Evidenced by: name and date of relevant document"
+
+
+# --- from the stored contribution to the form's values --------------------------
+
+
+def _date_parts(value: object) -> dict[str, str]:
+    if isinstance(value, str):
+        try:
+            day = datetime.date.fromisoformat(value)
+        except ValueError:
+            return {}
+        return {"day": str(day.day), "month": str(day.month), "year": str(day.year)}
+    return {}
+
+
+def _evidence_text(references: Iterable[EvidenceReference] | object) -> str:
+    lines: list[str] = []
+    for reference in references if isinstance(references, list | tuple) else ():
+        if isinstance(reference, EvidenceReference):
+            document, date = reference.document, reference.date
+        elif isinstance(reference, dict):
+            document, date = str(reference.get("document", "")), reference.get("date")
+        else:
+            continue
+        lines.append(f"{document}, {date}" if date else document)
+    return "\n".join(lines)
+
+
+def section_values(section: Section, content: ContributionContent) -> dict[str, Any]:
+    """The form's values for what is saved: input name → value."""
+    values: dict[str, Any] = {}
+    for question in section.questions:
+        answer = content.answers.get(question.id)
+        if answer is None:
+            continue
+        name = input_id(question)
+        value = answer.value
+        if question.kind == "date":
+            for part, text in _date_parts(value).items():
+                values[f"{name}-{part}"] = text
+        elif question.kind == "grade":
+            values[name] = "" if value is None else str(value)
+        elif question.kind == "tick":
+            values[name] = "yes" if value is True else ""
+        elif question.kind == "multiple-choice":
+            values[name] = list(value) if isinstance(value, list) else []
+        elif question.kind == "evidence":
+            values[name] = _evidence_text(value)
+        elif question.kind == "rows":
+            for r, row in enumerate(value if isinstance(value, list) else []):
+                for column_id, cell in row.items() if isinstance(row, dict) else []:
+                    values[f"{name}-{r}-{column_id}"] = (
+                        "yes" if cell is True else "" if cell in (False, None) else str(cell)
+                    )
+        elif value is not None:
+            values[name] = str(value)
+        if answer.comments:
+            values[f"{name}-comments"] = answer.comments
+        if answer.evidence:
+            values[f"{name}-evidence"] = _evidence_text(answer.evidence)
+    judgement = content.judgements.get(section.id)
+    if judgement is not None:
+        values["judgement-grade"] = "" if judgement.grade is None else str(judgement.grade)
+        values["judgement-impact"] = judgement.impact or ""
+    return values
+
+
+def row_count(question: Question, values: Mapping[str, Any]) -> int:
+    """Rows to show: those with something in them, plus spare ones."""
+    used = -1
+    prefix = f"{input_id(question)}-"
+    for name, value in values.items():
+        if name.startswith(prefix) and value:
+            index = name[len(prefix) :].split("-", 1)[0]
+            if index.isdigit():
+                used = max(used, int(index))
+    return min(used + 1 + SPARE_ROWS, MAX_ROWS)
+
+
+# --- from the submitted form to answers ------------------------------------------------
+
+
+@dataclass
+class SectionAnswers:
+    """What a section's form said: the answers and judgement to store, and
+    the problems found reading it (before the toolkit's own checks)."""
+
+    answers: dict[str, Answer] = field(default_factory=dict)
+    judgement: Judgement | None = None
+    errors: FormErrors = field(default_factory=FormErrors)
+
+
+def _parse_date(form: Form, name: str, question_text: str, errors: FormErrors) -> str | None:
+    day, month, year = (form.text(f"{name}-{part}") for part in ("day", "month", "year"))
+    if not (day or month or year):
+        return None
+    missing = [part for part, text in (("day", day), ("month", month), ("year", year)) if not text]
+    if missing:
+        errors.add(f"{name}-{missing[0]}", f"“{question_text}” must include a {missing[0]}")
+        return None
+    if not (day.isdigit() and month.isdigit() and year.isdigit() and len(year) == 4):
+        errors.add(f"{name}-day", f"“{question_text}” must be a real date, like 27 3 2025")
+        return None
+    try:
+        return datetime.date(int(year), int(month), int(day)).isoformat()
+    except ValueError:
+        errors.add(f"{name}-day", f"“{question_text}” must be a real date, like 27 3 2025")
+        return None
+
+
+def _parse_number(text: str) -> int | float | None:
+    cleaned = text.replace(",", "").strip()
+    try:
+        number = float(cleaned)
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() and "." not in cleaned else number
+
+
+def parse_evidence(text: str) -> list[EvidenceReference] | str:
+    """One reference a line: "Case conference minutes, 2025-03-01" (or
+    1/3/2025); the date is optional. A message when a date is not real."""
+    references: list[EvidenceReference] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        match = _DATE_AT_END.match(line)
+        if match is None:
+            references.append(EvidenceReference(document=line))
+            continue
+        written = match.group("date")
+        try:
+            if "/" in written:
+                day, month, year = (int(part) for part in written.split("/"))
+                date = datetime.date(year, month, day)
+            else:
+                date = datetime.date.fromisoformat(written)
+        except ValueError:
+            return f"the date {written} is not a real date"
+        references.append(EvidenceReference(document=match.group("document").strip(), date=date.isoformat()))
+    return references
+
+
+def _cell(kind: str, text: str) -> object:
+    if kind == "tick":
+        return text == "yes"
+    if kind == "number":
+        number = _parse_number(text)
+        return text if number is None else number  # validation names a bad number
+    return text
+
+
+def _value(question: Question, form: Form, errors: FormErrors) -> object:
+    name = input_id(question)
+    label = short_text(question.text, 60)
+    kind = question.kind
+    if kind == "date":
+        return _parse_date(form, name, label, errors)
+    if kind == "grade":
+        text = form.text(name)
+        return int(text) if text.isdigit() else (text or None)
+    if kind == "tick":
+        return form.text(name) == "yes"
+    if kind == "multiple-choice":
+        chosen = [v for v in form.all(name) if v]
+        return chosen or None
+    if kind == "number":
+        text = form.text(name)
+        if not text:
+            return None
+        number = _parse_number(text)
+        if number is None:
+            errors.add(name, f"“{label}” must be a number")
+        return number
+    if kind == "evidence":
+        parsed = parse_evidence(form.raw(name))
+        if isinstance(parsed, str):
+            errors.add(name, f"“{label}”: {parsed}")
+            return None
+        return [msgspec.to_builtins(r) for r in parsed] or None
+    if kind == "rows":
+        rows: list[dict[str, object]] = []
+        for r in range(MAX_ROWS):
+            cells = {c.id: form.text(f"{name}-{r}-{c.id}") for c in question.columns}
+            if not any(f"{name}-{r}-{c.id}" in form.data for c in question.columns):
+                continue
+            if any(cells.values()):
+                rows.append({c.id: _cell(c.kind, cells[c.id]) for c in question.columns if cells[c.id]})
+        return rows or None
+    text = form.raw(name) if kind == "text" else form.text(name)
+    return text if text.strip() else None
+
+
+def read_section(section: Section, form: Form, *, toolkit: Toolkit) -> SectionAnswers:
+    """The section's answers and judgement as the form gives them."""
+    result = SectionAnswers()
+    for question in section.questions:
+        name = input_id(question)
+        value = _value(question, form, result.errors)
+        comments = form.raw(f"{name}-comments") if has_comments(section, question) else ""
+        evidence: list[EvidenceReference] = []
+        if question.evidence != "none":
+            parsed = parse_evidence(form.raw(f"{name}-evidence"))
+            if isinstance(parsed, str):
+                result.errors.add(f"{name}-evidence", f"Evidence for “{short_text(question.text, 60)}”: {parsed}")
+            else:
+                evidence = parsed
+        answer = Answer(value=value, comments=comments if comments.strip() else None, evidence=tuple(evidence))
+        # A tick box left unticked is an answer (not ticked) only once the
+        # section has been saved with it; an empty answer is not stored.
+        if is_answered(answer) or answer.comments or answer.evidence:
+            result.answers[question.id] = answer
+    if section.judgement is not None:
+        grade_text = form.text("judgement-grade")
+        impact = form.raw("judgement-impact")
+        if grade_text or impact.strip():
+            result.judgement = Judgement(
+                grade=int(grade_text) if grade_text.isdigit() else None, impact=impact if impact.strip() else None
+            )
+    return result
+
+
+def with_section(content: ContributionContent, section: Section, answers: SectionAnswers) -> ContributionContent:
+    """``content`` with ``section``'s answers and judgement replaced."""
+    kept = {k: v for k, v in content.answers.items() if k not in {q.id for q in section.questions}}
+    judgements = {k: v for k, v in content.judgements.items() if k != section.id}
+    if answers.judgement is not None:
+        judgements[section.id] = answers.judgement
+    return ContributionContent(answers={**kept, **answers.answers}, judgements=judgements, overall=content.overall)
+
+
+# --- problems, in the person's words ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlacedProblem:
+    """A problem with the section (or overall judgement) it belongs to, the
+    input it is about and a message for people."""
+
+    section_id: str | None  # None: the overall judgement
+    input_id: str
+    message: str
+
+
+def place_problems(
+    toolkit: Toolkit, sections: Iterable[Section], problems: Iterable[FieldProblem]
+) -> list[PlacedProblem]:
+    """Validation problems (JSON paths) placed on the pages and inputs they
+    concern, with GOV.UK-style messages."""
+    by_question = {q.id: (s, q) for s in sections for q in s.questions}
+    sections_by_id = {s.id: s for s in toolkit.sections}
+    placed: list[PlacedProblem] = []
+    for problem in problems:
+        parts = problem.field.removeprefix("$.").split(".")
+        if parts[0] == "answers" and len(parts) >= 2 and parts[1] in by_question:
+            section, question = by_question[parts[1]]
+            label = short_text(question.text, 70)
+            what = parts[2] if len(parts) > 2 else "value"
+            name = input_id(question)
+            if what.startswith("comments"):
+                target, message = (
+                    f"{name}-comments",
+                    (
+                        f"Enter {comments_label(section, question).rstrip(':').lower()} for “{label}”"
+                        if "required" in problem.message
+                        else f"{comments_label(section, question).rstrip(':')}: {problem.message}"
+                    ),
+                )
+            elif what.startswith("evidence"):
+                target, message = (
+                    f"{name}-evidence",
+                    (
+                        f"Say what evidence supports “{label}”"
+                        if "required" in problem.message
+                        else f"Evidence for “{label}”: {problem.message}"
+                    ),
+                )
+            else:
+                target = value_input_id(question)
+                if "required" in problem.message:
+                    verb = "Enter" if question.kind in ("text", "number", "date", "evidence", "rows") else "Select"
+                    message = f"{verb} an answer to “{label}”"
+                else:
+                    message = f"“{label}” {problem.message}"
+            placed.append(PlacedProblem(section_id=section.id, input_id=target, message=message))
+        elif parts[0] == "judgements" and len(parts) >= 2 and parts[1] in sections_by_id:
+            section = sections_by_id[parts[1]]
+            what = parts[2] if len(parts) > 2 else "grade"
+            if what == "impact":
+                label = section.judgement.impact_label if section.judgement else "Impact"
+                message = f"Enter {label.rstrip(':').strip()}" if "required" in problem.message else problem.message
+                placed.append(PlacedProblem(section_id=section.id, input_id="judgement-impact", message=message))
+            else:
+                message = (
+                    f"Select an overall judgement for {section.title}"
+                    if "required" in problem.message
+                    else f"The overall judgement for {section.title} {problem.message}"
+                )
+                placed.append(PlacedProblem(section_id=section.id, input_id="judgement-grade", message=message))
+        elif parts[0] == "overall":
+            message = "Select the overall judgement" if "required" in problem.message else problem.message
+            target = "overall-impact" if parts[-1] == "impact" else "overall-grade"
+            placed.append(PlacedProblem(section_id=None, input_id=target, message=message))
+        elif parts[0] == "reason":
+            message = (
+                "Enter why you are changing a submitted contribution"
+                if "required" in problem.message
+                else (f"The reason {problem.message}")
+            )
+            placed.append(PlacedProblem(section_id=None, input_id="reason", message=message))
+        else:
+            placed.append(PlacedProblem(section_id=None, input_id="main-content", message=problem.message))
+    return placed
+
+
+# --- answers as text, for "check your answers" -------------------------------------------
+
+
+def answer_text(toolkit: Toolkit, question: Question, answer: Answer | None) -> list[str]:
+    """An answer as lines of text for people to read."""
+    if answer is None or not is_answered(answer):
+        return []
+    value = answer.value
+    kind = question.kind
+    if kind == "grade":
+        grade = next((g for g in toolkit.scale.grades if g.value == value), None)
+        return [f"{grade.label} ({grade.value})" if grade else str(value)]
+    if kind in FIXED_CHOICES:
+        return [dict(FIXED_CHOICES[kind]).get(str(value), str(value))]
+    if kind == "single-choice":
+        return [next((c.label for c in question.choices if c.value == value), str(value))]
+    if kind == "multiple-choice":
+        labels = {c.value: c.label for c in question.choices}
+        return [labels.get(v, str(v)) for v in value] if isinstance(value, list) else [str(value)]
+    if kind == "tick":
+        return ["Yes" if value else "No"]
+    if kind == "date":
+        return [long_date(value)]
+    if kind == "evidence":
+        return _evidence_text(value).splitlines()
+    if kind == "rows":
+        columns = {c.id: c.label for c in question.columns}
+        return [
+            "; ".join(
+                f"{columns.get(k, k)}: {'Yes' if v is True else v}" for k, v in row.items() if v not in ("", None)
+            )
+            for row in (value if isinstance(value, list) else [])
+            if isinstance(row, dict)
+        ]
+    return str(value).splitlines()
+
+
+def long_date(value: object) -> str:
+    """``2025-03-01`` → ``1 March 2025`` (GOV.UK style)."""
+    if isinstance(value, datetime.date):
+        day = value
+    else:
+        try:
+            day = datetime.date.fromisoformat(str(value))
+        except ValueError:
+            return str(value)
+    return f"{day.day} {day.strftime('%B %Y')}"

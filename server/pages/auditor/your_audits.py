@@ -1,0 +1,619 @@
+"""The agency auditor's pages: their organisation's audits, and its
+contribution to one audit — a task list of the sections that apply to the
+agency, a page per section, the overall judgement, check your answers,
+submit, and amend with a reason after submission.
+
+Every change is the same step as the contributions API's
+(``server/audits/workflow.py``): the same validation, the same row-level
+security (``unit_of_work``), the same row versions and the same events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+
+from agencies.applicability import applicable_sections
+from server.api.audits import audit_overdue
+from server.audits import workflow as audit_workflow
+from server.audits.workflow import (
+    OwnContribution,
+    audit_toolkit,
+    case_details_of,
+    contribution_content,
+    participant_of,
+    takes_part,
+    visible_audit,
+)
+from server.auth.principal import Principal
+from server.db import audits, contributions, events
+from server.pages.auditor.forms import (
+    PlacedProblem,
+    answer_text,
+    comments_label,
+    evidence_label,
+    has_comments,
+    input_id,
+    long_date,
+    place_problems,
+    read_section,
+    row_count,
+    section_values,
+    short_text,
+    with_section,
+)
+from server.pages.rendering import (
+    STALE_MESSAGE,
+    Form,
+    FormErrors,
+    PageController,
+    read_form,
+    redirect,
+    redirect_with_notice,
+    render_page,
+)
+from server.platform.problems import Conflict, NotFound, PreconditionFailed
+from server.platform.transactions import unit_of_work
+from toolkits.answers import CaseDetails, ContributionContent, Judgement
+from toolkits.model import FIXED_CHOICES, Section, Toolkit
+from toolkits.registry import Registry, UnknownToolkit
+from toolkits.validation import case_detail_values, contribution_progress, is_answered
+
+# The case details that name a case best, in order (the seeds' own ids).
+CASE_REFERENCE_IDS = ("case-identifier", "case-id", "cf-ecins-id", "child-initials", "child-name")
+
+STATUS_TEXT = {
+    "not-started": "Not started",
+    "in-progress": "In progress",
+    "submitted": "Submitted",
+    "returned": "Returned to you",
+}
+MAX_REASON_FIELD = 2_000
+
+
+def case_reference(details: CaseDetails) -> str:
+    """A short name for the case, from its case details."""
+    for question_id in CASE_REFERENCE_IDS:
+        answer = details.answers.get(question_id)
+        if answer is not None and isinstance(answer.value, str) and answer.value.strip():
+            return answer.value.strip()
+    return ""
+
+
+# --- one auditor's view of one audit --------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Contribution(OwnContribution):
+    """Everything the pages of one contribution need: what the shared steps
+    check it against, and what the pages show."""
+
+    case_details: CaseDetails
+    sections: tuple[Section, ...]
+    content: ContributionContent
+
+    def section(self, section_id: str) -> Section:
+        for section in self.sections:
+            if section.id == section_id:
+                return section
+        raise NotFound("no such section in your part of this audit")
+
+    def next_after(self, section_id: str) -> str | None:
+        ids = [s.id for s in self.sections]
+        index = ids.index(section_id)
+        return ids[index + 1] if index + 1 < len(ids) else None
+
+    def url(self, tail: str = "") -> str:
+        return f"/your-audits/{self.audit.id}{tail}"
+
+
+async def load(
+    connection: asyncpg.Connection[Any], registry: Registry, principal: Principal, audit_id: UUID
+) -> Contribution:
+    """The principal's organisation's contribution to the audit; 404 when the
+    audit is not theirs to see (as the API)."""
+    audit = await visible_audit(connection, principal, audit_id)
+    if not principal.has_role("auditor") or not await takes_part(connection, audit, principal.organisation_id):
+        raise NotFound("no such audit")
+    row = await contributions.get(connection, audit.id, principal.organisation_id)
+    if row is None:
+        raise NotFound("no such audit")
+    toolkit = audit_toolkit(registry, audit)
+    details = case_details_of(audit)
+    values = case_detail_values(details)
+    participant = participant_of(audit, principal.organisation_id, principal.agency_kind)
+    return Contribution(
+        audit=audit,
+        toolkit=toolkit,
+        participant=participant,
+        case_details=details,
+        case_values=values,
+        sections=applicable_sections(toolkit, participant, values),
+        row=row,
+        content=contribution_content(row),
+    )
+
+
+def problems_for(contribution: Contribution, content: ContributionContent) -> list[PlacedProblem]:
+    """What still stops ``content`` being submitted, placed on its pages."""
+    found = audit_workflow.submission_problems(contribution, content)
+    return place_problems(contribution.toolkit, contribution.sections, found)
+
+
+def section_status(contribution: Contribution, section: Section, problems: list[PlacedProblem]) -> str:
+    """GOV.UK task list statuses: not started, in progress, completed."""
+    content = contribution.content
+    started = any(
+        is_answered(a) or a.comments or a.evidence
+        for q in section.questions
+        if (a := content.answers.get(q.id)) is not None
+    ) or (section.id in content.judgements)
+    if not started:
+        return "not-started"
+    if any(p.section_id == section.id for p in problems):
+        return "in-progress"
+    return "completed"
+
+
+def case_detail_rows(contribution: Contribution) -> list[dict[str, Any]]:
+    """The coordinator's case details as summary list rows."""
+    rows: list[dict[str, Any]] = []
+    for section in contribution.toolkit.sections:
+        if section.completed_by != "coordinator":
+            continue
+        for question in section.questions:
+            lines = answer_text(contribution.toolkit, question, contribution.case_details.answers.get(question.id))
+            rows.append({"key": short_text(question.text, 60), "lines": lines})
+    return rows
+
+
+async def record_read(connection: asyncpg.Connection[Any], principal: Principal, contribution: Contribution) -> None:
+    await events.record(
+        connection,
+        principal,
+        "contribution.read",
+        audit_id=contribution.audit.id,
+        target_organisation_id=principal.organisation_id,
+    )
+
+
+def errors_from(placed: list[PlacedProblem], *, link_to_pages: Contribution | None = None) -> FormErrors:
+    """Form errors; with ``link_to_pages``, each links to the page and input
+    it is about (for the check-your-answers page)."""
+    errors = FormErrors()
+    for problem in placed:
+        if link_to_pages is None:
+            errors.add(problem.input_id, problem.message)
+        else:
+            page = (
+                link_to_pages.url(f"/sections/{problem.section_id}")
+                if problem.section_id
+                else link_to_pages.url("/overall")
+            )
+            errors.add(f"{page}#{problem.input_id}", problem.message)
+    return errors
+
+
+# --- the pages -------------------------------------------------------------------------
+
+
+class YourAuditsPages(PageController):
+    path = "/your-audits"
+
+    @get("/", cache=False)
+    async def your_audits(
+        self, request: Request[Any, Any, Any], state: State, principal: NamedDependency[Principal]
+    ) -> Response[str]:
+        registry: Registry = state.toolkits
+        rows: list[dict[str, Any]] = []
+        async with unit_of_work(state, principal) as connection:
+            found, total = await audits.list_audits(
+                connection,
+                partnership_id=principal.partnership_id,
+                organisation_id=principal.organisation_id,
+                status=None,
+                toolkit_id=None,
+                due_before=None,
+                overdue_on=None,
+                limit=100,
+                offset=0,
+            )
+            for summary in found:
+                audit = await audits.get(connection, summary.id)
+                own = await contributions.get(connection, summary.id, principal.organisation_id)
+                if audit is None:
+                    continue
+                try:
+                    title = registry.get(audit.toolkit_id, audit.toolkit_version).title
+                except UnknownToolkit:
+                    title = audit.toolkit_id
+                rows.append(
+                    {
+                        "id": audit.id,
+                        "title": title,
+                        "case": case_reference(case_details_of(audit)),
+                        "due_date": long_date(audit.due_date) if audit.due_date else None,
+                        "overdue": audit_overdue(audit),
+                        "status": own.status if own else "not-started",
+                    }
+                )
+            await events.record(connection, principal, "audits.listed", detail={"count": len(found), "total": total})
+        return render_page(
+            request, "web/auditor/your_audits.html", title="Your audits", audits=rows, status_text=STATUS_TEXT
+        )
+
+
+class ContributionPages(PageController):
+    path = "/your-audits/{audit_id:uuid}"
+
+    @get("/", cache=False)
+    async def task_list(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: NamedDependency[Principal],
+        audit_id: FromPath[UUID],
+    ) -> Response[str]:
+        async with unit_of_work(state, principal) as connection:
+            contribution = await load(connection, state.toolkits, principal, audit_id)
+            await record_read(connection, principal, contribution)
+        problems = problems_for(contribution, contribution.content)
+        tasks = [
+            {
+                "title": section.title,
+                "href": contribution.url(f"/sections/{section.id}"),
+                "status": section_status(contribution, section, problems),
+            }
+            for section in contribution.sections
+        ]
+        if contribution.toolkit.overall is not None:
+            overall = contribution.content.overall
+            tasks.append(
+                {
+                    "title": "Overall judgement",
+                    "href": contribution.url("/overall"),
+                    "status": "not-started"
+                    if overall is None
+                    else "in-progress"
+                    if any(p.section_id is None for p in problems)
+                    else "completed",
+                }
+            )
+        progress = contribution_progress(
+            contribution.toolkit, contribution.participant, contribution.content, case_details=contribution.case_values
+        )
+        return render_page(
+            request,
+            "web/auditor/task_list.html",
+            title=contribution.toolkit.title,
+            c=contribution,
+            tasks=tasks,
+            completed=sum(1 for t in tasks if t["status"] == "completed"),
+            case_rows=case_detail_rows(contribution),
+            case=case_reference(contribution.case_details),
+            progress=progress,
+            due_date=long_date(contribution.audit.due_date) if contribution.audit.due_date else None,
+            period=(
+                f"{long_date(contribution.audit.period_start)} to {long_date(contribution.audit.period_end)}"
+                if contribution.audit.period_start and contribution.audit.period_end
+                else None
+            ),
+            status_text=STATUS_TEXT,
+        )
+
+    # --- a section ---
+
+    def _section_page(
+        self,
+        request: Request[Any, Any, Any],
+        contribution: Contribution,
+        section: Section,
+        values: dict[str, Any],
+        errors: FormErrors | None = None,
+        row_version: int | None = None,
+    ) -> Response[str]:
+        return render_page(
+            request,
+            "web/auditor/section.html",
+            status_code=422 if errors else 200,
+            errors=errors,
+            title=section.title,
+            c=contribution,
+            section=section,
+            values=values,
+            row_version=contribution.row.row_version if row_version is None else row_version,
+            grades=contribution.toolkit.scale.grades,
+            fixed_choices=FIXED_CHOICES,
+            input_id=input_id,
+            has_comments=has_comments,
+            comments_label=comments_label,
+            evidence_label=evidence_label(section),
+            row_count=row_count,
+        )
+
+    @get("/sections/{section_id:str}", cache=False)
+    async def section(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: NamedDependency[Principal],
+        audit_id: FromPath[UUID],
+        section_id: FromPath[str],
+    ) -> Response[Any]:
+        async with unit_of_work(state, principal) as connection:
+            contribution = await load(connection, state.toolkits, principal, audit_id)
+            section = contribution.section(section_id)
+            await record_read(connection, principal, contribution)
+        if not contribution.editable:
+            # In review or closed: the answers can be read, not changed.
+            return redirect(contribution.url("/check"))
+        return self._section_page(request, contribution, section, section_values(section, contribution.content))
+
+    @post("/sections/{section_id:str}", status_code=303)
+    async def save_section(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: NamedDependency[Principal],
+        audit_id: FromPath[UUID],
+        section_id: FromPath[str],
+    ) -> Response[Any]:
+        form = await read_form(request)
+        async with unit_of_work(state, principal) as connection:
+            contribution = await load(connection, state.toolkits, principal, audit_id)
+            section = contribution.section(section_id)
+            if not contribution.editable:
+                raise Conflict(f"the audit is {contribution.audit.status}; your part of it cannot be changed now")
+            read = read_section(section, form, toolkit=contribution.toolkit)
+            content = with_section(contribution.content, section, read)
+            outcome = await self._save(connection, state.toolkits, principal, contribution, content, form, read.errors)
+            if isinstance(outcome, FormErrors):
+                return self._section_page(
+                    request, contribution, section, form.values, outcome, row_version=contribution.row.row_version
+                )
+        if contribution.submitted:
+            return redirect_with_notice(contribution.url("/check"), f"Your change to {section.title} has been saved")
+        if form.text("action") == "later":
+            return redirect_with_notice("/your-audits", "Your answers have been saved. You can come back to them later")
+        following = contribution.next_after(section.id)
+        if following is not None:
+            return redirect(contribution.url(f"/sections/{following}"))
+        if contribution.toolkit.overall is not None:
+            return redirect(contribution.url("/overall"))
+        return redirect(contribution.url("/check"))
+
+    async def _save(
+        self,
+        connection: asyncpg.Connection[Any],
+        registry: Registry,
+        principal: Principal,
+        contribution: Contribution,
+        content: ContributionContent,
+        form: Form,
+        errors: FormErrors,
+    ) -> FormErrors | None:
+        """Save ``content`` as the API's PUT does: a draft, or after
+        submission an amendment that must be complete and give a reason.
+        Returns the errors to show instead, if any."""
+        if form.int_field("row_version") != contribution.row.row_version:
+            errors.add("main-content", STALE_MESSAGE)
+        reason = form.raw("reason").strip() if contribution.submitted else None
+        problems = audit_workflow.save_problems(contribution, content, reason)
+        for placed in place_problems(contribution.toolkit, contribution.sections, problems):
+            errors.add(placed.input_id, placed.message)
+        if errors:
+            return errors
+        try:
+            await audit_workflow.store_contribution(connection, principal, registry, contribution, content, reason)
+        except PreconditionFailed:  # changed between our read and our write
+            errors.add("main-content", STALE_MESSAGE)
+            return errors
+        return None
+
+    # --- the overall judgement ---
+
+    def _overall_page(
+        self,
+        request: Request[Any, Any, Any],
+        contribution: Contribution,
+        values: dict[str, Any],
+        errors: FormErrors | None = None,
+    ) -> Response[str]:
+        return render_page(
+            request,
+            "web/auditor/overall.html",
+            status_code=422 if errors else 200,
+            errors=errors,
+            title="Overall judgement",
+            c=contribution,
+            overall=contribution.toolkit.overall,
+            values=values,
+            grades=contribution.toolkit.scale.grades,
+        )
+
+    @get("/overall", cache=False)
+    async def overall(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: NamedDependency[Principal],
+        audit_id: FromPath[UUID],
+    ) -> Response[str]:
+        async with unit_of_work(state, principal) as connection:
+            contribution = await load(connection, state.toolkits, principal, audit_id)
+            if contribution.toolkit.overall is None:
+                raise NotFound("this audit tool has no overall judgement")
+            await record_read(connection, principal, contribution)
+        given = contribution.content.overall
+        values = {
+            "overall-grade": "" if given is None or given.grade is None else str(given.grade),
+            "overall-impact": (given.impact or "") if given else "",
+        }
+        return self._overall_page(request, contribution, values)
+
+    @post("/overall", status_code=303)
+    async def save_overall(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: NamedDependency[Principal],
+        audit_id: FromPath[UUID],
+    ) -> Response[Any]:
+        form = await read_form(request)
+        async with unit_of_work(state, principal) as connection:
+            contribution = await load(connection, state.toolkits, principal, audit_id)
+            if contribution.toolkit.overall is None:
+                raise NotFound("this audit tool has no overall judgement")
+            if not contribution.editable:
+                raise Conflict(f"the audit is {contribution.audit.status}; your part of it cannot be changed now")
+            grade = form.text("overall-grade")
+            impact = form.raw("overall-impact")
+            overall = (
+                Judgement(grade=int(grade) if grade.isdigit() else None, impact=impact if impact.strip() else None)
+                if grade or impact.strip()
+                else None
+            )
+            content = msgspec.structs.replace(contribution.content, overall=overall)
+            outcome = await self._save(connection, state.toolkits, principal, contribution, content, form, FormErrors())
+            if isinstance(outcome, FormErrors):
+                return self._overall_page(request, contribution, form.values, outcome)
+        if contribution.submitted:
+            return redirect_with_notice(
+                contribution.url("/check"), "Your change to the overall judgement has been saved"
+            )
+        if form.text("action") == "later":
+            return redirect_with_notice("/your-audits", "Your answers have been saved. You can come back to them later")
+        return redirect(contribution.url("/check"))
+
+    # --- check your answers, submit, confirmation ---
+
+    def _check_page(
+        self,
+        request: Request[Any, Any, Any],
+        contribution: Contribution,
+        errors: FormErrors | None = None,
+        *,
+        status_code: int | None = None,
+    ) -> Response[str]:
+        toolkit = contribution.toolkit
+        content = contribution.content
+        sections: list[dict[str, Any]] = []
+        for section in contribution.sections:
+            rows: list[dict[str, Any]] = []
+            for question in section.questions:
+                answer = content.answers.get(question.id)
+                rows.append(
+                    {
+                        "key": short_text(question.text),
+                        "lines": answer_text(toolkit, question, answer),
+                        "comments": answer.comments if answer else None,
+                        "evidence": [
+                            f"{e.document}, {long_date(e.date)}" if e.date else e.document
+                            for e in (answer.evidence if answer else ())
+                        ],
+                        "href": contribution.url(f"/sections/{section.id}#{input_id(question)}"),
+                        "change_label": short_text(question.text, 60),
+                    }
+                )
+            judgement = content.judgements.get(section.id)
+            sections.append(
+                {
+                    "section": section,
+                    "rows": rows,
+                    "judgement": judgement,
+                    "grade": _grade(toolkit, judgement.grade if judgement else None),
+                    "href": contribution.url(f"/sections/{section.id}"),
+                }
+            )
+        overall = content.overall
+        return render_page(
+            request,
+            "web/auditor/check.html",
+            status_code=status_code or (422 if errors else 200),
+            errors=errors,
+            title="Check your answers before submitting" if not contribution.submitted else "Your answers",
+            c=contribution,
+            sections=sections,
+            overall=overall,
+            overall_grade=_grade(toolkit, overall.grade if overall else None),
+        )
+
+    @get("/check", cache=False)
+    async def check(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: NamedDependency[Principal],
+        audit_id: FromPath[UUID],
+    ) -> Response[str]:
+        async with unit_of_work(state, principal) as connection:
+            contribution = await load(connection, state.toolkits, principal, audit_id)
+            await record_read(connection, principal, contribution)
+        return self._check_page(request, contribution)
+
+    @post("/submit", status_code=303)
+    async def submit(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: NamedDependency[Principal],
+        audit_id: FromPath[UUID],
+    ) -> Response[Any]:
+        form = await read_form(request)
+        async with unit_of_work(state, principal) as connection:
+            contribution = await load(connection, state.toolkits, principal, audit_id)
+            if contribution.submitted:
+                return redirect(contribution.url("/submitted"))
+            audit_workflow.check_submittable(contribution.audit, contribution.row)
+            errors = FormErrors()
+            if form.int_field("row_version") != contribution.row.row_version:
+                errors.add("main-content", STALE_MESSAGE)
+                return self._check_page(request, contribution, errors, status_code=409)
+            placed = problems_for(contribution, contribution.content)
+            if placed:
+                return self._check_page(request, contribution, errors_from(placed, link_to_pages=contribution))
+            try:
+                await audit_workflow.store_submission(connection, principal, state.toolkits, contribution)
+            except PreconditionFailed:
+                errors.add("main-content", STALE_MESSAGE)
+                return self._check_page(request, contribution, errors, status_code=409)
+        return redirect(contribution.url("/submitted"))
+
+    @get("/submitted", cache=False)
+    async def submitted(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: NamedDependency[Principal],
+        audit_id: FromPath[UUID],
+    ) -> Response[Any]:
+        async with unit_of_work(state, principal) as connection:
+            contribution = await load(connection, state.toolkits, principal, audit_id)
+            await record_read(connection, principal, contribution)
+        if not contribution.submitted:
+            return redirect(contribution.url())
+        return render_page(
+            request,
+            "web/auditor/submitted.html",
+            title="Contribution submitted",
+            c=contribution,
+            case=case_reference(contribution.case_details),
+        )
+
+
+def _grade(toolkit: Toolkit, value: int | None) -> str:
+    for grade in toolkit.scale.grades:
+        if grade.value == value:
+            return f"{grade.label} ({grade.value})"
+    return ""
+
+
+route_handlers: list[Any] = [YourAuditsPages, ContributionPages]

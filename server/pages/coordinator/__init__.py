@@ -1,0 +1,1 @@
+"""The coordinator's pages: the partnership's audits, creating one, and moving an audit on."""

@@ -1,0 +1,644 @@
+"""The coordinator's pages: the partnership's audits with each agency's
+progress, creating an audit (choose a toolkit, case details and who takes
+part, check your answers), and an audit's page where it is distributed,
+moved to review, closed or reopened, and a submitted contribution returned.
+
+Coordinators and reviewers share the audits list and an audit's page (the
+reviewer's start page); only coordinators see the forms that change an
+audit. Every change is the same step as the API's
+(``server.audits.workflow``), in one transaction with its event, and carries
+the version it was made from, so nobody overwrites a change they have not
+seen.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any, Final
+from uuid import UUID
+
+import asyncpg
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+
+from server.api.audits import ParticipantView, audit_overdue, participant_views, today
+from server.audits import workflow as audit_workflow
+from server.audits.workflow import MAX_REASON, TRANSITIONS, AuditToCreate, audit_toolkit, case_details_of, visible_audit
+from server.auth.principal import Principal
+from server.db import audits, contributions, events, idempotency
+from server.pages import case_details as case_form
+from server.pages.rendering import (
+    Form,
+    FormErrors,
+    PageController,
+    field_problems_to_errors,
+    read_form,
+    redirect,
+    redirect_with_notice,
+    render_page,
+)
+from server.platform.problems import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from server.platform.transactions import unit_of_work
+from toolkits.answers import CaseDetails
+from toolkits.model import Toolkit
+from toolkits.registry import Registry, UnknownToolkit
+from toolkits.validation import validate_case_details
+
+PAGE_SIZE: Final = 20
+STATUSES: Final = ("draft", "open", "in-review", "closed")
+
+CHANGED_BY_SOMEONE_ELSE: Final = (
+    "Someone else changed this audit since you opened the page. The page now shows the latest; check it and try again"
+)
+
+# What each status is called on the pages, and the colour of its tag (the
+# words carry the meaning; the colour only helps).
+STATUS_TAGS: Final[dict[str, tuple[str, str]]] = {
+    "draft": ("Draft", "govuk-tag--grey"),
+    "open": ("Open", "govuk-tag--blue"),
+    "in-review": ("In review", "govuk-tag--yellow"),
+    "closed": ("Closed", "govuk-tag--green"),
+    "not-started": ("Not started", "govuk-tag--grey"),
+    "in-progress": ("In progress", "govuk-tag--light-blue"),
+    "submitted": ("Submitted", "govuk-tag--green"),
+    "returned": ("Returned", "govuk-tag--orange"),
+}
+
+# The buttons that move an audit on, by the status they lead to.
+MOVES: Final[dict[tuple[str, str], str]] = {
+    ("draft", "open"): "Distribute to the agencies",
+    ("open", "in-review"): "Move to review",
+    ("in-review", "closed"): "Close the audit",
+    ("in-review", "open"): "Reopen the audit",
+    ("closed", "open"): "Reopen the audit",
+}
+MOVE_NOTICES: Final[dict[str, str]] = {
+    "open": "The audit is open: the agencies can see it and fill in their sections",
+    "in-review": "The audit is in review",
+    "closed": "The audit is closed",
+}
+
+
+def status_tag(status: str) -> dict[str, str]:
+    text, colour = STATUS_TAGS.get(status, (status, "govuk-tag--grey"))
+    return {"text": text, "classes": colour}
+
+
+def case_reference(toolkit: Toolkit, details: CaseDetails) -> str | None:
+    """The case's own reference (case identifier, case ID, CF/ECINS ID) to
+    tell audits apart in a list, if the toolkit asks for one."""
+    for _section, question in case_form.case_questions(toolkit):
+        if question.kind == "text" and (
+            "identifier" in question.id or question.id.endswith("-id") or question.id == "case-id"
+        ):
+            answer = details.answers.get(question.id)
+            if answer is not None and isinstance(answer.value, str) and answer.value.strip():
+                return answer.value.strip()
+    return None
+
+
+def toolkit_title(registry: Registry, toolkit_id: str, version: int) -> str:
+    try:
+        return registry.get(toolkit_id, version).title
+    except UnknownToolkit:
+        return toolkit_id
+
+
+# --- the audits list -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListedAudit:
+    id: UUID
+    reference: str
+    toolkit_title: str
+    status: str
+    due_date: datetime.date | None
+    overdue: bool
+    participants: list[ParticipantView]
+    submitted: int
+
+
+async def _listed(
+    connection: asyncpg.Connection[Any], registry: Registry, summary: audits.AuditSummary
+) -> ListedAudit | None:
+    audit = await audits.get(connection, summary.id)
+    if audit is None:
+        return None
+    try:
+        toolkit = registry.get(audit.toolkit_id, audit.toolkit_version)
+    except UnknownToolkit:
+        return None
+    every = participant_views(toolkit, audit, await audits.participants(connection, audit.id))
+    active = [p for p in every if p.removed_at is None]
+    return ListedAudit(
+        id=audit.id,
+        reference=case_reference(toolkit, case_details_of(audit)) or f"Audit {str(audit.id)[:8]}",
+        toolkit_title=toolkit.title,
+        status=audit.status,
+        due_date=audit.due_date,
+        overdue=audit_overdue(audit),
+        participants=active,
+        submitted=summary.submitted,
+    )
+
+
+# --- creating an audit: pure checks -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewAuditForm:
+    """What the coordinator typed to create an audit, read and checked."""
+
+    toolkit: Toolkit
+    case_details: CaseDetails
+    participants: list[str]  # organisation ids
+    referrer: str | None  # organisation id
+    period_start: datetime.date | None
+    period_end: datetime.date | None
+    due_date: datetime.date | None
+    errors: FormErrors
+
+
+def read_new_audit(toolkit: Toolkit, form: Form, organisations: list[audits.Organisation]) -> NewAuditForm:
+    """Read the case details form and collect every problem with it, in the
+    order the questions are asked."""
+    errors = FormErrors()
+    details, unreadable = case_form.case_details_from_form(toolkit, form)
+    for problem in unreadable:
+        errors.add(problem.field_id, problem.message)
+    for problem in case_form.missing_answers(toolkit, details):
+        errors.add(problem.field_id, problem.message)
+    checked = field_problems_to_errors(
+        validate_case_details(toolkit, details, complete=True), case_form.problem_paths(toolkit)
+    )
+    for field_id, message in checked.messages.items():
+        errors.add(field_id, message)
+
+    known = {str(o.id) for o in organisations}
+    participants = [p for p in dict.fromkeys(form.all("participants")) if p]
+    if not participants:
+        errors.add("participants", "Select the agencies taking part in the audit")
+    elif any(p not in known for p in participants):
+        errors.add("participants", "Select agencies of your partnership")
+    referrer = form.text("referrer") or None
+    if referrer == "none":
+        referrer = None
+    if referrer is not None and referrer not in known:
+        errors.add("referrer", "Select the agency that referred the case, or none")
+
+    period_start, wrong = case_form.parse_date(form, "period-start")
+    if wrong:
+        errors.add("period-start-day", f"The start of the audit period {wrong}")
+    period_end, wrong = case_form.parse_date(form, "period-end")
+    if wrong:
+        errors.add("period-end-day", f"The end of the audit period {wrong}")
+    if period_start and period_end and period_start > period_end:
+        errors.add("period-end-day", "The end of the audit period must be after its start")
+    due_date, wrong = case_form.parse_date(form, "due-date")
+    if wrong:
+        errors.add("due-date-day", f"The due date {wrong}")
+    elif due_date is None:
+        errors.add("due-date-day", "Enter the date the agencies' contributions are due")
+    elif due_date < today():
+        errors.add("due-date-day", "The due date must be today or in the future")
+    return NewAuditForm(
+        toolkit=toolkit,
+        case_details=details,
+        participants=participants,
+        referrer=referrer,
+        period_start=period_start,
+        period_end=period_end,
+        due_date=due_date,
+        errors=errors,
+    )
+
+
+def _submission_hash(form: Form) -> str:
+    values = sorted((name, str(value)) for name, value in form.values.items() if name != "submission_key")
+    return hashlib.sha256(repr(values).encode()).hexdigest()
+
+
+def _reason_message(message: str) -> str:
+    if message.startswith("a reason is required"):
+        return "Enter the reason " + message.removeprefix("a reason is required ")
+    return _sentence(message)
+
+
+def _sentence(message: str) -> str:
+    """The domain's lower-case message as a page shows it."""
+    return message[:1].upper() + message[1:]
+
+
+# --- the controller ----------------------------------------------------------------------
+
+
+class AuditPages(PageController):
+    path = "/audits"
+
+    # The list: coordinators and reviewers start here.
+    @get("/", cache=False)
+    async def audits_list(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: NamedDependency[Principal],
+    ) -> Response[Any]:
+        status = request.query_params.get("status") or None
+        if status not in (None, *STATUSES):
+            status = None
+        overdue_only = request.query_params.get("overdue") == "yes"
+        page_text = request.query_params.get("page") or "1"
+        page = int(page_text) if page_text.isdigit() and 0 < int(page_text) < 100_000 else 1
+        registry: Registry = state.toolkits
+        async with unit_of_work(state, principal) as connection:
+            found, total = await audits.list_audits(
+                connection,
+                partnership_id=principal.partnership_id,
+                organisation_id=None,
+                status=status,
+                toolkit_id=None,
+                due_before=None,
+                overdue_on=today() if overdue_only else None,
+                limit=PAGE_SIZE,
+                offset=(page - 1) * PAGE_SIZE,
+            )
+            listed = [item for s in found if (item := await _listed(connection, registry, s)) is not None]
+            await events.record(connection, principal, "audits.listed", detail={"count": len(found), "total": total})
+        pages = max(1, -(-total // PAGE_SIZE))
+        query = "&".join(
+            part for part in (f"status={status}" if status else "", "overdue=yes" if overdue_only else "") if part
+        )
+        return render_page(
+            request,
+            "web/coordinator/audits.html",
+            title="Audits",
+            audits=listed,
+            total=total,
+            status=status,
+            overdue_only=overdue_only,
+            status_options=[
+                {"value": "", "text": "Any status", "selected": status is None},
+                *({"value": s, "text": STATUS_TAGS[s][0], "selected": s == status} for s in STATUSES),
+            ],
+            page=page,
+            pages=pages,
+            query=query,
+            status_tag=status_tag,
+            date_text=case_form.date_text,
+            is_coordinator=principal.has_role("coordinator"),
+        )
+
+    # --- creating an audit ---
+
+    def _require_coordinator(self, principal: Principal) -> None:
+        if not principal.has_role("coordinator"):
+            raise Forbidden("only a coordinator creates audits")
+
+    @get("/new", cache=False)
+    async def choose_toolkit(
+        self, request: Request[Any, Any, Any], state: State, principal: NamedDependency[Principal]
+    ) -> Response[Any]:
+        self._require_coordinator(principal)
+        return self._choose_page(request, state.toolkits, FormErrors(), None)
+
+    def _choose_page(
+        self, request: Request[Any, Any, Any], registry: Registry, errors: FormErrors, chosen: str | None
+    ) -> Response[Any]:
+        toolkits = sorted((registry.current(toolkit_id) for toolkit_id in registry.ids()), key=lambda t: t.title)
+        return render_page(
+            request,
+            "web/coordinator/choose_toolkit.html",
+            status_code=422 if errors else 200,
+            errors=errors,
+            title="Which audit tool will this audit use?",
+            toolkits=toolkits,
+            chosen=chosen,
+        )
+
+    def _toolkit_or_none(self, registry: Registry, toolkit_id: str) -> Toolkit | None:
+        try:
+            return registry.current(toolkit_id) if toolkit_id else None
+        except UnknownToolkit:
+            return None
+
+    async def _organisations(self, state: State, principal: Principal) -> list[audits.Organisation]:
+        async with unit_of_work(state, principal) as connection:
+            return await audits.organisations_of_partnership(connection, principal.partnership_id)
+
+    def _details_page(
+        self,
+        request: Request[Any, Any, Any],
+        toolkit: Toolkit,
+        organisations: list[audits.Organisation],
+        values: dict[str, Any],
+        errors: FormErrors,
+    ) -> Response[Any]:
+        return render_page(
+            request,
+            "web/coordinator/case_details.html",
+            status_code=422 if errors else 200,
+            errors=errors,
+            title="Case details and who takes part",
+            toolkit=toolkit,
+            fields=case_form.fields(toolkit, values),
+            organisations=organisations,
+            values=values,
+        )
+
+    @get("/new/details", cache=False)
+    async def case_details(
+        self, request: Request[Any, Any, Any], state: State, principal: NamedDependency[Principal]
+    ) -> Response[Any]:
+        self._require_coordinator(principal)
+        registry: Registry = state.toolkits
+        toolkit_id = request.query_params.get("toolkit") or ""
+        toolkit = self._toolkit_or_none(registry, toolkit_id)
+        if toolkit is None:
+            errors = FormErrors()
+            errors.add("toolkit", "Select the audit tool this audit will use")
+            return self._choose_page(request, registry, errors, None)
+        organisations = await self._organisations(state, principal)
+        return self._details_page(request, toolkit, organisations, {}, FormErrors())
+
+    @post("/new/details", cache=False)
+    async def check_details(
+        self, request: Request[Any, Any, Any], state: State, principal: NamedDependency[Principal]
+    ) -> Response[Any]:
+        """Check what was typed: the same form with its problems, or the
+        "check your answers" page carrying it on in hidden fields."""
+        self._require_coordinator(principal)
+        form = await read_form(request)
+        registry: Registry = state.toolkits
+        toolkit = self._toolkit_or_none(registry, form.text("toolkit"))
+        if toolkit is None:
+            errors = FormErrors()
+            errors.add("toolkit", "Select the audit tool this audit will use")
+            return self._choose_page(request, registry, errors, None)
+        organisations = await self._organisations(state, principal)
+        values = {name: value for name, value in form.values.items() if name not in ("change", "submission_key")}
+        if form.text("change"):
+            return self._details_page(request, toolkit, organisations, values, FormErrors())
+        checked = read_new_audit(toolkit, form, organisations)
+        if checked.errors:
+            return self._details_page(request, toolkit, organisations, values, checked.errors)
+        by_id = {str(o.id): o for o in organisations}
+        return render_page(
+            request,
+            "web/coordinator/check_answers.html",
+            title="Check the audit before you create it",
+            toolkit=toolkit,
+            summary=case_form.summary(toolkit, checked.case_details),
+            participants=[by_id[p] for p in checked.participants],
+            referrer=by_id.get(checked.referrer or ""),
+            period_start=case_form.date_text(checked.period_start),
+            period_end=case_form.date_text(checked.period_end),
+            due_date=case_form.date_text(checked.due_date),
+            hidden=case_form.hidden_fields(values),
+            # One creation per "Create" page, however often the button is pressed.
+            submission_key=str(uuid.uuid4()),
+        )
+
+    @post("/new", cache=False)
+    async def create_audit(
+        self, request: Request[Any, Any, Any], state: State, principal: NamedDependency[Principal]
+    ) -> Response[Any]:
+        self._require_coordinator(principal)
+        form = await read_form(request)
+        registry: Registry = state.toolkits
+        toolkit = self._toolkit_or_none(registry, form.text("toolkit"))
+        if toolkit is None:
+            errors = FormErrors()
+            errors.add("toolkit", "Select the audit tool this audit will use")
+            return self._choose_page(request, registry, errors, None)
+        organisations = await self._organisations(state, principal)
+        checked = read_new_audit(toolkit, form, organisations)
+        values = {name: value for name, value in form.values.items() if name not in ("change", "submission_key")}
+        if checked.errors:
+            return self._details_page(request, toolkit, organisations, values, checked.errors)
+        key = form.text("submission_key")[:200]
+        async with unit_of_work(state, principal) as connection:
+            if key:
+                earlier = await idempotency.claim(
+                    connection, principal.user_id, f"web:{key}", "POST", "/audits/new", _submission_hash(form)
+                )
+                if earlier is not None and earlier.headers.get("location"):
+                    # The same "Create" pressed twice: the audit it made.
+                    return redirect(earlier.headers["location"])
+            new = AuditToCreate(
+                toolkit=toolkit,
+                case_details=checked.case_details,
+                participants=tuple(UUID(p) for p in checked.participants),
+                referring_organisation_id=UUID(checked.referrer) if checked.referrer else None,
+                period_start=checked.period_start,
+                period_end=checked.period_end,
+                due_date=checked.due_date,
+            )
+            audit = await audit_workflow.create_audit(connection, principal, state.toolkits, new)
+            location = f"/audits/{audit.id}"
+            if key:
+                await idempotency.store(connection, principal.user_id, f"web:{key}", 303, b"", {"location": location})
+        return redirect_with_notice(location, "Audit created as a draft. Distribute it when you are ready")
+
+    # --- one audit ---
+
+    async def _audit_page(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: Principal,
+        audit_id: FromPath[UUID],
+        *,
+        errors: FormErrors | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> Response[Any]:
+        registry: Registry = state.toolkits
+        async with unit_of_work(state, principal) as connection:
+            audit = await visible_audit(connection, principal, audit_id)
+            toolkit = audit_toolkit(registry, audit)
+            participants = participant_views(toolkit, audit, await audits.participants(connection, audit.id))
+            await events.record(connection, principal, "audit.read", audit_id=audit.id)
+        active = [p for p in participants if p.removed_at is None]
+        by_id = {p.organisation_id: p for p in participants}
+        referrer = by_id.get(audit.referring_organisation_id) if audit.referring_organisation_id else None
+        moves = [(target, MOVES[(audit.status, target)]) for target in TRANSITIONS[audit.status]]
+        return render_page(
+            request,
+            "web/coordinator/audit.html",
+            status_code=(409 if errors and "move" in errors else 422) if errors else 200,
+            errors=errors,
+            values=values or {},
+            title=case_reference(toolkit, case_details_of(audit)) or "Audit",
+            audit=audit,
+            toolkit=toolkit,
+            summary=case_form.summary(toolkit, case_details_of(audit)),
+            participants=active,
+            overdue=[p for p in active if p.overdue],
+            referrer=referrer,
+            submitted=sum(1 for p in active if p.contribution_status == "submitted"),
+            audit_overdue=audit_overdue(audit),
+            moves=moves if principal.has_role("coordinator") else [],
+            is_coordinator=principal.has_role("coordinator"),
+            status_tag=status_tag,
+            date_text=case_form.date_text,
+        )
+
+    @get("/{audit_id:uuid}", cache=False)
+    async def audit(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: NamedDependency[Principal],
+        audit_id: FromPath[UUID],
+    ) -> Response[Any]:
+        return await self._audit_page(request, state, principal, audit_id)
+
+    @post("/{audit_id:uuid}/status", cache=False)
+    async def change_status(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: NamedDependency[Principal],
+        audit_id: FromPath[UUID],
+    ) -> Response[Any]:
+        if not principal.has_role("coordinator"):
+            raise Forbidden("only a coordinator moves an audit on")
+        form = await read_form(request)
+        target = form.text("status")
+        reason = form.text("reason") or None
+        errors = FormErrors()
+        if target not in STATUSES:
+            errors.add("move", "Choose what to do with the audit")
+        elif reason is not None and len(reason) > MAX_REASON:
+            errors.add(f"reason-{target}", f"The reason must be {MAX_REASON} characters or fewer")
+        else:
+            try:
+                async with unit_of_work(state, principal) as connection:
+                    await audit_workflow.move_audit(
+                        connection,
+                        principal,
+                        state.toolkits,
+                        audit_id,
+                        target,
+                        reason,
+                        seen_version=form.int_field("row_version"),
+                    )
+                return redirect_with_notice(f"/audits/{audit_id}", MOVE_NOTICES.get(target, "Done"))
+            except PreconditionFailed:
+                errors.add("move", CHANGED_BY_SOMEONE_ELSE)
+            except Conflict as conflict:
+                errors.add("move", (conflict.detail or "This cannot be done now").capitalize())
+            except InvalidInput as invalid:
+                for problem in invalid.errors:
+                    if problem.field == "$.reason":
+                        errors.add(f"reason-{target}", _reason_message(problem.message))
+                    elif problem.field.startswith("$.case_details"):
+                        errors.add("case-details", f"Case details: {problem.message}")
+                    else:
+                        errors.add("participants", "Add at least one agency before distributing the audit")
+        return await self._audit_page(
+            request, state, principal, audit_id, errors=errors, values={f"reason-{target}": form.raw("reason")}
+        )
+
+    # --- returning a contribution ---
+
+    async def _return_page(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: Principal,
+        audit_id: FromPath[UUID],
+        organisation_id: FromPath[UUID],
+        *,
+        errors: FormErrors | None = None,
+        comment: str = "",
+    ) -> Response[Any]:
+        registry: Registry = state.toolkits
+        async with unit_of_work(state, principal) as connection:
+            audit = await visible_audit(connection, principal, audit_id)
+            toolkit = audit_toolkit(registry, audit)
+            found = [
+                p
+                for p in participant_views(toolkit, audit, await audits.participants(connection, audit.id))
+                if p.organisation_id == organisation_id and p.removed_at is None
+            ]
+            contribution = await contributions.get(connection, audit.id, organisation_id)
+            if not found or contribution is None:
+                raise NotFound("no such contribution")
+            await events.record(
+                connection, principal, "contribution.read", audit_id=audit.id, target_organisation_id=organisation_id
+            )
+        return render_page(
+            request,
+            "web/coordinator/return.html",
+            status_code=422 if errors else 200,
+            errors=errors,
+            title=f"Return {found[0].organisation_name}'s contribution",
+            audit=audit,
+            participant=found[0],
+            contribution=contribution,
+            comment=comment,
+            returnable=contribution.status == "submitted" and audit.status == "open",
+        )
+
+    @get("/{audit_id:uuid}/contributions/{organisation_id:uuid}/return", cache=False)
+    async def return_form(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: NamedDependency[Principal],
+        audit_id: FromPath[UUID],
+        organisation_id: FromPath[UUID],
+    ) -> Response[Any]:
+        if not principal.has_role("coordinator"):
+            raise Forbidden("only a coordinator returns a contribution")
+        return await self._return_page(request, state, principal, audit_id, organisation_id)
+
+    @post("/{audit_id:uuid}/contributions/{organisation_id:uuid}/return", cache=False)
+    async def return_contribution(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: NamedDependency[Principal],
+        audit_id: FromPath[UUID],
+        organisation_id: FromPath[UUID],
+    ) -> Response[Any]:
+        """The API's ``POST …/contributions/{org}/return``, for a form."""
+        if not principal.has_role("coordinator"):
+            raise Forbidden("only a coordinator returns a contribution")
+        form = await read_form(request)
+        comment = form.text("comment")
+        errors = FormErrors()
+        if not comment:
+            errors.add("comment", "Enter what the agency needs to do")
+        elif len(comment) > MAX_REASON:
+            errors.add("comment", f"What the agency needs to do must be {MAX_REASON} characters or fewer")
+        if not errors:
+            try:
+                async with unit_of_work(state, principal) as connection:
+                    await audit_workflow.return_contribution(
+                        connection,
+                        principal,
+                        state.toolkits,
+                        audit_id,
+                        organisation_id,
+                        comment,
+                        seen_version=form.int_field("row_version"),
+                    )
+            except PreconditionFailed:
+                errors.add("comment", "The agency changed its contribution since you opened this page; check it")
+            except Conflict as conflict:
+                errors.add("comment", _sentence(conflict.detail or "This cannot be done now"))
+            else:
+                return redirect_with_notice(f"/audits/{audit_id}", "Contribution returned to the agency")
+        return await self._return_page(
+            request, state, principal, audit_id, organisation_id, errors=errors, comment=form.raw("comment")
+        )
+
+
+route_handlers: list[Any] = [AuditPages]

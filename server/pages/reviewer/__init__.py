@@ -1,0 +1,1 @@
+"""The partnership reviewer's pages: the judgement, moderation and remedial actions."""

@@ -1,0 +1,447 @@
+"""The partnership reviewer's pages: an audit's combined view (every
+agency's grade beside the partnership's, with the rule that produced it,
+disagreements and immediate concerns), moderation of a section, and the
+remedial actions tracker (seed table: action, who, timescale, date
+reviewed, completed/comments, initials).
+
+The judgement is computed by ``merging`` exactly as the judgement API
+computes it; a moderation form carries the judgement's version (its ETag),
+so a reviewer never agrees a grade over contributions they have not seen.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+from uuid import UUID
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+
+from merging import OVERALL, PartnershipJudgement
+from server.api.actions import MAX_FIELD
+from server.api.audits import today
+from server.audits import workflow as audit_workflow
+
+# The judgement API's own computation, so page and API can never differ.
+from server.audits.judgement import judgement_of
+from server.audits.workflow import (
+    MAX_MODERATION_REASON,
+    agree_action,
+    audit_toolkit,
+    case_details_of,
+    store_action_change,
+    visible_audit,
+)
+from server.auth.principal import Principal
+from server.db import actions, audits, events, judgements
+from server.pages import case_details as case_form
+from server.pages.coordinator.audits import case_reference, status_tag
+from server.pages.rendering import FormErrors, PageController, read_form, redirect_with_notice, render_page
+from server.platform.problems import Forbidden, NotFound, PreconditionFailed
+from server.platform.transactions import unit_of_work
+from toolkits.model import Toolkit
+
+CHANGED_SINCE: Final = (
+    "The judgement changed since you opened this page (an agency submitted or amended, or another reviewer "
+    "moderated). Check the grades below and agree the grade again"
+)
+
+
+def grade_text(toolkit: Toolkit, grade: int | None) -> str:
+    """``2`` → ``Good (2)``: the label and the number, never colour alone."""
+    for g in toolkit.scale.grades:
+        if g.value == grade:
+            return f"{g.label} ({g.value})"
+    return "Not graded"
+
+
+def grade_tag(toolkit: Toolkit, grade: int | None) -> dict[str, str]:
+    colours = {1: "govuk-tag--green", 2: "govuk-tag--teal", 3: "govuk-tag--yellow", 4: "govuk-tag--red"}
+    return {"text": grade_text(toolkit, grade), "classes": colours.get(grade or 0, "govuk-tag--grey")}
+
+
+def agency_columns(judgement: PartnershipJudgement) -> list[tuple[str, str]]:
+    """(organisation id, name) of every agency that graded something, in a
+    stable order: the table's columns."""
+    seen: dict[str, str] = {}
+    for section in judgement.sections:
+        for grade in section.agencies:
+            seen.setdefault(grade.organisation_id, grade.organisation_name)
+    for grade in judgement.overall.agencies:
+        seen.setdefault(grade.organisation_id, grade.organisation_name)
+    return sorted(seen.items(), key=lambda item: item[1])
+
+
+class ReviewPages(PageController):
+    path = "/audits/{audit_id:uuid}"
+
+    async def _combined(
+        self, state: State, principal: Principal, audit_id: UUID
+    ) -> tuple[audits.Audit, Toolkit, PartnershipJudgement, str]:
+        async with unit_of_work(state, principal) as connection:
+            audit = await visible_audit(connection, principal, audit_id)
+            toolkit = audit_toolkit(state.toolkits, audit)
+            judgement = await judgement_of(connection, toolkit, audit)
+            tag = await judgements.judgement_etag(connection, audit_id)
+            await events.record(connection, principal, "judgement.read", audit_id=audit_id)
+        return audit, toolkit, judgement, tag
+
+    @get("/judgement", cache=False)
+    async def combined_view(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: NamedDependency[Principal],
+        audit_id: FromPath[UUID],
+    ) -> Response[Any]:
+        audit, toolkit, judgement, _tag = await self._combined(state, principal, audit_id)
+        columns = agency_columns(judgement)
+        rows = []
+        for section in judgement.sections:
+            by_agency = {g.organisation_id: g.grade for g in section.agencies}
+            rows.append({"section": section, "cells": [by_agency.get(org) for org, _name in columns]})
+        overall_by_agency = {g.organisation_id: g.grade for g in judgement.overall.agencies}
+        disagreements = [s for s in judgement.sections if s.disagreement is not None]
+        return render_page(
+            request,
+            "web/reviewer/judgement.html",
+            title="Partnership judgement",
+            audit=audit,
+            reference=case_reference(toolkit, case_details_of(audit)) or "Audit",
+            toolkit=toolkit,
+            judgement=judgement,
+            columns=columns,
+            rows=rows,
+            overall_cells=[overall_by_agency.get(org) for org, _name in columns],
+            disagreements=disagreements,
+            grade_text=lambda g: grade_text(toolkit, g),
+            grade_tag=lambda g: grade_tag(toolkit, g),
+            status_tag=status_tag,
+            may_moderate=principal.has_role("reviewer"),
+            OVERALL=OVERALL,
+        )
+
+    # --- moderation ---
+
+    async def _moderation_page(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: Principal,
+        audit_id: UUID,
+        section_id: str,
+        *,
+        errors: FormErrors | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> Response[Any]:
+        audit, toolkit, judgement, tag = await self._combined(state, principal, audit_id)
+        if section_id == OVERALL:
+            result: Any = judgement.overall
+            title = "Overall judgement"
+        else:
+            found = [s for s in judgement.sections if s.section_id == section_id]
+            if not found:
+                raise NotFound(f"no graded section {section_id!r} in this audit tool")
+            result = found[0]
+            title = found[0].title
+        chosen = (values or {}).get("grade") or (str(result.grade) if result.moderation else "")
+        return render_page(
+            request,
+            "web/reviewer/moderate.html",
+            status_code=(409 if errors and "grade" in errors and "reason" not in errors else 422) if errors else 200,
+            errors=errors,
+            title=f"Agree the grade: {title}",
+            section_title=title,
+            audit=audit,
+            toolkit=toolkit,
+            result=result,
+            is_overall=section_id == OVERALL,
+            section_id=section_id,
+            judgement_version=tag,
+            grade_items=[
+                {"value": str(g.value), "text": f"{g.label} ({g.value})", "checked": str(g.value) == chosen}
+                for g in toolkit.scale.grades
+            ],
+            reason=(values or {}).get("reason", result.moderation.reason if result.moderation else ""),
+            grade_text=lambda g: grade_text(toolkit, g),
+        )
+
+    @get("/judgement/{section_id:str}", cache=False)
+    async def moderation_form(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: NamedDependency[Principal],
+        audit_id: FromPath[UUID],
+        section_id: FromPath[str],
+    ) -> Response[Any]:
+        if not principal.has_role("reviewer"):
+            raise Forbidden("only a partnership reviewer moderates")
+        return await self._moderation_page(request, state, principal, audit_id, section_id)
+
+    @post("/judgement/{section_id:str}", cache=False)
+    async def moderate(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: NamedDependency[Principal],
+        audit_id: FromPath[UUID],
+        section_id: FromPath[str],
+    ) -> Response[Any]:
+        """The judgement API's ``PUT …/judgement/sections/{section}``, for a form."""
+        if not principal.has_role("reviewer"):
+            raise Forbidden("only a partnership reviewer moderates")
+        form = await read_form(request)
+        grade_text_typed = form.text("grade")
+        reason = form.text("reason")
+        errors = FormErrors()
+        if grade_text_typed not in ("1", "2", "3", "4"):
+            errors.add("grade", "Select the grade the panel agreed")
+        if not reason:
+            errors.add("reason", "Enter the reason the panel agreed this grade")
+        elif len(reason) > MAX_MODERATION_REASON:
+            errors.add("reason", f"The reason must be {MAX_MODERATION_REASON} characters or fewer")
+        if not errors:
+            try:
+                async with unit_of_work(state, principal) as connection:
+                    await audit_workflow.moderate(
+                        connection,
+                        principal,
+                        state.toolkits,
+                        audit_id,
+                        section_id,
+                        int(grade_text_typed),
+                        reason,
+                        seen_judgement=form.text("judgement_version"),
+                    )
+            except PreconditionFailed:
+                errors.add("grade", CHANGED_SINCE)
+            else:
+                return redirect_with_notice(f"/audits/{audit_id}/judgement", "Agreed grade recorded")
+        return await self._moderation_page(
+            request,
+            state,
+            principal,
+            audit_id,
+            section_id,
+            errors=errors,
+            values={"grade": grade_text_typed, "reason": form.raw("reason")},
+        )
+
+    # --- remedial actions ---
+
+    async def _actions_page(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: Principal,
+        audit_id: UUID,
+        *,
+        errors: FormErrors | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> Response[Any]:
+        async with unit_of_work(state, principal) as connection:
+            audit = await visible_audit(connection, principal, audit_id)
+            toolkit = audit_toolkit(state.toolkits, audit)
+            found = await actions.for_audit(connection, audit.id)
+            participants = [p for p in await audits.participants(connection, audit.id) if p.removed_at is None]
+            await events.record(connection, principal, "actions.read", audit_id=audit.id)
+        names = {p.organisation_id: p.organisation_name for p in participants}
+        return render_page(
+            request,
+            "web/reviewer/actions.html",
+            status_code=422 if errors else 200,
+            errors=errors,
+            title="Remedial actions",
+            audit=audit,
+            reference=case_reference(toolkit, case_details_of(audit)) or "Audit",
+            actions=[
+                {
+                    "action": a,
+                    "organisation": names.get(a.responsible_organisation_id) if a.responsible_organisation_id else None,
+                    "overdue": not a.completed and a.due_date is not None and a.due_date < today(),
+                }
+                for a in found
+            ],
+            organisation_items=[{"value": "", "text": "No one agency"}]
+            + [
+                {
+                    "value": str(p.organisation_id),
+                    "text": p.organisation_name,
+                    "selected": (values or {}).get("organisation") == str(p.organisation_id),
+                }
+                for p in participants
+            ],
+            values=values or {},
+            date_text=case_form.date_text,
+            may_change=principal.has_role("coordinator"),
+        )
+
+    @get("/actions", cache=False)
+    async def actions_tracker(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: NamedDependency[Principal],
+        audit_id: FromPath[UUID],
+    ) -> Response[Any]:
+        return await self._actions_page(request, state, principal, audit_id)
+
+    @post("/actions", cache=False)
+    async def add_action(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: NamedDependency[Principal],
+        audit_id: FromPath[UUID],
+    ) -> Response[Any]:
+        """The actions API's ``POST``, for a form."""
+        form = await read_form(request)
+        errors = FormErrors()
+        text = {name: form.text(name) for name in ("action", "who", "timescale")}
+        if not text["action"]:
+            errors.add("action", "Enter what is to be done")
+        for name, label in (("action", "The action"), ("who", "Who"), ("timescale", "The timescale")):
+            if len(text[name]) > MAX_FIELD:
+                errors.add(name, f"{label} must be {MAX_FIELD} characters or fewer")
+        due_date, wrong = case_form.parse_date(form, "due-date")
+        if wrong:
+            errors.add("due-date-day", f"The due date {wrong}")
+        organisation_text = form.text("organisation")
+        organisation: UUID | None = None
+        if organisation_text:
+            try:
+                organisation = UUID(organisation_text)
+            except ValueError:
+                errors.add("organisation", "Select an agency taking part, or no one agency")
+        if not errors:
+            async with unit_of_work(state, principal) as connection:
+                audit = await visible_audit(connection, principal, audit_id)
+                if organisation is not None and not await audits.is_participant(connection, audit.id, organisation):
+                    errors.add("organisation", "Select an agency taking part, or no one agency")
+                else:
+                    await agree_action(
+                        connection,
+                        principal,
+                        audit,
+                        action=text["action"],
+                        who=text["who"] or None,
+                        timescale=text["timescale"] or None,
+                        responsible_organisation_id=organisation,
+                        due_date=due_date,
+                    )
+            if not errors:
+                return redirect_with_notice(f"/audits/{audit_id}/actions", "Remedial action added")
+        return await self._actions_page(request, state, principal, audit_id, errors=errors, values=form.values)
+
+    async def _action_page(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: Principal,
+        audit_id: UUID,
+        action_id: UUID,
+        *,
+        errors: FormErrors | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> Response[Any]:
+        async with unit_of_work(state, principal) as connection:
+            audit = await visible_audit(connection, principal, audit_id)
+            action = await actions.get(connection, audit.id, action_id)
+            if action is None:
+                raise NotFound("no such action")
+            await events.record(connection, principal, "actions.read", audit_id=audit.id)
+        if values is None:
+            values = {"comments": action.comments or "", "initials": action.initials or ""}
+            if action.date_reviewed:
+                day = action.date_reviewed
+                values |= {
+                    "date-reviewed-day": day.day,
+                    "date-reviewed-month": day.month,
+                    "date-reviewed-year": day.year,
+                }
+            if action.completed:
+                values["completed"] = "yes"
+        return render_page(
+            request,
+            "web/reviewer/action.html",
+            status_code=(409 if errors and "row-version" in errors else 422) if errors else 200,
+            errors=errors,
+            title="Record progress on a remedial action",
+            audit=audit,
+            action=action,
+            values={k: str(v) for k, v in values.items()},
+            date_text=case_form.date_text,
+        )
+
+    @get("/actions/{action_id:uuid}", cache=False)
+    async def action_form(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: NamedDependency[Principal],
+        audit_id: FromPath[UUID],
+        action_id: FromPath[UUID],
+    ) -> Response[Any]:
+        if not principal.has_role("coordinator"):
+            raise Forbidden("only a coordinator changes a remedial action here")
+        return await self._action_page(request, state, principal, audit_id, action_id)
+
+    @post("/actions/{action_id:uuid}", cache=False)
+    async def change_action(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: NamedDependency[Principal],
+        audit_id: FromPath[UUID],
+        action_id: FromPath[UUID],
+    ) -> Response[Any]:
+        """The actions API's ``PATCH`` (progress fields), for a form."""
+        if not principal.has_role("coordinator"):
+            raise Forbidden("only a coordinator changes a remedial action here")
+        form = await read_form(request)
+        errors = FormErrors()
+        reviewed, wrong = case_form.parse_date(form, "date-reviewed")
+        if wrong:
+            errors.add("date-reviewed-day", f"The date reviewed {wrong}")
+        comments, initials = form.text("comments"), form.text("initials")
+        if len(comments) > MAX_FIELD:
+            errors.add("comments", f"Comments must be {MAX_FIELD} characters or fewer")
+        if len(initials) > 20:
+            errors.add("initials", "Initials must be 20 characters or fewer")
+        if not errors:
+            async with unit_of_work(state, principal) as connection:
+                audit = await visible_audit(connection, principal, audit_id)
+                current = await actions.get(connection, audit.id, action_id)
+                if current is None:
+                    raise NotFound("no such action")
+                changed = msgspec.structs.replace(
+                    current,
+                    date_reviewed=reviewed,
+                    completed=form.text("completed") == "yes",
+                    comments=comments or None,
+                    initials=initials or None,
+                )
+                updated = None
+                if form.int_field("row_version") == current.row_version:
+                    updated = await store_action_change(
+                        connection,
+                        principal,
+                        audit,
+                        current,
+                        changed,
+                        ("comments", "completed", "date_reviewed", "initials"),
+                    )
+                if updated is None:
+                    errors.add("row-version", "Someone else changed this action since you opened the page; check it")
+            if not errors:
+                return redirect_with_notice(f"/audits/{audit_id}/actions", "Remedial action updated")
+        return await self._action_page(
+            request, state, principal, audit_id, action_id, errors=errors, values=form.values
+        )
+
+
+route_handlers: list[Any] = [ReviewPages]

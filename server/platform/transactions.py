@@ -1,0 +1,165 @@
+"""What every write to an audit shares: one transaction, versions as ETags,
+``If-Match`` for updates and ``Idempotency-Key`` for POSTs.
+
+- A resource's ``ETag`` is its row version, ``"7"``. An update must send
+  it back in ``If-Match``: without it 428, with a stale one 412 — never a
+  silent overwrite.
+- A POST with ``Idempotency-Key`` stores its first response; a retry with
+  the same key and the same body gets that response again, the same key
+  with a different body is refused (422).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Protocol, TypeVar, cast
+from uuid import UUID
+
+import asyncpg
+import msgspec
+from litestar import Request, Response
+from litestar.datastructures import State
+
+from server.db import idempotency
+from server.platform.problems import FieldError, InvalidInput, PreconditionFailed, PreconditionRequired
+
+T = TypeVar("T")
+
+
+class Actor(Protocol):
+    """Who a transaction works for, as far as this module needs to know:
+    ``server.auth.principal.Principal`` is one (kept structural, so the
+    platform does not import the layer above it)."""
+
+    @property
+    def user_id(self) -> UUID: ...
+    @property
+    def organisation_id(self) -> UUID: ...
+    @property
+    def partnership_id(self) -> UUID: ...
+    @property
+    def roles(self) -> frozenset[str]: ...
+
+
+# A role name as it may be spliced into the statement that opens a
+# transaction: lower-case words and hyphens, nothing SQL could read as
+# anything but text.
+_ROLE_NAME = re.compile(r"[a-z]+(?:-[a-z]+)*")
+
+MAX_IDEMPOTENCY_KEY = 200
+
+
+def _begin_as(principal: Actor) -> str:
+    """``BEGIN`` and the transaction's settings, as one statement text, so
+    a request's transaction costs one round trip to open instead of two.
+
+    Only ids and role names reach the text: UUIDs print as hex and hyphens,
+    and roles are checked against the closed list, so nothing a client sent
+    is ever spliced into SQL."""
+    roles = sorted(principal.roles)
+    if not all(_ROLE_NAME.fullmatch(role) for role in roles):
+        raise ValueError("a role name Maca could not put in a statement")
+    settings = (
+        ("maca.organisation_id", str(UUID(str(principal.organisation_id)))),
+        ("maca.partnership_id", str(UUID(str(principal.partnership_id)))),
+        ("maca.roles", ",".join(roles)),
+    )
+    calls = ", ".join(f"set_config('{name}', '{value}', true)" for name, value in settings)
+    return f"BEGIN; SELECT {calls}"
+
+
+@asynccontextmanager
+async def unit_of_work(state: State, principal: Actor) -> AsyncIterator[asyncpg.Connection[Any]]:
+    """A pooled connection inside one transaction: the change and its event
+    commit together or not at all. The transaction carries who is asking
+    (organisation, partnership, roles; local to it, so a pooled connection
+    or a PgBouncer server connection never keeps them), and row-level
+    security confines it by them: an agency to its own organisation's
+    contributions, coordinators and reviewers to their partnership's
+    (migration 0005). A transaction that sets none sees no contribution."""
+    pool: asyncpg.Pool[Any] = state.pool
+    async with pool.acquire() as connection:
+        await connection.execute(_begin_as(principal))
+        try:
+            # The pool hands out a proxy that behaves as the connection it wraps.
+            yield cast("asyncpg.Connection[Any]", connection)
+        except BaseException:
+            if not connection.is_closed():
+                # The error that ended the work is the one to report; a
+                # connection that cannot roll back is dropped by the pool.
+                with contextlib.suppress(Exception):
+                    await connection.execute("ROLLBACK")
+            raise
+        await connection.execute("COMMIT")
+
+
+def etag(row_version: int) -> str:
+    return f'"{row_version}"'
+
+
+def expected_version(request: Request[Any, Any, Any]) -> int:
+    """The row version named by ``If-Match`` (428 when absent)."""
+    header = request.headers.get("if-match")
+    if header is None or not header.strip():
+        raise PreconditionRequired("send the ETag you last read in If-Match, so a newer change is not overwritten")
+    value = header.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    value = value.strip('"')
+    if not value.isdigit():
+        raise PreconditionFailed("If-Match does not name a version of this resource")
+    return int(value)
+
+
+def check_version(expected: int, current: int) -> None:
+    if expected != current:
+        raise PreconditionFailed(
+            "someone changed this since you read it; read it again and reapply your change",
+            headers={"ETag": etag(current)},
+        )
+
+
+def json_response(content: T, *, status: int = 200, headers: dict[str, str] | None = None) -> Response[T]:
+    return Response(content=content, status_code=status, headers=headers or {})
+
+
+async def idempotent(
+    request: Request[Any, Any, Any],
+    connection: asyncpg.Connection[Any],
+    principal: Actor,
+    write: Callable[[], Awaitable[Response[T]]],
+) -> Response[T]:
+    """Run ``write`` once per ``Idempotency-Key`` (if the request has one),
+    inside the caller's transaction."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return await write()
+    if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY:
+        raise InvalidInput(
+            errors=[FieldError(field="Idempotency-Key", message=f"must be 1 to {MAX_IDEMPOTENCY_KEY} characters")]
+        )
+    body = await request.body()
+    digest = hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
+    stored = await idempotency.claim(connection, principal.user_id, key, request.method, request.url.path, digest)
+    if stored is not None:
+        if stored.request_hash != digest or stored.status is None:
+            raise InvalidInput(
+                "this Idempotency-Key was used for a different request; use a new key for a new request",
+                errors=[FieldError(field="Idempotency-Key", message="already used for a different request")],
+            )
+        replay = Response(
+            content=stored.body or b"",
+            status_code=stored.status,
+            media_type="application/json",
+            headers={**stored.headers, "Idempotent-Replayed": "true"},
+        )
+        return cast("Response[T]", replay)
+    response = await write()
+    headers = {name: value for name, value in response.headers.items() if name.lower() in ("etag", "location")}
+    body_bytes = msgspec.json.encode(response.content)
+    await idempotency.store(connection, principal.user_id, key, response.status_code or 200, body_bytes, headers)
+    return response
