@@ -25,7 +25,7 @@ import datetime
 import math
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, overload
 
 import msgspec
 
@@ -66,8 +66,13 @@ class Progress(msgspec.Struct, frozen=True, kw_only=True):
     applicable: int
 
 
+@overload
+def case_detail_values(details: CaseDetails) -> dict[str, object]: ...
+@overload
+def case_detail_values(details: None) -> None: ...
 def case_detail_values(details: CaseDetails | None) -> dict[str, object] | None:
-    """Case details as ``agencies.applicability.section_shown`` reads them."""
+    """Case details as ``agencies.applicability.section_shown`` and
+    ``merging.CaseFacts`` read them: question id → answer value."""
     if details is None:
         return None
     return {question_id: answer.value for question_id, answer in details.answers.items()}
