@@ -1,4 +1,5 @@
-"""Who answers: agency kinds, and which questions an agency answers on a case."""
+"""Who answers: agency kinds, which questions an agency answers on a case,
+and its contribution checked and measured against them."""
 
 from agencies.applicability import (
     Participant,
@@ -8,6 +9,7 @@ from agencies.applicability import (
     selects,
     view_for,
 )
+from agencies.contributions import contribution_progress, validate_contribution
 from agencies.kinds import AGENCY_KIND_CODES, AGENCY_KINDS, CHILDRENS_SOCIAL_CARE, AgencyKind, agency_kind
 
 __all__ = [
@@ -18,8 +20,10 @@ __all__ = [
     "Participant",
     "agency_kind",
     "applicable_sections",
+    "contribution_progress",
     "question_applies",
     "section_shown",
     "selects",
+    "validate_contribution",
     "view_for",
 ]

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Literal
+from uuid import UUID
 
 import msgspec
 
-from toolkits.answers import ContributionContent
+from toolkits.answers import CaseDetails, ContributionContent
 from toolkits.model import AlertKind
+from toolkits.validation import case_detail_values
 
 ContributionStatus = Literal["not-started", "in-progress", "submitted", "returned"]
 
@@ -45,6 +47,18 @@ class CaseFacts(_Value, frozen=True, kw_only=True):
 
     referring_organisation_id: str | None = None
     case_details: Mapping[str, Any] = {}
+
+    @classmethod
+    def of(cls, details: CaseDetails, *, referring_organisation_id: UUID | str | None) -> CaseFacts:
+        """The facts of a case from the coordinator's case details and the
+        referring organisation's id (``None``: no referrer recorded), named
+        as the contributions name their organisations. The one way the
+        server builds them, so the judgement shown and the one the themes
+        count read a case alike."""
+        return cls(
+            referring_organisation_id=str(referring_organisation_id) if referring_organisation_id else None,
+            case_details=case_detail_values(details),
+        )
 
 
 class Moderation(_Value, frozen=True, kw_only=True):

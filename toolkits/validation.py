@@ -1,4 +1,5 @@
-"""Checking what an agency (or the coordinator) records against a toolkit.
+"""Checking what is recorded against a toolkit: one answer against its
+question, one judgement against the scale, and the coordinator's case details.
 
 Pure functions, no I/O. Every problem names the field it is about with a
 JSON path into the request body (``$.answers.history-previous-involvement.value``),
@@ -7,13 +8,15 @@ so that one refusal lists everything that is wrong at once.
 Two modes:
 
 - a **draft** (``complete=False``): partial answers are fine; only what is
-  there is checked (unknown question, question not for this agency, wrong
-  kind of answer, grade out of range, text too long);
-- a **submission** (``complete=True``): additionally every applicable
-  required question is answered, every applicable section judgement is
-  given with its impact text when the toolkit asks for it, and every
-  comments box the toolkit marks required is filled ("All comments boxes
-  must be completed" — seed 002).
+  there is checked (unknown question, wrong kind of answer, grade out of
+  range, text too long);
+- a **submission** (``complete=True``): additionally every required question
+  is answered and every comments box the toolkit marks required is filled
+  ("All comments boxes must be completed" — seed 002).
+
+Which questions and sections are an agency's to answer on a case is a fact
+about the agency, not the toolkit: :mod:`agencies.contributions` checks an
+agency's whole contribution with the functions here.
 """
 
 from __future__ import annotations
@@ -21,15 +24,29 @@ from __future__ import annotations
 import datetime
 import math
 import re
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, overload
 
 import msgspec
 
-from agencies.applicability import Participant, applicable_sections
-from toolkits.answers import Answer, CaseDetails, ContributionContent, Judgement
+from toolkits.answers import Answer, CaseDetails, Judgement
 from toolkits.checks import SCALE_VALUES
 from toolkits.model import FIXED_CHOICES, Column, Question, Section, Toolkit
+
+__all__ = [
+    "MAX_LIST",
+    "MAX_TEXT",
+    "FieldProblem",
+    "Progress",
+    "answer_problems",
+    "case_detail_values",
+    "case_details_progress",
+    "is_answered",
+    "judgement_problems",
+    "missing_answer_problems",
+    "missing_judgement_problems",
+    "validate_case_details",
+]
 
 # Long enough for any honest audit narrative, short enough that one field
 # cannot be used to store a document.
@@ -49,8 +66,13 @@ class Progress(msgspec.Struct, frozen=True, kw_only=True):
     applicable: int
 
 
+@overload
+def case_detail_values(details: CaseDetails) -> dict[str, object]: ...
+@overload
+def case_detail_values(details: None) -> None: ...
 def case_detail_values(details: CaseDetails | None) -> dict[str, object] | None:
-    """Case details as ``agencies.applicability.section_shown`` reads them."""
+    """Case details as ``agencies.applicability.section_shown`` and
+    ``merging.CaseFacts`` read them: question id → answer value."""
     if details is None:
         return None
     return {question_id: answer.value for question_id, answer in details.answers.items()}
@@ -69,103 +91,32 @@ def is_answered(answer: Answer | None) -> bool:
     return True
 
 
-def _filled(text: str | None) -> bool:
-    return text is not None and bool(text.strip())
+# --- one answer, one judgement ----------------------------------------------
 
 
-# --- contributions -----------------------------------------------------------
+def answer_problems(section: Section, question: Question, answer: Answer, path: str) -> Iterator[FieldProblem]:
+    """What is wrong with ``answer`` to ``question`` of ``section``, the
+    answer being at ``path``: a value not of the question's kind, comments
+    where there is no comments box, evidence where none is taken, text too
+    long. What is not there is not checked (see :func:`missing_answer_problems`)."""
+    if answer.value is not None:
+        yield from _value(question, answer.value, f"{path}.value")
+    if answer.comments is not None:
+        if question.comments == "none" and section.comments_label is None:
+            yield FieldProblem(field=f"{path}.comments", message="this question has no comments box")
+        yield from _text(answer.comments, f"{path}.comments")
+    if answer.evidence:
+        if question.evidence == "none":
+            yield FieldProblem(field=f"{path}.evidence", message="this question takes no evidence references")
+        yield from _evidence_list(
+            [{"document": e.document, "date": e.date} for e in answer.evidence], f"{path}.evidence"
+        )
 
 
-def validate_contribution(
-    toolkit: Toolkit,
-    participant: Participant,
-    content: ContributionContent,
-    *,
-    case_details: Mapping[str, object] | None = None,
-    complete: bool = False,
-) -> list[FieldProblem]:
-    """Every problem with ``content`` as ``participant``'s contribution; an
-    empty list means it may be saved (draft) or submitted (``complete``)."""
-    return list(_contribution_problems(toolkit, participant, content, case_details, complete))
-
-
-def contribution_progress(
-    toolkit: Toolkit,
-    participant: Participant,
-    content: ContributionContent,
-    *,
-    case_details: Mapping[str, object] | None = None,
-) -> Progress:
-    """Questions answered of those that apply to the agency on this case."""
-    questions = [q for s in applicable_sections(toolkit, participant, case_details) for q in s.questions]
-    answered = sum(1 for q in questions if is_answered(content.answers.get(q.id)))
-    return Progress(answered=answered, applicable=len(questions))
-
-
-def _contribution_problems(
-    toolkit: Toolkit,
-    participant: Participant,
-    content: ContributionContent,
-    case_details: Mapping[str, object] | None,
-    complete: bool,
-) -> Iterator[FieldProblem]:
-    sections = applicable_sections(toolkit, participant, case_details)
-    applicable = {q.id: (s, q) for s in sections for q in s.questions}
-    everywhere = {q.id: s for s in toolkit.sections for q in s.questions}
-
-    for question_id, answer in content.answers.items():
-        path = f"$.answers.{question_id}"
-        if question_id in applicable:
-            section, question = applicable[question_id]
-            yield from _answer(toolkit, section, question, answer, path)
-        elif question_id in everywhere:
-            owner = everywhere[question_id]
-            if owner.completed_by == "coordinator":
-                yield FieldProblem(field=path, message="is a case detail, filled in by the coordinator")
-            else:
-                yield FieldProblem(field=path, message="does not apply to your agency on this case")
-        else:
-            yield FieldProblem(field=path, message="no such question in this toolkit")
-
-    graded = {s.id: s for s in sections if s.judgement is not None}
-    all_sections = {s.id: s for s in toolkit.sections}
-    for section_id, judgement in content.judgements.items():
-        path = f"$.judgements.{section_id}"
-        if section_id in graded:
-            yield from _judgement(judgement, path)
-        elif section_id in all_sections:
-            if all_sections[section_id].judgement is None:
-                yield FieldProblem(field=path, message="this section is not graded")
-            else:
-                yield FieldProblem(field=path, message="this section does not apply to your agency on this case")
-        else:
-            yield FieldProblem(field=path, message="no such section in this toolkit")
-
-    if content.overall is not None:
-        if toolkit.overall is None:
-            yield FieldProblem(field="$.overall", message="this toolkit has no overall judgement")
-        else:
-            yield from _judgement(content.overall, "$.overall")
-
-    if not complete:
-        return
-    for section in sections:
-        for question in section.questions:
-            yield from _missing(question, content.answers.get(question.id), f"$.answers.{question.id}")
-        if section.judgement is not None:
-            path = f"$.judgements.{section.id}"
-            given = content.judgements.get(section.id)
-            if given is None or given.grade is None:
-                yield FieldProblem(field=f"{path}.grade", message="a grade is required before submitting")
-            if section.judgement.impact_required and (given is None or not _filled(given.impact)):
-                yield FieldProblem(
-                    field=f"{path}.impact", message=f"required before submitting: {section.judgement.impact_label}"
-                )
-    if toolkit.overall is not None and (content.overall is None or content.overall.grade is None):
-        yield FieldProblem(field="$.overall.grade", message="the overall judgement is required before submitting")
-
-
-def _missing(question: Question, answer: Answer | None, path: str) -> Iterator[FieldProblem]:
+def missing_answer_problems(question: Question, answer: Answer | None, path: str) -> Iterator[FieldProblem]:
+    """What a submission still lacks in ``answer`` to ``question``: the
+    answer to a required question, the comments and evidence the question
+    requires, the required columns of each row."""
     if question.required and not is_answered(answer):
         yield FieldProblem(field=f"{path}.value", message="an answer is required before submitting")
     if question.comments == "required" and (answer is None or not _filled(answer.comments)):
@@ -181,39 +132,39 @@ def _missing(question: Question, answer: Answer | None, path: str) -> Iterator[F
                     yield FieldProblem(field=f"{path}.value[{r}].{column.id}", message="required before submitting")
 
 
-def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _judgement(judgement: Judgement, path: str) -> Iterator[FieldProblem]:
+def judgement_problems(judgement: Judgement, path: str) -> Iterator[FieldProblem]:
+    """What is wrong with a section or overall judgement at ``path``: a
+    grade off the scale, an impact text too long."""
     if judgement.grade is not None and (isinstance(judgement.grade, bool) or judgement.grade not in SCALE_VALUES):
         yield FieldProblem(field=f"{path}.grade", message="must be a grade 1, 2, 3 or 4")
     yield from _text(judgement.impact, f"{path}.impact")
 
 
+def missing_judgement_problems(section: Section, judgement: Judgement | None, path: str) -> Iterator[FieldProblem]:
+    """What a submission still lacks in its judgement of a graded
+    ``section``: the grade, and the impact text where the toolkit asks for
+    it. Nothing for a section that is not graded."""
+    if section.judgement is None:
+        return
+    if judgement is None or judgement.grade is None:
+        yield FieldProblem(field=f"{path}.grade", message="a grade is required before submitting")
+    if section.judgement.impact_required and (judgement is None or not _filled(judgement.impact)):
+        yield FieldProblem(
+            field=f"{path}.impact", message=f"required before submitting: {section.judgement.impact_label}"
+        )
+
+
+def _filled(text: str | None) -> bool:
+    return text is not None and bool(text.strip())
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def _text(value: str | None, path: str) -> Iterator[FieldProblem]:
     if value is not None and len(value) > MAX_TEXT:
         yield FieldProblem(field=path, message=f"is longer than {MAX_TEXT} characters")
-
-
-# --- one answer --------------------------------------------------------------
-
-
-def _answer(
-    toolkit: Toolkit, section: Section, question: Question, answer: Answer, path: str
-) -> Iterator[FieldProblem]:
-    if answer.value is not None:
-        yield from _value(question, answer.value, f"{path}.value")
-    if answer.comments is not None:
-        if question.comments == "none" and section.comments_label is None:
-            yield FieldProblem(field=f"{path}.comments", message="this question has no comments box")
-        yield from _text(answer.comments, f"{path}.comments")
-    if answer.evidence:
-        if question.evidence == "none":
-            yield FieldProblem(field=f"{path}.evidence", message="this question takes no evidence references")
-        yield from _evidence_list(
-            [{"document": e.document, "date": e.date} for e in answer.evidence], f"{path}.evidence"
-        )
 
 
 def _value(question: Question, value: Any, path: str) -> Iterator[FieldProblem]:
@@ -365,14 +316,16 @@ def validate_case_details(
         path = f"{prefix}.answers.{question_id}"
         if question_id in central:
             section, question = central[question_id]
-            problems.extend(_answer(toolkit, section, question, answer, path))
+            problems.extend(answer_problems(section, question, answer, path))
         elif question_id in agency_questions:
             problems.append(FieldProblem(field=path, message="is answered by the agencies, not a case detail"))
         else:
             problems.append(FieldProblem(field=path, message="no such case detail in this toolkit"))
     if complete:
         for _section, question in central.values():
-            problems.extend(_missing(question, details.answers.get(question.id), f"{prefix}.answers.{question.id}"))
+            problems.extend(
+                missing_answer_problems(question, details.answers.get(question.id), f"{prefix}.answers.{question.id}")
+            )
     return problems
 
 

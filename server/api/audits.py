@@ -21,6 +21,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from agencies.applicability import view_for
+from agencies.contributions import contribution_progress
 
 # The rules live in server.audits.workflow; the names imported "as"
 # themselves are re-exported for the actions API and the exports.
@@ -47,12 +48,7 @@ from server.platform.transactions import check_version, etag, expected_version, 
 from toolkits.answers import CaseDetails, ContributionContent
 from toolkits.model import Toolkit
 from toolkits.registry import Registry, UnknownToolkit
-from toolkits.validation import (
-    FieldProblem,
-    case_detail_values,
-    contribution_progress,
-    validate_case_details,
-)
+from toolkits.validation import FieldProblem, case_detail_values, validate_case_details
 
 AuditStatus = Literal["draft", "open", "in-review", "closed"]
 

@@ -20,6 +20,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from agencies.contributions import contribution_progress
 from server.api.audits import ContributionView, contribution_view
 from server.audits import workflow as audit_workflow
 from server.audits.workflow import (
@@ -38,7 +39,7 @@ from server.db import audits, contributions, events
 from server.platform.problems import NotFound
 from server.platform.transactions import etag, expected_version, idempotent, json_response, unit_of_work
 from toolkits.answers import Answer, ContributionContent, Judgement
-from toolkits.validation import case_detail_values, contribution_progress
+from toolkits.validation import case_detail_values
 
 
 class ContributionDraft(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -41,11 +41,7 @@ class PartnershipResult(msgspec.Struct, frozen=True, kw_only=True):
 def case_facts(audit: audits.Audit) -> CaseFacts:
     """The case as the merging rules read it: who referred, and the
     coordinator's case details."""
-    details = case_details_of(audit)
-    return CaseFacts(
-        referring_organisation_id=str(audit.referring_organisation_id) if audit.referring_organisation_id else None,
-        case_details={question_id: answer.value for question_id, answer in details.answers.items()},
-    )
+    return CaseFacts.of(case_details_of(audit), referring_organisation_id=audit.referring_organisation_id)
 
 
 async def judgement_of(

@@ -28,6 +28,7 @@ import asyncpg
 import msgspec
 
 from agencies.applicability import Participant
+from agencies.contributions import contribution_progress, validate_contribution
 from merging import OVERALL
 from server.auth.principal import Principal
 from server.db import actions, audits, contributions, events, judgements, themes
@@ -36,13 +37,7 @@ from server.platform.transactions import check_version
 from toolkits.answers import CaseDetails, ContributionContent
 from toolkits.model import Toolkit
 from toolkits.registry import Registry, UnknownToolkit
-from toolkits.validation import (
-    FieldProblem,
-    case_detail_values,
-    contribution_progress,
-    validate_case_details,
-    validate_contribution,
-)
+from toolkits.validation import FieldProblem, case_detail_values, validate_case_details
 
 # draft → open distributes the audit; in-review → open and closed → open
 # reopen it (with a reason).

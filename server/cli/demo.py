@@ -27,6 +27,7 @@ import asyncpg
 import msgspec
 
 from agencies.applicability import Participant, applicable_sections
+from agencies.contributions import validate_contribution
 from merging import AgencyContribution, CaseFacts, Moderation, merge
 from server.cli.database import CommandError, database_url, run_migrations
 from server.db import theme_versions
@@ -46,7 +47,7 @@ from server.reports.themes import (
 from toolkits.answers import ContributionContent
 from toolkits.model import FIXED_CHOICES, Question, Toolkit
 from toolkits.registry import Registry
-from toolkits.validation import validate_case_details, validate_contribution
+from toolkits.validation import validate_case_details
 
 NAMESPACE = uuid.UUID("1f0c6a52-5d0e-4c1e-9a53-6d2b8f1e7a10")
 BATCH = 2000

@@ -62,6 +62,7 @@ def test_the_tree_keeps_every_contract(tree: Path) -> None:
     ("module", "imports", "contract"),
     [
         ("toolkits.scratch", "merging", "Pure packages point one way"),
+        ("toolkits.scratch", "agencies.applicability", "Pure packages point one way"),
         ("agencies.scratch", "merging", "Pure packages point one way"),
         ("merging.scratch", "server.settings", "Pure packages point one way"),
         ("server.db.scratch", "server.audits", "each layer imports only the layers below it"),

@@ -23,9 +23,9 @@ def machine() -> dict[str, Any]:
 
 
 def merge_benchmark() -> dict[str, Any]:
-    from merging import bench
+    from tests.bench import merge
 
-    return bench.run()
+    return merge.run()
 
 
 def load_benchmark() -> dict[str, Any]:

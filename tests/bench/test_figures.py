@@ -9,6 +9,7 @@ import msgspec
 import pytest
 
 from agencies.applicability import Participant, view_for
+from agencies.contributions import validate_contribution
 from server.app import load_toolkits
 from tests.bench.figures import (
     CEILING,
@@ -24,7 +25,7 @@ from tests.bench.figures import (
     targets,
 )
 from toolkits.answers import CaseDetails, ContributionContent
-from toolkits.validation import case_detail_values, validate_contribution
+from toolkits.validation import case_detail_values
 
 HEALTH_REFERRER = Participant(agency_kind="health", is_referrer=True)
 CASE = CaseDetails(answers={})

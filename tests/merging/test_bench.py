@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from merging import bench
+from tests.bench import merge as bench
 
 
 def test_the_benchmark_merges_12_agencies_9_sections_50_questions_each() -> None:

@@ -3,6 +3,8 @@ moderation, and the seed 000 scenarios end to end."""
 
 from __future__ import annotations
 
+import uuid
+
 import msgspec
 import pytest
 
@@ -18,6 +20,7 @@ from merging import (
     policy_named,
 )
 from tests.merging.builders import OFSTED_SCALE, a_toolkit, agreed, draft, submitted
+from toolkits.answers import Answer, CaseDetails
 from toolkits.registry import load_registry
 
 CASE = CaseFacts()
@@ -362,6 +365,25 @@ def test_conditional_sections_follow_the_case_details() -> None:
     assert cp.overall.grade == 2
     unknown = merge(toolkit, CASE, [submitted("health", grades=grades)])
     assert [s.section_id for s in unknown.sections] == ["referral", "planning-cp", "planning-lac"]
+
+
+def test_the_case_is_read_from_the_coordinators_case_details_and_the_referring_organisation() -> None:
+    toolkit = a_toolkit(
+        ["referral", "planning-cp", "planning-lac"],
+        referrer_only=["referral"],
+        conditional={"planning-cp": ("cp", "cin"), "planning-lac": ("lac",)},
+    )
+    police = uuid.UUID("0b7c2c4e-52a1-4a8e-9d2e-3f1c6b8a9d01")  # the referrer, as the audit records it
+    looked_after = CaseDetails(answers={"case-type": Answer(value="lac"), "child-initials": Answer(value="AB")})
+    case = CaseFacts.of(looked_after, referring_organisation_id=police)
+    assert case == CaseFacts(
+        referring_organisation_id=str(police), case_details={"case-type": "lac", "child-initials": "AB"}
+    )
+    result = merge(toolkit, case, [draft("police", organisation=str(police)), draft("health")])
+    assert [s.section_id for s in result.sections] == ["referral", "planning-lac"]
+    assert [a.agency_kind for a in section(result, "referral").awaiting] == ["police"]
+    # No referrer recorded and no case details yet: nothing known about the case.
+    assert CaseFacts.of(CaseDetails(), referring_organisation_id=None) == CASE
 
 
 # --- moderation -----------------------------------------------------------------

@@ -11,6 +11,7 @@ import asyncpg
 import msgspec
 
 from agencies.applicability import Participant
+from agencies.contributions import validate_contribution
 from server.cli.demo import check_case_details, generate
 from server.db import themes as stored
 from server.reports.themes import (
@@ -21,7 +22,6 @@ from server.reports.themes import (
 )
 from toolkits.answers import ContributionContent
 from toolkits.registry import Registry
-from toolkits.validation import validate_contribution
 
 NOW = datetime.datetime(2026, 1, 15, 12, tzinfo=datetime.UTC)
 

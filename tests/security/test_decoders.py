@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agencies.applicability import Participant
+from agencies.contributions import validate_contribution
 from agencies.kinds import AGENCY_KIND_CODES
 from server.api.actions import ActionChanges, NewAction
 from server.api.audits import AuditChanges, NewAudit, StatusChange
@@ -21,7 +22,7 @@ from server.api.contributions import ContributionDraft, ReturnRequest
 from server.api.judgement import ModerationRequest
 from toolkits.answers import Answer, CaseDetails, ContributionContent, Judgement
 from toolkits.registry import Registry
-from toolkits.validation import validate_case_details, validate_contribution
+from toolkits.validation import validate_case_details
 
 BODIES: tuple[type[msgspec.Struct], ...] = (
     ContributionDraft,

@@ -22,6 +22,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from agencies.applicability import applicable_sections
+from agencies.contributions import contribution_progress
 from server.api.audits import audit_overdue
 from server.audits import workflow as audit_workflow
 from server.audits.workflow import (
@@ -65,7 +66,7 @@ from server.platform.transactions import unit_of_work
 from toolkits.answers import CaseDetails, ContributionContent, Judgement
 from toolkits.model import FIXED_CHOICES, Section, Toolkit
 from toolkits.registry import Registry, UnknownToolkit
-from toolkits.validation import case_detail_values, contribution_progress, is_answered
+from toolkits.validation import case_detail_values, is_answered
 
 # The case details that name a case best, in order (the seeds' own ids).
 CASE_REFERENCE_IDS = ("case-identifier", "case-id", "cf-ecins-id", "child-initials", "child-name")
