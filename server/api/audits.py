@@ -40,6 +40,7 @@ from server.audits.workflow import audit_toolkit as audit_toolkit
 from server.audits.workflow import case_details_of as case_details_of
 from server.audits.workflow import is_partnership_staff as is_partnership_staff
 from server.audits.workflow import visible_audit as visible_audit
+from server.auth.permissions import Permission, needs
 from server.auth.principal import Principal
 from server.db import audits, contributions, events, themes
 from server.platform.problems import Conflict, Forbidden
@@ -305,7 +306,7 @@ class AuditController(Controller):
             view = contribution_view(own, content, applicable)
         return AuditView(**base, questions=view_for(toolkit, who, values), contribution=view)
 
-    @post("/", summary="Create an audit of a case (coordinator)", status_code=201)
+    @post("/", summary="Create an audit of a case (coordinator)", status_code=201, opt=needs(Permission.AUDIT_CREATE))
     async def create_audit(
         self,
         request: Request[Any, Any, Any],
@@ -362,7 +363,7 @@ class AuditController(Controller):
 
             return await idempotent(request, connection, principal, write)
 
-    @get("/", summary="Audits you may see, soonest due first")
+    @get("/", summary="Audits you may see, soonest due first", opt=needs(Permission.AUDIT_READ))
     async def list_audits(
         self,
         state: State,
@@ -412,7 +413,11 @@ class AuditController(Controller):
         ]
         return AuditPage(audits=items, total=total, limit=limit, offset=offset)
 
-    @get("/{audit_id:uuid}", summary="An audit: case details and, for an auditor, what their agency answers")
+    @get(
+        "/{audit_id:uuid}",
+        summary="An audit: case details and, for an auditor, what their agency answers",
+        opt=needs(Permission.AUDIT_READ),
+    )
     async def show_audit(
         self, state: State, principal: NamedDependency[Principal], audit_id: FromPath[UUID]
     ) -> Response[AuditView]:
@@ -422,7 +427,11 @@ class AuditController(Controller):
             await events.record(connection, principal, "audit.read", audit_id=audit.id)
         return json_response(view, headers=audit_headers(audit))
 
-    @patch("/{audit_id:uuid}", summary="Correct an audit: case details, participants, dates (coordinator)")
+    @patch(
+        "/{audit_id:uuid}",
+        summary="Correct an audit: case details, participants, dates (coordinator)",
+        opt=needs(Permission.AUDIT_EDIT),
+    )
     async def change_audit(
         self,
         request: Request[Any, Any, Any],
@@ -530,6 +539,7 @@ class AuditController(Controller):
         "/{audit_id:uuid}/status",
         summary="Move an audit on: distribute, review, close, reopen (coordinator)",
         status_code=200,
+        opt=needs(Permission.AUDIT_MOVE),
     )
     async def change_status(
         self,
@@ -553,7 +563,11 @@ class AuditController(Controller):
 
             return await idempotent(request, connection, principal, write)
 
-    @get("/{audit_id:uuid}/progress", summary="Who has done what on an audit (coordinator, reviewer)")
+    @get(
+        "/{audit_id:uuid}/progress",
+        summary="Who has done what on an audit (coordinator, reviewer)",
+        opt=needs(Permission.PARTNERSHIP_OVERSEE),
+    )
     async def progress(self, state: State, principal: NamedDependency[Principal], audit_id: FromPath[UUID]) -> Progress:
         if not is_partnership_staff(principal):
             raise Forbidden("only coordinators and reviewers follow progress")
@@ -573,7 +587,11 @@ class AuditController(Controller):
             participants=participants,
         )
 
-    @get("/{audit_id:uuid}/events", summary="What happened to an audit, oldest first (coordinator, reviewer)")
+    @get(
+        "/{audit_id:uuid}/events",
+        summary="What happened to an audit, oldest first (coordinator, reviewer)",
+        opt=needs(Permission.PARTNERSHIP_OVERSEE),
+    )
     async def audit_events(
         self,
         state: State,

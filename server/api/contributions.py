@@ -33,6 +33,7 @@ from server.audits.workflow import (
     require_coordinator,
     visible_audit,
 )
+from server.auth.permissions import Permission, needs
 from server.auth.principal import Principal
 from server.db import audits, contributions, events
 from server.platform.problems import NotFound
@@ -72,7 +73,11 @@ class ContributionController(Controller):
     path = "/api/audits/{audit_id:uuid}/contributions/{organisation_id:uuid}"
     tags = ("contributions",)
 
-    @get("/", summary="A contribution: your own draft, or (coordinator, reviewer) what was submitted")
+    @get(
+        "/",
+        summary="A contribution: your own draft, or (coordinator, reviewer) what was submitted",
+        opt=needs(Permission.CONTRIBUTION_READ),
+    )
     async def show_contribution(
         self,
         state: State,
@@ -107,7 +112,11 @@ class ContributionController(Controller):
             contribution_view(contribution, content, applicable), headers={"ETag": etag(contribution.row_version)}
         )
 
-    @put("/", summary="Save your agency's contribution: a draft, or an amendment with a reason")
+    @put(
+        "/",
+        summary="Save your agency's contribution: a draft, or an amendment with a reason",
+        opt=needs(Permission.CONTRIBUTION_WRITE),
+    )
     async def save_contribution(
         self,
         request: Request[Any, Any, Any],
@@ -134,7 +143,12 @@ class ContributionController(Controller):
             contribution_view(saved, content, saved.applicable), headers={"ETag": etag(saved.row_version)}
         )
 
-    @post("/submit", summary="Submit your agency's contribution: checked in full", status_code=200)
+    @post(
+        "/submit",
+        summary="Submit your agency's contribution: checked in full",
+        status_code=200,
+        opt=needs(Permission.CONTRIBUTION_WRITE),
+    )
     async def submit_contribution(
         self,
         request: Request[Any, Any, Any],
@@ -158,7 +172,10 @@ class ContributionController(Controller):
             return await idempotent(request, connection, principal, write)
 
     @post(
-        "/return", summary="Return a submitted contribution to its agency for more work (coordinator)", status_code=200
+        "/return",
+        summary="Return a submitted contribution to its agency for more work (coordinator)",
+        status_code=200,
+        opt=needs(Permission.CONTRIBUTION_RETURN),
     )
     async def return_contribution(
         self,
@@ -190,7 +207,11 @@ class ContributionController(Controller):
 
             return await idempotent(request, connection, principal, write)
 
-    @get("/versions", summary="Every submitted and amended version of a contribution")
+    @get(
+        "/versions",
+        summary="Every submitted and amended version of a contribution",
+        opt=needs(Permission.CONTRIBUTION_READ),
+    )
     async def contribution_versions(
         self,
         state: State,

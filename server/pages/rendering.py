@@ -6,8 +6,13 @@ How to write a page (for every page module: ``auditor_pages``,
 1. **A controller** subclasses :class:`PageController` (no OpenAPI entry;
    errors answered as HTML pages: a signed-out visitor is sent to
    ``/sign-in?next=…``, a 403/404/409 gets a GOV.UK error page, never JSON).
-   Give every route a row in ``server/auth/permissions.py`` (your block), with the
-   roles it admits. List the controller in the module's ``route_handlers``.
+   Every route declares the permission it needs
+   (``@get("/", cache=False, opt=needs(Permission.AUDIT_CREATE))``, see
+   ``server/auth/permissions.py``); the app's guard refuses anyone without
+   it, so the handler does not check roles again. To show or hide a form,
+   ask ``may(principal, Permission.…)``, never a role: roles are mapped to
+   permissions in one table. List the controller in the module's
+   ``route_handlers``.
 
 2. **A GET** renders a template under ``server/templates/web/``::
 

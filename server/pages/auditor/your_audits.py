@@ -33,6 +33,7 @@ from server.audits.workflow import (
     takes_part,
     visible_audit,
 )
+from server.auth.permissions import Permission, needs
 from server.auth.principal import Principal
 from server.db import audits, contributions, events
 from server.pages.auditor.forms import (
@@ -208,7 +209,7 @@ def errors_from(placed: list[PlacedProblem], *, link_to_pages: Contribution | No
 class YourAuditsPages(PageController):
     path = "/your-audits"
 
-    @get("/", cache=False)
+    @get("/", cache=False, opt=needs(Permission.CONTRIBUTION_WRITE))
     async def your_audits(
         self, request: Request[Any, Any, Any], state: State, principal: NamedDependency[Principal]
     ) -> Response[str]:
@@ -254,7 +255,7 @@ class YourAuditsPages(PageController):
 class ContributionPages(PageController):
     path = "/your-audits/{audit_id:uuid}"
 
-    @get("/", cache=False)
+    @get("/", cache=False, opt=needs(Permission.CONTRIBUTION_WRITE))
     async def task_list(
         self,
         request: Request[Any, Any, Any],
@@ -339,7 +340,7 @@ class ContributionPages(PageController):
             row_count=row_count,
         )
 
-    @get("/sections/{section_id:str}", cache=False)
+    @get("/sections/{section_id:str}", cache=False, opt=needs(Permission.CONTRIBUTION_WRITE))
     async def section(
         self,
         request: Request[Any, Any, Any],
@@ -357,7 +358,7 @@ class ContributionPages(PageController):
             return redirect(contribution.url("/check"))
         return self._section_page(request, contribution, section, section_values(section, contribution.content))
 
-    @post("/sections/{section_id:str}", status_code=303)
+    @post("/sections/{section_id:str}", status_code=303, opt=needs(Permission.CONTRIBUTION_WRITE))
     async def save_section(
         self,
         request: Request[Any, Any, Any],
@@ -439,7 +440,7 @@ class ContributionPages(PageController):
             grades=contribution.toolkit.scale.grades,
         )
 
-    @get("/overall", cache=False)
+    @get("/overall", cache=False, opt=needs(Permission.CONTRIBUTION_WRITE))
     async def overall(
         self,
         request: Request[Any, Any, Any],
@@ -459,7 +460,7 @@ class ContributionPages(PageController):
         }
         return self._overall_page(request, contribution, values)
 
-    @post("/overall", status_code=303)
+    @post("/overall", status_code=303, opt=needs(Permission.CONTRIBUTION_WRITE))
     async def save_overall(
         self,
         request: Request[Any, Any, Any],
@@ -546,7 +547,7 @@ class ContributionPages(PageController):
             overall_grade=_grade(toolkit, overall.grade if overall else None),
         )
 
-    @get("/check", cache=False)
+    @get("/check", cache=False, opt=needs(Permission.CONTRIBUTION_WRITE))
     async def check(
         self,
         request: Request[Any, Any, Any],
@@ -559,7 +560,7 @@ class ContributionPages(PageController):
             await record_read(connection, principal, contribution)
         return self._check_page(request, contribution)
 
-    @post("/submit", status_code=303)
+    @post("/submit", status_code=303, opt=needs(Permission.CONTRIBUTION_WRITE))
     async def submit(
         self,
         request: Request[Any, Any, Any],
@@ -587,7 +588,7 @@ class ContributionPages(PageController):
                 return self._check_page(request, contribution, errors, status_code=409)
         return redirect(contribution.url("/submitted"))
 
-    @get("/submitted", cache=False)
+    @get("/submitted", cache=False, opt=needs(Permission.CONTRIBUTION_WRITE))
     async def submitted(
         self,
         request: Request[Any, Any, Any],

@@ -29,6 +29,7 @@ from litestar.params import FromPath
 from server.api.audits import ParticipantView, audit_overdue, participant_views, today
 from server.audits import workflow as audit_workflow
 from server.audits.workflow import MAX_REASON, TRANSITIONS, AuditToCreate, audit_toolkit, case_details_of, visible_audit
+from server.auth.permissions import Permission, needs
 from server.auth.principal import Principal
 from server.db import audits, contributions, events, idempotency
 from server.pages import case_details as case_form
@@ -242,7 +243,7 @@ class AuditPages(PageController):
     path = "/audits"
 
     # The list: coordinators and reviewers start here.
-    @get("/", cache=False)
+    @get("/", cache=False, opt=needs(Permission.PARTNERSHIP_OVERSEE))
     async def audits_list(
         self,
         request: Request[Any, Any, Any],
@@ -300,7 +301,7 @@ class AuditPages(PageController):
         if not principal.has_role("coordinator"):
             raise Forbidden("only a coordinator creates audits")
 
-    @get("/new", cache=False)
+    @get("/new", cache=False, opt=needs(Permission.AUDIT_CREATE))
     async def choose_toolkit(
         self, request: Request[Any, Any, Any], state: State, principal: NamedDependency[Principal]
     ) -> Response[Any]:
@@ -351,7 +352,7 @@ class AuditPages(PageController):
             values=values,
         )
 
-    @get("/new/details", cache=False)
+    @get("/new/details", cache=False, opt=needs(Permission.AUDIT_CREATE))
     async def case_details(
         self, request: Request[Any, Any, Any], state: State, principal: NamedDependency[Principal]
     ) -> Response[Any]:
@@ -366,7 +367,7 @@ class AuditPages(PageController):
         organisations = await self._organisations(state, principal)
         return self._details_page(request, toolkit, organisations, {}, FormErrors())
 
-    @post("/new/details", cache=False)
+    @post("/new/details", cache=False, opt=needs(Permission.AUDIT_CREATE))
     async def check_details(
         self, request: Request[Any, Any, Any], state: State, principal: NamedDependency[Principal]
     ) -> Response[Any]:
@@ -404,7 +405,7 @@ class AuditPages(PageController):
             submission_key=str(uuid.uuid4()),
         )
 
-    @post("/new", cache=False)
+    @post("/new", cache=False, opt=needs(Permission.AUDIT_CREATE))
     async def create_audit(
         self, request: Request[Any, Any, Any], state: State, principal: NamedDependency[Principal]
     ) -> Response[Any]:
@@ -488,7 +489,7 @@ class AuditPages(PageController):
             date_text=case_form.date_text,
         )
 
-    @get("/{audit_id:uuid}", cache=False)
+    @get("/{audit_id:uuid}", cache=False, opt=needs(Permission.PARTNERSHIP_OVERSEE))
     async def audit(
         self,
         request: Request[Any, Any, Any],
@@ -498,7 +499,7 @@ class AuditPages(PageController):
     ) -> Response[Any]:
         return await self._audit_page(request, state, principal, audit_id)
 
-    @post("/{audit_id:uuid}/status", cache=False)
+    @post("/{audit_id:uuid}/status", cache=False, opt=needs(Permission.AUDIT_MOVE))
     async def change_status(
         self,
         request: Request[Any, Any, Any],
@@ -586,7 +587,11 @@ class AuditPages(PageController):
             returnable=contribution.status == "submitted" and audit.status == "open",
         )
 
-    @get("/{audit_id:uuid}/contributions/{organisation_id:uuid}/return", cache=False)
+    @get(
+        "/{audit_id:uuid}/contributions/{organisation_id:uuid}/return",
+        cache=False,
+        opt=needs(Permission.CONTRIBUTION_RETURN),
+    )
     async def return_form(
         self,
         request: Request[Any, Any, Any],
@@ -599,7 +604,11 @@ class AuditPages(PageController):
             raise Forbidden("only a coordinator returns a contribution")
         return await self._return_page(request, state, principal, audit_id, organisation_id)
 
-    @post("/{audit_id:uuid}/contributions/{organisation_id:uuid}/return", cache=False)
+    @post(
+        "/{audit_id:uuid}/contributions/{organisation_id:uuid}/return",
+        cache=False,
+        opt=needs(Permission.CONTRIBUTION_RETURN),
+    )
     async def return_contribution(
         self,
         request: Request[Any, Any, Any],

@@ -35,6 +35,7 @@ from server.audits.workflow import (
     store_action_change,
     visible_audit,
 )
+from server.auth.permissions import Permission, needs
 from server.auth.principal import Principal
 from server.db import actions, audits, events, judgements
 from server.pages import case_details as case_form
@@ -89,7 +90,7 @@ class ReviewPages(PageController):
             await events.record(connection, principal, "judgement.read", audit_id=audit_id)
         return audit, toolkit, judgement, tag
 
-    @get("/judgement", cache=False)
+    @get("/judgement", cache=False, opt=needs(Permission.PARTNERSHIP_OVERSEE))
     async def combined_view(
         self,
         request: Request[Any, Any, Any],
@@ -169,7 +170,7 @@ class ReviewPages(PageController):
             grade_text=lambda g: grade_text(toolkit, g),
         )
 
-    @get("/judgement/{section_id:str}", cache=False)
+    @get("/judgement/{section_id:str}", cache=False, opt=needs(Permission.JUDGEMENT_MODERATE))
     async def moderation_form(
         self,
         request: Request[Any, Any, Any],
@@ -182,7 +183,7 @@ class ReviewPages(PageController):
             raise Forbidden("only a partnership reviewer moderates")
         return await self._moderation_page(request, state, principal, audit_id, section_id)
 
-    @post("/judgement/{section_id:str}", cache=False)
+    @post("/judgement/{section_id:str}", cache=False, opt=needs(Permission.JUDGEMENT_MODERATE))
     async def moderate(
         self,
         request: Request[Any, Any, Any],
@@ -280,7 +281,7 @@ class ReviewPages(PageController):
             may_change=principal.has_role("coordinator"),
         )
 
-    @get("/actions", cache=False)
+    @get("/actions", cache=False, opt=needs(Permission.PARTNERSHIP_OVERSEE))
     async def actions_tracker(
         self,
         request: Request[Any, Any, Any],
@@ -290,7 +291,7 @@ class ReviewPages(PageController):
     ) -> Response[Any]:
         return await self._actions_page(request, state, principal, audit_id)
 
-    @post("/actions", cache=False)
+    @post("/actions", cache=False, opt=needs(Permission.ACTION_AGREE))
     async def add_action(
         self,
         request: Request[Any, Any, Any],
@@ -377,7 +378,7 @@ class ReviewPages(PageController):
             date_text=case_form.date_text,
         )
 
-    @get("/actions/{action_id:uuid}", cache=False)
+    @get("/actions/{action_id:uuid}", cache=False, opt=needs(Permission.ACTION_CHANGE))
     async def action_form(
         self,
         request: Request[Any, Any, Any],
@@ -390,7 +391,7 @@ class ReviewPages(PageController):
             raise Forbidden("only a coordinator changes a remedial action here")
         return await self._action_page(request, state, principal, audit_id, action_id)
 
-    @post("/actions/{action_id:uuid}", cache=False)
+    @post("/actions/{action_id:uuid}", cache=False, opt=needs(Permission.ACTION_CHANGE))
     async def change_action(
         self,
         request: Request[Any, Any, Any],
