@@ -19,7 +19,7 @@ from litestar.params import FromPath, JSONBody
 
 from server.api.audits import MAX_REASON, is_partnership_staff, today, visible_audit
 from server.audits.workflow import agree_action, store_action_change
-from server.auth.permissions import Permission, needs
+from server.auth.permissions import Permission, may, needs
 from server.auth.principal import Principal
 from server.db import actions, audits, events
 from server.platform.problems import FieldError, Forbidden, InvalidInput, NotFound, PreconditionFailed
@@ -131,8 +131,6 @@ class ActionController(Controller):
         audit_id: FromPath[UUID],
         data: JSONBody[NewAction],
     ) -> Response[ActionView]:
-        if not is_partnership_staff(principal):
-            raise Forbidden("only coordinators and reviewers agree remedial actions")
         errors = _text_problems({"action": data.action, "who": data.who, "timescale": data.timescale})
         if not data.action.strip():
             errors.append(FieldError(field="$.action", message="say what is to be done"))
@@ -194,10 +192,10 @@ class ActionController(Controller):
         async with unit_of_work(state, principal) as connection:
             audit = await visible_audit(connection, principal, audit_id)
             current = await actions.get(connection, audit.id, action_id)
-            coordinator = principal.has_role("coordinator")
+            coordinator = may(principal, Permission.ACTION_CHANGE)
             responsible = (
                 current is not None
-                and principal.has_role("auditor")
+                and may(principal, Permission.ACTION_PROGRESS)
                 and current.responsible_organisation_id == principal.organisation_id
             )
             if current is None or not (coordinator or responsible or is_partnership_staff(principal)):

@@ -34,7 +34,6 @@ from server.audits.workflow import (
     contribution_content,
     invalid,
     participant_of,
-    require_coordinator,
 )
 from server.audits.workflow import audit_toolkit as audit_toolkit
 from server.audits.workflow import case_details_of as case_details_of
@@ -43,7 +42,7 @@ from server.audits.workflow import visible_audit as visible_audit
 from server.auth.permissions import Permission, needs
 from server.auth.principal import Principal
 from server.db import audits, contributions, events, themes
-from server.platform.problems import Conflict, Forbidden
+from server.platform.problems import Conflict
 from server.platform.transactions import check_version, etag, expected_version, idempotent, json_response, unit_of_work
 from toolkits.answers import CaseDetails, ContributionContent
 from toolkits.model import Toolkit
@@ -314,7 +313,6 @@ class AuditController(Controller):
         principal: NamedDependency[Principal],
         data: JSONBody[NewAudit],
     ) -> Response[AuditView]:
-        require_coordinator(principal)
         registry: Registry = state.toolkits
         problems: list[FieldProblem] = []
         toolkit: Toolkit | None = None
@@ -378,8 +376,6 @@ class AuditController(Controller):
     ) -> AuditPage:
         organisation_filter: UUID | None = None
         if not is_partnership_staff(principal):
-            if not principal.has_role("auditor"):
-                raise Forbidden("only coordinators, reviewers and auditors see audits")
             organisation_filter = principal.organisation_id
         async with unit_of_work(state, principal) as connection:
             found, total = await audits.list_audits(
@@ -440,7 +436,6 @@ class AuditController(Controller):
         audit_id: FromPath[UUID],
         data: JSONBody[AuditChanges],
     ) -> Response[AuditView]:
-        require_coordinator(principal)
         expected = expected_version(request)
         registry: Registry = state.toolkits
         async with unit_of_work(state, principal) as connection:
@@ -549,7 +544,6 @@ class AuditController(Controller):
         audit_id: FromPath[UUID],
         data: JSONBody[StatusChange],
     ) -> Response[AuditView]:
-        require_coordinator(principal)
         expected = expected_version(request)
         registry: Registry = state.toolkits
         async with unit_of_work(state, principal) as connection:
@@ -569,8 +563,6 @@ class AuditController(Controller):
         opt=needs(Permission.PARTNERSHIP_OVERSEE),
     )
     async def progress(self, state: State, principal: NamedDependency[Principal], audit_id: FromPath[UUID]) -> Progress:
-        if not is_partnership_staff(principal):
-            raise Forbidden("only coordinators and reviewers follow progress")
         async with unit_of_work(state, principal) as connection:
             audit = await visible_audit(connection, principal, audit_id)
             participants = participant_views(
@@ -600,8 +592,6 @@ class AuditController(Controller):
         after: int = Parameter(default=0, ge=0, le=MAX_BIGINT, description="only events after this event id"),
         limit: int = Parameter(default=100, ge=1, le=1000),
     ) -> list[EventView]:
-        if not is_partnership_staff(principal):
-            raise Forbidden("only coordinators and reviewers read the event log")
         async with unit_of_work(state, principal) as connection:
             audit = await visible_audit(connection, principal, audit_id)
             found = await events.for_audit(connection, audit.id, after=after, limit=limit)

@@ -30,10 +30,9 @@ from server.audits.workflow import (
     is_partnership_staff,
     own_contribution_row,
     participant_of,
-    require_coordinator,
     visible_audit,
 )
-from server.auth.permissions import Permission, needs
+from server.auth.permissions import Permission, may, needs
 from server.auth.principal import Principal
 from server.db import audits, contributions, events
 from server.platform.problems import NotFound
@@ -89,7 +88,7 @@ class ContributionController(Controller):
             audit = await visible_audit(connection, principal, audit_id)
             toolkit = audit_toolkit(state.toolkits, audit)
             values = case_detail_values(case_details_of(audit))
-            if organisation_id == principal.organisation_id and principal.has_role("auditor"):
+            if organisation_id == principal.organisation_id and may(principal, Permission.CONTRIBUTION_WRITE):
                 contribution = await own_contribution_row(connection, principal, audit, organisation_id)
                 content: ContributionContent | None = contribution_content(contribution)
             elif is_partnership_staff(principal):
@@ -186,7 +185,6 @@ class ContributionController(Controller):
         organisation_id: FromPath[UUID],
         data: JSONBody[ReturnRequest],
     ) -> Response[ContributionView]:
-        require_coordinator(principal)
         expected = expected_version(request)
         check_return_comment(data.comment)
         async with unit_of_work(state, principal) as connection:
@@ -221,7 +219,7 @@ class ContributionController(Controller):
     ) -> list[VersionView]:
         async with unit_of_work(state, principal) as connection:
             audit = await visible_audit(connection, principal, audit_id)
-            if organisation_id == principal.organisation_id and principal.has_role("auditor"):
+            if organisation_id == principal.organisation_id and may(principal, Permission.CONTRIBUTION_WRITE):
                 contribution = await own_contribution_row(connection, principal, audit, organisation_id)
             elif is_partnership_staff(principal):
                 found = await contributions.get(connection, audit.id, organisation_id)

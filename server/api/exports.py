@@ -46,7 +46,7 @@ from server.api.audits import (
     visible_audit,
 )
 from server.audits.judgement import PartnershipResult, judgement_of, partnership_result
-from server.auth.permissions import Permission, needs
+from server.auth.permissions import Permission, may, needs
 from server.auth.principal import Principal
 from server.db import actions, audits, contributions, events
 from server.db import exports as stored
@@ -359,7 +359,7 @@ class ExportController(Controller):
         async with unit_of_work(state, principal) as connection:
             audit = await visible_audit(connection, principal, audit_id)
             toolkit = audit_toolkit(state.toolkits, audit)
-            own = principal.has_role("auditor") and organisation_id == principal.organisation_id
+            own = may(principal, Permission.CONTRIBUTION_WRITE) and organisation_id == principal.organisation_id
             if not own and not is_partnership_staff(principal):
                 raise NotFound("no such contribution")
             found = await stored.submitted_contributions(connection, audit.id, organisation_id=organisation_id)

@@ -24,7 +24,6 @@ from server.audits.workflow import (
     audit_toolkit,
     check_moderation_reason,
     is_partnership_staff,
-    require_reviewer,
     visible_audit,
 )
 from server.auth.permissions import Permission, needs
@@ -91,7 +90,6 @@ class JudgementController(Controller):
         section_id: FromPath[str],
         data: JSONBody[ModerationRequest],
     ) -> Response[PartnershipJudgement]:
-        require_reviewer(principal)
         if_match = request.headers.get("if-match")
         if not if_match:
             raise PreconditionRequired("send the judgement's ETag in If-Match, so you moderate what you have seen")

@@ -33,7 +33,7 @@ from server.audits.workflow import (
     takes_part,
     visible_audit,
 )
-from server.auth.permissions import Permission, needs
+from server.auth.permissions import Permission, may, needs
 from server.auth.principal import Principal
 from server.db import audits, contributions, events
 from server.pages.auditor.forms import (
@@ -122,7 +122,9 @@ async def load(
     """The principal's organisation's contribution to the audit; 404 when the
     audit is not theirs to see (as the API)."""
     audit = await visible_audit(connection, principal, audit_id)
-    if not principal.has_role("auditor") or not await takes_part(connection, audit, principal.organisation_id):
+    if not may(principal, Permission.CONTRIBUTION_WRITE) or not await takes_part(
+        connection, audit, principal.organisation_id
+    ):
         raise NotFound("no such audit")
     row = await contributions.get(connection, audit.id, principal.organisation_id)
     if row is None:

@@ -35,13 +35,13 @@ from server.audits.workflow import (
     store_action_change,
     visible_audit,
 )
-from server.auth.permissions import Permission, needs
+from server.auth.permissions import Permission, may, needs
 from server.auth.principal import Principal
 from server.db import actions, audits, events, judgements
 from server.pages import case_details as case_form
 from server.pages.coordinator.audits import case_reference, status_tag
 from server.pages.rendering import FormErrors, PageController, read_form, redirect_with_notice, render_page
-from server.platform.problems import Forbidden, NotFound, PreconditionFailed
+from server.platform.problems import NotFound, PreconditionFailed
 from server.platform.transactions import unit_of_work
 from toolkits.model import Toolkit
 
@@ -121,7 +121,7 @@ class ReviewPages(PageController):
             grade_text=lambda g: grade_text(toolkit, g),
             grade_tag=lambda g: grade_tag(toolkit, g),
             status_tag=status_tag,
-            may_moderate=principal.has_role("reviewer"),
+            may_moderate=may(principal, Permission.JUDGEMENT_MODERATE),
             OVERALL=OVERALL,
         )
 
@@ -179,8 +179,6 @@ class ReviewPages(PageController):
         audit_id: FromPath[UUID],
         section_id: FromPath[str],
     ) -> Response[Any]:
-        if not principal.has_role("reviewer"):
-            raise Forbidden("only a partnership reviewer moderates")
         return await self._moderation_page(request, state, principal, audit_id, section_id)
 
     @post("/judgement/{section_id:str}", cache=False, opt=needs(Permission.JUDGEMENT_MODERATE))
@@ -193,8 +191,6 @@ class ReviewPages(PageController):
         section_id: FromPath[str],
     ) -> Response[Any]:
         """The judgement API's ``PUT …/judgement/sections/{section}``, for a form."""
-        if not principal.has_role("reviewer"):
-            raise Forbidden("only a partnership reviewer moderates")
         form = await read_form(request)
         grade_text_typed = form.text("grade")
         reason = form.text("reason")
@@ -278,7 +274,7 @@ class ReviewPages(PageController):
             ],
             values=values or {},
             date_text=case_form.date_text,
-            may_change=principal.has_role("coordinator"),
+            may_change=may(principal, Permission.ACTION_CHANGE),
         )
 
     @get("/actions", cache=False, opt=needs(Permission.PARTNERSHIP_OVERSEE))
@@ -387,8 +383,6 @@ class ReviewPages(PageController):
         audit_id: FromPath[UUID],
         action_id: FromPath[UUID],
     ) -> Response[Any]:
-        if not principal.has_role("coordinator"):
-            raise Forbidden("only a coordinator changes a remedial action here")
         return await self._action_page(request, state, principal, audit_id, action_id)
 
     @post("/actions/{action_id:uuid}", cache=False, opt=needs(Permission.ACTION_CHANGE))
@@ -401,8 +395,6 @@ class ReviewPages(PageController):
         action_id: FromPath[UUID],
     ) -> Response[Any]:
         """The actions API's ``PATCH`` (progress fields), for a form."""
-        if not principal.has_role("coordinator"):
-            raise Forbidden("only a coordinator changes a remedial action here")
         form = await read_form(request)
         errors = FormErrors()
         reviewed, wrong = case_form.parse_date(form, "date-reviewed")
