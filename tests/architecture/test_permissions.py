@@ -177,3 +177,25 @@ if section.completed_by == "coordinator":
         "page.py:3: the role 'coordinator'",
         "page.py:5: the role 'auditor'",
     ]
+
+
+# --- the README's copy of the table --------------------------------------------
+
+README_ROW = re.compile(r"^\| `([a-z]+:[a-z-]+)` \| (.+?) \|(.*)\|$", re.MULTILINE)
+README_ROLES = ("coordinator", "auditor", "reviewer")
+
+
+def test_the_readme_table_is_the_table() -> None:
+    """README "Signing in" shows who holds what; it says what is true."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = {
+        permission: (words, [cell.strip() == "✓" for cell in cells.split("|")])
+        for permission, words, cells in README_ROW.findall(readme)
+    }
+    true = {
+        permission.value: (IN_WORDS[permission], [permission in ROLE_PERMISSIONS[role] for role in README_ROLES])
+        for permission in Permission
+    }
+    assert shown == true
+    assert set(README_ROLES) | {"admin"} == set(ROLES)
+    assert not ROLE_PERMISSIONS["admin"], "the README says admin holds none yet"
