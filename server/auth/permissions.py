@@ -69,6 +69,7 @@ __all__ = (
     "may",
     "needs",
     "permissions_of",
+    "refusal",
     "require",
     "require_same_organisation",
     "require_same_partnership",
