@@ -288,7 +288,9 @@ def refusal(permission: Permission) -> str:
     holders = holders_of(permission)
     if not holders:
         return f"no one may {IN_WORDS[permission]} yet"
-    return f"only {' or '.join(_article(role) for role in holders)} may {IN_WORDS[permission]}"
+    who = [_article(role) for role in holders]
+    either = who[0] if len(who) == 1 else f"{', '.join(who[:-1])} or {who[-1]}"
+    return f"only {either} may {IN_WORDS[permission]}"
 
 
 def require(principal: Principal, permission: Permission) -> None:
