@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, Request, Response
+from litestar import Litestar, Request, Response, Router
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
@@ -22,6 +22,7 @@ from agencies.kinds import AGENCY_KIND_CODES
 from merging import policy_names
 from server import api, pages
 from server.api import openapi
+from server.auth.permissions import PUBLIC, needs
 from server.auth.rate_limit import SignInRateLimit
 from server.auth.wiring import identity_parts
 from server.db.pool import create_pool
@@ -125,7 +126,11 @@ def create_app(
     if swagger_dist.is_dir():
         static.append(
             create_static_files_router(
-                path="/static/swagger-ui", directories=[swagger_dist], include_in_schema=False, name="swagger-ui"
+                path="/static/swagger-ui",
+                directories=[swagger_dist],
+                include_in_schema=False,
+                name="swagger-ui",
+                opt=needs(PUBLIC),
             )
         )
     static.extend(pages.static_routers(NODE_MODULES))
@@ -139,8 +144,9 @@ def create_app(
         ],
         lifespan=[database, identity.lifespan],
         on_startup=[freeze_startup_objects],
-        # Who is asking (middleware), and whether the route table admits
-        # them (one global guard, server/auth/permissions.py).
+        # Who is asking (middleware), and whether they hold the permission
+        # the route handler declares (one global guard,
+        # server/auth/permissions.py).
         # Security headers on every response (issue 9): the hook sees the
         # router's own 404/405 too; the documentation page gets a policy
         # naming its inline blocks by hash. Sign-in attempts are counted.
@@ -154,7 +160,11 @@ def create_app(
             title="Maca",
             version="0.1.0",
             description="Multi-agency case audits for children's safeguarding partnerships.",
-            path="/schema",
+            # The document and its page are public; Litestar builds the
+            # router's handlers, and the router carries their declaration.
+            openapi_router=Router(
+                "/schema", route_handlers=[], include_in_schema=False, dto=None, return_dto=None, opt=needs(PUBLIC)
+            ),
             render_plugins=[_swagger()] if swagger_dist.is_dir() else [SwaggerRenderPlugin(path="/")],
         ),
         request_max_body_size=settings.max_body_bytes,

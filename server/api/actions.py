@@ -19,6 +19,7 @@ from litestar.params import FromPath, JSONBody
 
 from server.api.audits import MAX_REASON, is_partnership_staff, today, visible_audit
 from server.audits.workflow import agree_action, store_action_change
+from server.auth.permissions import Permission, may, needs
 from server.auth.principal import Principal
 from server.db import actions, audits, events
 from server.platform.problems import FieldError, Forbidden, InvalidInput, NotFound, PreconditionFailed
@@ -105,7 +106,7 @@ class ActionController(Controller):
     path = "/api/audits/{audit_id:uuid}/actions"
     tags = ("remedial actions",)
 
-    @get("/", summary="An audit's remedial actions (yours only, for an auditor)")
+    @get("/", summary="An audit's remedial actions (yours only, for an auditor)", opt=needs(Permission.ACTION_READ))
     async def list_actions(
         self, state: State, principal: NamedDependency[Principal], audit_id: FromPath[UUID]
     ) -> list[ActionView]:
@@ -116,7 +117,12 @@ class ActionController(Controller):
             await events.record(connection, principal, "actions.read", audit_id=audit.id)
         return [_view(a) for a in found]
 
-    @post("/", summary="Agree a remedial action (coordinator, reviewer)", status_code=201)
+    @post(
+        "/",
+        summary="Agree a remedial action (coordinator, reviewer)",
+        status_code=201,
+        opt=needs(Permission.ACTION_AGREE),
+    )
     async def create_action(
         self,
         request: Request[Any, Any, Any],
@@ -125,8 +131,6 @@ class ActionController(Controller):
         audit_id: FromPath[UUID],
         data: JSONBody[NewAction],
     ) -> Response[ActionView]:
-        if not is_partnership_staff(principal):
-            raise Forbidden("only coordinators and reviewers agree remedial actions")
         errors = _text_problems({"action": data.action, "who": data.who, "timescale": data.timescale})
         if not data.action.strip():
             errors.append(FieldError(field="$.action", message="say what is to be done"))
@@ -162,7 +166,14 @@ class ActionController(Controller):
 
             return await idempotent(request, connection, principal, write)
 
-    @patch("/{action_id:uuid}", summary="Record progress on, or change, a remedial action")
+    # Whoever sees the audit's actions reaches the route; what each may
+    # change is decided below (action:change, action:progress), so a reviewer
+    # is told 403 for an action that exists and 404 for one that does not.
+    @patch(
+        "/{action_id:uuid}",
+        summary="Record progress on, or change, a remedial action",
+        opt=needs(Permission.ACTION_READ),
+    )
     async def change_action(
         self,
         request: Request[Any, Any, Any],
@@ -181,10 +192,10 @@ class ActionController(Controller):
         async with unit_of_work(state, principal) as connection:
             audit = await visible_audit(connection, principal, audit_id)
             current = await actions.get(connection, audit.id, action_id)
-            coordinator = principal.has_role("coordinator")
+            coordinator = may(principal, Permission.ACTION_CHANGE)
             responsible = (
                 current is not None
-                and principal.has_role("auditor")
+                and may(principal, Permission.ACTION_PROGRESS)
                 and current.responsible_organisation_id == principal.organisation_id
             )
             if current is None or not (coordinator or responsible or is_partnership_staff(principal)):

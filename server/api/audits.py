@@ -35,15 +35,15 @@ from server.audits.workflow import (
     contribution_content,
     invalid,
     participant_of,
-    require_coordinator,
 )
 from server.audits.workflow import audit_toolkit as audit_toolkit
 from server.audits.workflow import case_details_of as case_details_of
 from server.audits.workflow import is_partnership_staff as is_partnership_staff
 from server.audits.workflow import visible_audit as visible_audit
+from server.auth.permissions import Permission, needs
 from server.auth.principal import Principal
 from server.db import audits, contributions, events, themes
-from server.platform.problems import Conflict, Forbidden
+from server.platform.problems import Conflict
 from server.platform.transactions import check_version, etag, expected_version, idempotent, json_response, unit_of_work
 from toolkits.answers import CaseDetails, ContributionContent
 from toolkits.model import Toolkit
@@ -301,7 +301,7 @@ class AuditController(Controller):
             view = contribution_view(own, content, applicable)
         return AuditView(**base, questions=view_for(toolkit, who, values), contribution=view)
 
-    @post("/", summary="Create an audit of a case (coordinator)", status_code=201)
+    @post("/", summary="Create an audit of a case (coordinator)", status_code=201, opt=needs(Permission.AUDIT_CREATE))
     async def create_audit(
         self,
         request: Request[Any, Any, Any],
@@ -309,7 +309,6 @@ class AuditController(Controller):
         principal: NamedDependency[Principal],
         data: JSONBody[NewAudit],
     ) -> Response[AuditView]:
-        require_coordinator(principal)
         registry: Registry = state.toolkits
         problems: list[FieldProblem] = []
         toolkit: Toolkit | None = None
@@ -358,7 +357,7 @@ class AuditController(Controller):
 
             return await idempotent(request, connection, principal, write)
 
-    @get("/", summary="Audits you may see, soonest due first")
+    @get("/", summary="Audits you may see, soonest due first", opt=needs(Permission.AUDIT_READ))
     async def list_audits(
         self,
         state: State,
@@ -373,8 +372,6 @@ class AuditController(Controller):
     ) -> AuditPage:
         organisation_filter: UUID | None = None
         if not is_partnership_staff(principal):
-            if not principal.has_role("auditor"):
-                raise Forbidden("only coordinators, reviewers and auditors see audits")
             organisation_filter = principal.organisation_id
         async with unit_of_work(state, principal) as connection:
             found, total = await audits.list_audits(
@@ -408,7 +405,11 @@ class AuditController(Controller):
         ]
         return AuditPage(audits=items, total=total, limit=limit, offset=offset)
 
-    @get("/{audit_id:uuid}", summary="An audit: case details and, for an auditor, what their agency answers")
+    @get(
+        "/{audit_id:uuid}",
+        summary="An audit: case details and, for an auditor, what their agency answers",
+        opt=needs(Permission.AUDIT_READ),
+    )
     async def show_audit(
         self, state: State, principal: NamedDependency[Principal], audit_id: FromPath[UUID]
     ) -> Response[AuditView]:
@@ -418,7 +419,11 @@ class AuditController(Controller):
             await events.record(connection, principal, "audit.read", audit_id=audit.id)
         return json_response(view, headers=audit_headers(audit))
 
-    @patch("/{audit_id:uuid}", summary="Correct an audit: case details, participants, dates (coordinator)")
+    @patch(
+        "/{audit_id:uuid}",
+        summary="Correct an audit: case details, participants, dates (coordinator)",
+        opt=needs(Permission.AUDIT_EDIT),
+    )
     async def change_audit(
         self,
         request: Request[Any, Any, Any],
@@ -427,7 +432,6 @@ class AuditController(Controller):
         audit_id: FromPath[UUID],
         data: JSONBody[AuditChanges],
     ) -> Response[AuditView]:
-        require_coordinator(principal)
         expected = expected_version(request)
         registry: Registry = state.toolkits
         async with unit_of_work(state, principal) as connection:
@@ -526,6 +530,7 @@ class AuditController(Controller):
         "/{audit_id:uuid}/status",
         summary="Move an audit on: distribute, review, close, reopen (coordinator)",
         status_code=200,
+        opt=needs(Permission.AUDIT_MOVE),
     )
     async def change_status(
         self,
@@ -535,7 +540,6 @@ class AuditController(Controller):
         audit_id: FromPath[UUID],
         data: JSONBody[StatusChange],
     ) -> Response[AuditView]:
-        require_coordinator(principal)
         expected = expected_version(request)
         registry: Registry = state.toolkits
         async with unit_of_work(state, principal) as connection:
@@ -549,10 +553,12 @@ class AuditController(Controller):
 
             return await idempotent(request, connection, principal, write)
 
-    @get("/{audit_id:uuid}/progress", summary="Who has done what on an audit (coordinator, reviewer)")
+    @get(
+        "/{audit_id:uuid}/progress",
+        summary="Who has done what on an audit (coordinator, reviewer)",
+        opt=needs(Permission.PARTNERSHIP_OVERSEE),
+    )
     async def progress(self, state: State, principal: NamedDependency[Principal], audit_id: FromPath[UUID]) -> Progress:
-        if not is_partnership_staff(principal):
-            raise Forbidden("only coordinators and reviewers follow progress")
         async with unit_of_work(state, principal) as connection:
             audit = await visible_audit(connection, principal, audit_id)
             participants = participant_views(
@@ -569,7 +575,11 @@ class AuditController(Controller):
             participants=participants,
         )
 
-    @get("/{audit_id:uuid}/events", summary="What happened to an audit, oldest first (coordinator, reviewer)")
+    @get(
+        "/{audit_id:uuid}/events",
+        summary="What happened to an audit, oldest first (coordinator, reviewer)",
+        opt=needs(Permission.PARTNERSHIP_OVERSEE),
+    )
     async def audit_events(
         self,
         state: State,
@@ -578,8 +588,6 @@ class AuditController(Controller):
         after: int = Parameter(default=0, ge=0, le=MAX_BIGINT, description="only events after this event id"),
         limit: int = Parameter(default=100, ge=1, le=1000),
     ) -> list[EventView]:
-        if not is_partnership_staff(principal):
-            raise Forbidden("only coordinators and reviewers read the event log")
         async with unit_of_work(state, principal) as connection:
             audit = await visible_audit(connection, principal, audit_id)
             found = await events.for_audit(connection, audit.id, after=after, limit=limit)

@@ -31,9 +31,9 @@ from server.audits.workflow import (
     is_partnership_staff,
     own_contribution_row,
     participant_of,
-    require_coordinator,
     visible_audit,
 )
+from server.auth.permissions import Permission, may, needs
 from server.auth.principal import Principal
 from server.db import audits, contributions, events
 from server.platform.problems import NotFound
@@ -73,7 +73,11 @@ class ContributionController(Controller):
     path = "/api/audits/{audit_id:uuid}/contributions/{organisation_id:uuid}"
     tags = ("contributions",)
 
-    @get("/", summary="A contribution: your own draft, or (coordinator, reviewer) what was submitted")
+    @get(
+        "/",
+        summary="A contribution: your own draft, or (coordinator, reviewer) what was submitted",
+        opt=needs(Permission.CONTRIBUTION_READ),
+    )
     async def show_contribution(
         self,
         state: State,
@@ -85,7 +89,7 @@ class ContributionController(Controller):
             audit = await visible_audit(connection, principal, audit_id)
             toolkit = audit_toolkit(state.toolkits, audit)
             values = case_detail_values(case_details_of(audit))
-            if organisation_id == principal.organisation_id and principal.has_role("auditor"):
+            if organisation_id == principal.organisation_id and may(principal, Permission.CONTRIBUTION_WRITE):
                 contribution = await own_contribution_row(connection, principal, audit, organisation_id)
                 content: ContributionContent | None = contribution_content(contribution)
             elif is_partnership_staff(principal):
@@ -108,7 +112,11 @@ class ContributionController(Controller):
             contribution_view(contribution, content, applicable), headers={"ETag": etag(contribution.row_version)}
         )
 
-    @put("/", summary="Save your agency's contribution: a draft, or an amendment with a reason")
+    @put(
+        "/",
+        summary="Save your agency's contribution: a draft, or an amendment with a reason",
+        opt=needs(Permission.CONTRIBUTION_WRITE),
+    )
     async def save_contribution(
         self,
         request: Request[Any, Any, Any],
@@ -135,7 +143,12 @@ class ContributionController(Controller):
             contribution_view(saved, content, saved.applicable), headers={"ETag": etag(saved.row_version)}
         )
 
-    @post("/submit", summary="Submit your agency's contribution: checked in full", status_code=200)
+    @post(
+        "/submit",
+        summary="Submit your agency's contribution: checked in full",
+        status_code=200,
+        opt=needs(Permission.CONTRIBUTION_WRITE),
+    )
     async def submit_contribution(
         self,
         request: Request[Any, Any, Any],
@@ -159,7 +172,10 @@ class ContributionController(Controller):
             return await idempotent(request, connection, principal, write)
 
     @post(
-        "/return", summary="Return a submitted contribution to its agency for more work (coordinator)", status_code=200
+        "/return",
+        summary="Return a submitted contribution to its agency for more work (coordinator)",
+        status_code=200,
+        opt=needs(Permission.CONTRIBUTION_RETURN),
     )
     async def return_contribution(
         self,
@@ -170,7 +186,6 @@ class ContributionController(Controller):
         organisation_id: FromPath[UUID],
         data: JSONBody[ReturnRequest],
     ) -> Response[ContributionView]:
-        require_coordinator(principal)
         expected = expected_version(request)
         check_return_comment(data.comment)
         async with unit_of_work(state, principal) as connection:
@@ -191,7 +206,11 @@ class ContributionController(Controller):
 
             return await idempotent(request, connection, principal, write)
 
-    @get("/versions", summary="Every submitted and amended version of a contribution")
+    @get(
+        "/versions",
+        summary="Every submitted and amended version of a contribution",
+        opt=needs(Permission.CONTRIBUTION_READ),
+    )
     async def contribution_versions(
         self,
         state: State,
@@ -201,7 +220,7 @@ class ContributionController(Controller):
     ) -> list[VersionView]:
         async with unit_of_work(state, principal) as connection:
             audit = await visible_audit(connection, principal, audit_id)
-            if organisation_id == principal.organisation_id and principal.has_role("auditor"):
+            if organisation_id == principal.organisation_id and may(principal, Permission.CONTRIBUTION_WRITE):
                 contribution = await own_contribution_row(connection, principal, audit, organisation_id)
             elif is_partnership_staff(principal):
                 found = await contributions.get(connection, audit.id, organisation_id)

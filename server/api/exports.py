@@ -46,6 +46,7 @@ from server.api.audits import (
     visible_audit,
 )
 from server.audits.judgement import PartnershipResult, judgement_of, partnership_result
+from server.auth.permissions import Permission, may, needs
 from server.auth.principal import Principal
 from server.db import actions, audits, contributions, events
 from server.db import exports as stored
@@ -230,6 +231,7 @@ class ExportController(Controller):
         summary="Grades as CSV: one row per audit × agency × section, streamed",
         media_type="text/csv; charset=utf-8",
         dependencies=GRADE_FILTERS,
+        opt=needs(Permission.EXPORT_DOWNLOAD),
     )
     async def grades_csv(
         self, state: State, principal: NamedDependency[Principal], filters: NamedDependency[stored.GradeFilters]
@@ -241,6 +243,7 @@ class ExportController(Controller):
         summary="Grades as an Excel workbook: one row per audit × agency × section",
         media_type=XLSX,
         dependencies=GRADE_FILTERS,
+        opt=needs(Permission.EXPORT_DOWNLOAD),
     )
     async def grades_xlsx(
         self, state: State, principal: NamedDependency[Principal], filters: NamedDependency[stored.GradeFilters]
@@ -250,6 +253,7 @@ class ExportController(Controller):
     @get(
         "/api/audits/{audit_id:uuid}/export.json",
         summary="Everything you may see of one audit, as one JSON document",
+        opt=needs(Permission.EXPORT_DOWNLOAD),
     )
     async def audit_json(
         self, state: State, principal: NamedDependency[Principal], audit_id: FromPath[UUID]
@@ -343,6 +347,7 @@ class ExportController(Controller):
         # The body is encoded here (bytes), so say what it is: a JSON object,
         # not the string Litestar would document for bytes.
         responses={200: ResponseSpec(data_container=dict[str, Any], media_type=FHIR_JSON, description="OK")},
+        opt=needs(Permission.EXPORT_DOWNLOAD),
     )
     async def contribution_fhir(
         self,
@@ -354,7 +359,7 @@ class ExportController(Controller):
         async with unit_of_work(state, principal) as connection:
             audit = await visible_audit(connection, principal, audit_id)
             toolkit = audit_toolkit(state.toolkits, audit)
-            own = principal.has_role("auditor") and organisation_id == principal.organisation_id
+            own = may(principal, Permission.CONTRIBUTION_WRITE) and organisation_id == principal.organisation_id
             if not own and not is_partnership_staff(principal):
                 raise NotFound("no such contribution")
             found = await stored.submitted_contributions(connection, audit.id, organisation_id=organisation_id)

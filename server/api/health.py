@@ -10,6 +10,7 @@ import msgspec
 from litestar import Controller, get
 from litestar.datastructures import State
 
+from server.auth.permissions import PUBLIC, needs
 from server.platform.problems import DATABASE_UNAVAILABLE, LOGIN_REFUSED, ServiceUnavailable
 
 log = logging.getLogger("maca.health")
@@ -24,11 +25,11 @@ class HealthController(Controller):
     include_in_schema = True
     tags = ("health",)
 
-    @get("/healthz", summary="The process is alive", cache=False)
+    @get("/healthz", summary="The process is alive", cache=False, opt=needs(PUBLIC))
     async def healthz(self) -> Health:
         return Health(status="ok")
 
-    @get("/readyz", summary="The database answers", cache=False)
+    @get("/readyz", summary="The database answers", cache=False, opt=needs(PUBLIC))
     async def readyz(self, state: State) -> Health:
         timeout = state.settings.db_timeout_seconds
         try:

@@ -24,9 +24,9 @@ from server.audits.workflow import (
     audit_toolkit,
     check_moderation_reason,
     is_partnership_staff,
-    require_reviewer,
     visible_audit,
 )
+from server.auth.permissions import Permission, needs
 from server.auth.principal import Principal
 from server.db import events, judgements
 from server.platform.problems import Forbidden, PreconditionRequired
@@ -52,6 +52,7 @@ class JudgementController(Controller):
             "the rule that produced it, disagreements, immediate concerns, and whether it is provisional. An "
             "agency auditor sees only the partnership's grades, once the audit is closed."
         ),
+        opt=needs(Permission.JUDGEMENT_READ),
     )
     async def read(
         self, state: State, principal: NamedDependency[Principal], audit_id: FromPath[UUID]
@@ -78,6 +79,7 @@ class JudgementController(Controller):
         "/sections/{section_id:str}",
         summary="Moderate a section (or 'overall'): the agreed grade with its reason",
         description="Reviewers only. Send the judgement's ETag in If-Match: 412 if anything changed since.",
+        opt=needs(Permission.JUDGEMENT_MODERATE),
     )
     async def moderate(
         self,
@@ -88,7 +90,6 @@ class JudgementController(Controller):
         section_id: FromPath[str],
         data: JSONBody[ModerationRequest],
     ) -> Response[PartnershipJudgement]:
-        require_reviewer(principal)
         if_match = request.headers.get("if-match")
         if not if_match:
             raise PreconditionRequired("send the judgement's ETag in If-Match, so you moderate what you have seen")

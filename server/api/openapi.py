@@ -13,6 +13,7 @@ against the document) can then rely on it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 import msgspec
@@ -21,7 +22,7 @@ from litestar import Litestar
 # Litestar keeps the served document on this plugin; it has no public name.
 from litestar._openapi.plugin import OpenAPIPlugin
 
-from server.auth.permissions import PUBLIC, access_for
+from server.auth.permissions import PUBLIC, Access, declared_access
 from server.platform.problems import PROBLEM_JSON, ProblemBody
 
 COMPONENTS: Final = "#/components/schemas/{name}"
@@ -30,7 +31,7 @@ SECURITY_SCHEME: Final = "bearer"
 WHY: Final[dict[int, str]] = {
     400: "A parameter or header could not be read; `errors` names each",
     401: "Not signed in, or the access token was refused (`WWW-Authenticate` says why)",
-    403: "Signed in, but the role does not allow this (or a form's CSRF token is missing)",
+    403: "Signed in, but without the permission this needs (or a form's CSRF token is missing)",
     404: "No such resource, or not one the caller may see",
     409: "Not allowed in the resource's current state; `allowed` lists what is",
     412: "Changed since the caller read it: `If-Match` does not match the `ETag`",
@@ -46,13 +47,12 @@ _NO_DATABASE: Final = ("/healthz", "/api/toolkits")
 _WRITES: Final = frozenset({"post", "put", "patch", "delete"})
 
 
-def statuses_for(method: str, path: str, *, has_query: bool = False) -> list[int]:
-    """The error statuses an operation can answer; ``has_query``: it takes
-    query parameters, whose values a handler may refuse (422) after they
-    were read."""
+def statuses_for(method: str, path: str, access: Access | None, *, has_query: bool = False) -> list[int]:
+    """The error statuses an operation can answer; ``access``: what its
+    handler declares; ``has_query``: it takes query parameters, whose values
+    a handler may refuse (422) after they were read."""
     statuses = [400]
-    access = access_for(method.upper(), path)
-    if access != PUBLIC:
+    if access is not PUBLIC:
         statuses += [401, 403]
     if "{" in path or path.startswith("/api/audits"):
         statuses.append(404)
@@ -79,9 +79,10 @@ def _problem_response(status: int, problem: dict[str, Any]) -> dict[str, Any]:
     return response
 
 
-def describe_problems(document: dict[str, Any]) -> dict[str, Any]:
+def describe_problems(document: dict[str, Any], access: Mapping[tuple[str, str], Access | None]) -> dict[str, Any]:
     """``document`` (an OpenAPI 3.1 document as a dict) with Maca's error
-    responses and security scheme; changed in place and returned."""
+    responses and security scheme; changed in place and returned. ``access``:
+    what each (method, path) handler declares (:func:`declared_access`)."""
     (problem,), definitions = msgspec.json.schema_components([ProblemBody], ref_template=COMPONENTS)
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -100,9 +101,10 @@ def describe_problems(document: dict[str, Any]) -> dict[str, Any]:
             for status in [s for s in responses if s.startswith(("4", "5"))]:
                 del responses[status]  # Litestar's generic 400
             has_query = any(parameter.get("in") == "query" for parameter in operation.get("parameters", []))
-            for status in statuses_for(method, path, has_query=has_query):
+            declared = access.get((method.upper(), path))
+            for status in statuses_for(method, path, declared, has_query=has_query):
                 responses[str(status)] = _problem_response(status, problem)
-            if access_for(method.upper(), path) != PUBLIC:
+            if declared is not PUBLIC:
                 operation["security"] = [{SECURITY_SCHEME: []}]
     return document
 
@@ -111,4 +113,4 @@ def install(app: Litestar) -> None:
     """Serve the described document from ``/schema`` (it is built once,
     here, from the routes registered so far)."""
     plugin = app.plugins.get(OpenAPIPlugin)
-    describe_problems(plugin.provide_openapi_schema())
+    describe_problems(plugin.provide_openapi_schema(), declared_access(app.routes))

@@ -13,6 +13,7 @@ from litestar import Controller, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
+from server.auth.permissions import Permission, needs
 from server.auth.principal import Principal
 from server.db import audits, events
 from server.db.audits import Organisation
@@ -23,7 +24,7 @@ class OrganisationController(Controller):
     path = "/api/organisations"
     tags = ("organisations",)
 
-    @get("/", summary="The organisations of your partnership")
+    @get("/", summary="The organisations of your partnership", opt=needs(Permission.ORGANISATION_READ))
     async def list_organisations(self, state: State, principal: NamedDependency[Principal]) -> list[Organisation]:
         async with unit_of_work(state, principal) as connection:
             found = await audits.organisations_of_partnership(connection, principal.partnership_id)

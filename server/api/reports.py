@@ -25,6 +25,7 @@ from litestar.static_files import create_static_files_router
 
 from server.audits.judgement import judgement_of, partnership_result
 from server.audits.workflow import audit_toolkit, is_partnership_staff, visible_audit
+from server.auth.permissions import PUBLIC, Permission, needs
 from server.auth.principal import Principal
 from server.db import actions, audits, events
 from server.db import exports as stored
@@ -147,6 +148,7 @@ class ReportController(Controller):
             "contribution and the partnership's grades only)."
         ),
         media_type=MediaType.HTML,
+        opt=needs(Permission.REPORT_READ),
     )
     async def report_page(
         self, state: State, principal: NamedDependency[Principal], audit_id: FromPath[UUID]
@@ -162,6 +164,7 @@ class ReportController(Controller):
         "/report.pdf",
         summary="The combined audit report as a PDF (A4), from the same template as the page",
         media_type="application/pdf",
+        opt=needs(Permission.REPORT_READ),
     )
     async def report_pdf(
         self, state: State, principal: NamedDependency[Principal], audit_id: FromPath[UUID]
@@ -179,6 +182,6 @@ class ReportController(Controller):
 route_handlers: list[Any] = [
     ReportController,
     create_static_files_router(
-        path="/static/report", directories=[STATIC], include_in_schema=False, name="report-static"
+        path="/static/report", directories=[STATIC], include_in_schema=False, name="report-static", opt=needs(PUBLIC)
     ),
 ]

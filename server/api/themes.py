@@ -20,7 +20,7 @@ from litestar.params import QueryParameter
 
 from agencies.kinds import AGENCY_KIND_CODES, AGENCY_KINDS
 from merging import OVERALL
-from server.auth.permissions import is_partnership_staff
+from server.auth.permissions import Permission, is_partnership_staff, needs
 from server.auth.principal import Principal
 from server.db import events, plans, theme_versions
 from server.db import themes as stored
@@ -199,6 +199,7 @@ class ThemesController(Controller):
             "own organisation's submitted grades and overdue actions (the partnership-wide parts are null). "
             "Periods are whole quarters (from=2024-Q3&to=2025-Q2) of when audits were created."
         ),
+        opt=needs(Permission.REPORT_READ),
     )
     async def themes(
         self,
@@ -284,7 +285,7 @@ def page_context(registry: Registry, themes: Themes | None, filters: Filters) ->
 class ThemesPage(PageController):
     path = "/reports/themes"
 
-    @get("/")
+    @get("/", opt=needs(Permission.PARTNERSHIP_OVERSEE))
     async def page(
         self,
         request: Request[Any, Any, Any],

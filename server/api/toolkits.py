@@ -11,6 +11,7 @@ from litestar.params import FromPath, Parameter
 
 from agencies.applicability import Participant, view_for
 from agencies.kinds import AGENCY_KIND_CODES
+from server.auth.permissions import PUBLIC, needs
 from server.platform.problems import FieldError, InvalidInput, NotFound
 from toolkits.fhir import questionnaire
 from toolkits.model import Toolkit
@@ -75,12 +76,16 @@ class ToolkitController(Controller):
     path = "/api/toolkits"
     tags = ("toolkits",)
 
-    @get("/", summary="Every toolkit, current version")
+    @get("/", summary="Every toolkit, current version", opt=needs(PUBLIC))
     async def list_toolkits(self, state: State) -> list[ToolkitSummary]:
         registry: Registry = state.toolkits
         return [summarise(registry, toolkit) for toolkit in registry]
 
-    @get("/{toolkit_id:str}", summary="A toolkit definition, optionally as one agency sees it on a case")
+    @get(
+        "/{toolkit_id:str}",
+        summary="A toolkit definition, optionally as one agency sees it on a case",
+        opt=needs(PUBLIC),
+    )
     async def show_toolkit(
         self,
         state: State,
@@ -102,6 +107,7 @@ class ToolkitController(Controller):
         "/{toolkit_id:str}/fhir",
         summary="A toolkit as an HL7 FHIR R4 Questionnaire",
         media_type="application/fhir+json",
+        opt=needs(PUBLIC),
     )
     async def toolkit_fhir(
         self,

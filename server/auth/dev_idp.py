@@ -42,6 +42,7 @@ from litestar.response import Redirect
 
 from server.auth.claims import ClaimMapping
 from server.auth.pages import render
+from server.auth.permissions import PUBLIC, needs
 from server.auth.principal import Role
 from server.db.demo import DEMO_ORGANISATIONS, DEMO_PARTNERSHIP
 from server.settings import Settings
@@ -360,15 +361,15 @@ class DevIdpController(Controller):
     path = "/dev-idp"
     include_in_schema = False
 
-    @get("/.well-known/openid-configuration", cache=False)
+    @get("/.well-known/openid-configuration", cache=False, opt=needs(PUBLIC))
     async def discovery(self, state: State) -> dict[str, Any]:
         return _issuer_of(state).metadata()
 
-    @get("/jwks", cache=False)
+    @get("/jwks", cache=False, opt=needs(PUBLIC))
     async def jwks(self, state: State) -> dict[str, Any]:
         return dict(_issuer_of(state).public_keys().as_dict())
 
-    @get("/authorize")
+    @get("/authorize", opt=needs(PUBLIC))
     async def authorize_page(self, request: Request[Any, Any, Any], state: State) -> Response[str]:
         params = {name: value for name, value in request.query_params.items() if name in _FORWARDED}
         try:
@@ -382,7 +383,7 @@ class DevIdpController(Controller):
             others=[p for p in PERSONAS if not p.listed],
         )
 
-    @post("/authorize", status_code=303)
+    @post("/authorize", status_code=303, opt=needs(PUBLIC))
     async def authorize(self, request: Request[Any, Any, Any], state: State) -> Response[Any]:
         form = {name: str(value) for name, value in (await request.form()).items()}
         params = {name: form[name] for name in _FORWARDED if name in form}
@@ -396,7 +397,7 @@ class DevIdpController(Controller):
             answer["state"] = params["state"]
         return Redirect(f"{params['redirect_uri']}?{urlencode(answer)}", status_code=303)
 
-    @post("/token", status_code=200)
+    @post("/token", status_code=200, opt=needs(PUBLIC))
     async def token(self, request: Request[Any, Any, Any], state: State) -> Response[Any]:
         form = {name: str(value) for name, value in (await request.form()).items()}
         no_store = {"Cache-Control": "no-store", "Pragma": "no-cache"}

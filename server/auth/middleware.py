@@ -1,9 +1,9 @@
 """Who is asking: the authentication middleware, and the ``principal``
 dependency route handlers declare.
 
-For every route the table in ``server/auth/permissions.py`` does not make public, the
-middleware reads the credentials and puts the :class:`Principal` on the
-request (``request.user``):
+For every route whose handler is not declared public
+(``server/auth/permissions.py``), the middleware reads the credentials and
+puts the :class:`Principal` on the request (``request.user``):
 
 - ``Authorization: Bearer <JWT>`` — an access token from the OpenID
   provider, validated (``server/auth/tokens.py``), mapped through the claim
@@ -102,7 +102,7 @@ class AuthenticationMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         access = access_for_scope(scope)
         if access is None or access == PUBLIC:
-            # Public routes read no credentials; unlisted ones the guard refuses.
+            # Public routes read no credentials; undeclared ones the guard refuses.
             await next_app(scope, receive, send)
             return
         request: Request[Any, Any, Any] = Request(scope, receive, send)

@@ -1,241 +1,364 @@
-"""Who may call what: every route's access in one table, and one guard.
+"""Who may call what: named permissions, one table of which role holds which,
+and every route handler declaring the one it needs.
 
-``ROUTES`` maps (HTTP method, path template exactly as registered) to the
-access it allows:
+A **permission** (:class:`Permission`) names something a person does, as
+``resource:action`` (``audit:create``, ``contribution:write``,
+``judgement:moderate``), as pypi/warehouse names its permissions. Roles
+come from the identity provider's token; :data:`ROLE_PERMISSIONS` is the
+one place that says which permissions each role holds. No other module
+names a role when it decides something (a test keeps ``server/api`` and
+``server/pages`` free of role names).
 
-- ``PUBLIC`` — anyone, signed in or not (no credentials are even read);
-- ``SIGNED_IN`` — any authenticated principal, whatever their roles;
-- ``roles("coordinator", "reviewer")`` — a principal with at least one of
-  these roles.
+**Every route handler declares** what it needs, in Litestar's ``opt``::
 
-The global guard (:func:`authorise`, on the app) looks the matched route up:
-a route missing from the table is refused (deny by default), and a test
-checks that every registered route has a row. A new route adds its row
-here, in its part's block.
+    @post("/", summary="Create an audit of a case", opt=needs(Permission.AUDIT_CREATE))
 
-The table says which *roles* reach a route. Which *resources* they reach is
-for the resource code, with the helpers below: an agency's auditor reaches
-only the audits its organisation takes part in and only its own
+or that it needs none: ``needs(PUBLIC)`` — anyone, signed in or not (no
+credentials are even read); ``needs(SIGNED_IN)`` — any signed-in person,
+whatever their roles. A router declares for all its handlers
+(``create_static_files_router(..., opt=needs(PUBLIC))``).
+
+**One global guard** (:func:`authorise`, on the app) enforces the
+declaration: not signed in → 401 with the ``WWW-Authenticate`` challenge;
+signed in without the permission → 403 saying in plain words what is
+needed; a handler that declares nothing (or something that is not a
+permission) is refused to everyone, and logged (deny by default).
+``tests/architecture/test_permissions.py`` walks the app's routes and names
+any handler that forgets.
+
+The declaration says which *people* reach a route. Which *resources* they
+reach is for the audit steps (``server/audits/``): an agency's auditor
+reaches only the audits its organisation takes part in and only its own
 organisation's contribution; anything else answers 404, so that no one
-learns what exists elsewhere.
+learns what exists elsewhere. Code that must check a permission itself
+calls :func:`require` (403) or asks :func:`may` (to show or hide a form).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import re
-from typing import Any, Final, Literal
+from collections.abc import Iterable, Iterator, Mapping
+from enum import StrEnum
+from typing import Any, Final
 from uuid import UUID
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
+from litestar.routes import BaseRoute, HTTPRoute
 
-from server.auth.principal import Principal, Role
+from server.auth.principal import ROLES, Principal, Role
 from server.platform.problems import Forbidden, NotFound, Unauthorized
+
+__all__ = (
+    "CHALLENGE",
+    "GRANTED_TO_NO_ROLE",
+    "IN_WORDS",
+    "PUBLIC",
+    "ROLE_PERMISSIONS",
+    "SIGNED_IN",
+    "Access",
+    "Open",
+    "Permission",
+    "access_for_scope",
+    "access_of",
+    "authorise",
+    "declared_access",
+    "holders_of",
+    "is_partnership_staff",
+    "may",
+    "needs",
+    "permissions_of",
+    "refusal",
+    "require",
+    "require_same_organisation",
+    "require_same_partnership",
+    "route_handlers",
+)
 
 log = logging.getLogger("maca.authz")
 
-PUBLIC: Final = "public"
-SIGNED_IN: Final = "signed-in"
 
-Access = Literal["public", "signed-in"] | frozenset[Role]
+class Permission(StrEnum):
+    """What a person may do, named ``resource:action``. Keep each group in
+    the order of the audit cycle; say in :data:`IN_WORDS` what it allows."""
+
+    # --- audits --------------------------------------------------------------
+    AUDIT_CREATE = "audit:create"
+    AUDIT_READ = "audit:read"
+    AUDIT_EDIT = "audit:edit"
+    AUDIT_MOVE = "audit:move"
+
+    # --- every agency's part at once: the partnership's view -----------------
+    # Also what decides, in the steps, that someone sees every organisation's
+    # part of an audit rather than only their own organisation's.
+    PARTNERSHIP_OVERSEE = "partnership:oversee"
+
+    # --- contributions -------------------------------------------------------
+    CONTRIBUTION_READ = "contribution:read"
+    CONTRIBUTION_WRITE = "contribution:write"
+    CONTRIBUTION_RETURN = "contribution:return"
+
+    # --- the partnership's judgement -----------------------------------------
+    JUDGEMENT_READ = "judgement:read"
+    JUDGEMENT_MODERATE = "judgement:moderate"
+
+    # --- remedial actions ----------------------------------------------------
+    ACTION_READ = "action:read"
+    ACTION_AGREE = "action:agree"
+    ACTION_CHANGE = "action:change"
+    ACTION_PROGRESS = "action:progress"
+
+    # --- organisations, reports and exports ----------------------------------
+    ORGANISATION_READ = "organisation:read"
+    REPORT_READ = "report:read"
+    EXPORT_DOWNLOAD = "export:download"
+
+
+# What each permission allows, in the words a refusal uses ("only a
+# coordinator may create audits"). The steps narrow each to the resources
+# the person may reach (their own organisation's part, audits it takes
+# part in).
+IN_WORDS: Final[Mapping[Permission, str]] = {
+    Permission.AUDIT_CREATE: "create audits",
+    Permission.AUDIT_READ: "see audits",
+    Permission.AUDIT_EDIT: "correct an audit's case details, agencies and dates",
+    Permission.AUDIT_MOVE: "distribute, review, close or reopen audits",
+    Permission.PARTNERSHIP_OVERSEE: "see every agency's part of the partnership's audits",
+    Permission.CONTRIBUTION_READ: "read contributions",
+    Permission.CONTRIBUTION_WRITE: "write and submit your organisation's contribution",
+    Permission.CONTRIBUTION_RETURN: "return a contribution to its agency",
+    Permission.JUDGEMENT_READ: "see the partnership's judgement",
+    Permission.JUDGEMENT_MODERATE: "moderate the partnership's judgement",
+    Permission.ACTION_READ: "see remedial actions",
+    Permission.ACTION_AGREE: "agree remedial actions",
+    Permission.ACTION_CHANGE: "change any remedial action",
+    Permission.ACTION_PROGRESS: "record progress on your organisation's remedial actions",
+    Permission.ORGANISATION_READ: "list the partnership's organisations",
+    Permission.REPORT_READ: "read reports",
+    Permission.EXPORT_DOWNLOAD: "download exports",
+}
+
+# --- the one table: which role holds which permissions ------------------------
+
+ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = {
+    # Creates audits, fills in the case details once, distributes, chases,
+    # returns contributions, closes and reopens; changes any remedial action.
+    "coordinator": frozenset(
+        {
+            Permission.AUDIT_CREATE,
+            Permission.AUDIT_READ,
+            Permission.AUDIT_EDIT,
+            Permission.AUDIT_MOVE,
+            Permission.PARTNERSHIP_OVERSEE,
+            Permission.CONTRIBUTION_READ,
+            Permission.CONTRIBUTION_RETURN,
+            Permission.JUDGEMENT_READ,
+            Permission.ACTION_READ,
+            Permission.ACTION_AGREE,
+            Permission.ACTION_CHANGE,
+            Permission.ORGANISATION_READ,
+            Permission.REPORT_READ,
+            Permission.EXPORT_DOWNLOAD,
+        }
+    ),
+    # An agency's auditor: its own organisation's contribution to the audits
+    # it takes part in, and what the partnership shares with it.
+    "auditor": frozenset(
+        {
+            Permission.AUDIT_READ,
+            Permission.CONTRIBUTION_READ,
+            Permission.CONTRIBUTION_WRITE,
+            Permission.JUDGEMENT_READ,
+            Permission.ACTION_READ,
+            Permission.ACTION_PROGRESS,
+            Permission.ORGANISATION_READ,
+            Permission.REPORT_READ,
+            Permission.EXPORT_DOWNLOAD,
+        }
+    ),
+    # The partnership's reviewer: every contribution side by side, moderation,
+    # remedial actions, themes.
+    "reviewer": frozenset(
+        {
+            Permission.AUDIT_READ,
+            Permission.PARTNERSHIP_OVERSEE,
+            Permission.CONTRIBUTION_READ,
+            Permission.JUDGEMENT_READ,
+            Permission.JUDGEMENT_MODERATE,
+            Permission.ACTION_READ,
+            Permission.ACTION_AGREE,
+            Permission.ORGANISATION_READ,
+            Permission.REPORT_READ,
+            Permission.EXPORT_DOWNLOAD,
+        }
+    ),
+    # Administering the partnership (organisations, identity bindings,
+    # policies) is not built yet: an administrator signs in and sees their
+    # account, and no audit.
+    "admin": frozenset(),
+}
+
+# Permissions deliberately held by no role, each with the reason. Every other
+# permission is held by some role (a test checks both).
+GRANTED_TO_NO_ROLE: Final[Mapping[Permission, str]] = {}
+
+
+# --- what a handler declares ----------------------------------------------------
+
+
+class Open(StrEnum):
+    """Routes that need no permission, declared as such."""
+
+    ANYONE = "public"
+    SIGNED_IN = "signed-in"
+
+
+PUBLIC: Final = Open.ANYONE
+SIGNED_IN: Final = Open.SIGNED_IN
+
+Access = Permission | Open
+
+# The ``opt`` key a declaration is kept under.
+_KEY: Final = "permission"
 
 # RFC 6750 §3: a request with no credentials gets the challenge and no error.
 CHALLENGE: Final = 'Bearer realm="maca"'
 
 
-def roles(*names: Role) -> frozenset[Role]:
-    return frozenset(names)
+def needs(access: Access) -> dict[str, Access]:
+    """The ``opt`` of a route handler (or router) that needs ``access``."""
+    return {_KEY: access}
 
 
-ANY_ROLE: Final = roles("coordinator", "auditor", "reviewer", "admin")
-STAFF: Final = roles("coordinator", "reviewer")
-
-ROUTES: dict[tuple[str, str], Access] = {
-    # --- health, documentation and assets: public --------------------------
-    ("GET", "/healthz"): PUBLIC,
-    ("GET", "/readyz"): PUBLIC,
-    ("GET", "/schema"): PUBLIC,
-    ("GET", "/schema/{path:str}"): PUBLIC,
-    ("GET", "/schema/openapi.json"): PUBLIC,
-    ("GET", "/schema/oauth2-redirect.html"): PUBLIC,
-    ("GET", "/static/swagger-ui/{file_path:path}"): PUBLIC,
-    ("HEAD", "/static/swagger-ui/{file_path:path}"): PUBLIC,
-    # --- toolkits: the audit tools are public ------------------------------
-    ("GET", "/api/toolkits"): PUBLIC,
-    ("GET", "/api/toolkits/{toolkit_id:str}"): PUBLIC,
-    ("GET", "/api/toolkits/{toolkit_id:str}/fhir"): PUBLIC,
-    # --- identity ------------------------------------------------------------
-    ("GET", "/api/me"): SIGNED_IN,
-    ("GET", "/sign-in"): PUBLIC,
-    ("GET", "/auth/callback"): PUBLIC,
-    ("GET", "/signed-out"): PUBLIC,
-    ("POST", "/sign-out"): SIGNED_IN,
-    ("GET", "/account"): SIGNED_IN,
-    # The development identity provider (only registered without OIDC_ISSUER).
-    ("GET", "/dev-idp/.well-known/openid-configuration"): PUBLIC,
-    ("GET", "/dev-idp/jwks"): PUBLIC,
-    ("GET", "/dev-idp/authorize"): PUBLIC,
-    ("POST", "/dev-idp/authorize"): PUBLIC,
-    ("POST", "/dev-idp/token"): PUBLIC,
-    # --- audits (issue 5) ----------------------------------------------------
-    # The roles each route admits; the handlers narrow an auditor to its own
-    # organisation's audits and contribution (404 otherwise).
-    ("POST", "/api/audits"): roles("coordinator"),
-    ("GET", "/api/audits"): roles("coordinator", "reviewer", "auditor"),
-    ("GET", "/api/audits/{audit_id:uuid}"): roles("coordinator", "reviewer", "auditor"),
-    ("PATCH", "/api/audits/{audit_id:uuid}"): roles("coordinator"),
-    ("POST", "/api/audits/{audit_id:uuid}/status"): roles("coordinator"),
-    ("GET", "/api/audits/{audit_id:uuid}/progress"): STAFF,
-    ("GET", "/api/audits/{audit_id:uuid}/events"): STAFF,
-    ("GET", "/api/audits/{audit_id:uuid}/contributions/{organisation_id:uuid}"): roles(
-        "auditor", "coordinator", "reviewer"
-    ),
-    ("PUT", "/api/audits/{audit_id:uuid}/contributions/{organisation_id:uuid}"): roles("auditor"),
-    ("POST", "/api/audits/{audit_id:uuid}/contributions/{organisation_id:uuid}/submit"): roles("auditor"),
-    ("POST", "/api/audits/{audit_id:uuid}/contributions/{organisation_id:uuid}/return"): roles("coordinator"),
-    ("GET", "/api/audits/{audit_id:uuid}/contributions/{organisation_id:uuid}/versions"): roles(
-        "auditor", "coordinator", "reviewer"
-    ),
-    ("GET", "/api/audits/{audit_id:uuid}/actions"): roles("coordinator", "reviewer", "auditor"),
-    ("POST", "/api/audits/{audit_id:uuid}/actions"): STAFF,
-    ("PATCH", "/api/audits/{audit_id:uuid}/actions/{action_id:uuid}"): roles("auditor", "coordinator", "reviewer"),
-    ("GET", "/api/audits/{audit_id:uuid}/judgement"): roles("coordinator", "reviewer", "auditor"),
-    ("PUT", "/api/audits/{audit_id:uuid}/judgement/sections/{section_id:str}"): roles("reviewer"),
-    # --- end of audits (issue 5) ---------------------------------------------
-    ("GET", "/api/organisations"): roles("coordinator", "reviewer", "auditor"),
-    # --- web pages: common and agency auditor (issue 7) ----------------------
-    ("GET", "/static/govuk/{file_path:path}"): PUBLIC,
-    ("HEAD", "/static/govuk/{file_path:path}"): PUBLIC,
-    ("GET", "/assets/{file_path:path}"): PUBLIC,
-    ("HEAD", "/assets/{file_path:path}"): PUBLIC,
-    ("GET", "/static/maca/{file_path:path}"): PUBLIC,
-    ("HEAD", "/static/maca/{file_path:path}"): PUBLIC,
-    ("GET", "/"): SIGNED_IN,
-    # The handlers narrow an auditor to its own organisation's audits (404
-    # otherwise), as the API does.
-    ("GET", "/your-audits"): roles("auditor"),
-    ("GET", "/your-audits/{audit_id:uuid}"): roles("auditor"),
-    ("GET", "/your-audits/{audit_id:uuid}/sections/{section_id:str}"): roles("auditor"),
-    ("POST", "/your-audits/{audit_id:uuid}/sections/{section_id:str}"): roles("auditor"),
-    ("GET", "/your-audits/{audit_id:uuid}/overall"): roles("auditor"),
-    ("POST", "/your-audits/{audit_id:uuid}/overall"): roles("auditor"),
-    ("GET", "/your-audits/{audit_id:uuid}/check"): roles("auditor"),
-    ("POST", "/your-audits/{audit_id:uuid}/submit"): roles("auditor"),
-    ("GET", "/your-audits/{audit_id:uuid}/submitted"): roles("auditor"),
-    # --- end of web pages: common and agency auditor -------------------------
-    # --- web pages: coordinator and reviewer (issue 7) -----------------------
-    # Coordinators and reviewers share the audits list and an audit's page;
-    # the handlers show the forms that change an audit to coordinators only.
-    ("GET", "/audits"): STAFF,
-    ("GET", "/audits/new"): roles("coordinator"),
-    ("GET", "/audits/new/details"): roles("coordinator"),
-    ("POST", "/audits/new/details"): roles("coordinator"),
-    ("POST", "/audits/new"): roles("coordinator"),
-    ("GET", "/audits/{audit_id:uuid}"): STAFF,
-    ("POST", "/audits/{audit_id:uuid}/status"): roles("coordinator"),
-    ("GET", "/audits/{audit_id:uuid}/contributions/{organisation_id:uuid}/return"): roles("coordinator"),
-    ("POST", "/audits/{audit_id:uuid}/contributions/{organisation_id:uuid}/return"): roles("coordinator"),
-    ("GET", "/audits/{audit_id:uuid}/judgement"): STAFF,
-    ("GET", "/audits/{audit_id:uuid}/judgement/{section_id:str}"): roles("reviewer"),
-    ("POST", "/audits/{audit_id:uuid}/judgement/{section_id:str}"): roles("reviewer"),
-    ("GET", "/audits/{audit_id:uuid}/actions"): STAFF,
-    ("POST", "/audits/{audit_id:uuid}/actions"): STAFF,
-    # As the API: a coordinator changes an action (the responsible agency
-    # records progress on its own pages).
-    ("GET", "/audits/{audit_id:uuid}/actions/{action_id:uuid}"): roles("coordinator"),
-    ("POST", "/audits/{audit_id:uuid}/actions/{action_id:uuid}"): roles("coordinator"),
-    # --- end of web pages: coordinator and reviewer --------------------------
-    # --- reports: themes and dashboard (issue 8) -----------------------------
-    # Auditors reach the API for their own organisation's grades only (the
-    # handler narrows them); the dashboard page is the partnership's.
-    ("GET", "/api/reports/themes"): roles("coordinator", "reviewer", "auditor"),
-    ("GET", "/reports/themes"): STAFF,
-    # --- end of reports: themes and dashboard --------------------------------
-    # --- reports: combined report and exports (issue 8) ----------------------
-    # The handlers narrow an auditor: the report only of a closed audit its
-    # organisation is in (own contribution, partnership grades); exports of
-    # its own organisation's part only (server/reports/*_api.py).
-    ("GET", "/api/audits/{audit_id:uuid}/report.html"): roles("coordinator", "reviewer", "auditor"),
-    ("GET", "/api/audits/{audit_id:uuid}/report.pdf"): roles("coordinator", "reviewer", "auditor"),
-    ("GET", "/api/audits/{audit_id:uuid}/export.json"): roles("coordinator", "reviewer", "auditor"),
-    ("GET", "/api/audits/{audit_id:uuid}/contributions/{organisation_id:uuid}/fhir"): roles(
-        "coordinator", "reviewer", "auditor"
-    ),
-    ("GET", "/api/exports/grades.csv"): roles("coordinator", "reviewer", "auditor"),
-    ("GET", "/api/exports/grades.xlsx"): roles("coordinator", "reviewer", "auditor"),
-    ("GET", "/static/report/{file_path:path}"): PUBLIC,
-    ("HEAD", "/static/report/{file_path:path}"): PUBLIC,
-    # --- end of reports: combined report and exports -------------------------
-}
-
-_TYPED_PARAMETER = re.compile(r"\{(\w+):[^}]+\}")
+def _is_litestar_options(handler: BaseRouteHandler) -> bool:
+    """Litestar's own ``OPTIONS`` answer (the path's allowed methods), which
+    it adds to every path and which runs no code of ours."""
+    return getattr(handler, "http_methods", None) == {"OPTIONS"} and getattr(handler.fn, "__module__", "").startswith(
+        "litestar."
+    )
 
 
-@functools.lru_cache(maxsize=1024)  # a few hundred route templates; asked twice per request
-def path_format(template: str) -> str:
-    """``/api/audits/{audit_id:uuid}`` → ``/api/audits/{audit_id}``: the form
-    Litestar reports for the matched route (``scope["path_template"]``)."""
-    return _TYPED_PARAMETER.sub(r"{\1}", template)
-
-
-_BY_FORMAT: dict[tuple[str, str], Access] = {}
-
-
-def _index() -> dict[tuple[str, str], Access]:
-    # Built on first use, and again if rows were added since.
-    if len(_BY_FORMAT) != len(ROUTES):
-        _BY_FORMAT.clear()
-        _BY_FORMAT.update({(method, path_format(path)): access for (method, path), access in ROUTES.items()})
-    return _BY_FORMAT
-
-
-def access_for(method: str, path_template: str) -> Access | None:
-    """The access the table gives the route; None when it has no row.
-
-    ``OPTIONS`` is public everywhere: Litestar answers it itself with the
-    path's allowed methods, running no handler."""
-    if method == "OPTIONS":
+def access_of(handler: BaseRouteHandler | None) -> Access | None:
+    """What ``handler`` declared; None when it declared nothing usable."""
+    if handler is None:
+        return None
+    declared = handler.opt.get(_KEY)
+    if isinstance(declared, Permission | Open):
+        return declared
+    if declared is None and _is_litestar_options(handler):
         return PUBLIC
-    return _index().get((method, path_format(path_template)))
+    return None
 
 
 def access_for_scope(scope: Any) -> Access | None:
-    return access_for(scope.get("method", "GET"), scope.get("path_template") or scope.get("path", ""))
+    """The matched route handler's declaration (the router puts the handler
+    on the scope before any middleware runs)."""
+    return access_of(scope.get("route_handler"))
 
 
-async def authorise(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """The one global guard: the table's verdict on this request. Async,
+# --- who holds what ---------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)  # one entry per combination of roles seen
+def _permissions_of_roles(roles: frozenset[Role]) -> frozenset[Permission]:
+    return frozenset().union(*(ROLE_PERMISSIONS.get(role, frozenset()) for role in roles))
+
+
+def permissions_of(principal: Principal) -> frozenset[Permission]:
+    return _permissions_of_roles(principal.roles)
+
+
+def may(principal: Principal, permission: Permission) -> bool:
+    """Whether ``principal`` holds ``permission`` (to show or hide a form)."""
+    return permission in _permissions_of_roles(principal.roles)
+
+
+def holders_of(permission: Permission) -> list[Role]:
+    """The roles holding ``permission``, in the order of :data:`ROLES`."""
+    return [role for role in ROLES if permission in ROLE_PERMISSIONS.get(role, frozenset())]
+
+
+def _article(role: str) -> str:
+    return f"an {role}" if role[:1] in "aeiou" else f"a {role}"
+
+
+def refusal(permission: Permission) -> str:
+    """``only a coordinator may create audits``: what is needed, in plain words."""
+    holders = holders_of(permission)
+    if not holders:
+        return f"no one may {IN_WORDS[permission]} yet"
+    who = [_article(role) for role in holders]
+    either = who[0] if len(who) == 1 else f"{', '.join(who[:-1])} or {who[-1]}"
+    return f"only {either} may {IN_WORDS[permission]}"
+
+
+def require(principal: Principal, permission: Permission) -> None:
+    """403, saying what is needed, unless ``principal`` holds ``permission``."""
+    if not may(principal, permission):
+        raise Forbidden(refusal(permission))
+
+
+def is_partnership_staff(principal: Principal) -> bool:
+    """Whether ``principal`` sees every organisation's part of their
+    partnership's audits (coordinators and reviewers) rather than only their
+    own organisation's: :attr:`Permission.PARTNERSHIP_OVERSEE`."""
+    return may(principal, Permission.PARTNERSHIP_OVERSEE)
+
+
+# --- the one guard ------------------------------------------------------------------
+
+
+async def authorise(connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler) -> None:
+    """The one global guard: the handler's declaration, enforced. Async,
     though it never waits: Litestar runs a sync guard in a thread pool,
     which cost every request a thread hand-off (make bench's profile)."""
-    access = access_for_scope(connection.scope)
+    access = access_of(route_handler)
     if access is None:
         log.error(
-            "refused %s %s: the route is not in the route table (server/auth/permissions.py)",
+            "refused %s %s: its handler declares no permission (opt=needs(...), server/auth/permissions.py)",
             connection.scope.get("method"),
             connection.scope.get("path_template"),
         )
         raise Forbidden("this route is not open to anyone yet")
-    if access == PUBLIC:
+    if access is PUBLIC:
         return
     principal = connection.scope.get("user")
     if not isinstance(principal, Principal):
         raise Unauthorized("sign in first", headers={"WWW-Authenticate": CHALLENGE})
-    if access == SIGNED_IN:
+    if access is SIGNED_IN:
         return
-    assert isinstance(access, frozenset)
-    if not principal.roles & access:
-        raise Forbidden(f"this needs the role {' or '.join(sorted(access))}")
+    assert isinstance(access, Permission)
+    require(principal, access)
+
+
+# --- the declarations, read from the app's routes -----------------------------------
+
+
+def route_handlers(routes: Iterable[BaseRoute]) -> Iterator[tuple[str, BaseRoute, BaseRouteHandler]]:
+    """(method, route, handler) for every handler the app serves, leaving
+    out Litestar's own ``OPTIONS`` answers; a websocket or mounted ASGI
+    handler is listed with the method ``*``."""
+    for route in routes:
+        if isinstance(route, HTTPRoute):
+            for handler in route.route_handlers:
+                if _is_litestar_options(handler):
+                    continue
+                for method in sorted(handler.http_methods):
+                    yield method, route, handler
+        else:
+            other: BaseRouteHandler | None = getattr(route, "route_handler", None)
+            if other is not None:
+                yield "*", route, other
+
+
+def declared_access(routes: Iterable[BaseRoute]) -> dict[tuple[str, str], Access | None]:
+    """(method, path as OpenAPI writes it: ``/api/audits/{audit_id}``) →
+    what its handler declared (None: nothing)."""
+    return {(method, route.path_format): access_of(handler) for method, route, handler in route_handlers(routes)}
 
 
 # --- for resource code: scoping to one's own organisation ---------------------
-
-
-def require_role(principal: Principal, *wanted: Role) -> None:
-    """403 unless ``principal`` has one of ``wanted``."""
-    if not principal.has_role(*wanted):
-        raise Forbidden(f"this needs the role {' or '.join(sorted(wanted))}")
 
 
 def require_same_organisation(principal: Principal, organisation_id: UUID, *, what: str = "no such resource") -> None:
@@ -249,13 +372,3 @@ def require_same_partnership(principal: Principal, partnership_id: UUID, *, what
     """404 unless the resource belongs to the principal's partnership."""
     if partnership_id != principal.partnership_id:
         raise NotFound(what)
-
-
-def is_partnership_staff(principal: Principal) -> bool:
-    """Coordinators and reviewers see every organisation's part of their
-    partnership's audits; auditors only their own organisation's."""
-    return principal.has_role("coordinator", "reviewer")
-
-
-def may_see_organisation(principal: Principal, organisation_id: UUID) -> bool:
-    return is_partnership_staff(principal) or organisation_id == principal.organisation_id

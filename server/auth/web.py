@@ -33,6 +33,7 @@ from litestar.response import Redirect
 from agencies.kinds import agency_kind as agency_kind_named
 from server.auth.middleware import CSRF_FIELD, SESSION_COOKIE, principal_for_token
 from server.auth.pages import render
+from server.auth.permissions import PUBLIC, SIGNED_IN, needs
 from server.auth.principal import Principal
 from server.auth.tokens import IssuerUnavailable, TokenRejected
 from server.db import sessions
@@ -104,7 +105,7 @@ class MeController(Controller):
     path = "/api/me"
     tags = ("identity",)
 
-    @get("/", summary="Who you are signed in as", cache=False)
+    @get("/", summary="Who you are signed in as", cache=False, opt=needs(SIGNED_IN))
     async def me(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]) -> Me:
         return Me(
             subject=principal.subject,
@@ -131,7 +132,7 @@ class SignInController(Controller):
     path = ""
     include_in_schema = False
 
-    @get("/sign-in", cache=False)
+    @get("/sign-in", cache=False, opt=needs(PUBLIC))
     async def sign_in(self, request: Request[Any, Any, Any], state: State) -> Response[Any]:
         """Start the authorization code flow; ``?next=/path`` is where to
         come back to."""
@@ -166,7 +167,7 @@ class SignInController(Controller):
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    @get(CALLBACK_PATH, cache=False)
+    @get(CALLBACK_PATH, cache=False, opt=needs(PUBLIC))
     async def callback(self, request: Request[Any, Any, Any], state: State) -> Response[Any]:
         settings: Settings = state.settings
         key = request.cookies.get(SIGN_IN_COOKIE)
@@ -230,7 +231,7 @@ class SignInController(Controller):
         log.info("signed in: user %s of organisation %s", principal.user_id, principal.organisation_code)
         return response
 
-    @post("/sign-out", status_code=303)
+    @post("/sign-out", status_code=303, opt=needs(SIGNED_IN))
     async def sign_out(self, request: Request[Any, Any, Any], state: State) -> Response[Any]:
         """End the browser session (the CSRF token was checked on the way in)."""
         key = request.cookies.get(SESSION_COOKIE)
@@ -241,11 +242,11 @@ class SignInController(Controller):
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
-    @get("/signed-out", cache=False)
+    @get("/signed-out", cache=False, opt=needs(PUBLIC))
     async def signed_out(self) -> Response[str]:
         return render("auth/signed_out.html")
 
-    @get("/account", cache=False)
+    @get("/account", cache=False, opt=needs(SIGNED_IN))
     async def account(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]) -> Response[str]:
         try:
             kind = agency_kind_named(principal.agency_kind).name

@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar.static_files import create_static_files_router
 
+from server.auth.permissions import PUBLIC, needs
 from server.pages import common
 from server.pages.auditor import your_audits
 from server.pages.coordinator import audits
@@ -31,17 +32,29 @@ def static_routers(node_modules: Path) -> list[Any]:
     looks for them (``/assets``), and Maca's own (``/static/maca``)."""
     routers: list[Any] = [
         create_static_files_router(
-            path="/static/maca", directories=[OWN_STATIC], include_in_schema=False, name="maca-static"
+            path="/static/maca",
+            directories=[OWN_STATIC],
+            include_in_schema=False,
+            name="maca-static",
+            opt=needs(PUBLIC),
         )
     ]
     dist = node_modules / "govuk-frontend" / "dist" / "govuk"
     if dist.is_dir():
         routers += [
             create_static_files_router(
-                path="/static/govuk", directories=[dist], include_in_schema=False, name="govuk-frontend"
+                path="/static/govuk",
+                directories=[dist],
+                include_in_schema=False,
+                name="govuk-frontend",
+                opt=needs(PUBLIC),
             ),
             create_static_files_router(
-                path="/assets", directories=[dist / "assets"], include_in_schema=False, name="govuk-assets"
+                path="/assets",
+                directories=[dist / "assets"],
+                include_in_schema=False,
+                name="govuk-assets",
+                opt=needs(PUBLIC),
             ),
         ]
     return routers

@@ -6,8 +6,13 @@ How to write a page (for every page module: ``auditor_pages``,
 1. **A controller** subclasses :class:`PageController` (no OpenAPI entry;
    errors answered as HTML pages: a signed-out visitor is sent to
    ``/sign-in?next=…``, a 403/404/409 gets a GOV.UK error page, never JSON).
-   Give every route a row in ``server/auth/permissions.py`` (your block), with the
-   roles it admits. List the controller in the module's ``route_handlers``.
+   Every route declares the permission it needs
+   (``@get("/", cache=False, opt=needs(Permission.AUDIT_CREATE))``, see
+   ``server/auth/permissions.py``); the app's guard refuses anyone without
+   it, so the handler does not check roles again. To show or hide a form,
+   ask ``may(principal, Permission.…)``, never a role: roles are mapped to
+   permissions in one table. List the controller in the module's
+   ``route_handlers``.
 
 2. **A GET** renders a template under ``server/templates/web/``::
 
@@ -80,7 +85,8 @@ from litestar.response import Redirect
 from markupsafe import Markup, escape
 
 from server.auth.middleware import CSRF_FIELD
-from server.auth.principal import Principal, Role
+from server.auth.permissions import Permission, may
+from server.auth.principal import Principal
 from server.platform.problems import DATABASE_UNAVAILABLE, EXCEPTION_HANDLERS, LOGIN_REFUSED, Problem, Unauthorized
 
 log = logging.getLogger("maca.web")
@@ -116,24 +122,24 @@ environment = Environment(
 
 # --- navigation ----------------------------------------------------------------
 
-# Where each role starts, and the service navigation it sees. A person with
-# several roles gets the first role's start page and every role's links.
-START_PAGES: Final[tuple[tuple[Role, str], ...]] = (
-    ("coordinator", "/audits"),
-    ("reviewer", "/audits"),
-    ("auditor", "/your-audits"),
+# Where a person starts, and the service navigation they see: each page by
+# the permission its route declares, so a link shows exactly when its page
+# would let the person in. A person with several roles starts at the first
+# start page they may open and sees every link they may follow.
+START_PAGES: Final[tuple[tuple[Permission, str], ...]] = (
+    (Permission.PARTNERSHIP_OVERSEE, "/audits"),
+    (Permission.CONTRIBUTION_WRITE, "/your-audits"),
 )
-ROLE_ORDER: Final[tuple[Role, ...]] = ("coordinator", "reviewer", "auditor")
-NAVIGATION: Final[dict[Role, tuple[tuple[str, str], ...]]] = {
-    "coordinator": (("Audits", "/audits"), ("Create an audit", "/audits/new")),
-    "reviewer": (("Audits", "/audits"),),
-    "auditor": (("Your audits", "/your-audits"),),
-}
+NAVIGATION: Final[tuple[tuple[Permission, str, str], ...]] = (
+    (Permission.PARTNERSHIP_OVERSEE, "Audits", "/audits"),
+    (Permission.AUDIT_CREATE, "Create an audit", "/audits/new"),
+    (Permission.CONTRIBUTION_WRITE, "Your audits", "/your-audits"),
+)
 
 
 def start_page(principal: Principal) -> str:
-    for role, path in START_PAGES:
-        if principal.has_role(role):
+    for permission, path in START_PAGES:
+        if may(principal, permission):
             return path
     return "/account"
 
@@ -143,10 +149,9 @@ def navigation_for(principal: Principal | None, current_path: str) -> list[dict[
     if principal is None:
         return []
     seen: dict[str, str] = {}
-    for role in ROLE_ORDER:
-        if principal.has_role(role):
-            for text, href in NAVIGATION[role]:
-                seen.setdefault(href, text)
+    for permission, text, href in NAVIGATION:
+        if may(principal, permission):
+            seen.setdefault(href, text)
     items: list[dict[str, Any]] = []
     for href, text in seen.items():
         # The deepest matching link is the current section of the service.

@@ -16,7 +16,7 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
-from server.auth.permissions import PUBLIC, access_for
+from server.auth.permissions import PUBLIC, access_of, route_handlers
 from server.db import sessions
 from server.platform.security_headers import baseline_headers, inline_hashes
 from server.settings import Settings, load_settings
@@ -143,12 +143,10 @@ def test_swagger_ui_renders_under_its_policy_in_chromium(running_maca: str) -> N
 
 def unsafe_routes(app: Litestar) -> list[tuple[str, str]]:
     found = []
-    for route in app.routes:
-        if not isinstance(route, HTTPRoute):
-            continue
-        for method in sorted(route.methods - {"GET", "HEAD", "OPTIONS"}):
-            access = access_for(method, route.path_format)
-            if access is not None and access != PUBLIC:
+    for method, route, handler in route_handlers(app.routes):
+        if isinstance(route, HTTPRoute) and method not in ("GET", "HEAD", "OPTIONS"):
+            access = access_of(handler)
+            if access is not None and access is not PUBLIC:
                 found.append((method, route.path_format))
     return found
 

@@ -190,6 +190,10 @@ async def test_a_coordinator_returns_a_submitted_contribution_with_a_comment(pag
     coordinator = await pages.signed_in("coordinator")
     health = pages.people.organisation_id("health")
     url = f"/audits/{audit['id']}/contributions/{health}/return"
+    # The audit's page links to the form for a coordinator, never for a reviewer.
+    assert f'href="{url}"' in (await coordinator.get(f"/audits/{audit['id']}")).text
+    reviewer = await pages.signed_in("reviewer")
+    assert "/return" not in (await reviewer.get(f"/audits/{audit['id']}")).text
     page = await coordinator.get(url)
     assert page.status_code == 200 and "What does Demo NHS Foundation Trust need to do?" in page.text
 
@@ -218,6 +222,10 @@ async def test_only_coordinators_get_the_coordinators_pages(pages: Pages) -> Non
 
     reviewer = await pages.signed_in("reviewer")
     assert (await reviewer.get("/audits/new")).status_code == 403
+    create_button = '<a href="/audits/new" role="button"'
+    assert create_button not in (await reviewer.get("/audits")).text
+    coordinator = await pages.signed_in("coordinator")
+    assert create_button in (await coordinator.get("/audits")).text
     page = await reviewer.get(f"/audits/{audit['id']}")
     assert page.status_code == 200 and "Progress of each agency" in page.text
     assert "Move to review" not in page.text and "/status" not in page.text

@@ -34,6 +34,7 @@ from server.audits.workflow import (
     takes_part,
     visible_audit,
 )
+from server.auth.permissions import Permission, may, needs
 from server.auth.principal import Principal
 from server.db import audits, contributions, events
 from server.pages.auditor.forms import (
@@ -122,7 +123,9 @@ async def load(
     """The principal's organisation's contribution to the audit; 404 when the
     audit is not theirs to see (as the API)."""
     audit = await visible_audit(connection, principal, audit_id)
-    if not principal.has_role("auditor") or not await takes_part(connection, audit, principal.organisation_id):
+    if not may(principal, Permission.CONTRIBUTION_WRITE) or not await takes_part(
+        connection, audit, principal.organisation_id
+    ):
         raise NotFound("no such audit")
     row = await contributions.get(connection, audit.id, principal.organisation_id)
     if row is None:
@@ -209,7 +212,7 @@ def errors_from(placed: list[PlacedProblem], *, link_to_pages: Contribution | No
 class YourAuditsPages(PageController):
     path = "/your-audits"
 
-    @get("/", cache=False)
+    @get("/", cache=False, opt=needs(Permission.CONTRIBUTION_WRITE))
     async def your_audits(
         self, request: Request[Any, Any, Any], state: State, principal: NamedDependency[Principal]
     ) -> Response[str]:
@@ -255,7 +258,7 @@ class YourAuditsPages(PageController):
 class ContributionPages(PageController):
     path = "/your-audits/{audit_id:uuid}"
 
-    @get("/", cache=False)
+    @get("/", cache=False, opt=needs(Permission.CONTRIBUTION_WRITE))
     async def task_list(
         self,
         request: Request[Any, Any, Any],
@@ -340,7 +343,7 @@ class ContributionPages(PageController):
             row_count=row_count,
         )
 
-    @get("/sections/{section_id:str}", cache=False)
+    @get("/sections/{section_id:str}", cache=False, opt=needs(Permission.CONTRIBUTION_WRITE))
     async def section(
         self,
         request: Request[Any, Any, Any],
@@ -358,7 +361,7 @@ class ContributionPages(PageController):
             return redirect(contribution.url("/check"))
         return self._section_page(request, contribution, section, section_values(section, contribution.content))
 
-    @post("/sections/{section_id:str}", status_code=303)
+    @post("/sections/{section_id:str}", status_code=303, opt=needs(Permission.CONTRIBUTION_WRITE))
     async def save_section(
         self,
         request: Request[Any, Any, Any],
@@ -440,7 +443,7 @@ class ContributionPages(PageController):
             grades=contribution.toolkit.scale.grades,
         )
 
-    @get("/overall", cache=False)
+    @get("/overall", cache=False, opt=needs(Permission.CONTRIBUTION_WRITE))
     async def overall(
         self,
         request: Request[Any, Any, Any],
@@ -460,7 +463,7 @@ class ContributionPages(PageController):
         }
         return self._overall_page(request, contribution, values)
 
-    @post("/overall", status_code=303)
+    @post("/overall", status_code=303, opt=needs(Permission.CONTRIBUTION_WRITE))
     async def save_overall(
         self,
         request: Request[Any, Any, Any],
@@ -547,7 +550,7 @@ class ContributionPages(PageController):
             overall_grade=_grade(toolkit, overall.grade if overall else None),
         )
 
-    @get("/check", cache=False)
+    @get("/check", cache=False, opt=needs(Permission.CONTRIBUTION_WRITE))
     async def check(
         self,
         request: Request[Any, Any, Any],
@@ -560,7 +563,7 @@ class ContributionPages(PageController):
             await record_read(connection, principal, contribution)
         return self._check_page(request, contribution)
 
-    @post("/submit", status_code=303)
+    @post("/submit", status_code=303, opt=needs(Permission.CONTRIBUTION_WRITE))
     async def submit(
         self,
         request: Request[Any, Any, Any],
@@ -588,7 +591,7 @@ class ContributionPages(PageController):
                 return self._check_page(request, contribution, errors, status_code=409)
         return redirect(contribution.url("/submitted"))
 
-    @get("/submitted", cache=False)
+    @get("/submitted", cache=False, opt=needs(Permission.CONTRIBUTION_WRITE))
     async def submitted(
         self,
         request: Request[Any, Any, Any],

@@ -29,6 +29,7 @@ from litestar.params import FromPath
 from server.api.audits import ParticipantView, audit_overdue, participant_views, today
 from server.audits import workflow as audit_workflow
 from server.audits.workflow import MAX_REASON, TRANSITIONS, AuditToCreate, audit_toolkit, case_details_of, visible_audit
+from server.auth.permissions import Permission, may, needs
 from server.auth.principal import Principal
 from server.db import audits, contributions, events, idempotency
 from server.pages import case_details as case_form
@@ -42,7 +43,7 @@ from server.pages.rendering import (
     redirect_with_notice,
     render_page,
 )
-from server.platform.problems import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from server.platform.problems import Conflict, InvalidInput, NotFound, PreconditionFailed
 from server.platform.transactions import unit_of_work
 from toolkits.answers import CaseDetails
 from toolkits.model import Toolkit
@@ -242,7 +243,7 @@ class AuditPages(PageController):
     path = "/audits"
 
     # The list: coordinators and reviewers start here.
-    @get("/", cache=False)
+    @get("/", cache=False, opt=needs(Permission.PARTNERSHIP_OVERSEE))
     async def audits_list(
         self,
         request: Request[Any, Any, Any],
@@ -291,20 +292,15 @@ class AuditPages(PageController):
             query=query,
             status_tag=status_tag,
             date_text=case_form.date_text,
-            is_coordinator=principal.has_role("coordinator"),
+            may_create=may(principal, Permission.AUDIT_CREATE),
         )
 
     # --- creating an audit ---
 
-    def _require_coordinator(self, principal: Principal) -> None:
-        if not principal.has_role("coordinator"):
-            raise Forbidden("only a coordinator creates audits")
-
-    @get("/new", cache=False)
+    @get("/new", cache=False, opt=needs(Permission.AUDIT_CREATE))
     async def choose_toolkit(
         self, request: Request[Any, Any, Any], state: State, principal: NamedDependency[Principal]
     ) -> Response[Any]:
-        self._require_coordinator(principal)
         return self._choose_page(request, state.toolkits, FormErrors(), None)
 
     def _choose_page(
@@ -351,11 +347,10 @@ class AuditPages(PageController):
             values=values,
         )
 
-    @get("/new/details", cache=False)
+    @get("/new/details", cache=False, opt=needs(Permission.AUDIT_CREATE))
     async def case_details(
         self, request: Request[Any, Any, Any], state: State, principal: NamedDependency[Principal]
     ) -> Response[Any]:
-        self._require_coordinator(principal)
         registry: Registry = state.toolkits
         toolkit_id = request.query_params.get("toolkit") or ""
         toolkit = self._toolkit_or_none(registry, toolkit_id)
@@ -366,13 +361,12 @@ class AuditPages(PageController):
         organisations = await self._organisations(state, principal)
         return self._details_page(request, toolkit, organisations, {}, FormErrors())
 
-    @post("/new/details", cache=False)
+    @post("/new/details", cache=False, opt=needs(Permission.AUDIT_CREATE))
     async def check_details(
         self, request: Request[Any, Any, Any], state: State, principal: NamedDependency[Principal]
     ) -> Response[Any]:
         """Check what was typed: the same form with its problems, or the
         "check your answers" page carrying it on in hidden fields."""
-        self._require_coordinator(principal)
         form = await read_form(request)
         registry: Registry = state.toolkits
         toolkit = self._toolkit_or_none(registry, form.text("toolkit"))
@@ -404,11 +398,10 @@ class AuditPages(PageController):
             submission_key=str(uuid.uuid4()),
         )
 
-    @post("/new", cache=False)
+    @post("/new", cache=False, opt=needs(Permission.AUDIT_CREATE))
     async def create_audit(
         self, request: Request[Any, Any, Any], state: State, principal: NamedDependency[Principal]
     ) -> Response[Any]:
-        self._require_coordinator(principal)
         form = await read_form(request)
         registry: Registry = state.toolkits
         toolkit = self._toolkit_or_none(registry, form.text("toolkit"))
@@ -482,13 +475,13 @@ class AuditPages(PageController):
             referrer=referrer,
             submitted=sum(1 for p in active if p.contribution_status == "submitted"),
             audit_overdue=audit_overdue(audit),
-            moves=moves if principal.has_role("coordinator") else [],
-            is_coordinator=principal.has_role("coordinator"),
+            moves=moves if may(principal, Permission.AUDIT_MOVE) else [],
+            may_return=may(principal, Permission.CONTRIBUTION_RETURN),
             status_tag=status_tag,
             date_text=case_form.date_text,
         )
 
-    @get("/{audit_id:uuid}", cache=False)
+    @get("/{audit_id:uuid}", cache=False, opt=needs(Permission.PARTNERSHIP_OVERSEE))
     async def audit(
         self,
         request: Request[Any, Any, Any],
@@ -498,7 +491,7 @@ class AuditPages(PageController):
     ) -> Response[Any]:
         return await self._audit_page(request, state, principal, audit_id)
 
-    @post("/{audit_id:uuid}/status", cache=False)
+    @post("/{audit_id:uuid}/status", cache=False, opt=needs(Permission.AUDIT_MOVE))
     async def change_status(
         self,
         request: Request[Any, Any, Any],
@@ -506,8 +499,6 @@ class AuditPages(PageController):
         principal: NamedDependency[Principal],
         audit_id: FromPath[UUID],
     ) -> Response[Any]:
-        if not principal.has_role("coordinator"):
-            raise Forbidden("only a coordinator moves an audit on")
         form = await read_form(request)
         target = form.text("status")
         reason = form.text("reason") or None
@@ -586,7 +577,11 @@ class AuditPages(PageController):
             returnable=contribution.status == "submitted" and audit.status == "open",
         )
 
-    @get("/{audit_id:uuid}/contributions/{organisation_id:uuid}/return", cache=False)
+    @get(
+        "/{audit_id:uuid}/contributions/{organisation_id:uuid}/return",
+        cache=False,
+        opt=needs(Permission.CONTRIBUTION_RETURN),
+    )
     async def return_form(
         self,
         request: Request[Any, Any, Any],
@@ -595,11 +590,13 @@ class AuditPages(PageController):
         audit_id: FromPath[UUID],
         organisation_id: FromPath[UUID],
     ) -> Response[Any]:
-        if not principal.has_role("coordinator"):
-            raise Forbidden("only a coordinator returns a contribution")
         return await self._return_page(request, state, principal, audit_id, organisation_id)
 
-    @post("/{audit_id:uuid}/contributions/{organisation_id:uuid}/return", cache=False)
+    @post(
+        "/{audit_id:uuid}/contributions/{organisation_id:uuid}/return",
+        cache=False,
+        opt=needs(Permission.CONTRIBUTION_RETURN),
+    )
     async def return_contribution(
         self,
         request: Request[Any, Any, Any],
@@ -609,8 +606,6 @@ class AuditPages(PageController):
         organisation_id: FromPath[UUID],
     ) -> Response[Any]:
         """The API's ``POST …/contributions/{org}/return``, for a form."""
-        if not principal.has_role("coordinator"):
-            raise Forbidden("only a coordinator returns a contribution")
         form = await read_form(request)
         comment = form.text("comment")
         errors = FormErrors()

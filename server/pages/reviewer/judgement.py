@@ -35,12 +35,13 @@ from server.audits.workflow import (
     store_action_change,
     visible_audit,
 )
+from server.auth.permissions import Permission, may, needs
 from server.auth.principal import Principal
 from server.db import actions, audits, events, judgements
 from server.pages import case_details as case_form
 from server.pages.coordinator.audits import case_reference, status_tag
 from server.pages.rendering import FormErrors, PageController, read_form, redirect_with_notice, render_page
-from server.platform.problems import Forbidden, NotFound, PreconditionFailed
+from server.platform.problems import NotFound, PreconditionFailed
 from server.platform.transactions import unit_of_work
 from toolkits.model import Toolkit
 
@@ -89,7 +90,7 @@ class ReviewPages(PageController):
             await events.record(connection, principal, "judgement.read", audit_id=audit_id)
         return audit, toolkit, judgement, tag
 
-    @get("/judgement", cache=False)
+    @get("/judgement", cache=False, opt=needs(Permission.PARTNERSHIP_OVERSEE))
     async def combined_view(
         self,
         request: Request[Any, Any, Any],
@@ -120,7 +121,7 @@ class ReviewPages(PageController):
             grade_text=lambda g: grade_text(toolkit, g),
             grade_tag=lambda g: grade_tag(toolkit, g),
             status_tag=status_tag,
-            may_moderate=principal.has_role("reviewer"),
+            may_moderate=may(principal, Permission.JUDGEMENT_MODERATE),
             OVERALL=OVERALL,
         )
 
@@ -169,7 +170,7 @@ class ReviewPages(PageController):
             grade_text=lambda g: grade_text(toolkit, g),
         )
 
-    @get("/judgement/{section_id:str}", cache=False)
+    @get("/judgement/{section_id:str}", cache=False, opt=needs(Permission.JUDGEMENT_MODERATE))
     async def moderation_form(
         self,
         request: Request[Any, Any, Any],
@@ -178,11 +179,9 @@ class ReviewPages(PageController):
         audit_id: FromPath[UUID],
         section_id: FromPath[str],
     ) -> Response[Any]:
-        if not principal.has_role("reviewer"):
-            raise Forbidden("only a partnership reviewer moderates")
         return await self._moderation_page(request, state, principal, audit_id, section_id)
 
-    @post("/judgement/{section_id:str}", cache=False)
+    @post("/judgement/{section_id:str}", cache=False, opt=needs(Permission.JUDGEMENT_MODERATE))
     async def moderate(
         self,
         request: Request[Any, Any, Any],
@@ -192,8 +191,6 @@ class ReviewPages(PageController):
         section_id: FromPath[str],
     ) -> Response[Any]:
         """The judgement API's ``PUT …/judgement/sections/{section}``, for a form."""
-        if not principal.has_role("reviewer"):
-            raise Forbidden("only a partnership reviewer moderates")
         form = await read_form(request)
         grade_text_typed = form.text("grade")
         reason = form.text("reason")
@@ -277,10 +274,10 @@ class ReviewPages(PageController):
             ],
             values=values or {},
             date_text=case_form.date_text,
-            may_change=principal.has_role("coordinator"),
+            may_change=may(principal, Permission.ACTION_CHANGE),
         )
 
-    @get("/actions", cache=False)
+    @get("/actions", cache=False, opt=needs(Permission.PARTNERSHIP_OVERSEE))
     async def actions_tracker(
         self,
         request: Request[Any, Any, Any],
@@ -290,7 +287,7 @@ class ReviewPages(PageController):
     ) -> Response[Any]:
         return await self._actions_page(request, state, principal, audit_id)
 
-    @post("/actions", cache=False)
+    @post("/actions", cache=False, opt=needs(Permission.ACTION_AGREE))
     async def add_action(
         self,
         request: Request[Any, Any, Any],
@@ -377,7 +374,7 @@ class ReviewPages(PageController):
             date_text=case_form.date_text,
         )
 
-    @get("/actions/{action_id:uuid}", cache=False)
+    @get("/actions/{action_id:uuid}", cache=False, opt=needs(Permission.ACTION_CHANGE))
     async def action_form(
         self,
         request: Request[Any, Any, Any],
@@ -386,11 +383,9 @@ class ReviewPages(PageController):
         audit_id: FromPath[UUID],
         action_id: FromPath[UUID],
     ) -> Response[Any]:
-        if not principal.has_role("coordinator"):
-            raise Forbidden("only a coordinator changes a remedial action here")
         return await self._action_page(request, state, principal, audit_id, action_id)
 
-    @post("/actions/{action_id:uuid}", cache=False)
+    @post("/actions/{action_id:uuid}", cache=False, opt=needs(Permission.ACTION_CHANGE))
     async def change_action(
         self,
         request: Request[Any, Any, Any],
@@ -400,8 +395,6 @@ class ReviewPages(PageController):
         action_id: FromPath[UUID],
     ) -> Response[Any]:
         """The actions API's ``PATCH`` (progress fields), for a form."""
-        if not principal.has_role("coordinator"):
-            raise Forbidden("only a coordinator changes a remedial action here")
         form = await read_form(request)
         errors = FormErrors()
         reviewed, wrong = case_form.parse_date(form, "date-reviewed")

@@ -1,18 +1,18 @@
-"""The route table is the whole truth about who may call what.
+"""Every handler's declared permission is the whole truth about who may call it.
 
-Every route the application registers has a row (deny by default), every
-row names a registered route, and calling every route as every persona (and
-as nobody) gives what the table says: admitted → neither 401 nor 403 (a 404
-or 422 for made-up ids and empty bodies is still "admitted"), refused → 403,
-nobody → 401. The matrix is generated from the app, so routes added later
-are checked the day they are registered.
+Calling every route the application registers as every persona (and as
+nobody) gives what its handler declares and the role → permission table
+grants: admitted → neither 401 nor 403 (a 404 or 422 for made-up ids and
+empty bodies is still "admitted"), refused → 403, nobody → 401. The matrix
+is generated from the app, so routes added later are checked the day they
+are registered. A handler that declares nothing is refused to everyone
+(``tests/architecture/test_permissions.py`` names any such handler).
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
 
 import pytest
 from litestar import Litestar, get
@@ -22,14 +22,19 @@ from litestar.testing import AsyncTestClient
 from server.app import create_app
 from server.auth.permissions import (
     PUBLIC,
-    ROUTES,
+    ROLE_PERMISSIONS,
     SIGNED_IN,
-    access_for,
+    Access,
+    Permission,
+    access_of,
+    may,
+    require,
     require_same_organisation,
     require_same_partnership,
+    route_handlers,
 )
-from server.auth.principal import Principal
-from server.platform.problems import NotFound
+from server.auth.principal import Principal, Role
+from server.platform.problems import Forbidden, NotFound
 from server.settings import Settings
 from tests.identity import ALL_PERSONAS, bearer, signed_in_people, token_for
 from toolkits.registry import Registry
@@ -37,7 +42,7 @@ from toolkits.registry import Registry
 Client = AsyncTestClient[Litestar]
 
 # Personas' roles, as the development issuer gives them.
-ROLES_OF = {
+ROLES_OF: dict[str, set[Role]] = {
     "coordinator": {"coordinator"},
     "social-care": {"auditor"},
     "health": {"auditor"},
@@ -49,13 +54,13 @@ ROLES_OF = {
 }
 
 
-def registered(app: Litestar) -> list[tuple[str, str]]:
-    """(method, path template) of every route handler the app serves."""
-    found: list[tuple[str, str]] = []
-    for route in app.routes:
-        if isinstance(route, HTTPRoute):
-            found += [(method, route.path) for method in sorted(route.methods) if method != "OPTIONS"]
-    return found
+def registered(app: Litestar) -> list[tuple[str, str, Access | None]]:
+    """(method, path template, declared access) of every route handler the app serves."""
+    return [
+        (method, route.path, access_of(handler))
+        for method, route, handler in route_handlers(app.routes)
+        if isinstance(route, HTTPRoute)
+    ]
 
 
 def concrete(path: str) -> str:
@@ -68,53 +73,58 @@ def concrete(path: str) -> str:
     return re.sub(r"\{(\w+):(\w+)\}", value, path)
 
 
-def test_every_registered_route_has_a_row_in_the_table(app: Litestar) -> None:
-    missing = [route for route in registered(app) if route not in ROUTES]
-    assert missing == [], f"add these to ROUTES in server/auth/permissions.py: {missing}"
-
-
-def test_every_row_in_the_table_names_a_registered_route(app: Litestar) -> None:
-    stale = sorted(set(ROUTES) - set(registered(app)))
-    assert stale == [], f"these rows in server/auth/permissions.py match no route: {stale}"
-
-
-def test_a_route_missing_from_the_table_is_refused(app: Litestar) -> None:
-    assert access_for("GET", "/api/not-in-the-table") is None
-    assert access_for("DELETE", "/api/audits/{audit_id:uuid}") is None
-
-
-async def test_an_unlisted_route_answers_403_even_to_an_admin(
+async def test_a_handler_declaring_no_permission_answers_403_even_to_an_admin(
     settings: Settings, database_url: str, toolkits: Registry
 ) -> None:
-    @get("/api/unlisted-for-test")
-    async def unlisted() -> str:
+    @get("/api/undeclared-for-test")
+    async def undeclared() -> str:
+        return "should never be seen"
+
+    # A role name or a permission's text in place of a Permission is no declaration.
+    @get("/api/misdeclared-for-test", opt={"permission": "audit:read"})
+    async def misdeclared() -> str:
         return "should never be seen"
 
     app = create_app(settings, database_url=database_url, registry=toolkits)
-    app.register(unlisted)
+    app.register(undeclared)
+    app.register(misdeclared)
     token = await token_for(app, "admin")
+    coordinator = await token_for(app, "coordinator")
     async with AsyncTestClient(app=app) as client:
-        for headers in ({}, bearer(token)):
-            response = await client.get("/api/unlisted-for-test", headers=headers)
-            assert response.status_code == 403
-            assert "should never be seen" not in response.text
+        for path in ("/api/undeclared-for-test", "/api/misdeclared-for-test"):
+            for headers in ({}, bearer(token), bearer(coordinator)):
+                response = await client.get(path, headers=headers)
+                assert response.status_code == 403
+                assert "should never be seen" not in response.text
 
 
-def expected(access: Any, persona: str | None) -> str:
-    if access == PUBLIC:
+def test_litestars_own_options_answer_is_public_and_nothing_else_is_by_default(app: Litestar) -> None:
+    for route in app.routes:
+        for handler in route.route_handlers if isinstance(route, HTTPRoute) else []:
+            if handler.http_methods == {"OPTIONS"}:
+                assert access_of(handler) is PUBLIC
+    assert access_of(None) is None
+
+
+def expected(access: Access | None, persona: str | None) -> str:
+    if access is None:
+        return "403"
+    if access is PUBLIC:
         return "admitted"
     if persona is None:
         return "401"
-    if access == SIGNED_IN or ROLES_OF[persona] & access:
+    if access is SIGNED_IN:
+        return "admitted"
+    assert isinstance(access, Permission)
+    if any(access in ROLE_PERMISSIONS[role] for role in ROLES_OF[persona]):
         return "admitted"
     return "403"
 
 
-async def test_every_route_as_every_persona_gives_what_the_table_says(app: Litestar, client: Client) -> None:
+async def test_every_route_as_every_persona_gives_what_its_handler_declares(app: Litestar, client: Client) -> None:
     people = await signed_in_people(app, client, ALL_PERSONAS)
     wrong: list[str] = []
-    for method, path in registered(app):
-        access = ROUTES[(method, path)]
+    for method, path, access in registered(app):
         url = concrete(path)
         for persona in (None, *ALL_PERSONAS):
             headers = {} if persona is None else people.headers(persona)
@@ -124,17 +134,24 @@ async def test_every_route_as_every_persona_gives_what_the_table_says(app: Lites
             status = response.status_code
             ok = status not in (401, 403) if want == "admitted" else status == int(want)
             if not ok:
-                wrong.append(f"{method} {path} as {persona or 'nobody'}: {status}, table says {want}")
+                wrong.append(f"{method} {path} as {persona or 'nobody'}: {status}, declared {access}: {want}")
     assert wrong == []
 
 
-async def test_refusals_say_which_roles_would_do(app: Litestar, client: Client) -> None:
+async def test_refusals_say_in_plain_words_who_may(app: Litestar, client: Client) -> None:
     response = await client.post("/api/audits", headers=bearer(await token_for(app, "health")), json={})
     assert response.status_code == 403
-    assert response.json()["detail"] == "this needs the role coordinator"
+    assert response.json()["detail"] == "only a coordinator may create audits"
+    response = await client.get(
+        f"/api/audits/{uuid.uuid4()}/progress", headers=bearer(await token_for(app, "education"))
+    )
+    assert response.status_code == 403
+    assert response.json()["detail"] == (
+        "only a coordinator or a reviewer may see every agency's part of the partnership's audits"
+    )
 
 
-def a_principal(organisation_id: uuid.UUID, partnership_id: uuid.UUID) -> Principal:
+def a_principal(organisation_id: uuid.UUID, partnership_id: uuid.UUID, *roles: Role) -> Principal:
     return Principal(
         issuer="https://idp",
         subject="s",
@@ -145,7 +162,7 @@ def a_principal(organisation_id: uuid.UUID, partnership_id: uuid.UUID) -> Princi
         organisation_name="O",
         agency_kind="health",
         partnership_id=partnership_id,
-        roles=frozenset({"auditor"}),
+        roles=frozenset(roles or ("auditor",)),
     )
 
 
@@ -158,3 +175,21 @@ def test_another_organisations_resource_is_not_found() -> None:
     require_same_partnership(principal, partnership)
     with pytest.raises(NotFound):
         require_same_partnership(principal, uuid.uuid4())
+
+
+def test_code_that_checks_a_permission_itself_is_told_the_same() -> None:
+    auditor = a_principal(uuid.uuid4(), uuid.uuid4())
+    require(auditor, Permission.CONTRIBUTION_WRITE)
+    assert may(auditor, Permission.CONTRIBUTION_WRITE)
+    assert not may(auditor, Permission.JUDGEMENT_MODERATE)
+    with pytest.raises(Forbidden, match="only a reviewer may moderate the partnership's judgement"):
+        require(auditor, Permission.JUDGEMENT_MODERATE)
+
+
+def test_a_person_with_two_roles_holds_both_roles_permissions() -> None:
+    both = a_principal(uuid.uuid4(), uuid.uuid4(), "coordinator", "auditor")
+    assert may(both, Permission.AUDIT_CREATE)
+    assert may(both, Permission.CONTRIBUTION_WRITE)
+    assert not may(both, Permission.JUDGEMENT_MODERATE)
+    nobody = a_principal(uuid.uuid4(), uuid.uuid4(), "admin")
+    assert not any(may(nobody, permission) for permission in Permission)
