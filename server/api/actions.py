@@ -18,9 +18,11 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from server.api.audits import MAX_REASON, is_partnership_staff, today, visible_audit
+from server.audits import events
+from server.audits.events import EventName
 from server.audits.workflow import agree_action, store_action_change
 from server.auth.principal import Principal
-from server.db import actions, audits, events
+from server.db import actions, audits
 from server.platform.problems import FieldError, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from server.platform.transactions import check_version, etag, expected_version, idempotent, json_response, unit_of_work
 
@@ -113,7 +115,7 @@ class ActionController(Controller):
             audit = await visible_audit(connection, principal, audit_id)
             only = None if is_partnership_staff(principal) else principal.organisation_id
             found = await actions.for_audit(connection, audit.id, organisation_id=only)
-            await events.record(connection, principal, "actions.read", audit_id=audit.id)
+            await events.record(connection, principal, EventName.ACTIONS_READ, audit_id=audit.id)
         return [_view(a) for a in found]
 
     @post("/", summary="Agree a remedial action (coordinator, reviewer)", status_code=201)

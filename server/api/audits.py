@@ -21,10 +21,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from agencies.applicability import view_for
+from server.audits import events
 
 # The rules live in server.audits.workflow; the names imported "as"
 # themselves are re-exported for the actions API and the exports.
 from server.audits import workflow as audit_workflow
+from server.audits.events import EventName
 from server.audits.workflow import MAX_REASON as MAX_REASON
 from server.audits.workflow import (
     NO_SUCH_ORGANISATION,
@@ -41,7 +43,8 @@ from server.audits.workflow import case_details_of as case_details_of
 from server.audits.workflow import is_partnership_staff as is_partnership_staff
 from server.audits.workflow import visible_audit as visible_audit
 from server.auth.principal import Principal
-from server.db import audits, contributions, events, themes
+from server.db import audits, contributions, themes
+from server.db import events as stored_events
 from server.platform.problems import Conflict, Forbidden
 from server.platform.transactions import check_version, etag, expected_version, idempotent, json_response, unit_of_work
 from toolkits.answers import CaseDetails, ContributionContent
@@ -392,7 +395,9 @@ class AuditController(Controller):
                 limit=limit,
                 offset=offset,
             )
-            await events.record(connection, principal, "audits.listed", detail={"count": len(found), "total": total})
+            await events.record(
+                connection, principal, EventName.AUDITS_LISTED, detail={"count": len(found), "total": total}
+            )
         items = [
             AuditListItem(
                 id=a.id,
@@ -419,7 +424,7 @@ class AuditController(Controller):
         async with unit_of_work(state, principal) as connection:
             audit = await visible_audit(connection, principal, audit_id)
             view = await self._view(connection, state.toolkits, principal, audit)
-            await events.record(connection, principal, "audit.read", audit_id=audit.id)
+            await events.record(connection, principal, EventName.AUDIT_READ, audit_id=audit.id)
         return json_response(view, headers=audit_headers(audit))
 
     @patch("/{audit_id:uuid}", summary="Correct an audit: case details, participants, dates (coordinator)")
@@ -511,7 +516,7 @@ class AuditController(Controller):
             await events.record(
                 connection,
                 principal,
-                "audit.changed",
+                EventName.AUDIT_CHANGED,
                 audit_id=audit.id,
                 detail={
                     "fields": changed,
@@ -562,7 +567,7 @@ class AuditController(Controller):
             participants = participant_views(
                 audit_toolkit(state.toolkits, audit), audit, await audits.participants(connection, audit.id)
             )
-            await events.record(connection, principal, "audit.progress-read", audit_id=audit.id)
+            await events.record(connection, principal, EventName.AUDIT_PROGRESS_READ, audit_id=audit.id)
         active = [p for p in participants if p.removed_at is None]
         return Progress(
             audit_id=audit.id,
@@ -586,8 +591,8 @@ class AuditController(Controller):
             raise Forbidden("only coordinators and reviewers read the event log")
         async with unit_of_work(state, principal) as connection:
             audit = await visible_audit(connection, principal, audit_id)
-            found = await events.for_audit(connection, audit.id, after=after, limit=limit)
-            await events.record(connection, principal, "audit.events-read", audit_id=audit.id)
+            found = await stored_events.for_audit(connection, audit.id, after=after, limit=limit)
+            await events.record(connection, principal, EventName.AUDIT_EVENTS_READ, audit_id=audit.id)
         return [
             EventView(
                 id=e.id,

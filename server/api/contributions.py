@@ -21,7 +21,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from server.api.audits import ContributionView, contribution_view
+from server.audits import events
 from server.audits import workflow as audit_workflow
+from server.audits.events import EventName
 from server.audits.workflow import (
     audit_toolkit,
     case_details_of,
@@ -34,7 +36,7 @@ from server.audits.workflow import (
     visible_audit,
 )
 from server.auth.principal import Principal
-from server.db import audits, contributions, events
+from server.db import audits, contributions
 from server.platform.problems import NotFound
 from server.platform.transactions import etag, expected_version, idempotent, json_response, unit_of_work
 from toolkits.answers import Answer, ContributionContent, Judgement
@@ -101,7 +103,11 @@ class ContributionController(Controller):
             who = participant_of(audit, organisation_id, kind or "")
             applicable = contribution_progress(toolkit, who, ContributionContent(), case_details=values).applicable
             await events.record(
-                connection, principal, "contribution.read", audit_id=audit.id, target_organisation_id=organisation_id
+                connection,
+                principal,
+                EventName.CONTRIBUTION_READ,
+                audit_id=audit.id,
+                target_organisation_id=organisation_id,
             )
         return json_response(
             contribution_view(contribution, content, applicable), headers={"ETag": etag(contribution.row_version)}
@@ -213,7 +219,7 @@ class ContributionController(Controller):
             await events.record(
                 connection,
                 principal,
-                "contribution.versions-read",
+                EventName.CONTRIBUTION_VERSIONS_READ,
                 audit_id=audit.id,
                 target_organisation_id=organisation_id,
             )

@@ -45,9 +45,11 @@ from server.api.audits import (
     participant_views,
     visible_audit,
 )
+from server.audits import events
+from server.audits.events import EventName
 from server.audits.judgement import PartnershipResult, judgement_of, partnership_result
 from server.auth.principal import Principal
-from server.db import actions, audits, contributions, events
+from server.db import actions, audits, contributions
 from server.db import exports as stored
 from server.db.actions import RemedialAction
 from server.platform.problems import FieldError, InvalidInput, NotFound
@@ -215,7 +217,7 @@ class ExportController(Controller):
             await events.record(
                 connection,
                 principal,
-                "export.produced",
+                EventName.EXPORT_PRODUCED,
                 detail={"export": "grades", "format": kind, **_filters_detail(filters)},
             )
         day = datetime.datetime.now(datetime.UTC).date().isoformat()
@@ -304,7 +306,7 @@ class ExportController(Controller):
             await events.record(
                 connection,
                 principal,
-                "export.produced",
+                EventName.EXPORT_PRODUCED,
                 audit_id=audit.id,
                 detail={"export": "audit", "format": "json"},
             )
@@ -381,7 +383,7 @@ class ExportController(Controller):
             await events.record(
                 connection,
                 principal,
-                "export.produced",
+                EventName.EXPORT_PRODUCED,
                 audit_id=audit.id,
                 target_organisation_id=organisation_id,
                 detail={"export": "contribution", "format": "fhir"},

@@ -17,7 +17,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from merging import PartnershipJudgement
+from server.audits import events
 from server.audits import workflow as audit_workflow
+from server.audits.events import EventName
 from server.audits.judgement import PartnershipResult, judgement_of, partnership_result
 from server.audits.workflow import (
     MAX_MODERATION_REASON,
@@ -28,7 +30,7 @@ from server.audits.workflow import (
     visible_audit,
 )
 from server.auth.principal import Principal
-from server.db import events, judgements
+from server.db import judgements
 from server.platform.problems import Forbidden, PreconditionRequired
 from server.platform.transactions import unit_of_work
 
@@ -62,7 +64,7 @@ class JudgementController(Controller):
             if not staff and audit.status != "closed":
                 raise Forbidden("the partnership's judgement is shared with agencies when the audit is closed")
             toolkit = audit_toolkit(state.toolkits, audit)
-            await events.record(connection, principal, "judgement.read", audit_id=audit_id)
+            await events.record(connection, principal, EventName.JUDGEMENT_READ, audit_id=audit_id)
             if staff:
                 judgement = await judgement_of(connection, toolkit, audit)
                 tag = await judgements.judgement_etag(connection, audit_id)

@@ -23,10 +23,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.static_files import create_static_files_router
 
+from server.audits import events
+from server.audits.events import EventName
 from server.audits.judgement import judgement_of, partnership_result
 from server.audits.workflow import audit_toolkit, is_partnership_staff, visible_audit
 from server.auth.principal import Principal
-from server.db import actions, audits, events
+from server.db import actions, audits
 from server.db import exports as stored
 from server.platform.problems import Forbidden
 from server.platform.transactions import unit_of_work
@@ -98,7 +100,9 @@ async def read_report(state: State, principal: Principal, audit_id: UUID, kind: 
         # migration 0005), as GET /judgement does for it; only the
         # partnership's grades of that leave this function.
         whole = await judgement_of(connection, toolkit, audit)
-        await events.record(connection, principal, "report.produced", audit_id=audit.id, detail={"format": kind})
+        await events.record(
+            connection, principal, EventName.REPORT_PRODUCED, audit_id=audit.id, detail={"format": kind}
+        )
     generated_at = datetime.datetime.now(datetime.UTC)
     if staff:
         return combined_report(

@@ -20,9 +20,11 @@ from litestar.params import QueryParameter
 
 from agencies.kinds import AGENCY_KIND_CODES, AGENCY_KINDS
 from merging import OVERALL
+from server.audits import events
+from server.audits.events import EventName
 from server.auth.permissions import is_partnership_staff
 from server.auth.principal import Principal
-from server.db import events, plans, theme_versions
+from server.db import plans, theme_versions
 from server.db import themes as stored
 from server.pages.rendering import FormErrors, PageController, render_page
 from server.platform.problems import FieldError, InvalidInput
@@ -114,7 +116,7 @@ async def read_themes(state: State, principal: Principal, filters: Filters) -> T
         await events.record(
             connection,
             principal,
-            "themes.read",
+            EventName.THEMES_READ,
             detail={"filters": {k: v for k, v in msgspec_builtins(filters).items() if v is not None}},
         )
     return themes

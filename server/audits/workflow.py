@@ -29,8 +29,10 @@ import msgspec
 
 from agencies.applicability import Participant
 from merging import OVERALL
+from server.audits import events
+from server.audits.events import EventName
 from server.auth.principal import Principal
-from server.db import actions, audits, contributions, events, judgements, themes
+from server.db import actions, audits, contributions, judgements, themes
 from server.platform.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from server.platform.transactions import check_version
 from toolkits.answers import CaseDetails, ContributionContent
@@ -199,7 +201,7 @@ async def create_audit(
     await events.record(
         connection,
         principal,
-        "audit.created",
+        EventName.AUDIT_CREATED,
         audit_id=audit.id,
         detail={
             "toolkit": new.toolkit.id,
@@ -278,7 +280,7 @@ async def move_audit(
     await events.record(
         connection,
         principal,
-        "audit.status-changed",
+        EventName.AUDIT_STATUS_CHANGED,
         audit_id=audit.id,
         detail={"from": audit.status, "to": target, "reason": reason},
     )
@@ -325,7 +327,11 @@ async def return_contribution(
     if returned is None:
         raise PreconditionFailed("someone changed this since you read it")
     await events.record(
-        connection, principal, "contribution.returned", audit_id=audit.id, target_organisation_id=organisation_id
+        connection,
+        principal,
+        EventName.CONTRIBUTION_RETURNED,
+        audit_id=audit.id,
+        target_organisation_id=organisation_id,
     )
     await themes.refresh_audit_summary(connection, registry, audit.id)
     return returned
@@ -428,7 +434,7 @@ async def store_contribution(
     await events.record(
         connection,
         principal,
-        "contribution.amended" if amending else "contribution.saved",
+        EventName.CONTRIBUTION_AMENDED if amending else EventName.CONTRIBUTION_SAVED,
         audit_id=own.audit.id,
         target_organisation_id=own.row.organisation_id,
         detail=detail,
@@ -503,7 +509,7 @@ async def store_submission(
     await events.record(
         connection,
         principal,
-        "contribution.submitted",
+        EventName.CONTRIBUTION_SUBMITTED,
         audit_id=own.audit.id,
         target_organisation_id=own.row.organisation_id,
         detail={"version": version, "answered": progress.answered, "applicable": progress.applicable},
@@ -568,7 +574,7 @@ async def moderate(
     await events.record(
         connection,
         principal,
-        "judgement.moderated",
+        EventName.JUDGEMENT_MODERATED,
         audit_id=audit.id,
         # The reason is the panel's words about the work, recorded as every
         # other reason for a change is; it names no child.
@@ -608,7 +614,7 @@ async def agree_action(
     await events.record(
         connection,
         principal,
-        "action.created",
+        EventName.ACTION_CREATED,
         audit_id=audit.id,
         target_organisation_id=responsible_organisation_id,
         detail={"action_id": str(created.id)},
@@ -631,7 +637,7 @@ async def store_action_change(
         await events.record(
             connection,
             principal,
-            "action.changed",
+            EventName.ACTION_CHANGED,
             audit_id=audit.id,
             target_organisation_id=updated.responsible_organisation_id,
             detail={"action_id": str(updated.id), "fields": sorted(fields)},

@@ -23,7 +23,9 @@ from litestar.params import FromPath
 
 from agencies.applicability import applicable_sections
 from server.api.audits import audit_overdue
+from server.audits import events
 from server.audits import workflow as audit_workflow
+from server.audits.events import EventName
 from server.audits.workflow import (
     OwnContribution,
     audit_toolkit,
@@ -34,7 +36,7 @@ from server.audits.workflow import (
     visible_audit,
 )
 from server.auth.principal import Principal
-from server.db import audits, contributions, events
+from server.db import audits, contributions
 from server.pages.auditor.forms import (
     PlacedProblem,
     answer_text,
@@ -179,7 +181,7 @@ async def record_read(connection: asyncpg.Connection[Any], principal: Principal,
     await events.record(
         connection,
         principal,
-        "contribution.read",
+        EventName.CONTRIBUTION_READ,
         audit_id=contribution.audit.id,
         target_organisation_id=principal.organisation_id,
     )
@@ -245,7 +247,9 @@ class YourAuditsPages(PageController):
                         "status": own.status if own else "not-started",
                     }
                 )
-            await events.record(connection, principal, "audits.listed", detail={"count": len(found), "total": total})
+            await events.record(
+                connection, principal, EventName.AUDITS_LISTED, detail={"count": len(found), "total": total}
+            )
         return render_page(
             request, "web/auditor/your_audits.html", title="Your audits", audits=rows, status_text=STATUS_TEXT
         )

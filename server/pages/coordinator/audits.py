@@ -27,10 +27,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from server.api.audits import ParticipantView, audit_overdue, participant_views, today
+from server.audits import events
 from server.audits import workflow as audit_workflow
+from server.audits.events import EventName
 from server.audits.workflow import MAX_REASON, TRANSITIONS, AuditToCreate, audit_toolkit, case_details_of, visible_audit
 from server.auth.principal import Principal
-from server.db import audits, contributions, events, idempotency
+from server.db import audits, contributions, idempotency
 from server.pages import case_details as case_form
 from server.pages.rendering import (
     Form,
@@ -269,7 +271,9 @@ class AuditPages(PageController):
                 offset=(page - 1) * PAGE_SIZE,
             )
             listed = [item for s in found if (item := await _listed(connection, registry, s)) is not None]
-            await events.record(connection, principal, "audits.listed", detail={"count": len(found), "total": total})
+            await events.record(
+                connection, principal, EventName.AUDITS_LISTED, detail={"count": len(found), "total": total}
+            )
         pages = max(1, -(-total // PAGE_SIZE))
         query = "&".join(
             part for part in (f"status={status}" if status else "", "overdue=yes" if overdue_only else "") if part
@@ -462,7 +466,7 @@ class AuditPages(PageController):
             audit = await visible_audit(connection, principal, audit_id)
             toolkit = audit_toolkit(registry, audit)
             participants = participant_views(toolkit, audit, await audits.participants(connection, audit.id))
-            await events.record(connection, principal, "audit.read", audit_id=audit.id)
+            await events.record(connection, principal, EventName.AUDIT_READ, audit_id=audit.id)
         active = [p for p in participants if p.removed_at is None]
         by_id = {p.organisation_id: p for p in participants}
         referrer = by_id.get(audit.referring_organisation_id) if audit.referring_organisation_id else None
@@ -571,7 +575,11 @@ class AuditPages(PageController):
             if not found or contribution is None:
                 raise NotFound("no such contribution")
             await events.record(
-                connection, principal, "contribution.read", audit_id=audit.id, target_organisation_id=organisation_id
+                connection,
+                principal,
+                EventName.CONTRIBUTION_READ,
+                audit_id=audit.id,
+                target_organisation_id=organisation_id,
             )
         return render_page(
             request,

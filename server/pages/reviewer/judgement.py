@@ -23,7 +23,9 @@ from litestar.params import FromPath
 from merging import OVERALL, PartnershipJudgement
 from server.api.actions import MAX_FIELD
 from server.api.audits import today
+from server.audits import events
 from server.audits import workflow as audit_workflow
+from server.audits.events import EventName
 
 # The judgement API's own computation, so page and API can never differ.
 from server.audits.judgement import judgement_of
@@ -36,7 +38,7 @@ from server.audits.workflow import (
     visible_audit,
 )
 from server.auth.principal import Principal
-from server.db import actions, audits, events, judgements
+from server.db import actions, audits, judgements
 from server.pages import case_details as case_form
 from server.pages.coordinator.audits import case_reference, status_tag
 from server.pages.rendering import FormErrors, PageController, read_form, redirect_with_notice, render_page
@@ -86,7 +88,7 @@ class ReviewPages(PageController):
             toolkit = audit_toolkit(state.toolkits, audit)
             judgement = await judgement_of(connection, toolkit, audit)
             tag = await judgements.judgement_etag(connection, audit_id)
-            await events.record(connection, principal, "judgement.read", audit_id=audit_id)
+            await events.record(connection, principal, EventName.JUDGEMENT_READ, audit_id=audit_id)
         return audit, toolkit, judgement, tag
 
     @get("/judgement", cache=False)
@@ -248,7 +250,7 @@ class ReviewPages(PageController):
             toolkit = audit_toolkit(state.toolkits, audit)
             found = await actions.for_audit(connection, audit.id)
             participants = [p for p in await audits.participants(connection, audit.id) if p.removed_at is None]
-            await events.record(connection, principal, "actions.read", audit_id=audit.id)
+            await events.record(connection, principal, EventName.ACTIONS_READ, audit_id=audit.id)
         names = {p.organisation_id: p.organisation_name for p in participants}
         return render_page(
             request,
@@ -353,7 +355,7 @@ class ReviewPages(PageController):
             action = await actions.get(connection, audit.id, action_id)
             if action is None:
                 raise NotFound("no such action")
-            await events.record(connection, principal, "actions.read", audit_id=audit.id)
+            await events.record(connection, principal, EventName.ACTIONS_READ, audit_id=audit.id)
         if values is None:
             values = {"comments": action.comments or "", "initials": action.initials or ""}
             if action.date_reviewed:
