@@ -21,7 +21,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from agencies.applicability import view_for
-from server.audits import events
+from server.audits import events, summaries
 
 # The rules live in server.audits.workflow; the names imported "as"
 # themselves are re-exported for the actions API and the exports.
@@ -43,7 +43,7 @@ from server.audits.workflow import case_details_of as case_details_of
 from server.audits.workflow import is_partnership_staff as is_partnership_staff
 from server.audits.workflow import visible_audit as visible_audit
 from server.auth.principal import Principal
-from server.db import audits, contributions, themes
+from server.db import audits, contributions
 from server.db import events as stored_events
 from server.platform.problems import Conflict, Forbidden
 from server.platform.transactions import check_version, etag, expected_version, idempotent, json_response, unit_of_work
@@ -525,7 +525,7 @@ class AuditController(Controller):
                     "reason": data.reason,
                 },
             )
-            await themes.refresh_audit_summary(connection, registry, audit.id)
+            await summaries.refresh(connection, registry, audit.id)
             view = await self._view(connection, registry, principal, updated)
         return json_response(view, headers=audit_headers(updated))
 

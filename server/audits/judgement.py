@@ -13,8 +13,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from merging import CaseFacts, PartnershipJudgement, merge
-from server.audits.workflow import case_details_of
+from merging import PartnershipJudgement, merge
+from server.audits.facts import case_facts
 from server.db import audits, judgements
 from toolkits.model import Toolkit
 
@@ -36,16 +36,6 @@ class PartnershipResult(msgspec.Struct, frozen=True, kw_only=True):
     sections: tuple[PartnershipSectionResult, ...]
     overall_grade: int | None
     overall_label: str | None
-
-
-def case_facts(audit: audits.Audit) -> CaseFacts:
-    """The case as the merging rules read it: who referred, and the
-    coordinator's case details."""
-    details = case_details_of(audit)
-    return CaseFacts(
-        referring_organisation_id=str(audit.referring_organisation_id) if audit.referring_organisation_id else None,
-        case_details={question_id: answer.value for question_id, answer in details.answers.items()},
-    )
 
 
 async def judgement_of(

@@ -29,15 +29,19 @@ import msgspec
 
 from agencies.applicability import Participant
 from merging import OVERALL
-from server.audits import events
+from server.audits import events, summaries
 from server.audits.events import EventName
+from server.audits.facts import audit_toolkit as audit_toolkit
+from server.audits.facts import case_details_of as case_details_of
+from server.audits.facts import contribution_content as contribution_content
+from server.audits.facts import participant_of as participant_of
 from server.auth.principal import Principal
-from server.db import actions, audits, contributions, judgements, themes
+from server.db import actions, audits, contributions, judgements
 from server.platform.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from server.platform.transactions import check_version
 from toolkits.answers import CaseDetails, ContributionContent
 from toolkits.model import Toolkit
-from toolkits.registry import Registry, UnknownToolkit
+from toolkits.registry import Registry
 from toolkits.validation import (
     FieldProblem,
     case_detail_values,
@@ -126,25 +130,6 @@ def check_seen_version(seen: int | None, current: int) -> None:
 # --- reading an audit -----------------------------------------------------------
 
 
-def audit_toolkit(registry: Registry, audit: audits.Audit) -> Toolkit:
-    try:
-        return registry.get(audit.toolkit_id, audit.toolkit_version)
-    except UnknownToolkit:  # a definition removed from disk: an operator's error
-        raise Conflict(f"toolkit {audit.toolkit_id} version {audit.toolkit_version} is no longer installed") from None
-
-
-def case_details_of(audit: audits.Audit) -> CaseDetails:
-    return msgspec.convert(audit.case_details, CaseDetails)
-
-
-def participant_of(audit: audits.Audit, organisation_id: UUID, agency_kind: str) -> Participant:
-    return Participant(agency_kind=agency_kind, is_referrer=audit.referring_organisation_id == organisation_id)
-
-
-def contribution_content(contribution: contributions.Contribution) -> ContributionContent:
-    return msgspec.convert(contribution.content, ContributionContent)
-
-
 # --- problems with what was sent --------------------------------------------------
 
 
@@ -209,7 +194,7 @@ async def create_audit(
             "participants": [str(i) for i in organisation_ids],
         },
     )
-    await themes.refresh_audit_summary(connection, registry, audit.id)
+    await summaries.refresh(connection, registry, audit.id)
     return audit
 
 
@@ -284,7 +269,7 @@ async def move_audit(
         audit_id=audit.id,
         detail={"from": audit.status, "to": target, "reason": reason},
     )
-    await themes.refresh_audit_summary(connection, registry, audit.id)
+    await summaries.refresh(connection, registry, audit.id)
     return updated
 
 
@@ -333,7 +318,7 @@ async def return_contribution(
         audit_id=audit.id,
         target_organisation_id=organisation_id,
     )
-    await themes.refresh_audit_summary(connection, registry, audit.id)
+    await summaries.refresh(connection, registry, audit.id)
     return returned
 
 
@@ -442,7 +427,7 @@ async def store_contribution(
     # A draft counts in the partnership's judgement only by its status;
     # re-merging on every keystroke-save would cost each save a merge.
     if saved.status != own.row.status or amending:
-        await themes.refresh_audit_summary(connection, registry, own.audit.id)
+        await summaries.refresh(connection, registry, own.audit.id)
     return saved
 
 
@@ -514,7 +499,7 @@ async def store_submission(
         target_organisation_id=own.row.organisation_id,
         detail={"version": version, "answered": progress.answered, "applicable": progress.applicable},
     )
-    await themes.refresh_audit_summary(connection, registry, own.audit.id)
+    await summaries.refresh(connection, registry, own.audit.id)
     return saved
 
 
@@ -580,7 +565,7 @@ async def moderate(
         # other reason for a change is; it names no child.
         detail={"section": section_id, "grade": grade, "reason": reason},
     )
-    await themes.refresh_audit_summary(connection, registry, audit.id)
+    await summaries.refresh(connection, registry, audit.id)
     return audit
 
 

@@ -24,9 +24,9 @@ from server.auth.middleware import principal_for_token
 from server.auth.principal import Principal
 from server.db import judgements, themes
 from server.db.pool import create_pool
+from server.db.themes import AuditSummaryRow
 from server.platform.problems import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from server.platform.transactions import unit_of_work
-from server.reports.themes import AuditSummary
 from server.settings import Settings
 from tests.identity import SignedInPeople
 from tests.server.audit_fixtures import (
@@ -76,7 +76,7 @@ async def recorded(db: asyncpg.Connection[Any], audit_id: UUID, action: str) -> 
     return [json.loads(row["detail"]) for row in rows]
 
 
-async def summary(db: asyncpg.Connection[Any], audit_id: UUID) -> AuditSummary:
+async def summary(db: asyncpg.Connection[Any], audit_id: UUID) -> AuditSummaryRow:
     found = await themes.stored_summary(db, audit_id)
     assert found is not None, "the themes summary was never written"
     return found

@@ -1,0 +1,53 @@
+"""A stored audit as the pure packages read it: its toolkit version, its
+case details, an agency's part in the case, a contribution's content, and
+the case facts the merging rules are given. Each is made here and only
+here, so the judgement, the summaries and the pages read an audit alike."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import msgspec
+
+from agencies.applicability import Participant
+from merging import CaseFacts
+from server.db.audits import Audit
+from server.db.contributions import Contribution
+from server.platform.problems import Conflict
+from toolkits.answers import CaseDetails, ContributionContent
+from toolkits.model import Toolkit
+from toolkits.registry import Registry, UnknownToolkit
+
+__all__ = ["audit_toolkit", "case_details_of", "case_facts", "contribution_content", "participant_of"]
+
+
+def audit_toolkit(registry: Registry, audit: Audit) -> Toolkit:
+    """The toolkit version the audit was created with; 409 if it is no
+    longer installed (an operator's error)."""
+    try:
+        return registry.get(audit.toolkit_id, audit.toolkit_version)
+    except UnknownToolkit:
+        raise Conflict(f"toolkit {audit.toolkit_id} version {audit.toolkit_version} is no longer installed") from None
+
+
+def case_details_of(audit: Audit) -> CaseDetails:
+    return msgspec.convert(audit.case_details, CaseDetails)
+
+
+def participant_of(audit: Audit, organisation_id: UUID, agency_kind: str) -> Participant:
+    """The organisation's part in the case: its agency kind, and whether it referred."""
+    return Participant(agency_kind=agency_kind, is_referrer=audit.referring_organisation_id == organisation_id)
+
+
+def contribution_content(contribution: Contribution) -> ContributionContent:
+    return msgspec.convert(contribution.content, ContributionContent)
+
+
+def case_facts(audit: Audit) -> CaseFacts:
+    """The case as the merging rules read it: who referred, and the
+    coordinator's case details (question id → value)."""
+    details = case_details_of(audit)
+    return CaseFacts(
+        referring_organisation_id=str(audit.referring_organisation_id) if audit.referring_organisation_id else None,
+        case_details={question_id: answer.value for question_id, answer in details.answers.items()},
+    )
