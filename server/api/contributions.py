@@ -10,7 +10,6 @@ submitted contributions, never drafts.
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 from uuid import UUID
 
@@ -20,27 +19,14 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from server.api.audits import ContributionView, contribution_view
-from server.audits import events
-from server.audits import workflow as audit_workflow
-from server.audits.events import EventName
-from server.audits.workflow import (
-    audit_toolkit,
-    case_details_of,
-    check_return_comment,
-    contribution_content,
-    is_partnership_staff,
-    own_contribution_row,
-    participant_of,
-    require_coordinator,
-    visible_audit,
-)
+from server.audits import contributions as steps
+from server.audits.access import require_coordinator
+from server.audits.contributions import check_return_comment
+from server.audits.facts import contribution_content
+from server.audits.views import ContributionView, VersionView, contribution_view
 from server.auth.principal import Principal
-from server.db import audits, contributions
-from server.platform.problems import NotFound
 from server.platform.transactions import etag, expected_version, idempotent, json_response, unit_of_work
 from toolkits.answers import Answer, ContributionContent, Judgement
-from toolkits.validation import case_detail_values, contribution_progress
 
 
 class ContributionDraft(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -55,15 +41,6 @@ class ContributionDraft(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
 
 class ReturnRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     comment: str
-
-
-class VersionView(msgspec.Struct, frozen=True, kw_only=True):
-    version: int
-    kind: str
-    reason: str | None
-    content: ContributionContent
-    created_by: UUID | None
-    created_at: datetime.datetime
 
 
 def _content(draft: ContributionDraft) -> ContributionContent:
@@ -83,35 +60,8 @@ class ContributionController(Controller):
         organisation_id: FromPath[UUID],
     ) -> Response[ContributionView]:
         async with unit_of_work(state, principal) as connection:
-            audit = await visible_audit(connection, principal, audit_id)
-            toolkit = audit_toolkit(state.toolkits, audit)
-            values = case_detail_values(case_details_of(audit))
-            if organisation_id == principal.organisation_id and principal.has_role("auditor"):
-                contribution = await own_contribution_row(connection, principal, audit, organisation_id)
-                content: ContributionContent | None = contribution_content(contribution)
-            elif is_partnership_staff(principal):
-                found = await contributions.get(connection, audit.id, organisation_id)
-                if found is None:
-                    raise NotFound("no such contribution")
-                contribution = found
-                # Never another agency's draft: the last version it submitted.
-                latest = await contributions.latest_version(connection, contribution.id)
-                content = None if latest is None else msgspec.convert(latest.content, ContributionContent)
-            else:
-                raise NotFound("no such contribution")
-            kind = await audits.agency_kind_of(connection, organisation_id)
-            who = participant_of(audit, organisation_id, kind or "")
-            applicable = contribution_progress(toolkit, who, ContributionContent(), case_details=values).applicable
-            await events.record(
-                connection,
-                principal,
-                EventName.CONTRIBUTION_READ,
-                audit_id=audit.id,
-                target_organisation_id=organisation_id,
-            )
-        return json_response(
-            contribution_view(contribution, content, applicable), headers={"ETag": etag(contribution.row_version)}
-        )
+            view = await steps.read_contribution(connection, principal, state.toolkits, audit_id, organisation_id)
+        return json_response(view, headers={"ETag": etag(view.row_version)})
 
     @put("/", summary="Save your agency's contribution: a draft, or an amendment with a reason")
     async def save_contribution(
@@ -126,7 +76,7 @@ class ContributionController(Controller):
         expected = expected_version(request)
         content = _content(data)
         async with unit_of_work(state, principal) as connection:
-            saved = await audit_workflow.save_contribution(
+            saved = await steps.save_contribution(
                 connection,
                 principal,
                 state.toolkits,
@@ -153,7 +103,7 @@ class ContributionController(Controller):
         async with unit_of_work(state, principal) as connection:
 
             async def write() -> Response[ContributionView]:
-                saved = await audit_workflow.submit_contribution(
+                saved = await steps.submit_contribution(
                     connection, principal, state.toolkits, audit_id, organisation_id, seen_version=expected
                 )
                 return json_response(
@@ -181,7 +131,7 @@ class ContributionController(Controller):
         async with unit_of_work(state, principal) as connection:
 
             async def write() -> Response[ContributionView]:
-                returned = await audit_workflow.return_contribution(
+                returned = await steps.return_contribution(
                     connection,
                     principal,
                     state.toolkits,
@@ -205,35 +155,7 @@ class ContributionController(Controller):
         organisation_id: FromPath[UUID],
     ) -> list[VersionView]:
         async with unit_of_work(state, principal) as connection:
-            audit = await visible_audit(connection, principal, audit_id)
-            if organisation_id == principal.organisation_id and principal.has_role("auditor"):
-                contribution = await own_contribution_row(connection, principal, audit, organisation_id)
-            elif is_partnership_staff(principal):
-                found = await contributions.get(connection, audit.id, organisation_id)
-                if found is None:
-                    raise NotFound("no such contribution")
-                contribution = found
-            else:
-                raise NotFound("no such contribution")
-            kept = await contributions.versions(connection, contribution.id)
-            await events.record(
-                connection,
-                principal,
-                EventName.CONTRIBUTION_VERSIONS_READ,
-                audit_id=audit.id,
-                target_organisation_id=organisation_id,
-            )
-        return [
-            VersionView(
-                version=v.version,
-                kind=v.kind,
-                reason=v.reason,
-                content=msgspec.convert(v.content, ContributionContent),
-                created_by=v.created_by,
-                created_at=v.created_at,
-            )
-            for v in kept
-        ]
+            return await steps.read_versions(connection, principal, audit_id, organisation_id)
 
 
 route_handlers: list[Any] = [ContributionController]

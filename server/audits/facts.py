@@ -5,23 +5,37 @@ here, so the judgement, the summaries and the pages read an audit alike."""
 
 from __future__ import annotations
 
+from typing import Any, Protocol
 from uuid import UUID
 
 import msgspec
 
 from agencies.applicability import Participant
 from merging import CaseFacts
-from server.db.audits import Audit
-from server.db.contributions import Contribution
+from server.db.contributions import ContributionRow
 from server.platform.problems import Conflict
 from toolkits.answers import CaseDetails, ContributionContent
 from toolkits.model import Toolkit
 from toolkits.registry import Registry, UnknownToolkit
 
-__all__ = ["audit_toolkit", "case_details_of", "case_facts", "contribution_content", "participant_of"]
+__all__ = ["StoredCase", "audit_toolkit", "case_details_of", "case_facts", "contribution_content", "participant_of"]
 
 
-def audit_toolkit(registry: Registry, audit: Audit) -> Toolkit:
+class StoredCase(Protocol):
+    """What an audit row says about its case: an audit, or an audit as a
+    list reads it."""
+
+    @property
+    def toolkit_id(self) -> str: ...
+    @property
+    def toolkit_version(self) -> int: ...
+    @property
+    def case_details(self) -> dict[str, Any]: ...
+    @property
+    def referring_organisation_id(self) -> UUID | None: ...
+
+
+def audit_toolkit(registry: Registry, audit: StoredCase) -> Toolkit:
     """The toolkit version the audit was created with; 409 if it is no
     longer installed (an operator's error)."""
     try:
@@ -30,20 +44,20 @@ def audit_toolkit(registry: Registry, audit: Audit) -> Toolkit:
         raise Conflict(f"toolkit {audit.toolkit_id} version {audit.toolkit_version} is no longer installed") from None
 
 
-def case_details_of(audit: Audit) -> CaseDetails:
+def case_details_of(audit: StoredCase) -> CaseDetails:
     return msgspec.convert(audit.case_details, CaseDetails)
 
 
-def participant_of(audit: Audit, organisation_id: UUID, agency_kind: str) -> Participant:
+def participant_of(audit: StoredCase, organisation_id: UUID, agency_kind: str) -> Participant:
     """The organisation's part in the case: its agency kind, and whether it referred."""
     return Participant(agency_kind=agency_kind, is_referrer=audit.referring_organisation_id == organisation_id)
 
 
-def contribution_content(contribution: Contribution) -> ContributionContent:
+def contribution_content(contribution: ContributionRow) -> ContributionContent:
     return msgspec.convert(contribution.content, ContributionContent)
 
 
-def case_facts(audit: Audit) -> CaseFacts:
+def case_facts(audit: StoredCase) -> CaseFacts:
     """The case as the merging rules read it: who referred, and the
     coordinator's case details (question id → value)."""
     details = case_details_of(audit)
