@@ -81,6 +81,8 @@ class AuditController(Controller):
         # Bounded by PostgreSQL's bigint: a larger number was a 500.
         offset: int = Parameter(default=0, ge=0, le=MAX_BIGINT),
     ) -> AuditPage:
+        if not is_partnership_staff(principal) and not principal.has_role("auditor"):
+            raise Forbidden("only coordinators, reviewers and auditors see audits")
         async with unit_of_work(state, principal) as connection:
             found, total = await steps.list_audits(
                 connection,
