@@ -1,4 +1,5 @@
-"""Remedial actions agreed on an audit over HTTP.
+"""Remedial actions agreed on an audit over HTTP (the rules:
+:mod:`server.audits.actions`).
 
 Coordinators and reviewers set actions; the organisation responsible for
 one (its auditors) records progress on it; a coordinator may change any.
@@ -17,15 +18,12 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from server.api.audits import MAX_REASON, is_partnership_staff, today, visible_audit
-from server.audits.workflow import agree_action, store_action_change
-from server.auth.permissions import Permission, may, needs
+from server.audits import actions as steps
+from server.audits.actions import COORDINATOR_FIELDS, PROGRESS_FIELDS
+from server.audits.views import ActionView, action_view
+from server.auth.permissions import Permission, needs
 from server.auth.principal import Principal
-from server.db import actions, audits, events
-from server.platform.problems import FieldError, Forbidden, InvalidInput, NotFound, PreconditionFailed
-from server.platform.transactions import check_version, etag, expected_version, idempotent, json_response, unit_of_work
-
-MAX_FIELD = MAX_REASON
+from server.platform.transactions import etag, expected_version, idempotent, json_response, unit_of_work
 
 
 class NewAction(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -52,56 +50,6 @@ class ActionChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     initials: str | msgspec.UnsetType | None = msgspec.UNSET
 
 
-COORDINATOR_FIELDS = ("action", "who", "timescale", "responsible_organisation_id", "due_date")
-PROGRESS_FIELDS = ("date_reviewed", "completed", "comments", "initials")
-
-
-class ActionView(msgspec.Struct, frozen=True, kw_only=True):
-    id: UUID
-    audit_id: UUID
-    action: str
-    who: str | None
-    timescale: str | None
-    responsible_organisation_id: UUID | None
-    due_date: datetime.date | None
-    date_reviewed: datetime.date | None
-    completed: bool
-    comments: str | None
-    initials: str | None
-    overdue: bool
-    row_version: int
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-
-
-def _view(action: actions.RemedialAction) -> ActionView:
-    return ActionView(
-        id=action.id,
-        audit_id=action.audit_id,
-        action=action.action,
-        who=action.who,
-        timescale=action.timescale,
-        responsible_organisation_id=action.responsible_organisation_id,
-        due_date=action.due_date,
-        date_reviewed=action.date_reviewed,
-        completed=action.completed,
-        comments=action.comments,
-        initials=action.initials,
-        overdue=not action.completed and action.due_date is not None and action.due_date < today(),
-        row_version=action.row_version,
-        created_at=action.created_at,
-        updated_at=action.updated_at,
-    )
-
-
-def _text_problems(values: dict[str, object]) -> list[FieldError]:
-    return [
-        FieldError(field=f"$.{name}", message=f"is longer than {MAX_FIELD} characters")
-        for name, value in values.items()
-        if isinstance(value, str) and len(value) > MAX_FIELD
-    ]
-
-
 class ActionController(Controller):
     path = "/api/audits/{audit_id:uuid}/actions"
     tags = ("remedial actions",)
@@ -111,11 +59,8 @@ class ActionController(Controller):
         self, state: State, principal: NamedDependency[Principal], audit_id: FromPath[UUID]
     ) -> list[ActionView]:
         async with unit_of_work(state, principal) as connection:
-            audit = await visible_audit(connection, principal, audit_id)
-            only = None if is_partnership_staff(principal) else principal.organisation_id
-            found = await actions.for_audit(connection, audit.id, organisation_id=only)
-            await events.record(connection, principal, "actions.read", audit_id=audit.id)
-        return [_view(a) for a in found]
+            found = await steps.list_actions(connection, principal, audit_id)
+        return [action_view(a) for a in found]
 
     @post(
         "/",
@@ -131,36 +76,25 @@ class ActionController(Controller):
         audit_id: FromPath[UUID],
         data: JSONBody[NewAction],
     ) -> Response[ActionView]:
-        errors = _text_problems({"action": data.action, "who": data.who, "timescale": data.timescale})
-        if not data.action.strip():
-            errors.append(FieldError(field="$.action", message="say what is to be done"))
         async with unit_of_work(state, principal) as connection:
 
             async def write() -> Response[ActionView]:
-                audit = await visible_audit(connection, principal, audit_id)
-                organisation = data.responsible_organisation_id
-                if organisation is not None and not await audits.is_participant(connection, audit.id, organisation):
-                    errors.append(
-                        FieldError(field="$.responsible_organisation_id", message="is not an organisation taking part")
-                    )
-                if errors:
-                    raise InvalidInput(errors=errors)
-                created = await agree_action(
+                created = await steps.agree_action(
                     connection,
                     principal,
-                    audit,
+                    audit_id,
                     action=data.action,
                     who=data.who,
                     timescale=data.timescale,
-                    responsible_organisation_id=organisation,
+                    responsible_organisation_id=data.responsible_organisation_id,
                     due_date=data.due_date,
                 )
                 return json_response(
-                    _view(created),
+                    action_view(created),
                     status=201,
                     headers={
                         "ETag": etag(created.row_version),
-                        "Location": f"/api/audits/{audit.id}/actions/{created.id}",
+                        "Location": f"/api/audits/{created.audit_id}/actions/{created.id}",
                     },
                 )
 
@@ -190,40 +124,10 @@ class ActionController(Controller):
             if not isinstance(getattr(data, name), msgspec.UnsetType)
         }
         async with unit_of_work(state, principal) as connection:
-            audit = await visible_audit(connection, principal, audit_id)
-            current = await actions.get(connection, audit.id, action_id)
-            coordinator = may(principal, Permission.ACTION_CHANGE)
-            responsible = (
-                current is not None
-                and may(principal, Permission.ACTION_PROGRESS)
-                and current.responsible_organisation_id == principal.organisation_id
+            updated = await steps.change_action(
+                connection, principal, audit_id, action_id, given, seen_version=expected
             )
-            if current is None or not (coordinator or responsible or is_partnership_staff(principal)):
-                raise NotFound("no such action")
-            if not (coordinator or responsible):
-                raise Forbidden("only the organisation responsible or a coordinator changes an action")
-            check_version(expected, current.row_version)
-            errors = _text_problems(given)
-            if not coordinator:
-                errors += [
-                    FieldError(field=f"$.{name}", message="only a coordinator changes this")
-                    for name in given
-                    if name in COORDINATOR_FIELDS
-                ]
-            if "action" in given and not str(given["action"]).strip():
-                errors.append(FieldError(field="$.action", message="say what is to be done"))
-            organisation = given.get("responsible_organisation_id")
-            if isinstance(organisation, UUID) and not await audits.is_participant(connection, audit.id, organisation):
-                errors.append(
-                    FieldError(field="$.responsible_organisation_id", message="is not an organisation taking part")
-                )
-            if errors:
-                raise InvalidInput(errors=errors)
-            changed = msgspec.structs.replace(current, **given)
-            updated = await store_action_change(connection, principal, audit, current, changed, given)
-            if updated is None:
-                raise PreconditionFailed("someone changed this since you read it")
-        return json_response(_view(updated), headers={"ETag": etag(updated.row_version)})
+        return json_response(action_view(updated), headers={"ETag": etag(updated.row_version)})
 
 
 route_handlers: list[Any] = [ActionController]

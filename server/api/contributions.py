@@ -10,7 +10,6 @@ submitted contributions, never drafts.
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 from uuid import UUID
 
@@ -20,26 +19,14 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from agencies.contributions import contribution_progress
-from server.api.audits import ContributionView, contribution_view
-from server.audits import workflow as audit_workflow
-from server.audits.workflow import (
-    audit_toolkit,
-    case_details_of,
-    check_return_comment,
-    contribution_content,
-    is_partnership_staff,
-    own_contribution_row,
-    participant_of,
-    visible_audit,
-)
-from server.auth.permissions import Permission, may, needs
+from server.audits import contributions as steps
+from server.audits.contributions import check_return_comment
+from server.audits.facts import contribution_content
+from server.audits.views import ContributionView, VersionView, contribution_view
+from server.auth.permissions import Permission, needs
 from server.auth.principal import Principal
-from server.db import audits, contributions, events
-from server.platform.problems import NotFound
 from server.platform.transactions import etag, expected_version, idempotent, json_response, unit_of_work
 from toolkits.answers import Answer, ContributionContent, Judgement
-from toolkits.validation import case_detail_values
 
 
 class ContributionDraft(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -54,15 +41,6 @@ class ContributionDraft(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
 
 class ReturnRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     comment: str
-
-
-class VersionView(msgspec.Struct, frozen=True, kw_only=True):
-    version: int
-    kind: str
-    reason: str | None
-    content: ContributionContent
-    created_by: UUID | None
-    created_at: datetime.datetime
 
 
 def _content(draft: ContributionDraft) -> ContributionContent:
@@ -86,31 +64,8 @@ class ContributionController(Controller):
         organisation_id: FromPath[UUID],
     ) -> Response[ContributionView]:
         async with unit_of_work(state, principal) as connection:
-            audit = await visible_audit(connection, principal, audit_id)
-            toolkit = audit_toolkit(state.toolkits, audit)
-            values = case_detail_values(case_details_of(audit))
-            if organisation_id == principal.organisation_id and may(principal, Permission.CONTRIBUTION_WRITE):
-                contribution = await own_contribution_row(connection, principal, audit, organisation_id)
-                content: ContributionContent | None = contribution_content(contribution)
-            elif is_partnership_staff(principal):
-                found = await contributions.get(connection, audit.id, organisation_id)
-                if found is None:
-                    raise NotFound("no such contribution")
-                contribution = found
-                # Never another agency's draft: the last version it submitted.
-                latest = await contributions.latest_version(connection, contribution.id)
-                content = None if latest is None else msgspec.convert(latest.content, ContributionContent)
-            else:
-                raise NotFound("no such contribution")
-            kind = await audits.agency_kind_of(connection, organisation_id)
-            who = participant_of(audit, organisation_id, kind or "")
-            applicable = contribution_progress(toolkit, who, ContributionContent(), case_details=values).applicable
-            await events.record(
-                connection, principal, "contribution.read", audit_id=audit.id, target_organisation_id=organisation_id
-            )
-        return json_response(
-            contribution_view(contribution, content, applicable), headers={"ETag": etag(contribution.row_version)}
-        )
+            view = await steps.read_contribution(connection, principal, state.toolkits, audit_id, organisation_id)
+        return json_response(view, headers={"ETag": etag(view.row_version)})
 
     @put(
         "/",
@@ -129,7 +84,7 @@ class ContributionController(Controller):
         expected = expected_version(request)
         content = _content(data)
         async with unit_of_work(state, principal) as connection:
-            saved = await audit_workflow.save_contribution(
+            saved = await steps.save_contribution(
                 connection,
                 principal,
                 state.toolkits,
@@ -161,7 +116,7 @@ class ContributionController(Controller):
         async with unit_of_work(state, principal) as connection:
 
             async def write() -> Response[ContributionView]:
-                saved = await audit_workflow.submit_contribution(
+                saved = await steps.submit_contribution(
                     connection, principal, state.toolkits, audit_id, organisation_id, seen_version=expected
                 )
                 return json_response(
@@ -191,7 +146,7 @@ class ContributionController(Controller):
         async with unit_of_work(state, principal) as connection:
 
             async def write() -> Response[ContributionView]:
-                returned = await audit_workflow.return_contribution(
+                returned = await steps.return_contribution(
                     connection,
                     principal,
                     state.toolkits,
@@ -219,35 +174,7 @@ class ContributionController(Controller):
         organisation_id: FromPath[UUID],
     ) -> list[VersionView]:
         async with unit_of_work(state, principal) as connection:
-            audit = await visible_audit(connection, principal, audit_id)
-            if organisation_id == principal.organisation_id and may(principal, Permission.CONTRIBUTION_WRITE):
-                contribution = await own_contribution_row(connection, principal, audit, organisation_id)
-            elif is_partnership_staff(principal):
-                found = await contributions.get(connection, audit.id, organisation_id)
-                if found is None:
-                    raise NotFound("no such contribution")
-                contribution = found
-            else:
-                raise NotFound("no such contribution")
-            kept = await contributions.versions(connection, contribution.id)
-            await events.record(
-                connection,
-                principal,
-                "contribution.versions-read",
-                audit_id=audit.id,
-                target_organisation_id=organisation_id,
-            )
-        return [
-            VersionView(
-                version=v.version,
-                kind=v.kind,
-                reason=v.reason,
-                content=msgspec.convert(v.content, ContributionContent),
-                created_by=v.created_by,
-                created_at=v.created_at,
-            )
-            for v in kept
-        ]
+            return await steps.read_versions(connection, principal, audit_id, organisation_id)
 
 
 route_handlers: list[Any] = [ContributionController]

@@ -17,19 +17,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from merging import PartnershipJudgement
-from server.audits import workflow as audit_workflow
-from server.audits.judgement import PartnershipResult, judgement_of, partnership_result
-from server.audits.workflow import (
-    MAX_MODERATION_REASON,
-    audit_toolkit,
-    check_moderation_reason,
-    is_partnership_staff,
-    visible_audit,
-)
+from server.audits import moderation
+from server.audits.judgement import PartnershipResult, read_judgement
+from server.audits.moderation import MAX_MODERATION_REASON, check_moderation_reason
 from server.auth.permissions import Permission, needs
 from server.auth.principal import Principal
-from server.db import events, judgements
-from server.platform.problems import Forbidden, PreconditionRequired
+from server.platform.problems import PreconditionRequired
 from server.platform.transactions import unit_of_work
 
 
@@ -58,22 +51,11 @@ class JudgementController(Controller):
         self, state: State, principal: NamedDependency[Principal], audit_id: FromPath[UUID]
     ) -> Response[PartnershipJudgement | PartnershipResult]:
         async with unit_of_work(state, principal) as connection:
-            audit = await visible_audit(connection, principal, audit_id)
-            staff = is_partnership_staff(principal)
-            if not staff and audit.status != "closed":
-                raise Forbidden("the partnership's judgement is shared with agencies when the audit is closed")
-            toolkit = audit_toolkit(state.toolkits, audit)
-            await events.record(connection, principal, "judgement.read", audit_id=audit_id)
-            if staff:
-                judgement = await judgement_of(connection, toolkit, audit)
-                tag = await judgements.judgement_etag(connection, audit_id)
-                return Response(judgement, headers={"ETag": tag})
-        # Row-level security lets a participant's transaction read every
-        # contribution of a closed audit (migration 0005); only the
-        # partnership's grades leave this function.
-        async with unit_of_work(state, principal) as connection:
-            judgement = await judgement_of(connection, toolkit, audit)
-        return Response(partnership_result(judgement))
+            read = await read_judgement(connection, principal, state.toolkits, audit_id)
+        if read.result is not None:
+            return Response(read.result)
+        assert read.judgement is not None and read.version is not None
+        return Response(read.judgement, headers={"ETag": read.version})
 
     @put(
         "/sections/{section_id:str}",
@@ -95,7 +77,7 @@ class JudgementController(Controller):
             raise PreconditionRequired("send the judgement's ETag in If-Match, so you moderate what you have seen")
         check_moderation_reason(data.reason)
         async with unit_of_work(state, principal) as connection:
-            audit = await audit_workflow.moderate(
+            moderated = await moderation.moderate(
                 connection,
                 principal,
                 state.toolkits,
@@ -105,9 +87,7 @@ class JudgementController(Controller):
                 data.reason,
                 seen_judgement=if_match.strip(),
             )
-            judgement = await judgement_of(connection, audit_toolkit(state.toolkits, audit), audit)
-            tag = await judgements.judgement_etag(connection, audit_id)
-        return Response(judgement, headers={"ETag": tag})
+        return Response(moderated.judgement, headers={"ETag": moderated.version})
 
 
 route_handlers: list[Any] = [JudgementController]

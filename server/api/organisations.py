@@ -13,10 +13,10 @@ from litestar import Controller, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
+from server.audits.audits import list_organisations
+from server.audits.views import Organisation
 from server.auth.permissions import Permission, needs
 from server.auth.principal import Principal
-from server.db import audits, events
-from server.db.audits import Organisation
 from server.platform.transactions import unit_of_work
 
 
@@ -27,9 +27,7 @@ class OrganisationController(Controller):
     @get("/", summary="The organisations of your partnership", opt=needs(Permission.ORGANISATION_READ))
     async def list_organisations(self, state: State, principal: NamedDependency[Principal]) -> list[Organisation]:
         async with unit_of_work(state, principal) as connection:
-            found = await audits.organisations_of_partnership(connection, principal.partnership_id)
-            await events.record(connection, principal, "organisations.listed", detail={"count": len(found)})
-        return found
+            return await list_organisations(connection, principal)
 
 
 route_handlers: list[Any] = [OrganisationController]

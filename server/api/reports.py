@@ -23,15 +23,11 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.static_files import create_static_files_router
 
-from server.audits.judgement import judgement_of, partnership_result
-from server.audits.workflow import audit_toolkit, is_partnership_staff, visible_audit
+from server.audits.reports import read_report
 from server.auth.permissions import PUBLIC, Permission, needs
 from server.auth.principal import Principal
-from server.db import actions, audits, events
-from server.db import exports as stored
-from server.platform.problems import Forbidden
 from server.platform.transactions import unit_of_work
-from server.reports.report import CombinedReport, PartnershipGrade, combined_report
+from server.reports.report import CombinedReport
 
 if TYPE_CHECKING:
     from weasyprint.document import Document
@@ -82,56 +78,9 @@ def render_pdf(report: CombinedReport) -> bytes:
     return cast("bytes", pdf)
 
 
-async def read_report(state: State, principal: Principal, audit_id: UUID, kind: str) -> CombinedReport:
-    """The report as ``principal`` may see it, recorded as an event."""
-    staff = is_partnership_staff(principal)
-    own = None if staff else principal.organisation_id
+async def _report(state: State, principal: Principal, audit_id: UUID, kind: str) -> CombinedReport:
     async with unit_of_work(state, principal) as connection:
-        audit = await visible_audit(connection, principal, audit_id)
-        if not staff and audit.status != "closed":
-            raise Forbidden("the combined report is shared with agencies when the audit is closed")
-        toolkit = audit_toolkit(state.toolkits, audit)
-        participants = await audits.participants(connection, audit.id)
-        submitted = await stored.submitted_contributions(connection, audit.id, organisation_id=own)
-        found_actions = await actions.for_audit(connection, audit.id, organisation_id=own)
-        # Staff see the whole judgement. An auditor's transaction may read
-        # every contribution of a closed audit (row-level security,
-        # migration 0005), as GET /judgement does for it; only the
-        # partnership's grades of that leave this function.
-        whole = await judgement_of(connection, toolkit, audit)
-        await events.record(connection, principal, "report.produced", audit_id=audit.id, detail={"format": kind})
-    generated_at = datetime.datetime.now(datetime.UTC)
-    if staff:
-        return combined_report(
-            audit=audit,
-            toolkit=toolkit,
-            participants=participants,
-            submitted=submitted,
-            found_actions=found_actions,
-            generated_at=generated_at,
-            prepared_for="the partnership",
-            judgement=whole,
-        )
-    result = partnership_result(whole)
-    return combined_report(
-        audit=audit,
-        toolkit=toolkit,
-        # Other agencies' names and progress are not the auditor's to see;
-        # the referring organisation is (the audit shows it).
-        participants=[p for p in participants if p.organisation_id in (own, audit.referring_organisation_id)],
-        submitted=submitted,
-        found_actions=found_actions,
-        generated_at=generated_at,
-        prepared_for=principal.organisation_name,
-        partnership_grades=[
-            PartnershipGrade(
-                section_id=s.section_id, title=s.title, grade=s.grade, label=s.label, moderated=s.moderated
-            )
-            for s in result.sections
-        ],
-        partnership_overall=(result.overall_grade, result.overall_label),
-        list_participants=False,
-    )
+        return await read_report(connection, principal, state.toolkits, audit_id, kind)
 
 
 class ReportController(Controller):
@@ -153,7 +102,7 @@ class ReportController(Controller):
     async def report_page(
         self, state: State, principal: NamedDependency[Principal], audit_id: FromPath[UUID]
     ) -> Response[str]:
-        report = await read_report(state, principal, audit_id, "html")
+        report = await _report(state, principal, audit_id, "html")
         return Response(
             render_html(report, stylesheet_url=STYLESHEET_URL),
             media_type=MediaType.HTML,
@@ -169,7 +118,7 @@ class ReportController(Controller):
     async def report_pdf(
         self, state: State, principal: NamedDependency[Principal], audit_id: FromPath[UUID]
     ) -> Response[bytes]:
-        report = await read_report(state, principal, audit_id, "pdf")
+        report = await _report(state, principal, audit_id, "pdf")
         # Layout is CPU work of a second or so: off the event loop.
         pdf = await anyio.to_thread.run_sync(render_pdf, report)
         return Response(

@@ -1,22 +1,42 @@
 """The partnership's judgement of an audit, as every part of Maca computes it.
 
-The judgement API, the reviewer's pages, the combined report and the exports
-all call :func:`judgement_of`, so none of them can show a grade the others
-would not. The judgement is computed from the contributions on every read
-(``merging.merge``); only moderations are stored.
+The judgement API, the reviewer's pages, the combined report, the exports
+and the themes summaries all call :func:`judgement_of`, so none of them can
+show a grade the others would not. The judgement is computed from the
+contributions on every read (``merging.merge``); only moderations are
+stored (``server/audits/moderation.py``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import msgspec
 
-from merging import CaseFacts, PartnershipJudgement, merge
-from server.audits.workflow import case_details_of
-from server.db import audits, judgements
+from merging import PartnershipJudgement, merge
+from server.audits import events
+from server.audits.access import is_partnership_staff, visible_audit
+from server.audits.events import EventName
+from server.audits.facts import audit_toolkit, case_details_of, case_facts
+from server.auth.principal import Principal
+from server.db import judgements
+from server.db.audits import AuditRow
+from server.platform.problems import Forbidden
+from toolkits.answers import CaseDetails
 from toolkits.model import Toolkit
+from toolkits.registry import Registry
+
+__all__ = [
+    "JudgementRead",
+    "PartnershipResult",
+    "PartnershipSectionResult",
+    "judgement_of",
+    "partnership_result",
+    "read_judgement",
+]
 
 
 class PartnershipSectionResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,15 +58,7 @@ class PartnershipResult(msgspec.Struct, frozen=True, kw_only=True):
     overall_label: str | None
 
 
-def case_facts(audit: audits.Audit) -> CaseFacts:
-    """The case as the merging rules read it: who referred, and the
-    coordinator's case details."""
-    return CaseFacts.of(case_details_of(audit), referring_organisation_id=audit.referring_organisation_id)
-
-
-async def judgement_of(
-    connection: asyncpg.Connection[Any], toolkit: Toolkit, audit: audits.Audit
-) -> PartnershipJudgement:
+async def judgement_of(connection: asyncpg.Connection[Any], toolkit: Toolkit, audit: AuditRow) -> PartnershipJudgement:
     """The partnership judgement of ``audit``: its agencies' submitted
     contributions merged, with the reviewers' moderations applied."""
     contributions = await judgements.agency_contributions(connection, audit.id)
@@ -71,4 +83,44 @@ def partnership_result(judgement: PartnershipJudgement) -> PartnershipResult:
         ),
         overall_grade=judgement.overall.grade,
         overall_label=judgement.overall.label,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class JudgementRead:
+    """The judgement as its reader may see it: coordinators and reviewers
+    the whole of it and its version (the ETag a moderation must send);
+    an agency's auditor only the partnership's grades."""
+
+    audit: AuditRow
+    toolkit: Toolkit
+    judgement: PartnershipJudgement | None
+    version: str | None
+    result: PartnershipResult | None
+
+    @property
+    def case_details(self) -> CaseDetails:
+        return case_details_of(self.audit)
+
+
+async def read_judgement(
+    connection: asyncpg.Connection[Any], principal: Principal, registry: Registry, audit_id: UUID
+) -> JudgementRead:
+    """The audit's judgement for ``principal``, the read recorded. An agency
+    sees the partnership's grades once the audit is closed (403 before)."""
+    audit = await visible_audit(connection, principal, audit_id)
+    staff = is_partnership_staff(principal)
+    if not staff and audit.status != "closed":
+        raise Forbidden("the partnership's judgement is shared with agencies when the audit is closed")
+    toolkit = audit_toolkit(registry, audit)
+    await events.record(connection, principal, EventName.JUDGEMENT_READ, audit_id=audit.id)
+    # Row-level security lets a participant's transaction read every
+    # contribution of a closed audit (migration 0005); for an agency, only
+    # the partnership's grades leave this function.
+    judgement = await judgement_of(connection, toolkit, audit)
+    if staff:
+        version = await judgements.judgement_etag(connection, audit.id)
+        return JudgementRead(audit=audit, toolkit=toolkit, judgement=judgement, version=version, result=None)
+    return JudgementRead(
+        audit=audit, toolkit=toolkit, judgement=None, version=None, result=partnership_result(judgement)
     )

@@ -38,6 +38,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from server.auth.claims import ClaimsRejected, identity_from_claims
 from server.auth.permissions import PUBLIC, access_for_scope
 from server.auth.principal import Principal
+from server.auth.recording import principal_of
 from server.auth.tokens import IssuerUnavailable, TokenRejected
 from server.db import sessions
 from server.platform.problems import Forbidden, ServiceUnavailable, Unauthorized
@@ -123,7 +124,7 @@ class AuthenticationMiddleware(ASGIMiddleware):
             if session is not None:
                 if scope.get("method") not in SAFE_METHODS:
                     await _check_csrf(request, session.csrf_token)
-                scope["user"] = session.principal
+                scope["user"] = principal_of(session.user)
                 scope["auth"] = "session"
                 scope.setdefault("state", {})[CSRF_FIELD] = session.csrf_token
                 await next_app(scope, receive, send)

@@ -17,9 +17,40 @@ from typing import Any, cast
 
 import asyncpg
 
-from server.auth.claims import Identity
-from server.auth.principal import Principal
+from server.auth.claims import ClaimsRejected, Identity
+from server.auth.principal import ROLES, Principal
 from server.db import users
+
+
+def principal_of(user: users.UserRow, *, is_machine_client: bool = False) -> Principal:
+    """The recorded person as Maca's authorisation sees them (roles Maca
+    does not know are dropped)."""
+    return Principal(
+        issuer=user.issuer,
+        subject=user.subject,
+        user_id=user.user_id,
+        display_name=user.display_name,
+        organisation_id=user.organisation_id,
+        organisation_code=user.organisation_code,
+        organisation_name=user.organisation_name,
+        agency_kind=user.agency_kind,
+        partnership_id=user.partnership_id,
+        roles=frozenset(role for role in ROLES if role in user.roles),
+        is_machine_client=is_machine_client,
+    )
+
+
+def _claimed(identity: Identity) -> users.Claimed:
+    return users.Claimed(
+        issuer=identity.issuer,
+        subject=identity.subject,
+        organisation_code=identity.organisation_code,
+        organisation_name=identity.organisation_name,
+        agency_kind=identity.agency_kind,
+        partnership_code=identity.partnership_code,
+        display_name=identity.display_name,
+        roles=tuple(sorted(identity.roles)),
+    )
 
 
 class IdentityRecorder:
@@ -44,7 +75,11 @@ class IdentityRecorder:
             return cached[1]
         async with pool.acquire() as connection:
             # The pool hands out a proxy that behaves as the connection it wraps.
-            principal = await users.record(cast("asyncpg.Connection[Any]", connection), identity)
+            try:
+                user = await users.record(cast("asyncpg.Connection[Any]", connection), _claimed(identity))
+            except users.IdentityConflict as conflict:
+                raise ClaimsRejected(str(conflict)) from None
+        principal = principal_of(user, is_machine_client=identity.is_machine_client)
         if self.ttl_seconds > 0:
             self._seen[key] = (identity, principal, now)
             self._seen.move_to_end(key)

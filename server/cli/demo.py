@@ -33,11 +33,8 @@ from server.cli.database import CommandError, database_url, run_migrations
 from server.db import theme_versions
 from server.db import themes as stored
 from server.db.demo import DEMO_ORGANISATIONS, DEMO_PARTNERSHIP, load_demo_data
+from server.db.themes import AgencyKey, AuditSummaryRow, SectionKey, SectionValues
 from server.reports.themes import (
-    AgencyKey,
-    AuditSummary,
-    SectionKey,
-    SectionValues,
     add_agency_counts,
     add_section_counts,
     agency_counts,
@@ -208,7 +205,7 @@ class Batch:
     moderations: list[tuple[Any, ...]] = field(default_factory=list)
     actions: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[tuple[Any, ...]] = field(default_factory=list)
-    summaries: list[AuditSummary] = field(default_factory=list)
+    summaries: list[AuditSummaryRow] = field(default_factory=list)
     section_counts: dict[SectionKey, SectionValues] = field(default_factory=dict)
     agency_counts: dict[AgencyKey, int] = field(default_factory=dict)
 

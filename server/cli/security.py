@@ -9,8 +9,8 @@ from typing import Any
 
 import asyncpg
 
+from server.audits.retention import PurgeResult, purge
 from server.cli.database import CommandError, database_url
-from server.db.purge import PurgeResult, purge
 from server.db.verify import Verdict, verify
 from server.settings import Settings
 

@@ -13,7 +13,7 @@ import msgspec
 from server.db import theme_versions
 
 
-class RemedialAction(msgspec.Struct, frozen=True, kw_only=True):
+class RemedialActionRow(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID
     audit_id: UUID
     action: str
@@ -38,8 +38,8 @@ _COLUMNS = """
 """
 
 
-def _action(row: asyncpg.Record | None) -> RemedialAction | None:
-    return None if row is None else msgspec.convert(dict(row), RemedialAction)
+def _action(row: asyncpg.Record | None) -> RemedialActionRow | None:
+    return None if row is None else msgspec.convert(dict(row), RemedialActionRow)
 
 
 async def create(
@@ -52,7 +52,7 @@ async def create(
     responsible_organisation_id: UUID | None,
     due_date: datetime.date | None,
     user_id: UUID,
-) -> RemedialAction:
+) -> RemedialActionRow:
     row = await connection.fetchrow(
         f"""
         INSERT INTO remedial_actions (audit_id, action, who, timescale, responsible_organisation_id, due_date,
@@ -75,7 +75,7 @@ async def create(
     return created
 
 
-async def get(connection: asyncpg.Connection[Any], audit_id: UUID, action_id: UUID) -> RemedialAction | None:
+async def get(connection: asyncpg.Connection[Any], audit_id: UUID, action_id: UUID) -> RemedialActionRow | None:
     row = await connection.fetchrow(
         f"SELECT {_COLUMNS} FROM remedial_actions WHERE audit_id = $1 AND id = $2",  # noqa: S608
         audit_id,
@@ -86,7 +86,7 @@ async def get(connection: asyncpg.Connection[Any], audit_id: UUID, action_id: UU
 
 async def for_audit(
     connection: asyncpg.Connection[Any], audit_id: UUID, *, organisation_id: UUID | None = None
-) -> list[RemedialAction]:
+) -> list[RemedialActionRow]:
     """An audit's actions, soonest due first; ``organisation_id``: only those it is responsible for."""
     rows = await connection.fetch(
         f"""
@@ -97,12 +97,12 @@ async def for_audit(
         audit_id,
         organisation_id,
     )
-    return [msgspec.convert(dict(row), RemedialAction) for row in rows]
+    return [msgspec.convert(dict(row), RemedialActionRow) for row in rows]
 
 
 async def update(
-    connection: asyncpg.Connection[Any], current: RemedialAction, row_version: int, user_id: UUID
-) -> RemedialAction | None:
+    connection: asyncpg.Connection[Any], current: RemedialActionRow, row_version: int, user_id: UUID
+) -> RemedialActionRow | None:
     """Write ``current``'s fields if the action is still at ``row_version``."""
     row = await connection.fetchrow(
         f"""

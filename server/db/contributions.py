@@ -10,7 +10,7 @@ import asyncpg
 import msgspec
 
 
-class Contribution(msgspec.Struct, frozen=True, kw_only=True):
+class ContributionRow(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID
     audit_id: UUID
     organisation_id: UUID
@@ -26,7 +26,7 @@ class Contribution(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime.datetime
 
 
-class ContributionVersion(msgspec.Struct, frozen=True, kw_only=True):
+class ContributionVersionRow(msgspec.Struct, frozen=True, kw_only=True):
     version: int
     kind: str  # submitted | amended
     reason: str | None
@@ -41,11 +41,11 @@ _COLUMNS = """
 """
 
 
-def _contribution(row: asyncpg.Record | None) -> Contribution | None:
-    return None if row is None else msgspec.convert(dict(row), Contribution)
+def _contribution(row: asyncpg.Record | None) -> ContributionRow | None:
+    return None if row is None else msgspec.convert(dict(row), ContributionRow)
 
 
-async def get(connection: asyncpg.Connection[Any], audit_id: UUID, organisation_id: UUID) -> Contribution | None:
+async def get(connection: asyncpg.Connection[Any], audit_id: UUID, organisation_id: UUID) -> ContributionRow | None:
     row = await connection.fetchrow(
         f"SELECT {_COLUMNS} FROM contributions WHERE audit_id = $1 AND organisation_id = $2",  # noqa: S608
         audit_id,
@@ -64,7 +64,7 @@ async def save(
     answered: int,
     applicable: int,
     user_id: UUID,
-) -> Contribution | None:
+) -> ContributionRow | None:
     """Write content and status if nobody changed the contribution since
     ``row_version``; ``None`` when someone did."""
     row = await connection.fetchrow(
@@ -89,7 +89,7 @@ async def save(
 
 async def mark_returned(
     connection: asyncpg.Connection[Any], contribution_id: UUID, row_version: int, comment: str, user_id: UUID
-) -> Contribution | None:
+) -> ContributionRow | None:
     """Send a submitted contribution back to its agency for more work."""
     row = await connection.fetchrow(
         f"""
@@ -134,7 +134,7 @@ async def add_version(
     )
 
 
-async def versions(connection: asyncpg.Connection[Any], contribution_id: UUID) -> list[ContributionVersion]:
+async def versions(connection: asyncpg.Connection[Any], contribution_id: UUID) -> list[ContributionVersionRow]:
     rows = await connection.fetch(
         """
         SELECT version, kind, reason, content, created_by, created_at
@@ -142,10 +142,10 @@ async def versions(connection: asyncpg.Connection[Any], contribution_id: UUID) -
         """,
         contribution_id,
     )
-    return [msgspec.convert(dict(row), ContributionVersion) for row in rows]
+    return [msgspec.convert(dict(row), ContributionVersionRow) for row in rows]
 
 
-async def latest_version(connection: asyncpg.Connection[Any], contribution_id: UUID) -> ContributionVersion | None:
+async def latest_version(connection: asyncpg.Connection[Any], contribution_id: UUID) -> ContributionVersionRow | None:
     row = await connection.fetchrow(
         """
         SELECT version, kind, reason, content, created_by, created_at
@@ -153,4 +153,4 @@ async def latest_version(connection: asyncpg.Connection[Any], contribution_id: U
         """,
         contribution_id,
     )
-    return None if row is None else msgspec.convert(dict(row), ContributionVersion)
+    return None if row is None else msgspec.convert(dict(row), ContributionVersionRow)

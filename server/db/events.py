@@ -2,7 +2,8 @@
 
 An event's ``detail`` holds ids, statuses, counts and the reasons a person
 gave for a change — never answer text or case details, so the log can be
-read by people who may not read the case.
+read by people who may not read the case. What the actions are called is
+``server.audits.events.EventName``; this module only stores and reads them.
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from server.auth.principal import Principal
 
-
-class Event(msgspec.Struct, frozen=True, kw_only=True):
+class EventRow(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     at: datetime.datetime
     user_id: UUID | None
@@ -28,33 +27,38 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     detail: dict[str, Any]
 
 
-async def record(
+async def append(
     connection: asyncpg.Connection[Any],
-    principal: Principal,
-    action: str,
     *,
-    audit_id: UUID | None = None,
-    target_organisation_id: UUID | None = None,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    """Append one event, in the caller's transaction."""
-    await connection.execute(
+    user_id: UUID | None,
+    organisation_id: UUID | None,
+    action: str,
+    audit_id: UUID | None,
+    target_organisation_id: UUID | None,
+    detail: dict[str, Any],
+) -> int:
+    """Append one event, in the caller's transaction; its id. ``detail`` is
+    sent as JSON text, so the owner's bare connection (``maca purge``)
+    and the application's pool (which decodes jsonb itself) write alike."""
+    event_id: int = await connection.fetchval(
         """
         INSERT INTO events (user_id, organisation_id, action, audit_id, target_organisation_id, detail)
-        VALUES ($1, $2, $3, $4, $5, $6)
+        VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)
+        RETURNING id
         """,
-        principal.user_id,
-        principal.organisation_id,
+        user_id,
+        organisation_id,
         action,
         audit_id,
         target_organisation_id,
-        detail or {},
+        msgspec.json.encode(detail).decode(),
     )
+    return event_id
 
 
 async def for_audit(
     connection: asyncpg.Connection[Any], audit_id: UUID, *, after: int = 0, limit: int = 100
-) -> list[Event]:
+) -> list[EventRow]:
     """An audit's events, oldest first, after event id ``after``."""
     rows = await connection.fetch(
         """
@@ -68,4 +72,4 @@ async def for_audit(
         after,
         limit,
     )
-    return [msgspec.convert(dict(row), Event) for row in rows]
+    return [msgspec.convert(dict(row), EventRow) for row in rows]

@@ -41,7 +41,7 @@ class GradeFilters(msgspec.Struct, frozen=True, kw_only=True):
     status: str | None = None
 
 
-class ParticipantGrades(msgspec.Struct, frozen=True, kw_only=True):
+class ParticipantGradesRow(msgspec.Struct, frozen=True, kw_only=True):
     """One organisation's part in one audit, as the grades export sees it."""
 
     audit_id: UUID
@@ -98,7 +98,7 @@ async def participant_grades(
     filters: GradeFilters,
     condition_details: Sequence[str],
     prefetch: int = PREFETCH,
-) -> AsyncIterator[ParticipantGrades]:
+) -> AsyncIterator[ParticipantGradesRow]:
     """Every current participant of the partnership's matching audits, in a
     stable order. ``organisation_id``: only that organisation's part, of
     audits that have been distributed (an agency's auditor). Must be
@@ -117,7 +117,7 @@ async def participant_grades(
         prefetch=prefetch,
     )
     async for row in cursor:
-        yield ParticipantGrades(
+        yield ParticipantGradesRow(
             audit_id=row[0],
             toolkit_id=row[1],
             toolkit_version=row[2],
@@ -134,7 +134,7 @@ async def participant_grades(
         )
 
 
-class SubmittedContribution(msgspec.Struct, frozen=True, kw_only=True):
+class SubmittedContributionRow(msgspec.Struct, frozen=True, kw_only=True):
     """A participant with its contribution's last submitted (or amended)
     version; ``content`` is None until it has submitted one."""
 
@@ -152,7 +152,7 @@ class SubmittedContribution(msgspec.Struct, frozen=True, kw_only=True):
 
 async def submitted_contributions(
     connection: asyncpg.Connection[Any], audit_id: UUID, *, organisation_id: UUID | None = None
-) -> list[SubmittedContribution]:
+) -> list[SubmittedContributionRow]:
     """Each current participant (or only ``organisation_id``) with what it
     last submitted. The content is only read from the kept versions, so a
     draft — even one in progress after a return — never appears."""
@@ -173,4 +173,4 @@ async def submitted_contributions(
         audit_id,
         organisation_id,
     )
-    return [msgspec.convert({**dict(row), "content": _json(row["content"])}, SubmittedContribution) for row in rows]
+    return [msgspec.convert({**dict(row), "content": _json(row["content"])}, SubmittedContributionRow) for row in rows]

@@ -8,9 +8,10 @@ of a removed audit (nor blocks the removal). Stored idempotent responses
 that could quote its case details go too.
 
 Events stay: they hold ids, statuses and reasons, never answers or case
-details, and the hash chain (server/db/verify.py) must stay whole. The
-purge itself is recorded as an event: how many audits, their ids, the
-period — nothing personal.
+details, and the hash chain (server/db/verify.py) must stay whole.
+The purge as a whole — the dashboard's counts taken away first, the event
+recorded after — is ``server/audits/retention.py``; this module only finds
+and removes rows.
 
 Runs as the tables' owner (``maca purge``), which row-level security does
 not confine.
@@ -19,14 +20,11 @@ not confine.
 from __future__ import annotations
 
 import datetime
-import json
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 import msgspec
-
-from server.db import themes
 
 
 class Reference(msgspec.Struct, frozen=True):
@@ -36,14 +34,6 @@ class Reference(msgspec.Struct, frozen=True):
     columns: tuple[str, ...]
     parent: str
     parent_columns: tuple[str, ...]
-
-
-class PurgeResult(msgspec.Struct, frozen=True, kw_only=True):
-    audit_ids: tuple[UUID, ...]
-    closed_before: datetime.datetime
-    rows: dict[str, int]  # table → rows removed (or that would be)
-    dry_run: bool
-    event_id: int | None = None
 
 
 async def _references(connection: asyncpg.Connection[Any]) -> list[Reference]:
@@ -92,65 +82,53 @@ def deletion_plan(references: list[Reference], root: str = "audits") -> list[tup
     return plan
 
 
-async def purge(connection: asyncpg.Connection[Any], retention_days: int, *, dry_run: bool = False) -> PurgeResult:
-    """Remove (or, ``dry_run``, only count) closed audits whose closure is
-    more than ``retention_days`` ago, in one transaction."""
-    async with connection.transaction():
-        closed_before: datetime.datetime = await connection.fetchval(
-            "SELECT now() - make_interval(days => $1)", retention_days
+async def closed_audits(
+    connection: asyncpg.Connection[Any], retention_days: int
+) -> tuple[datetime.datetime, tuple[UUID, ...]]:
+    """The moment ``retention_days`` ago, and the audits closed before it,
+    locked (oldest closure first) until the caller's transaction ends."""
+    closed_before: datetime.datetime = await connection.fetchval(
+        "SELECT now() - make_interval(days => $1)", retention_days
+    )
+    audit_ids = tuple(
+        row["id"]
+        for row in await connection.fetch(
+            "SELECT id FROM audits WHERE status = 'closed' AND closed_at < $1 ORDER BY closed_at, id FOR UPDATE",
+            closed_before,
         )
-        audit_ids = tuple(
-            row["id"]
-            for row in await connection.fetch(
-                "SELECT id FROM audits WHERE status = 'closed' AND closed_at < $1 ORDER BY closed_at, id FOR UPDATE",
-                closed_before,
+    )
+    return closed_before, audit_ids
+
+
+async def remove(connection: asyncpg.Connection[Any], audit_ids: list[UUID], *, dry_run: bool) -> dict[str, int]:
+    """Delete (or, ``dry_run``, only count) every row of the audits and of
+    whatever refers to them, and the stored idempotent responses that could
+    quote them; rows per table."""
+    rows: dict[str, int] = {}
+    for table, where in deletion_plan(await _references(connection)):
+        verb = "SELECT count(*) FROM" if dry_run else "WITH gone AS (DELETE FROM"
+        if dry_run:
+            count = await connection.fetchval(f"{verb} {_name(table)} WHERE {where}", audit_ids)
+        else:
+            count = await connection.fetchval(
+                f"{verb} {_name(table)} WHERE {where} RETURNING 1) SELECT count(*) FROM gone",  # noqa: S608
+                audit_ids,
             )
+        rows[table] = rows.get(table, 0) + count
+    # A stored response to a retried request may quote case details.
+    paths = [f"/api/audits/{audit_id}%" for audit_id in audit_ids]
+    texts = [str(audit_id) for audit_id in audit_ids]
+    idempotent = (
+        "FROM idempotency_keys WHERE path LIKE ANY($1::text[]) "
+        "OR EXISTS (SELECT 1 FROM unnest($2::text[]) t "
+        "WHERE position(convert_to(t, 'UTF8') IN coalesce(response_body, ''::bytea)) > 0)"
+    )
+    if dry_run:
+        rows["idempotency_keys"] = await connection.fetchval(f"SELECT count(*) {idempotent}", paths, texts)
+    else:
+        rows["idempotency_keys"] = await connection.fetchval(
+            f"WITH gone AS (DELETE {idempotent} RETURNING 1) SELECT count(*) FROM gone",  # noqa: S608
+            paths,
+            texts,
         )
-        rows: dict[str, int] = {}
-        if audit_ids:
-            ids = list(audit_ids)
-            if not dry_run:
-                # The dashboard's counted rows hold no foreign key to an
-                # audit: the removed audits' counts are taken away first.
-                await themes.forget_summaries(connection, ids)
-            for table, where in deletion_plan(await _references(connection)):
-                verb = "SELECT count(*) FROM" if dry_run else "WITH gone AS (DELETE FROM"
-                if dry_run:
-                    count = await connection.fetchval(f"{verb} {_name(table)} WHERE {where}", ids)
-                else:
-                    count = await connection.fetchval(
-                        f"{verb} {_name(table)} WHERE {where} RETURNING 1) SELECT count(*) FROM gone",  # noqa: S608
-                        ids,
-                    )
-                rows[table] = rows.get(table, 0) + count
-            # A stored response to a retried request may quote case details.
-            paths = [f"/api/audits/{audit_id}%" for audit_id in ids]
-            texts = [str(audit_id) for audit_id in ids]
-            idempotent = (
-                "FROM idempotency_keys WHERE path LIKE ANY($1::text[]) "
-                "OR EXISTS (SELECT 1 FROM unnest($2::text[]) t "
-                "WHERE position(convert_to(t, 'UTF8') IN coalesce(response_body, ''::bytea)) > 0)"
-            )
-            if dry_run:
-                rows["idempotency_keys"] = await connection.fetchval(f"SELECT count(*) {idempotent}", paths, texts)
-            else:
-                rows["idempotency_keys"] = await connection.fetchval(
-                    f"WITH gone AS (DELETE {idempotent} RETURNING 1) SELECT count(*) FROM gone",  # noqa: S608
-                    paths,
-                    texts,
-                )
-        event_id: int | None = None
-        if not dry_run:
-            event_id = await connection.fetchval(
-                "INSERT INTO events (action, detail) VALUES ('audits.purged', $1::text::jsonb) RETURNING id",
-                json.dumps(
-                    {
-                        "audits": len(audit_ids),
-                        "audit_ids": [str(audit_id) for audit_id in audit_ids],
-                        "retention_days": retention_days,
-                        "closed_before": closed_before.isoformat(),
-                        "rows": rows,
-                    }
-                ),
-            )
-    return PurgeResult(audit_ids=audit_ids, closed_before=closed_before, rows=rows, dry_run=dry_run, event_id=event_id)
+    return rows

@@ -15,8 +15,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from server.auth.principal import Principal
-from server.db.users import principal_from_row
+from server.db.users import UserRow, user_from_row
 
 SIGN_IN_MINUTES = 10
 
@@ -36,8 +35,8 @@ class SignInRequest(msgspec.Struct, frozen=True, kw_only=True):
     return_to: str
 
 
-class Session(msgspec.Struct, frozen=True, kw_only=True):
-    principal: Principal
+class SessionRow(msgspec.Struct, frozen=True, kw_only=True):
+    user: UserRow
     csrf_token: str
     expires_at: datetime.datetime
 
@@ -93,7 +92,7 @@ async def create(connection: asyncpg.Connection[Any], user_id: UUID, hours: floa
     return key, csrf_token
 
 
-async def find(connection: asyncpg.Connection[Any], key: str) -> Session | None:
+async def find(connection: asyncpg.Connection[Any], key: str) -> SessionRow | None:
     """The current session for ``key`` and who it belongs to."""
     row = await connection.fetchrow(
         """
@@ -109,7 +108,7 @@ async def find(connection: asyncpg.Connection[Any], key: str) -> Session | None:
     )
     if row is None:
         return None
-    return Session(principal=principal_from_row(row), csrf_token=row["csrf_token"], expires_at=row["expires_at"])
+    return SessionRow(user=user_from_row(row), csrf_token=row["csrf_token"], expires_at=row["expires_at"])
 
 
 async def end(connection: asyncpg.Connection[Any], key: str) -> bool:

@@ -1,32 +1,93 @@
 """Storage of the themes: each audit's summary and the counted rows the
-dashboard adds up (migration 0006)."""
+dashboard adds up (migration 0006). SQL only: what a summary holds and how
+it is counted is ``server/reports/themes.py``; when an audit is summarised
+is ``server/audits/summaries.py``."""
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 import msgspec
 
-from merging import CaseFacts, merge
-from server.db import audits, judgements, theme_versions
-from server.reports.themes import (
-    AgencyKey,
-    AgencyRow,
-    AuditSummary,
-    QuarterRow,
-    SectionKey,
-    SectionRow,
-    SectionValues,
-    add_agency_counts,
-    add_section_counts,
-    difference,
-    summarise,
-)
-from toolkits.registry import Registry, UnknownToolkit
+# --- rows ------------------------------------------------------------------------
+
+
+class SectionSummary(msgspec.Struct, frozen=True, kw_only=True):
+    section_id: str  # a section id, or "overall"
+    grade: int | None
+    computed_grade: int | None
+    disagreement: bool
+    moderated: bool
+    provisional: bool
+    concerns: int
+
+
+class AgencySectionGrade(msgspec.Struct, frozen=True, kw_only=True):
+    organisation_id: str
+    agency_kind: str
+    section_id: str
+    grade: int
+
+
+class AuditSummaryRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A row of ``audit_summaries``: what one audit contributes to the
+    themes. No answers, no case details."""
+
+    audit_id: str
+    partnership_id: str
+    toolkit_id: str
+    status: str
+    quarter: datetime.date
+    provisional: bool
+    overall_grade: int | None
+    immediate_concerns: int
+    sections: tuple[SectionSummary, ...]
+    agency_grades: tuple[AgencySectionGrade, ...]
+    participating_kinds: tuple[str, ...]
+
+
+# The key columns of the counted rows, in the tables' order.
+# (partnership_id, participating_kind, quarter, toolkit_id, status, section_id, grade)
+SectionKey = tuple[str, str, datetime.date, str, str, str, int]
+# (audits, disagreed, moderated, provisional, concerns)
+SectionValues = tuple[int, int, int, int, int]
+# (partnership_id, quarter, toolkit_id, status, organisation_id, agency_kind, section_id, grade)
+AgencyKey = tuple[str, datetime.date, str, str, str, str, str, int]
+
+
+class SectionRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A section's summed counts over the period (``theme_section_counts``)."""
+
+    toolkit_id: str
+    section_id: str
+    grade: int
+    audits: int
+    disagreed: int
+    moderated: int
+    provisional: int
+    concerns: int
+
+
+class QuarterRow(msgspec.Struct, frozen=True, kw_only=True):
+    """The overall judgement's grade of the audits started in a quarter, counted."""
+
+    quarter: datetime.date
+    grade: int
+    audits: int
+
+
+class AgencyRow(msgspec.Struct, frozen=True, kw_only=True):
+    toolkit_id: str
+    agency_kind: str
+    section_id: str
+    grade: int
+    grades: int
+
 
 _UPSERT_SECTIONS = """
     INSERT INTO theme_section_counts (partnership_id, participating_kind, quarter, toolkit_id, status, section_id,
@@ -70,7 +131,7 @@ def _json_text(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
 
-def summary_record(summary: AuditSummary, json: Callable[[Any], Any] = _json_text) -> tuple[Any, ...]:
+def summary_record(summary: AuditSummaryRow, json: Callable[[Any], Any] = _json_text) -> tuple[Any, ...]:
     """The summary as a row of ``audit_summaries``, in ``SUMMARY_COLUMNS``'
     order; ``json`` writes the jsonb columns (text for a statement's
     parameters, bytes for ``maca demo``'s binary COPY)."""
@@ -104,7 +165,7 @@ SUMMARY_COLUMNS = (
 )
 
 
-async def store_summaries(connection: asyncpg.Connection[Any], summaries: Sequence[AuditSummary]) -> None:
+async def store_summaries(connection: asyncpg.Connection[Any], summaries: Sequence[AuditSummaryRow]) -> None:
     """Insert or replace summaries (the counted rows are the caller's)."""
     await connection.executemany(
         """
@@ -122,7 +183,7 @@ async def store_summaries(connection: asyncpg.Connection[Any], summaries: Sequen
     )
 
 
-async def stored_summary(connection: asyncpg.Connection[Any], audit_id: UUID) -> AuditSummary | None:
+async def stored_summary(connection: asyncpg.Connection[Any], audit_id: UUID) -> AuditSummaryRow | None:
     row = await connection.fetchrow(
         """
         SELECT audit_id::text, partnership_id::text, toolkit_id, status, quarter, provisional, overall_grade,
@@ -134,14 +195,29 @@ async def stored_summary(connection: asyncpg.Connection[Any], audit_id: UUID) ->
     return None if row is None else _summary_from(row)
 
 
-def _summary_from(row: asyncpg.Record) -> AuditSummary:
+def _summary_from(row: asyncpg.Record) -> AuditSummaryRow:
     fields = dict(row)
     fields["sections"] = msgspec.json.decode(fields["sections"])
     fields["agency_grades"] = msgspec.json.decode(fields["agency_grades"])
-    return msgspec.convert(fields, AuditSummary)
+    return msgspec.convert(fields, AuditSummaryRow)
 
 
-async def _participating_kinds(connection: asyncpg.Connection[Any], audit_id: UUID) -> list[str]:
+async def stored_summaries(connection: asyncpg.Connection[Any], audit_ids: Sequence[UUID]) -> list[AuditSummaryRow]:
+    """The audits' summaries, in audit id order (rows are then locked in
+    the same order by whoever changes their counts)."""
+    rows = await connection.fetch(
+        """
+        SELECT audit_id::text, partnership_id::text, toolkit_id, status, quarter, provisional, overall_grade,
+               immediate_concerns, sections::text, agency_grades::text, participating_kinds
+          FROM audit_summaries WHERE audit_id = ANY($1::uuid[]) ORDER BY audit_id
+        """,
+        list(audit_ids),
+    )
+    return [_summary_from(row) for row in rows]
+
+
+async def participating_kinds(connection: asyncpg.Connection[Any], audit_id: UUID) -> list[str]:
+    """The agency kinds of the organisations currently taking part."""
     rows = await connection.fetch(
         """
         SELECT DISTINCT o.agency_kind FROM audit_participants p JOIN organisations o ON o.id = p.organisation_id
@@ -152,85 +228,23 @@ async def _participating_kinds(connection: asyncpg.Connection[Any], audit_id: UU
     return [row["agency_kind"] for row in rows]
 
 
-async def refresh_audit_summary(connection: asyncpg.Connection[Any], registry: Registry, audit_id: UUID) -> None:
-    """Summarise the audit's partnership judgement as it now stands and move
-    the counted rows from its old summary to the new one, in the caller's
-    transaction.
+@asynccontextmanager
+async def summarising(connection: asyncpg.Connection[Any], audit_id: UUID) -> AsyncIterator[None]:
+    """While inside: the only refresh of ``audit_id``'s summary (a second
+    waits, then reads what the first committed), and a transaction allowed
+    to read that audit's contributions, whoever it belongs to.
 
     An agency auditor's transaction sees only its own contribution
     (row-level security), but the partnership's judgement is made from all
     of them: for this computation alone the transaction names the audit it
     summarises, which lets it read that audit's contributions (migration
-    0009), and the name is taken away before returning. Only grades and
-    counts are written; nothing read here leaves this function."""
-    # One refresh of an audit at a time: a second waits, then reads what the
-    # first committed (each statement sees the latest commits).
+    0009), and the name is taken away on the way out."""
     await connection.execute("SELECT pg_advisory_xact_lock(hashtextextended('themes:' || $1::text, 0))", str(audit_id))
     await connection.execute("SELECT set_config('maca.summarising_audit_id', $1, true)", str(audit_id))
     try:
-        audit = await audits.get(connection, audit_id)
-        if audit is None:
-            return
-        try:
-            toolkit = registry.get(audit.toolkit_id, audit.toolkit_version)
-        except UnknownToolkit:  # a definition removed from disk: nothing to summarise against
-            return
-        answers = audit.case_details.get("answers", {}) if isinstance(audit.case_details, dict) else {}
-        facts = CaseFacts(
-            referring_organisation_id=str(audit.referring_organisation_id) if audit.referring_organisation_id else None,
-            case_details={q: a.get("value") for q, a in answers.items() if isinstance(a, dict)},
-        )
-        contributions = await judgements.agency_contributions(connection, audit_id)
-        agreed = [judgements.as_moderation(row) for row in await judgements.moderations(connection, audit_id)]
-        judgement = merge(toolkit, facts, contributions, moderations=agreed)
-        new = summarise(
-            judgement,
-            audit_id=str(audit.id),
-            partnership_id=str(audit.partnership_id),
-            status=audit.status,
-            created=audit.created_at.astimezone(datetime.UTC).date(),
-            participating_kinds=await _participating_kinds(connection, audit_id),
-        )
-        old = await stored_summary(connection, audit_id)
-        sections, agencies = difference(old, new)
-        await add_counts(connection, sections, agencies)
-        await store_summaries(connection, [new])
-        if sections or agencies:
-            await theme_versions.bump(connection, audit.partnership_id)
+        yield
     finally:
         await connection.execute("SELECT set_config('maca.summarising_audit_id', '', true)")
-
-
-# --- audits leaving the themes -------------------------------------------------
-
-
-async def forget_summaries(connection: asyncpg.Connection[Any], audit_ids: Sequence[UUID]) -> None:
-    """Take the audits' counts away from the counted rows (audits about to
-    be removed with their summaries), in the caller's transaction."""
-    rows = await connection.fetch(
-        """
-        SELECT audit_id::text, partnership_id::text, toolkit_id, status, quarter, provisional, overall_grade,
-               immediate_concerns, sections::text, agency_grades::text, participating_kinds
-          FROM audit_summaries WHERE audit_id = ANY($1::uuid[]) ORDER BY audit_id
-        """,
-        list(audit_ids),
-    )
-    section_total: dict[SectionKey, SectionValues] = {}
-    agency_total: dict[AgencyKey, int] = {}
-    partnerships: set[UUID] = set()
-    for row in rows:
-        summary = _summary_from(row)
-        sections, agencies = difference(summary, None)
-        add_section_counts(section_total, dict(sections))
-        add_agency_counts(agency_total, dict(agencies))
-        partnerships.add(UUID(summary.partnership_id))
-    await add_counts(
-        connection,
-        sorted((k, v) for k, v in section_total.items() if any(v)),
-        sorted((k, v) for k, v in agency_total.items() if v),
-    )
-    for partnership_id in sorted(partnerships):
-        await theme_versions.bump(connection, partnership_id)
 
 
 # --- the dashboard's reads -----------------------------------------------------

@@ -7,6 +7,9 @@ sight it is created with the token's agency kind and partnership; after that
 its recorded kind and partnership stand, and a token that contradicts them
 is refused rather than moving the organisation (an identity provider
 misconfiguration must not quietly hand one agency's audits to another).
+
+Plain values in (what a validated token said), a :class:`UserRow` out; the
+authentication layer (``server/auth/recording.py``) makes the principal.
 """
 
 from __future__ import annotations
@@ -15,9 +18,40 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
-from server.auth.claims import ClaimsRejected, Identity
-from server.auth.principal import ROLES, Principal, Role
+
+class IdentityConflict(Exception):
+    """What a token says contradicts what Maca has recorded (or is not
+    enough to record someone new). The message names no claim's value."""
+
+
+class Claimed(msgspec.Struct, frozen=True, kw_only=True):
+    """Who a validated token says its bearer is, as plain values."""
+
+    issuer: str
+    subject: str
+    organisation_code: str
+    organisation_name: str | None
+    agency_kind: str | None
+    partnership_code: str | None
+    display_name: str | None
+    roles: tuple[str, ...]
+
+
+class UserRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A recorded person and their organisation."""
+
+    user_id: UUID
+    issuer: str
+    subject: str
+    display_name: str | None
+    roles: tuple[str, ...]
+    organisation_id: UUID
+    organisation_code: str
+    organisation_name: str
+    agency_kind: str
+    partnership_id: UUID
 
 
 class _Organisation:
@@ -55,11 +89,11 @@ async def _record_partnership(connection: asyncpg.Connection[Any], code: str) ->
 _ORGANISATION = "SELECT id, code, name, agency_kind, partnership_id FROM organisations WHERE code = $1"
 
 
-async def _record_organisation(connection: asyncpg.Connection[Any], identity: Identity) -> _Organisation:
+async def _record_organisation(connection: asyncpg.Connection[Any], identity: Claimed) -> _Organisation:
     row = await connection.fetchrow(_ORGANISATION, identity.organisation_code)
     if row is None:
         if identity.agency_kind is None or identity.partnership_code is None:
-            raise ClaimsRejected(
+            raise IdentityConflict(
                 "the organisation is new to Maca and the token does not name its agency kind and partnership"
             )
         partnership_id = await _record_partnership(connection, identity.partnership_code)
@@ -75,17 +109,18 @@ async def _record_organisation(connection: asyncpg.Connection[Any], identity: Id
         assert row is not None
     organisation = _Organisation(row)
     if identity.agency_kind is not None and identity.agency_kind != organisation.agency_kind:
-        raise ClaimsRejected("the token's agency kind is not the one Maca has recorded for its organisation")
+        raise IdentityConflict("the token's agency kind is not the one Maca has recorded for its organisation")
     if identity.partnership_code is not None:
         claimed = await _partnership_id(connection, identity.partnership_code)
         if claimed != organisation.partnership_id:
-            raise ClaimsRejected("the token's partnership is not the one Maca has recorded for its organisation")
+            raise IdentityConflict("the token's partnership is not the one Maca has recorded for its organisation")
     return organisation
 
 
-async def record(connection: asyncpg.Connection[Any], identity: Identity) -> Principal:
+async def record(connection: asyncpg.Connection[Any], identity: Claimed) -> UserRow:
     """Record (or refresh) the bearer of a validated token and their
-    organisation; the principal Maca's authorisation sees."""
+    organisation; :class:`IdentityConflict` when the token contradicts what
+    is recorded."""
     async with connection.transaction():
         organisation = await _record_organisation(connection, identity)
         user_id: UUID = await connection.fetchval(
@@ -105,49 +140,32 @@ async def record(connection: asyncpg.Connection[Any], identity: Identity) -> Pri
             identity.display_name,
             sorted(identity.roles),
         )
-    return Principal(
+    return UserRow(
+        user_id=user_id,
         issuer=identity.issuer,
         subject=identity.subject,
-        user_id=user_id,
         display_name=identity.display_name,
+        roles=identity.roles,
         organisation_id=organisation.id,
         organisation_code=organisation.code,
         organisation_name=organisation.name,
         agency_kind=organisation.agency_kind,
         partnership_id=organisation.partnership_id,
-        roles=identity.roles,
-        is_machine_client=identity.is_machine_client,
     )
 
 
-def _roles(names: list[str]) -> frozenset[Role]:
-    return frozenset(role for role in ROLES if role in names)
-
-
-async def principal(connection: asyncpg.Connection[Any], user_id: UUID) -> Principal | None:
-    """The recorded person ``user_id`` as a principal (for a browser session)."""
-    row = await connection.fetchrow(
-        """
-        SELECT u.id, u.issuer, u.subject, u.display_name, u.roles,
-               o.id AS organisation_id, o.code, o.name, o.agency_kind, o.partnership_id
-          FROM users u JOIN organisations o ON o.id = u.organisation_id
-         WHERE u.id = $1
-        """,
-        user_id,
-    )
-    return None if row is None else principal_from_row(row)
-
-
-def principal_from_row(row: asyncpg.Record) -> Principal:
-    return Principal(
+def user_from_row(row: asyncpg.Record) -> UserRow:
+    """A person as :func:`server.db.sessions.find` selects them (``u.*``
+    and their organisation's columns)."""
+    return UserRow(
+        user_id=row["id"],
         issuer=row["issuer"],
         subject=row["subject"],
-        user_id=row["id"],
         display_name=row["display_name"],
+        roles=tuple(row["roles"]),
         organisation_id=row["organisation_id"],
         organisation_code=row["code"],
         organisation_name=row["name"],
         agency_kind=row["agency_kind"],
         partnership_id=row["partnership_id"],
-        roles=_roles(list(row["roles"])),
     )

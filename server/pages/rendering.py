@@ -1,7 +1,8 @@
 """Rendering Maca's web pages in the GOV.UK Design System.
 
-How to write a page (for every page module: ``auditor_pages``,
-``coordinator_pages``, ``reviewer_pages``):
+How to write a page (for every page module: ``auditor/``, ``coordinator/``,
+``reviewer/``, and beside them what more than one role sees — ``common``,
+``themes``):
 
 1. **A controller** subclasses :class:`PageController` (no OpenAPI entry;
    errors answered as HTML pages: a signed-out visitor is sent to
@@ -12,12 +13,20 @@ How to write a page (for every page module: ``auditor_pages``,
    it, so the handler does not check roles again. To show or hide a form,
    ask ``may(principal, Permission.…)``, never a role: roles are mapped to
    permissions in one table. List the controller in the module's
-   ``route_handlers``.
+   ``route_handlers``. A role's pages never import another role's, nor
+   ``server.api``: what two roles share goes in ``server/pages/common.py``.
 
-2. **A GET** renders a template under ``server/templates/web/``::
+2. **A GET** calls one read step of ``server.audits`` inside
+   ``unit_of_work`` — the same step the API calls, which decides what this
+   person may see and records the read — and renders a template under
+   ``server/templates/web/``::
 
+       async with unit_of_work(state, principal) as connection:
+           found, total = await audits.list_audits(connection, principal, state.toolkits, limit=20, offset=0)
        return render_page(request, "web/coordinator/audits.html", title="Audits", audits=found)
 
+   A page never imports ``server.db`` and never records an event: both are
+   the step's (``make lint`` and ``tests/architecture`` check it).
    :func:`render_page` adds what every page needs: ``principal`` (who is
    signed in), ``csrf_token``, ``navigation`` (service navigation for the
    person's roles), ``notice`` (a one-off success message, see 4) and
@@ -41,12 +50,16 @@ How to write a page (for every page module: ``auditor_pages``,
    the input's ``id``, so the error summary links to it), and when there are
    some re-render the same template with ``errors=errors, values=form.values``
    and ``status_code=422``; pass ``errors.message_for("field-id")`` as the
-   macro's ``errorMessage``. Call the domain code (``server.db.*``,
-   ``toolkits.validation``, the helpers in ``server.api.audits``) inside
-   ``unit_of_work`` and ``events.record`` the change as the API does — never
-   call our own API over HTTP. :func:`field_problems_to_errors` turns the
-   validation module's ``FieldProblem``s (``$.answers.q1.value``) into
-   field ids with a mapping you give.
+   macro's ``errorMessage``. To show every problem at once, call the step's
+   pure ``…_problems`` function (``contributions.save_problems``,
+   ``audits.status_change_problems``); :func:`field_problems_to_errors`
+   turns its ``FieldProblem``s (``$.answers.q1.value``) into field ids with
+   a mapping you give. Then call the write step inside ``unit_of_work``: it
+   checks everything again (who may, the state, the version, the content)
+   and records the event, so a page cannot do what the API would refuse.
+   Catch the step's problems you can show on the form (``InvalidInput``,
+   ``Conflict``, ``PreconditionFailed``); let the others become error
+   pages. Never call our own API over HTTP.
 
 4. **After a successful POST**, redirect (POST-redirect-GET)::
 
@@ -57,10 +70,10 @@ How to write a page (for every page module: ``auditor_pages``,
    out of it).
 
 5. **Concurrency**: put the row version you rendered from in a hidden field
-   (``{{ version_field(contribution.row_version) }}``, name ``row_version``);
-   on POST compare it with the row's and, if someone changed it meanwhile,
-   re-render with ``errors.add(..., STALE_MESSAGE)`` — never overwrite
-   silently.
+   (``{{ version_field(contribution.row_version) }}``, name ``row_version``)
+   and give it to the step as ``seen_version``: if someone changed the row
+   meanwhile the step raises ``PreconditionFailed``; re-render with
+   ``errors.add(..., STALE_MESSAGE)`` — never overwrite silently.
 
 Tests: ``tests/web/conftest.py`` has fixtures for an in-process client signed
 in by session (``page_client``) and for a real browser against a running

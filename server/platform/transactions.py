@@ -163,3 +163,25 @@ async def idempotent(
     body_bytes = msgspec.json.encode(response.content)
     await idempotency.store(connection, principal.user_id, key, response.status_code or 200, body_bytes, headers)
     return response
+
+
+async def once_per_key(
+    connection: asyncpg.Connection[Any],
+    principal: Actor,
+    key: str,
+    path: str,
+    request_hash: str,
+    make: Callable[[], Awaitable[str]],
+) -> tuple[str, bool]:
+    """A form's ``Idempotency-Key``: run ``make`` (which returns where what
+    it made is) the first time ``key`` is sent, inside the caller's
+    transaction, and give every later sending of the same key that place
+    back; (location, whether it was given back). No key: ``make`` runs."""
+    if not key:
+        return await make(), False
+    earlier = await idempotency.claim(connection, principal.user_id, f"web:{key}", "POST", path, request_hash)
+    if earlier is not None and earlier.headers.get("location"):
+        return earlier.headers["location"], True
+    location = await make()
+    await idempotency.store(connection, principal.user_id, f"web:{key}", 303, b"", {"location": location})
+    return location, False

@@ -35,7 +35,7 @@ import msgspec
 import xlsxwriter
 
 from agencies.applicability import Participant, applicable_sections
-from server.db.exports import ParticipantGrades
+from server.db.exports import ParticipantGradesRow
 from toolkits.model import Toolkit
 from toolkits.registry import Registry, UnknownToolkit
 
@@ -84,7 +84,7 @@ class SectionPlan:
         except UnknownToolkit:
             return None
 
-    def sections(self, source: ParticipantGrades) -> tuple[GradedSection, ...]:
+    def sections(self, source: ParticipantGradesRow) -> tuple[GradedSection, ...]:
         conditions = source.conditions or {}
         key = (
             source.toolkit_id,
@@ -132,7 +132,7 @@ def condition_details(registry: Registry) -> list[str]:
     )
 
 
-def rows_of(plan: SectionPlan, source: ParticipantGrades) -> Iterator[GradeRow]:
+def rows_of(plan: SectionPlan, source: ParticipantGradesRow) -> Iterator[GradeRow]:
     """One participant's rows: each graded section of its part."""
     judgements = source.judgements or {}
     for section in plan.sections(source):
@@ -156,7 +156,7 @@ def rows_of(plan: SectionPlan, source: ParticipantGrades) -> Iterator[GradeRow]:
         )
 
 
-async def grade_rows(plan: SectionPlan, sources: AsyncIterator[ParticipantGrades]) -> AsyncIterator[GradeRow]:
+async def grade_rows(plan: SectionPlan, sources: AsyncIterator[ParticipantGradesRow]) -> AsyncIterator[GradeRow]:
     async for source in sources:
         for row in rows_of(plan, source):
             yield row

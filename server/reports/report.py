@@ -27,9 +27,9 @@ from uuid import UUID
 import msgspec
 
 from merging import PartnershipJudgement
-from server.db.actions import RemedialAction
-from server.db.audits import Audit, Participant
-from server.db.exports import SubmittedContribution
+from server.db.actions import RemedialActionRow
+from server.db.audits import AuditRow, ParticipantRow
+from server.db.exports import SubmittedContributionRow
 from toolkits.answers import Answer, CaseDetails, ContributionContent, Judgement
 from toolkits.model import FIXED_CHOICES, Question, Section, Toolkit
 
@@ -281,7 +281,7 @@ def recommendations(toolkit: Toolkit, parts: Sequence[AgencyPart]) -> tuple[Reco
     )
 
 
-def agency_part(toolkit: Toolkit, submitted: SubmittedContribution) -> AgencyPart | None:
+def agency_part(toolkit: Toolkit, submitted: SubmittedContributionRow) -> AgencyPart | None:
     """The agency's last submitted version; None when it has none, or is
     not submitted now (a return reopened it for work)."""
     if submitted.content is None or submitted.status != "submitted":
@@ -305,7 +305,7 @@ def agency_part(toolkit: Toolkit, submitted: SubmittedContribution) -> AgencyPar
 
 
 def report_actions(
-    found: Sequence[RemedialAction], organisation_names: Mapping[UUID, str], today: datetime.date
+    found: Sequence[RemedialActionRow], organisation_names: Mapping[UUID, str], today: datetime.date
 ) -> tuple[ReportAction, ...]:
     return tuple(
         ReportAction(
@@ -333,11 +333,11 @@ def heading_of(marking: str) -> str:
 
 def combined_report(
     *,
-    audit: Audit,
+    audit: AuditRow,
     toolkit: Toolkit,
-    participants: Sequence[Participant],
-    submitted: Sequence[SubmittedContribution],
-    found_actions: Sequence[RemedialAction],
+    participants: Sequence[ParticipantRow],
+    submitted: Sequence[SubmittedContributionRow],
+    found_actions: Sequence[RemedialActionRow],
     generated_at: datetime.datetime,
     prepared_for: str,
     judgement: PartnershipJudgement | None = None,

@@ -20,44 +20,22 @@ from typing import Literal
 import msgspec
 
 from merging import OVERALL, PartnershipJudgement
+from server.db.themes import (
+    AgencyKey,
+    AgencyRow,
+    AgencySectionGrade,
+    AuditSummaryRow,
+    QuarterRow,
+    SectionKey,
+    SectionRow,
+    SectionSummary,
+    SectionValues,
+)
 from toolkits.model import Toolkit
 
 NOT_GRADED = 0  # the grade recorded for a section no agency has graded yet
 EVERY_AUDIT = "*"  # participating_kind of the rows that count every audit
 STATUSES = ("draft", "open", "in-review", "closed")
-
-
-class SectionSummary(msgspec.Struct, frozen=True, kw_only=True):
-    section_id: str  # a section id, or "overall"
-    grade: int | None
-    computed_grade: int | None
-    disagreement: bool
-    moderated: bool
-    provisional: bool
-    concerns: int
-
-
-class AgencySectionGrade(msgspec.Struct, frozen=True, kw_only=True):
-    organisation_id: str
-    agency_kind: str
-    section_id: str
-    grade: int
-
-
-class AuditSummary(msgspec.Struct, frozen=True, kw_only=True):
-    """What one audit contributes to the themes: no answers, no case details."""
-
-    audit_id: str
-    partnership_id: str
-    toolkit_id: str
-    status: str
-    quarter: datetime.date
-    provisional: bool
-    overall_grade: int | None
-    immediate_concerns: int
-    sections: tuple[SectionSummary, ...]
-    agency_grades: tuple[AgencySectionGrade, ...]
-    participating_kinds: tuple[str, ...]
 
 
 def quarter_of(day: datetime.date) -> datetime.date:
@@ -97,7 +75,7 @@ def summarise(
     status: str,
     created: datetime.date,
     participating_kinds: Iterable[str],
-) -> AuditSummary:
+) -> AuditSummaryRow:
     concerns = Counter(concern.section_id for concern in judgement.immediate_concerns)
     sections = [
         SectionSummary(
@@ -135,7 +113,7 @@ def summarise(
         )
         for a in overall.agencies
     ]
-    return AuditSummary(
+    return AuditSummaryRow(
         audit_id=audit_id,
         partnership_id=partnership_id,
         toolkit_id=judgement.toolkit_id,
@@ -152,15 +130,8 @@ def summarise(
 
 # --- counting ----------------------------------------------------------------
 
-# (partnership_id, participating_kind, quarter, toolkit_id, status, section_id, grade)
-SectionKey = tuple[str, str, datetime.date, str, str, str, int]
-# (audits, disagreed, moderated, provisional, concerns)
-SectionValues = tuple[int, int, int, int, int]
-# (partnership_id, quarter, toolkit_id, status, organisation_id, agency_kind, section_id, grade)
-AgencyKey = tuple[str, datetime.date, str, str, str, str, str, int]
 
-
-def section_counts(summary: AuditSummary | None) -> dict[SectionKey, SectionValues]:
+def section_counts(summary: AuditSummaryRow | None) -> dict[SectionKey, SectionValues]:
     """The audit's rows of ``theme_section_counts``: each section once for
     every audit ('*') and once for each agency kind that took part."""
     if summary is None:
@@ -181,7 +152,7 @@ def section_counts(summary: AuditSummary | None) -> dict[SectionKey, SectionValu
     return counts
 
 
-def agency_counts(summary: AuditSummary | None) -> dict[AgencyKey, int]:
+def agency_counts(summary: AuditSummaryRow | None) -> dict[AgencyKey, int]:
     if summary is None:
         return {}
     counts: Counter[AgencyKey] = Counter()
@@ -214,7 +185,7 @@ def add_agency_counts(total: dict[AgencyKey, int], more: Mapping[AgencyKey, int]
 
 
 def difference(
-    old: AuditSummary | None, new: AuditSummary | None
+    old: AuditSummaryRow | None, new: AuditSummaryRow | None
 ) -> tuple[list[tuple[SectionKey, SectionValues]], list[tuple[AgencyKey, int]]]:
     """What to add to the counted rows to replace ``old`` by ``new``, in key
     order (concurrent refreshes then lock rows in the same order and cannot
@@ -302,35 +273,6 @@ class Themes(msgspec.Struct, frozen=True, kw_only=True):
     immediate_concerns: int | None
     overdue_actions: tuple[OverdueActions, ...]
     overdue_total: int
-
-
-class SectionRow(msgspec.Struct, frozen=True, kw_only=True):
-    """A section's summed counts over the period (``theme_section_counts``)."""
-
-    toolkit_id: str
-    section_id: str
-    grade: int
-    audits: int
-    disagreed: int
-    moderated: int
-    provisional: int
-    concerns: int
-
-
-class QuarterRow(msgspec.Struct, frozen=True, kw_only=True):
-    """The overall judgement's grade of the audits started in a quarter, counted."""
-
-    quarter: datetime.date
-    grade: int
-    audits: int
-
-
-class AgencyRow(msgspec.Struct, frozen=True, kw_only=True):
-    toolkit_id: str
-    agency_kind: str
-    section_id: str
-    grade: int
-    grades: int
 
 
 Titles = Mapping[tuple[str, str], str]  # (toolkit id, section id) → title

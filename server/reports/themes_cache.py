@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 from collections import OrderedDict
+from typing import Any
 from uuid import UUID
 
 from server.reports.themes import Filters, Themes
@@ -25,6 +26,16 @@ CacheKey = tuple[UUID, int, datetime.date, UUID | None, Filters]
 
 class ThemesCache:
     """The most recently used ``max_entries`` dashboards of this process."""
+
+    @classmethod
+    def of(cls, state: Any) -> ThemesCache:
+        """The process's cache, kept on the application's ``state`` (made on
+        first use, so a state made for one test needs none)."""
+        cache = getattr(state, "themes_cache", None)
+        if cache is None:
+            cache = cls()
+            state.themes_cache = cache
+        return cache
 
     def __init__(self, max_entries: int = 128) -> None:
         self.max_entries = max_entries

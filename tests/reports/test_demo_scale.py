@@ -12,6 +12,7 @@ import msgspec
 
 from agencies.applicability import Participant
 from agencies.contributions import validate_contribution
+from server.audits import summaries
 from server.cli.demo import check_case_details, generate
 from server.db import themes as stored
 from server.reports.themes import (
@@ -105,7 +106,7 @@ async def test_counted_rows_equal_the_summaries_and_the_summaries_the_apis_judge
         add_agency_counts(expected_agencies, agency_counts(generated))
         # The refresh the API runs, from what was stored, finds the same.
         async with db.transaction():
-            await stored.refresh_audit_summary(db, toolkits, row["audit_id"])
+            await summaries.refresh(db, toolkits, row["audit_id"])
             assert await stored.stored_summary(db, row["audit_id"]) == generated
     counted = await db.fetchval("SELECT sum(audits) FROM theme_section_counts WHERE participating_kind = '*'")
     assert counted == sum(v[0] for k, v in expected_sections.items() if k[1] == "*")

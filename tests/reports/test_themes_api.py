@@ -20,8 +20,8 @@ from typing import Any
 
 import asyncpg
 
-from server.db.themes import stored_summary
-from server.reports.themes import AuditSummary, add_agency_counts, add_section_counts, agency_counts, section_counts
+from server.db.themes import AuditSummaryRow, stored_summary
+from server.reports.themes import add_agency_counts, add_section_counts, agency_counts, section_counts
 from tests.server.audit_fixtures import (
     People,
     an_open_audit,
@@ -225,7 +225,7 @@ async def test_counted_rows_match_the_summaries_after_every_change(people: Peopl
 
     rows = await db.fetch("SELECT audit_id FROM audit_summaries")
     assert len(rows) == 3
-    summaries: list[AuditSummary] = []
+    summaries: list[AuditSummaryRow] = []
     for row in rows:
         summary = await stored_summary(db, row["audit_id"])
         assert summary is not None

@@ -12,8 +12,8 @@ from uuid import UUID
 import asyncpg
 import pytest
 
+from server.audits.retention import purge
 from server.cli.main import main
-from server.db.purge import purge
 from server.db.verify import verify
 from tests.server.audit_fixtures import CASE_DETAILS, People, an_open_audit, draft_and_submit, request
 

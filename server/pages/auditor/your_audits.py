@@ -3,14 +3,14 @@ contribution to one audit — a task list of the sections that apply to the
 agency, a page per section, the overall judgement, check your answers,
 submit, and amend with a reason after submission.
 
-Every change is the same step as the contributions API's
-(``server/audits/workflow.py``): the same validation, the same row-level
-security (``unit_of_work``), the same row versions and the same events.
+Every read and change is the same step as the contributions API's
+(``server/audits/contributions.py``): the same validation, the same
+row-level security (``unit_of_work``), the same row versions and the same
+events.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -21,22 +21,13 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from agencies.applicability import applicable_sections
 from agencies.contributions import contribution_progress
-from server.api.audits import audit_overdue
-from server.audits import workflow as audit_workflow
-from server.audits.workflow import (
-    OwnContribution,
-    audit_toolkit,
-    case_details_of,
-    contribution_content,
-    participant_of,
-    takes_part,
-    visible_audit,
-)
-from server.auth.permissions import Permission, may, needs
+from server.audits import audits as audit_steps
+from server.audits import contributions as steps
+from server.audits.contributions import OwnContribution
+from server.audits.views import case_reference
+from server.auth.permissions import Permission, needs
 from server.auth.principal import Principal
-from server.db import audits, contributions, events
 from server.pages.auditor.forms import (
     PlacedProblem,
     answer_text,
@@ -64,13 +55,10 @@ from server.pages.rendering import (
 )
 from server.platform.problems import Conflict, NotFound, PreconditionFailed
 from server.platform.transactions import unit_of_work
-from toolkits.answers import CaseDetails, ContributionContent, Judgement
+from toolkits.answers import ContributionContent, Judgement
 from toolkits.model import FIXED_CHOICES, Section, Toolkit
-from toolkits.registry import Registry, UnknownToolkit
-from toolkits.validation import case_detail_values, is_answered
-
-# The case details that name a case best, in order (the seeds' own ids).
-CASE_REFERENCE_IDS = ("case-identifier", "case-id", "cf-ecins-id", "child-initials", "child-name")
+from toolkits.registry import Registry
+from toolkits.validation import is_answered
 
 STATUS_TEXT = {
     "not-started": "Not started",
@@ -81,78 +69,53 @@ STATUS_TEXT = {
 MAX_REASON_FIELD = 2_000
 
 
-def case_reference(details: CaseDetails) -> str:
-    """A short name for the case, from its case details."""
-    for question_id in CASE_REFERENCE_IDS:
-        answer = details.answers.get(question_id)
-        if answer is not None and isinstance(answer.value, str) and answer.value.strip():
-            return answer.value.strip()
-    return ""
+# --- one auditor's part in one audit ----------------------------------------------------
 
 
-# --- one auditor's view of one audit --------------------------------------------------
+def url(contribution: OwnContribution, tail: str = "") -> str:
+    """The address of a page of the auditor's part in the audit."""
+    return f"/your-audits/{contribution.audit.id}{tail}"
 
 
-@dataclass(frozen=True, kw_only=True)
-class Contribution(OwnContribution):
-    """Everything the pages of one contribution need: what the shared steps
-    check it against, and what the pages show."""
-
-    case_details: CaseDetails
-    sections: tuple[Section, ...]
-    content: ContributionContent
-
-    def section(self, section_id: str) -> Section:
-        for section in self.sections:
-            if section.id == section_id:
-                return section
-        raise NotFound("no such section in your part of this audit")
-
-    def next_after(self, section_id: str) -> str | None:
-        ids = [s.id for s in self.sections]
-        index = ids.index(section_id)
-        return ids[index + 1] if index + 1 < len(ids) else None
-
-    def url(self, tail: str = "") -> str:
-        return f"/your-audits/{self.audit.id}{tail}"
+def reference(contribution: OwnContribution) -> str | None:
+    return case_reference(contribution.toolkit, contribution.case_details)
 
 
 async def load(
-    connection: asyncpg.Connection[Any], registry: Registry, principal: Principal, audit_id: UUID
-) -> Contribution:
-    """The principal's organisation's contribution to the audit; 404 when the
-    audit is not theirs to see (as the API)."""
-    audit = await visible_audit(connection, principal, audit_id)
-    if not may(principal, Permission.CONTRIBUTION_WRITE) or not await takes_part(
-        connection, audit, principal.organisation_id
-    ):
-        raise NotFound("no such audit")
-    row = await contributions.get(connection, audit.id, principal.organisation_id)
-    if row is None:
-        raise NotFound("no such audit")
-    toolkit = audit_toolkit(registry, audit)
-    details = case_details_of(audit)
-    values = case_detail_values(details)
-    participant = participant_of(audit, principal.organisation_id, principal.agency_kind)
-    return Contribution(
-        audit=audit,
-        toolkit=toolkit,
-        participant=participant,
-        case_details=details,
-        case_values=values,
-        sections=applicable_sections(toolkit, participant, values),
-        row=row,
-        content=contribution_content(row),
-    )
+    connection: asyncpg.Connection[Any],
+    registry: Registry,
+    principal: Principal,
+    audit_id: UUID,
+    *,
+    recorded: bool = True,
+) -> OwnContribution:
+    """The principal's organisation's contribution to the audit (the read
+    recorded, unless it is read to be changed); 404 when the audit is not
+    theirs to see, as the API."""
+    try:
+        if recorded:
+            return await steps.read_own_contribution(connection, principal, registry, audit_id)
+        return await steps.load_own_contribution(connection, principal, registry, audit_id, principal.organisation_id)
+    except NotFound:
+        # Here the page is the audit itself: "your part of it".
+        raise NotFound("no such audit") from None
 
 
-def problems_for(contribution: Contribution, content: ContributionContent) -> list[PlacedProblem]:
+def render(
+    request: Request[Any, Any, Any], template: str, contribution: OwnContribution, **context: Any
+) -> Response[str]:
+    """A page of the auditor's part in the audit: ``c`` is the contribution,
+    ``url`` makes the addresses of its pages."""
+    return render_page(request, template, c=contribution, url=lambda tail="": url(contribution, tail), **context)
+
+
+def problems_for(contribution: OwnContribution, content: ContributionContent) -> list[PlacedProblem]:
     """What still stops ``content`` being submitted, placed on its pages."""
-    found = audit_workflow.submission_problems(contribution, content)
+    found = steps.submission_problems(contribution, content)
     return place_problems(contribution.toolkit, contribution.sections, found)
 
 
-def section_status(contribution: Contribution, section: Section, problems: list[PlacedProblem]) -> str:
+def section_status(contribution: OwnContribution, section: Section, problems: list[PlacedProblem]) -> str:
     """GOV.UK task list statuses: not started, in progress, completed."""
     content = contribution.content
     started = any(
@@ -167,7 +130,7 @@ def section_status(contribution: Contribution, section: Section, problems: list[
     return "completed"
 
 
-def case_detail_rows(contribution: Contribution) -> list[dict[str, Any]]:
+def case_detail_rows(contribution: OwnContribution) -> list[dict[str, Any]]:
     """The coordinator's case details as summary list rows."""
     rows: list[dict[str, Any]] = []
     for section in contribution.toolkit.sections:
@@ -179,17 +142,7 @@ def case_detail_rows(contribution: Contribution) -> list[dict[str, Any]]:
     return rows
 
 
-async def record_read(connection: asyncpg.Connection[Any], principal: Principal, contribution: Contribution) -> None:
-    await events.record(
-        connection,
-        principal,
-        "contribution.read",
-        audit_id=contribution.audit.id,
-        target_organisation_id=principal.organisation_id,
-    )
-
-
-def errors_from(placed: list[PlacedProblem], *, link_to_pages: Contribution | None = None) -> FormErrors:
+def errors_from(placed: list[PlacedProblem], *, link_to_pages: OwnContribution | None = None) -> FormErrors:
     """Form errors; with ``link_to_pages``, each links to the page and input
     it is about (for the check-your-answers page)."""
     errors = FormErrors()
@@ -198,9 +151,9 @@ def errors_from(placed: list[PlacedProblem], *, link_to_pages: Contribution | No
             errors.add(problem.input_id, problem.message)
         else:
             page = (
-                link_to_pages.url(f"/sections/{problem.section_id}")
+                url(link_to_pages, f"/sections/{problem.section_id}")
                 if problem.section_id
-                else link_to_pages.url("/overall")
+                else url(link_to_pages, "/overall")
             )
             errors.add(f"{page}#{problem.input_id}", problem.message)
     return errors
@@ -216,40 +169,21 @@ class YourAuditsPages(PageController):
     async def your_audits(
         self, request: Request[Any, Any, Any], state: State, principal: NamedDependency[Principal]
     ) -> Response[str]:
-        registry: Registry = state.toolkits
-        rows: list[dict[str, Any]] = []
         async with unit_of_work(state, principal) as connection:
-            found, total = await audits.list_audits(
-                connection,
-                partnership_id=principal.partnership_id,
-                organisation_id=principal.organisation_id,
-                status=None,
-                toolkit_id=None,
-                due_before=None,
-                overdue_on=None,
-                limit=100,
-                offset=0,
+            found, _total = await audit_steps.list_audits(
+                connection, principal, state.toolkits, limit=100, offset=0, own_organisation=True
             )
-            for summary in found:
-                audit = await audits.get(connection, summary.id)
-                own = await contributions.get(connection, summary.id, principal.organisation_id)
-                if audit is None:
-                    continue
-                try:
-                    title = registry.get(audit.toolkit_id, audit.toolkit_version).title
-                except UnknownToolkit:
-                    title = audit.toolkit_id
-                rows.append(
-                    {
-                        "id": audit.id,
-                        "title": title,
-                        "case": case_reference(case_details_of(audit)),
-                        "due_date": long_date(audit.due_date) if audit.due_date else None,
-                        "overdue": audit_overdue(audit),
-                        "status": own.status if own else "not-started",
-                    }
-                )
-            await events.record(connection, principal, "audits.listed", detail={"count": len(found), "total": total})
+        rows = [
+            {
+                "id": a.id,
+                "title": a.toolkit_title,
+                "case": a.reference,
+                "due_date": long_date(a.due_date) if a.due_date else None,
+                "overdue": a.overdue,
+                "status": a.own_status,
+            }
+            for a in found
+        ]
         return render_page(
             request, "web/auditor/your_audits.html", title="Your audits", audits=rows, status_text=STATUS_TEXT
         )
@@ -268,12 +202,11 @@ class ContributionPages(PageController):
     ) -> Response[str]:
         async with unit_of_work(state, principal) as connection:
             contribution = await load(connection, state.toolkits, principal, audit_id)
-            await record_read(connection, principal, contribution)
         problems = problems_for(contribution, contribution.content)
         tasks = [
             {
                 "title": section.title,
-                "href": contribution.url(f"/sections/{section.id}"),
+                "href": url(contribution, f"/sections/{section.id}"),
                 "status": section_status(contribution, section, problems),
             }
             for section in contribution.sections
@@ -283,7 +216,7 @@ class ContributionPages(PageController):
             tasks.append(
                 {
                     "title": "Overall judgement",
-                    "href": contribution.url("/overall"),
+                    "href": url(contribution, "/overall"),
                     "status": "not-started"
                     if overall is None
                     else "in-progress"
@@ -294,15 +227,15 @@ class ContributionPages(PageController):
         progress = contribution_progress(
             contribution.toolkit, contribution.participant, contribution.content, case_details=contribution.case_values
         )
-        return render_page(
+        return render(
             request,
             "web/auditor/task_list.html",
+            contribution,
             title=contribution.toolkit.title,
-            c=contribution,
             tasks=tasks,
             completed=sum(1 for t in tasks if t["status"] == "completed"),
             case_rows=case_detail_rows(contribution),
-            case=case_reference(contribution.case_details),
+            case=reference(contribution),
             progress=progress,
             due_date=long_date(contribution.audit.due_date) if contribution.audit.due_date else None,
             period=(
@@ -318,19 +251,19 @@ class ContributionPages(PageController):
     def _section_page(
         self,
         request: Request[Any, Any, Any],
-        contribution: Contribution,
+        contribution: OwnContribution,
         section: Section,
         values: dict[str, Any],
         errors: FormErrors | None = None,
         row_version: int | None = None,
     ) -> Response[str]:
-        return render_page(
+        return render(
             request,
             "web/auditor/section.html",
+            contribution,
             status_code=422 if errors else 200,
             errors=errors,
             title=section.title,
-            c=contribution,
             section=section,
             values=values,
             row_version=contribution.row.row_version if row_version is None else row_version,
@@ -355,10 +288,9 @@ class ContributionPages(PageController):
         async with unit_of_work(state, principal) as connection:
             contribution = await load(connection, state.toolkits, principal, audit_id)
             section = contribution.section(section_id)
-            await record_read(connection, principal, contribution)
         if not contribution.editable:
             # In review or closed: the answers can be read, not changed.
-            return redirect(contribution.url("/check"))
+            return redirect(url(contribution, "/check"))
         return self._section_page(request, contribution, section, section_values(section, contribution.content))
 
     @post("/sections/{section_id:str}", status_code=303, opt=needs(Permission.CONTRIBUTION_WRITE))
@@ -372,7 +304,7 @@ class ContributionPages(PageController):
     ) -> Response[Any]:
         form = await read_form(request)
         async with unit_of_work(state, principal) as connection:
-            contribution = await load(connection, state.toolkits, principal, audit_id)
+            contribution = await load(connection, state.toolkits, principal, audit_id, recorded=False)
             section = contribution.section(section_id)
             if not contribution.editable:
                 raise Conflict(f"the audit is {contribution.audit.status}; your part of it cannot be changed now")
@@ -384,22 +316,22 @@ class ContributionPages(PageController):
                     request, contribution, section, form.values, outcome, row_version=contribution.row.row_version
                 )
         if contribution.submitted:
-            return redirect_with_notice(contribution.url("/check"), f"Your change to {section.title} has been saved")
+            return redirect_with_notice(url(contribution, "/check"), f"Your change to {section.title} has been saved")
         if form.text("action") == "later":
             return redirect_with_notice("/your-audits", "Your answers have been saved. You can come back to them later")
         following = contribution.next_after(section.id)
         if following is not None:
-            return redirect(contribution.url(f"/sections/{following}"))
+            return redirect(url(contribution, f"/sections/{following}"))
         if contribution.toolkit.overall is not None:
-            return redirect(contribution.url("/overall"))
-        return redirect(contribution.url("/check"))
+            return redirect(url(contribution, "/overall"))
+        return redirect(url(contribution, "/check"))
 
     async def _save(
         self,
         connection: asyncpg.Connection[Any],
         registry: Registry,
         principal: Principal,
-        contribution: Contribution,
+        contribution: OwnContribution,
         content: ContributionContent,
         form: Form,
         errors: FormErrors,
@@ -407,16 +339,18 @@ class ContributionPages(PageController):
         """Save ``content`` as the API's PUT does: a draft, or after
         submission an amendment that must be complete and give a reason.
         Returns the errors to show instead, if any."""
-        if form.int_field("row_version") != contribution.row.row_version:
+        seen = form.int_field("row_version")
+        if seen != contribution.row.row_version:
             errors.add("main-content", STALE_MESSAGE)
         reason = form.raw("reason").strip() if contribution.submitted else None
-        problems = audit_workflow.save_problems(contribution, content, reason)
+        # Every problem at once, each on its input; the step checks again.
+        problems = steps.save_problems(contribution, content, reason)
         for placed in place_problems(contribution.toolkit, contribution.sections, problems):
             errors.add(placed.input_id, placed.message)
         if errors:
             return errors
         try:
-            await audit_workflow.store_contribution(connection, principal, registry, contribution, content, reason)
+            await steps.save_own(connection, principal, registry, contribution, content, reason, seen_version=seen)
         except PreconditionFailed:  # changed between our read and our write
             errors.add("main-content", STALE_MESSAGE)
             return errors
@@ -427,17 +361,17 @@ class ContributionPages(PageController):
     def _overall_page(
         self,
         request: Request[Any, Any, Any],
-        contribution: Contribution,
+        contribution: OwnContribution,
         values: dict[str, Any],
         errors: FormErrors | None = None,
     ) -> Response[str]:
-        return render_page(
+        return render(
             request,
             "web/auditor/overall.html",
+            contribution,
             status_code=422 if errors else 200,
             errors=errors,
             title="Overall judgement",
-            c=contribution,
             overall=contribution.toolkit.overall,
             values=values,
             grades=contribution.toolkit.scale.grades,
@@ -455,7 +389,6 @@ class ContributionPages(PageController):
             contribution = await load(connection, state.toolkits, principal, audit_id)
             if contribution.toolkit.overall is None:
                 raise NotFound("this audit tool has no overall judgement")
-            await record_read(connection, principal, contribution)
         given = contribution.content.overall
         values = {
             "overall-grade": "" if given is None or given.grade is None else str(given.grade),
@@ -473,7 +406,7 @@ class ContributionPages(PageController):
     ) -> Response[Any]:
         form = await read_form(request)
         async with unit_of_work(state, principal) as connection:
-            contribution = await load(connection, state.toolkits, principal, audit_id)
+            contribution = await load(connection, state.toolkits, principal, audit_id, recorded=False)
             if contribution.toolkit.overall is None:
                 raise NotFound("this audit tool has no overall judgement")
             if not contribution.editable:
@@ -491,18 +424,18 @@ class ContributionPages(PageController):
                 return self._overall_page(request, contribution, form.values, outcome)
         if contribution.submitted:
             return redirect_with_notice(
-                contribution.url("/check"), "Your change to the overall judgement has been saved"
+                url(contribution, "/check"), "Your change to the overall judgement has been saved"
             )
         if form.text("action") == "later":
             return redirect_with_notice("/your-audits", "Your answers have been saved. You can come back to them later")
-        return redirect(contribution.url("/check"))
+        return redirect(url(contribution, "/check"))
 
     # --- check your answers, submit, confirmation ---
 
     def _check_page(
         self,
         request: Request[Any, Any, Any],
-        contribution: Contribution,
+        contribution: OwnContribution,
         errors: FormErrors | None = None,
         *,
         status_code: int | None = None,
@@ -523,7 +456,7 @@ class ContributionPages(PageController):
                             f"{e.document}, {long_date(e.date)}" if e.date else e.document
                             for e in (answer.evidence if answer else ())
                         ],
-                        "href": contribution.url(f"/sections/{section.id}#{input_id(question)}"),
+                        "href": url(contribution, f"/sections/{section.id}#{input_id(question)}"),
                         "change_label": short_text(question.text, 60),
                     }
                 )
@@ -534,17 +467,17 @@ class ContributionPages(PageController):
                     "rows": rows,
                     "judgement": judgement,
                     "grade": _grade(toolkit, judgement.grade if judgement else None),
-                    "href": contribution.url(f"/sections/{section.id}"),
+                    "href": url(contribution, f"/sections/{section.id}"),
                 }
             )
         overall = content.overall
-        return render_page(
+        return render(
             request,
             "web/auditor/check.html",
+            contribution,
             status_code=status_code or (422 if errors else 200),
             errors=errors,
             title="Check your answers before submitting" if not contribution.submitted else "Your answers",
-            c=contribution,
             sections=sections,
             overall=overall,
             overall_grade=_grade(toolkit, overall.grade if overall else None),
@@ -560,7 +493,6 @@ class ContributionPages(PageController):
     ) -> Response[str]:
         async with unit_of_work(state, principal) as connection:
             contribution = await load(connection, state.toolkits, principal, audit_id)
-            await record_read(connection, principal, contribution)
         return self._check_page(request, contribution)
 
     @post("/submit", status_code=303, opt=needs(Permission.CONTRIBUTION_WRITE))
@@ -573,23 +505,24 @@ class ContributionPages(PageController):
     ) -> Response[Any]:
         form = await read_form(request)
         async with unit_of_work(state, principal) as connection:
-            contribution = await load(connection, state.toolkits, principal, audit_id)
+            contribution = await load(connection, state.toolkits, principal, audit_id, recorded=False)
             if contribution.submitted:
-                return redirect(contribution.url("/submitted"))
-            audit_workflow.check_submittable(contribution.audit, contribution.row)
+                return redirect(url(contribution, "/submitted"))
+            steps.check_submittable(contribution.audit, contribution.row)
             errors = FormErrors()
-            if form.int_field("row_version") != contribution.row.row_version:
+            seen = form.int_field("row_version")
+            if seen != contribution.row.row_version:
                 errors.add("main-content", STALE_MESSAGE)
                 return self._check_page(request, contribution, errors, status_code=409)
             placed = problems_for(contribution, contribution.content)
             if placed:
                 return self._check_page(request, contribution, errors_from(placed, link_to_pages=contribution))
             try:
-                await audit_workflow.store_submission(connection, principal, state.toolkits, contribution)
+                await steps.submit_own(connection, principal, state.toolkits, contribution, seen_version=seen)
             except PreconditionFailed:
                 errors.add("main-content", STALE_MESSAGE)
                 return self._check_page(request, contribution, errors, status_code=409)
-        return redirect(contribution.url("/submitted"))
+        return redirect(url(contribution, "/submitted"))
 
     @get("/submitted", cache=False, opt=needs(Permission.CONTRIBUTION_WRITE))
     async def submitted(
@@ -601,15 +534,14 @@ class ContributionPages(PageController):
     ) -> Response[Any]:
         async with unit_of_work(state, principal) as connection:
             contribution = await load(connection, state.toolkits, principal, audit_id)
-            await record_read(connection, principal, contribution)
         if not contribution.submitted:
-            return redirect(contribution.url())
-        return render_page(
+            return redirect(url(contribution))
+        return render(
             request,
             "web/auditor/submitted.html",
+            contribution,
             title="Contribution submitted",
-            c=contribution,
-            case=case_reference(contribution.case_details),
+            case=reference(contribution),
         )
 
 

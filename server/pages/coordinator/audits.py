@@ -5,10 +5,10 @@ moved to review, closed or reopened, and a submitted contribution returned.
 
 Coordinators and reviewers share the audits list and an audit's page (the
 reviewer's start page); only coordinators see the forms that change an
-audit. Every change is the same step as the API's
-(``server.audits.workflow``), in one transaction with its event, and carries
-the version it was made from, so nobody overwrites a change they have not
-seen.
+audit. Every read and change is the same step as the API's
+(``server.audits.audits``, ``server.audits.contributions``), in one
+transaction with its event, and a change carries the version it was made
+from, so nobody overwrites a change they have not seen.
 """
 
 from __future__ import annotations
@@ -20,19 +20,20 @@ from dataclasses import dataclass
 from typing import Any, Final
 from uuid import UUID
 
-import asyncpg
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from server.api.audits import ParticipantView, audit_overdue, participant_views, today
-from server.audits import workflow as audit_workflow
-from server.audits.workflow import MAX_REASON, TRANSITIONS, AuditToCreate, audit_toolkit, case_details_of, visible_audit
+from server.audits import audits as steps
+from server.audits import contributions as contribution_steps
+from server.audits.audits import STATUSES, TRANSITIONS, NewAudit
+from server.audits.checks import MAX_REASON
+from server.audits.views import Organisation, audit_overdue, today
 from server.auth.permissions import Permission, may, needs
 from server.auth.principal import Principal
-from server.db import audits, contributions, events, idempotency
 from server.pages import case_details as case_form
+from server.pages.common import STATUS_TAGS, status_tag
 from server.pages.rendering import (
     Form,
     FormErrors,
@@ -43,32 +44,18 @@ from server.pages.rendering import (
     redirect_with_notice,
     render_page,
 )
-from server.platform.problems import Conflict, InvalidInput, NotFound, PreconditionFailed
-from server.platform.transactions import unit_of_work
+from server.platform.problems import Conflict, InvalidInput, PreconditionFailed
+from server.platform.transactions import once_per_key, unit_of_work
 from toolkits.answers import CaseDetails
 from toolkits.model import Toolkit
 from toolkits.registry import Registry, UnknownToolkit
 from toolkits.validation import validate_case_details
 
 PAGE_SIZE: Final = 20
-STATUSES: Final = ("draft", "open", "in-review", "closed")
 
 CHANGED_BY_SOMEONE_ELSE: Final = (
     "Someone else changed this audit since you opened the page. The page now shows the latest; check it and try again"
 )
-
-# What each status is called on the pages, and the colour of its tag (the
-# words carry the meaning; the colour only helps).
-STATUS_TAGS: Final[dict[str, tuple[str, str]]] = {
-    "draft": ("Draft", "govuk-tag--grey"),
-    "open": ("Open", "govuk-tag--blue"),
-    "in-review": ("In review", "govuk-tag--yellow"),
-    "closed": ("Closed", "govuk-tag--green"),
-    "not-started": ("Not started", "govuk-tag--grey"),
-    "in-progress": ("In progress", "govuk-tag--light-blue"),
-    "submitted": ("Submitted", "govuk-tag--green"),
-    "returned": ("Returned", "govuk-tag--orange"),
-}
 
 # The buttons that move an audit on, by the status they lead to.
 MOVES: Final[dict[tuple[str, str], str]] = {
@@ -83,70 +70,6 @@ MOVE_NOTICES: Final[dict[str, str]] = {
     "in-review": "The audit is in review",
     "closed": "The audit is closed",
 }
-
-
-def status_tag(status: str) -> dict[str, str]:
-    text, colour = STATUS_TAGS.get(status, (status, "govuk-tag--grey"))
-    return {"text": text, "classes": colour}
-
-
-def case_reference(toolkit: Toolkit, details: CaseDetails) -> str | None:
-    """The case's own reference (case identifier, case ID, CF/ECINS ID) to
-    tell audits apart in a list, if the toolkit asks for one."""
-    for _section, question in case_form.case_questions(toolkit):
-        if question.kind == "text" and (
-            "identifier" in question.id or question.id.endswith("-id") or question.id == "case-id"
-        ):
-            answer = details.answers.get(question.id)
-            if answer is not None and isinstance(answer.value, str) and answer.value.strip():
-                return answer.value.strip()
-    return None
-
-
-def toolkit_title(registry: Registry, toolkit_id: str, version: int) -> str:
-    try:
-        return registry.get(toolkit_id, version).title
-    except UnknownToolkit:
-        return toolkit_id
-
-
-# --- the audits list -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ListedAudit:
-    id: UUID
-    reference: str
-    toolkit_title: str
-    status: str
-    due_date: datetime.date | None
-    overdue: bool
-    participants: list[ParticipantView]
-    submitted: int
-
-
-async def _listed(
-    connection: asyncpg.Connection[Any], registry: Registry, summary: audits.AuditSummary
-) -> ListedAudit | None:
-    audit = await audits.get(connection, summary.id)
-    if audit is None:
-        return None
-    try:
-        toolkit = registry.get(audit.toolkit_id, audit.toolkit_version)
-    except UnknownToolkit:
-        return None
-    every = participant_views(toolkit, audit, await audits.participants(connection, audit.id))
-    active = [p for p in every if p.removed_at is None]
-    return ListedAudit(
-        id=audit.id,
-        reference=case_reference(toolkit, case_details_of(audit)) or f"Audit {str(audit.id)[:8]}",
-        toolkit_title=toolkit.title,
-        status=audit.status,
-        due_date=audit.due_date,
-        overdue=audit_overdue(audit),
-        participants=active,
-        submitted=summary.submitted,
-    )
 
 
 # --- creating an audit: pure checks -------------------------------------------------------
@@ -166,7 +89,7 @@ class NewAuditForm:
     errors: FormErrors
 
 
-def read_new_audit(toolkit: Toolkit, form: Form, organisations: list[audits.Organisation]) -> NewAuditForm:
+def read_new_audit(toolkit: Toolkit, form: Form, organisations: list[Organisation]) -> NewAuditForm:
     """Read the case details form and collect every problem with it, in the
     order the questions are asked."""
     errors = FormErrors()
@@ -256,21 +179,32 @@ class AuditPages(PageController):
         overdue_only = request.query_params.get("overdue") == "yes"
         page_text = request.query_params.get("page") or "1"
         page = int(page_text) if page_text.isdigit() and 0 < int(page_text) < 100_000 else 1
-        registry: Registry = state.toolkits
         async with unit_of_work(state, principal) as connection:
-            found, total = await audits.list_audits(
+            found, total = await steps.list_audits(
                 connection,
-                partnership_id=principal.partnership_id,
-                organisation_id=None,
+                principal,
+                state.toolkits,
                 status=status,
-                toolkit_id=None,
-                due_before=None,
-                overdue_on=today() if overdue_only else None,
+                overdue=overdue_only,
                 limit=PAGE_SIZE,
                 offset=(page - 1) * PAGE_SIZE,
+                with_progress=True,
             )
-            listed = [item for s in found if (item := await _listed(connection, registry, s)) is not None]
-            await events.record(connection, principal, "audits.listed", detail={"count": len(found), "total": total})
+        # An audit of a toolkit version no longer installed is left out.
+        listed = [
+            {
+                "id": a.id,
+                "reference": a.reference or f"Audit {str(a.id)[:8]}",
+                "toolkit_title": a.toolkit_title,
+                "status": a.status,
+                "due_date": a.due_date,
+                "overdue": a.overdue,
+                "participants": a.progress or [],
+                "submitted": a.submitted,
+            }
+            for a in found
+            if a.toolkit is not None
+        ]
         pages = max(1, -(-total // PAGE_SIZE))
         query = "&".join(
             part for part in (f"status={status}" if status else "", "overdue=yes" if overdue_only else "") if part
@@ -323,15 +257,15 @@ class AuditPages(PageController):
         except UnknownToolkit:
             return None
 
-    async def _organisations(self, state: State, principal: Principal) -> list[audits.Organisation]:
+    async def _organisations(self, state: State, principal: Principal) -> list[Organisation]:
         async with unit_of_work(state, principal) as connection:
-            return await audits.organisations_of_partnership(connection, principal.partnership_id)
+            return await steps.partnership_organisations(connection, principal)
 
     def _details_page(
         self,
         request: Request[Any, Any, Any],
         toolkit: Toolkit,
-        organisations: list[audits.Organisation],
+        organisations: list[Organisation],
         values: dict[str, Any],
         errors: FormErrors,
     ) -> Response[Any]:
@@ -414,28 +348,27 @@ class AuditPages(PageController):
         values = {name: value for name, value in form.values.items() if name not in ("change", "submission_key")}
         if checked.errors:
             return self._details_page(request, toolkit, organisations, values, checked.errors)
-        key = form.text("submission_key")[:200]
+        new = NewAudit(
+            toolkit=toolkit.id,
+            participants=checked.participants,
+            case_details=checked.case_details,
+            period_start=checked.period_start,
+            period_end=checked.period_end,
+            referring_organisation=checked.referrer,
+            due_date=checked.due_date,
+        )
         async with unit_of_work(state, principal) as connection:
-            if key:
-                earlier = await idempotency.claim(
-                    connection, principal.user_id, f"web:{key}", "POST", "/audits/new", _submission_hash(form)
-                )
-                if earlier is not None and earlier.headers.get("location"):
-                    # The same "Create" pressed twice: the audit it made.
-                    return redirect(earlier.headers["location"])
-            new = AuditToCreate(
-                toolkit=toolkit,
-                case_details=checked.case_details,
-                participants=tuple(UUID(p) for p in checked.participants),
-                referring_organisation_id=UUID(checked.referrer) if checked.referrer else None,
-                period_start=checked.period_start,
-                period_end=checked.period_end,
-                due_date=checked.due_date,
+
+            async def create() -> str:
+                audit = await steps.create_audit(connection, principal, state.toolkits, new)
+                return f"/audits/{audit.id}"
+
+            # One audit per "Create" page, however often the button is pressed.
+            location, replayed = await once_per_key(
+                connection, principal, form.text("submission_key")[:200], "/audits/new", _submission_hash(form), create
             )
-            audit = await audit_workflow.create_audit(connection, principal, state.toolkits, new)
-            location = f"/audits/{audit.id}"
-            if key:
-                await idempotency.store(connection, principal.user_id, f"web:{key}", 303, b"", {"location": location})
+        if replayed:
+            return redirect(location)
         return redirect_with_notice(location, "Audit created as a draft. Distribute it when you are ready")
 
     # --- one audit ---
@@ -450,14 +383,10 @@ class AuditPages(PageController):
         errors: FormErrors | None = None,
         values: dict[str, Any] | None = None,
     ) -> Response[Any]:
-        registry: Registry = state.toolkits
         async with unit_of_work(state, principal) as connection:
-            audit = await visible_audit(connection, principal, audit_id)
-            toolkit = audit_toolkit(registry, audit)
-            participants = participant_views(toolkit, audit, await audits.participants(connection, audit.id))
-            await events.record(connection, principal, "audit.read", audit_id=audit.id)
-        active = [p for p in participants if p.removed_at is None]
-        by_id = {p.organisation_id: p for p in participants}
+            read = await steps.read_audit(connection, principal, state.toolkits, audit_id)
+        audit, toolkit, active = read.audit, read.toolkit, read.active
+        by_id = {p.organisation_id: p for p in read.participants or ()}
         referrer = by_id.get(audit.referring_organisation_id) if audit.referring_organisation_id else None
         moves = [(target, MOVES[(audit.status, target)]) for target in TRANSITIONS[audit.status]]
         return render_page(
@@ -466,10 +395,10 @@ class AuditPages(PageController):
             status_code=(409 if errors and "move" in errors else 422) if errors else 200,
             errors=errors,
             values=values or {},
-            title=case_reference(toolkit, case_details_of(audit)) or "Audit",
+            title=read.reference or "Audit",
             audit=audit,
             toolkit=toolkit,
-            summary=case_form.summary(toolkit, case_details_of(audit)),
+            summary=case_form.summary(toolkit, read.case_details),
             participants=active,
             overdue=[p for p in active if p.overdue],
             referrer=referrer,
@@ -510,7 +439,7 @@ class AuditPages(PageController):
         else:
             try:
                 async with unit_of_work(state, principal) as connection:
-                    await audit_workflow.move_audit(
+                    await steps.move_audit(
                         connection,
                         principal,
                         state.toolkits,
@@ -549,32 +478,21 @@ class AuditPages(PageController):
         errors: FormErrors | None = None,
         comment: str = "",
     ) -> Response[Any]:
-        registry: Registry = state.toolkits
         async with unit_of_work(state, principal) as connection:
-            audit = await visible_audit(connection, principal, audit_id)
-            toolkit = audit_toolkit(registry, audit)
-            found = [
-                p
-                for p in participant_views(toolkit, audit, await audits.participants(connection, audit.id))
-                if p.organisation_id == organisation_id and p.removed_at is None
-            ]
-            contribution = await contributions.get(connection, audit.id, organisation_id)
-            if not found or contribution is None:
-                raise NotFound("no such contribution")
-            await events.record(
-                connection, principal, "contribution.read", audit_id=audit.id, target_organisation_id=organisation_id
+            read = await contribution_steps.read_for_return(
+                connection, principal, state.toolkits, audit_id, organisation_id
             )
         return render_page(
             request,
             "web/coordinator/return.html",
             status_code=422 if errors else 200,
             errors=errors,
-            title=f"Return {found[0].organisation_name}'s contribution",
-            audit=audit,
-            participant=found[0],
-            contribution=contribution,
+            title=f"Return {read.participant.organisation_name}'s contribution",
+            audit=read.audit,
+            participant=read.participant,
+            contribution=read.contribution,
             comment=comment,
-            returnable=contribution.status == "submitted" and audit.status == "open",
+            returnable=read.returnable,
         )
 
     @get(
@@ -616,7 +534,7 @@ class AuditPages(PageController):
         if not errors:
             try:
                 async with unit_of_work(state, principal) as connection:
-                    await audit_workflow.return_contribution(
+                    await contribution_steps.return_contribution(
                         connection,
                         principal,
                         state.toolkits,

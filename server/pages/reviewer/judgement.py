@@ -14,34 +14,23 @@ from __future__ import annotations
 from typing import Any, Final
 from uuid import UUID
 
-import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from merging import OVERALL, PartnershipJudgement
-from server.api.actions import MAX_FIELD
-from server.api.audits import today
-from server.audits import workflow as audit_workflow
-
-# The judgement API's own computation, so page and API can never differ.
-from server.audits.judgement import judgement_of
-from server.audits.workflow import (
-    MAX_MODERATION_REASON,
-    agree_action,
-    audit_toolkit,
-    case_details_of,
-    store_action_change,
-    visible_audit,
-)
+from server.audits import actions as action_steps
+from server.audits.actions import MAX_FIELD
+from server.audits.judgement import JudgementRead, read_judgement
+from server.audits.moderation import MAX_MODERATION_REASON, moderate
+from server.audits.views import action_overdue, case_reference
 from server.auth.permissions import Permission, may, needs
 from server.auth.principal import Principal
-from server.db import actions, audits, events, judgements
 from server.pages import case_details as case_form
-from server.pages.coordinator.audits import case_reference, status_tag
+from server.pages.common import status_tag
 from server.pages.rendering import FormErrors, PageController, read_form, redirect_with_notice, render_page
-from server.platform.problems import NotFound, PreconditionFailed
+from server.platform.problems import InvalidInput, NotFound, PreconditionFailed
 from server.platform.transactions import unit_of_work
 from toolkits.model import Toolkit
 
@@ -79,16 +68,10 @@ def agency_columns(judgement: PartnershipJudgement) -> list[tuple[str, str]]:
 class ReviewPages(PageController):
     path = "/audits/{audit_id:uuid}"
 
-    async def _combined(
-        self, state: State, principal: Principal, audit_id: UUID
-    ) -> tuple[audits.Audit, Toolkit, PartnershipJudgement, str]:
+    async def _combined(self, state: State, principal: Principal, audit_id: UUID) -> JudgementRead:
+        """The judgement API's own read, so page and API can never differ."""
         async with unit_of_work(state, principal) as connection:
-            audit = await visible_audit(connection, principal, audit_id)
-            toolkit = audit_toolkit(state.toolkits, audit)
-            judgement = await judgement_of(connection, toolkit, audit)
-            tag = await judgements.judgement_etag(connection, audit_id)
-            await events.record(connection, principal, "judgement.read", audit_id=audit_id)
-        return audit, toolkit, judgement, tag
+            return await read_judgement(connection, principal, state.toolkits, audit_id)
 
     @get("/judgement", cache=False, opt=needs(Permission.PARTNERSHIP_OVERSEE))
     async def combined_view(
@@ -98,7 +81,10 @@ class ReviewPages(PageController):
         principal: NamedDependency[Principal],
         audit_id: FromPath[UUID],
     ) -> Response[Any]:
-        audit, toolkit, judgement, _tag = await self._combined(state, principal, audit_id)
+        read = await self._combined(state, principal, audit_id)
+        audit, toolkit, judgement = read.audit, read.toolkit, read.judgement
+        if judgement is None:  # an agency's auditor: the staff's page is not theirs
+            raise NotFound("no such audit")
         columns = agency_columns(judgement)
         rows = []
         for section in judgement.sections:
@@ -111,7 +97,7 @@ class ReviewPages(PageController):
             "web/reviewer/judgement.html",
             title="Partnership judgement",
             audit=audit,
-            reference=case_reference(toolkit, case_details_of(audit)) or "Audit",
+            reference=case_reference(toolkit, read.case_details) or "Audit",
             toolkit=toolkit,
             judgement=judgement,
             columns=columns,
@@ -138,7 +124,10 @@ class ReviewPages(PageController):
         errors: FormErrors | None = None,
         values: dict[str, Any] | None = None,
     ) -> Response[Any]:
-        audit, toolkit, judgement, tag = await self._combined(state, principal, audit_id)
+        read = await self._combined(state, principal, audit_id)
+        audit, toolkit, judgement, tag = read.audit, read.toolkit, read.judgement, read.version
+        if judgement is None:  # an agency's auditor: the staff's page is not theirs
+            raise NotFound("no such audit")
         if section_id == OVERALL:
             result: Any = judgement.overall
             title = "Overall judgement"
@@ -204,7 +193,7 @@ class ReviewPages(PageController):
         if not errors:
             try:
                 async with unit_of_work(state, principal) as connection:
-                    await audit_workflow.moderate(
+                    await moderate(
                         connection,
                         principal,
                         state.toolkits,
@@ -241,27 +230,23 @@ class ReviewPages(PageController):
         values: dict[str, Any] | None = None,
     ) -> Response[Any]:
         async with unit_of_work(state, principal) as connection:
-            audit = await visible_audit(connection, principal, audit_id)
-            toolkit = audit_toolkit(state.toolkits, audit)
-            found = await actions.for_audit(connection, audit.id)
-            participants = [p for p in await audits.participants(connection, audit.id) if p.removed_at is None]
-            await events.record(connection, principal, "actions.read", audit_id=audit.id)
-        names = {p.organisation_id: p.organisation_name for p in participants}
+            read = await action_steps.read_actions(connection, principal, state.toolkits, audit_id)
+        names = {p.organisation_id: p.organisation_name for p in read.participants}
         return render_page(
             request,
             "web/reviewer/actions.html",
             status_code=422 if errors else 200,
             errors=errors,
             title="Remedial actions",
-            audit=audit,
-            reference=case_reference(toolkit, case_details_of(audit)) or "Audit",
+            audit=read.audit,
+            reference=read.reference or "Audit",
             actions=[
                 {
                     "action": a,
                     "organisation": names.get(a.responsible_organisation_id) if a.responsible_organisation_id else None,
-                    "overdue": not a.completed and a.due_date is not None and a.due_date < today(),
+                    "overdue": action_overdue(a),
                 }
-                for a in found
+                for a in read.actions
             ],
             organisation_items=[{"value": "", "text": "No one agency"}]
             + [
@@ -270,7 +255,7 @@ class ReviewPages(PageController):
                     "text": p.organisation_name,
                     "selected": (values or {}).get("organisation") == str(p.organisation_id),
                 }
-                for p in participants
+                for p in read.participants
             ],
             values=values or {},
             date_text=case_form.date_text,
@@ -315,22 +300,25 @@ class ReviewPages(PageController):
             except ValueError:
                 errors.add("organisation", "Select an agency taking part, or no one agency")
         if not errors:
-            async with unit_of_work(state, principal) as connection:
-                audit = await visible_audit(connection, principal, audit_id)
-                if organisation is not None and not await audits.is_participant(connection, audit.id, organisation):
-                    errors.add("organisation", "Select an agency taking part, or no one agency")
-                else:
-                    await agree_action(
+            try:
+                async with unit_of_work(state, principal) as connection:
+                    await action_steps.agree_action(
                         connection,
                         principal,
-                        audit,
+                        audit_id,
                         action=text["action"],
                         who=text["who"] or None,
                         timescale=text["timescale"] or None,
                         responsible_organisation_id=organisation,
                         due_date=due_date,
                     )
-            if not errors:
+            except InvalidInput as invalid:
+                for problem in invalid.errors:
+                    if problem.field == "$.responsible_organisation_id":
+                        errors.add("organisation", "Select an agency taking part, or no one agency")
+                    else:
+                        errors.add(problem.field.removeprefix("$."), problem.message[:1].upper() + problem.message[1:])
+            else:
                 return redirect_with_notice(f"/audits/{audit_id}/actions", "Remedial action added")
         return await self._actions_page(request, state, principal, audit_id, errors=errors, values=form.values)
 
@@ -346,11 +334,7 @@ class ReviewPages(PageController):
         values: dict[str, Any] | None = None,
     ) -> Response[Any]:
         async with unit_of_work(state, principal) as connection:
-            audit = await visible_audit(connection, principal, audit_id)
-            action = await actions.get(connection, audit.id, action_id)
-            if action is None:
-                raise NotFound("no such action")
-            await events.record(connection, principal, "actions.read", audit_id=audit.id)
+            audit, action = await action_steps.read_action(connection, principal, audit_id, action_id)
         if values is None:
             values = {"comments": action.comments or "", "initials": action.initials or ""}
             if action.date_reviewed:
@@ -406,31 +390,20 @@ class ReviewPages(PageController):
         if len(initials) > 20:
             errors.add("initials", "Initials must be 20 characters or fewer")
         if not errors:
-            async with unit_of_work(state, principal) as connection:
-                audit = await visible_audit(connection, principal, audit_id)
-                current = await actions.get(connection, audit.id, action_id)
-                if current is None:
-                    raise NotFound("no such action")
-                changed = msgspec.structs.replace(
-                    current,
-                    date_reviewed=reviewed,
-                    completed=form.text("completed") == "yes",
-                    comments=comments or None,
-                    initials=initials or None,
-                )
-                updated = None
-                if form.int_field("row_version") == current.row_version:
-                    updated = await store_action_change(
-                        connection,
-                        principal,
-                        audit,
-                        current,
-                        changed,
-                        ("comments", "completed", "date_reviewed", "initials"),
+            progress = {
+                "date_reviewed": reviewed,
+                "completed": form.text("completed") == "yes",
+                "comments": comments or None,
+                "initials": initials or None,
+            }
+            try:
+                async with unit_of_work(state, principal) as connection:
+                    await action_steps.change_action(
+                        connection, principal, audit_id, action_id, progress, seen_version=form.int_field("row_version")
                     )
-                if updated is None:
-                    errors.add("row-version", "Someone else changed this action since you opened the page; check it")
-            if not errors:
+            except PreconditionFailed:
+                errors.add("row-version", "Someone else changed this action since you opened the page; check it")
+            else:
                 return redirect_with_notice(f"/audits/{audit_id}/actions", "Remedial action updated")
         return await self._action_page(
             request, state, principal, audit_id, action_id, errors=errors, values=form.values

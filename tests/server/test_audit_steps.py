@@ -1,4 +1,4 @@
-"""The steps the API and the web pages share (``server/audits/workflow.py``),
+"""The steps the API and the web pages share (``server/audits/``),
 called directly in a transaction as either caller opens it, against the real
 database: each checks its rule, writes, records its event and refreshes the
 audit's themes summary, or refuses with the problem both callers turn into
@@ -6,6 +6,7 @@ their own answer."""
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,16 +18,17 @@ import pytest
 from litestar import Litestar
 from litestar.datastructures import State
 
-from server.audits import workflow as audit_workflow
+from server.audits import audits, contributions, moderation
+from server.audits.audits import NewAudit
+from server.audits.facts import audit_toolkit
 from server.audits.judgement import judgement_of, partnership_result
-from server.audits.workflow import AuditToCreate
 from server.auth.middleware import principal_for_token
 from server.auth.principal import Principal
 from server.db import judgements, themes
 from server.db.pool import create_pool
+from server.db.themes import AuditSummaryRow
 from server.platform.problems import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from server.platform.transactions import unit_of_work
-from server.reports.themes import AuditSummary
 from server.settings import Settings
 from tests.identity import SignedInPeople
 from tests.server.audit_fixtures import (
@@ -76,7 +78,7 @@ async def recorded(db: asyncpg.Connection[Any], audit_id: UUID, action: str) -> 
     return [json.loads(row["detail"]) for row in rows]
 
 
-async def summary(db: asyncpg.Connection[Any], audit_id: UUID) -> AuditSummary:
+async def summary(db: asyncpg.Connection[Any], audit_id: UUID) -> AuditSummaryRow:
     found = await themes.stored_summary(db, audit_id)
     assert found is not None, "the themes summary was never written"
     return found
@@ -95,17 +97,14 @@ async def test_a_coordinator_creates_a_draft_with_its_participants_event_and_sum
     coordinator = await signed_in(state, people, "coordinator")
     toolkit = toolkits.current("multi-agency-cp")
     health, police = people.organisation_id("health"), people.organisation_id("police")
-    new = AuditToCreate(
-        toolkit=toolkit,
+    new = NewAudit(
+        toolkit=toolkit.id,
         case_details=msgspec.convert(CASE_DETAILS, CaseDetails),
-        participants=(health, police, health),  # named twice, invited once
-        referring_organisation_id=police,
-        period_start=None,
-        period_end=None,
-        due_date=None,
+        participants=[str(health), "demo-police", str(health)],  # by id or code; named twice, invited once
+        referring_organisation="demo-police",
     )
     async with unit_of_work(state, coordinator) as connection:
-        audit = await audit_workflow.create_audit(connection, coordinator, toolkits, new)
+        audit = await audits.create_audit(connection, coordinator, toolkits, new)
 
     assert (audit.status, audit.toolkit_version, audit.referring_organisation_id) == ("draft", toolkit.version, police)
     invited = await db.fetch("SELECT organisation_id FROM audit_participants WHERE audit_id = $1", audit.id)
@@ -120,18 +119,30 @@ async def test_only_a_coordinator_creates_an_audit(
     state: State, people: SignedInPeople, toolkits: Registry, db: asyncpg.Connection[Any]
 ) -> None:
     reviewer = await signed_in(state, people, "reviewer")
-    new = AuditToCreate(
-        toolkit=toolkits.current("multi-agency-cp"),
-        case_details=CaseDetails(),
-        participants=(people.organisation_id("health"),),
-        referring_organisation_id=None,
-        period_start=None,
-        period_end=None,
-        due_date=None,
-    )
+    new = NewAudit(toolkit="multi-agency-cp", participants=[str(people.organisation_id("health"))])
     with pytest.raises(Forbidden):
         async with unit_of_work(state, reviewer) as connection:
-            await audit_workflow.create_audit(connection, reviewer, toolkits, new)
+            await audits.create_audit(connection, reviewer, toolkits, new)
+    assert await db.fetchval("SELECT count(*) FROM audits") == 0
+
+
+async def test_creating_an_audit_checks_what_it_is_given_whoever_calls(
+    state: State, people: SignedInPeople, toolkits: Registry, db: asyncpg.Connection[Any]
+) -> None:
+    """The pages check their form first; the step checks again, and names
+    every problem, so no caller can create an audit the API would refuse."""
+    coordinator = await signed_in(state, people, "coordinator")
+    new = NewAudit(
+        toolkit="multi-agency-cp",
+        participants=["demo-health", "not-in-this-partnership"],
+        referring_organisation="nor-this-one",
+        period_start=datetime.date(2025, 6, 1),
+        period_end=datetime.date(2025, 1, 1),
+    )
+    with pytest.raises(InvalidInput) as refused:
+        async with unit_of_work(state, coordinator) as connection:
+            await audits.create_audit(connection, coordinator, toolkits, new)
+    assert [e.field for e in refused.value.errors] == ["$.period_end", "$.participants[1]", "$.referring_organisation"]
     assert await db.fetchval("SELECT count(*) FROM audits") == 0
 
 
@@ -147,7 +158,7 @@ async def test_moving_an_audit_on_checks_the_version_the_move_and_the_reason(
 
     async def move(target: str, reason: str | None, seen_version: int | None) -> Any:
         async with unit_of_work(state, coordinator) as connection:
-            return await audit_workflow.move_audit(
+            return await audits.move_audit(
                 connection, coordinator, toolkits, audit_id, target, reason, seen_version=seen_version
             )
 
@@ -181,7 +192,7 @@ async def test_an_audit_is_distributed_only_with_complete_case_details(
     coordinator = await signed_in(state, people, "coordinator")
     with pytest.raises(InvalidInput) as refused:
         async with unit_of_work(state, coordinator) as connection:
-            await audit_workflow.move_audit(
+            await audits.move_audit(
                 connection, coordinator, toolkits, UUID(draft["id"]), "open", None, seen_version=draft["row_version"]
             )
     assert refused.value.errors and all(e.field.startswith("$.case_details") for e in refused.value.errors)
@@ -201,13 +212,13 @@ async def test_a_draft_is_saved_submitted_and_amended_with_its_events_and_summar
 
     async def save(reason: str | None, seen_version: int) -> Any:
         async with unit_of_work(state, health) as connection:
-            return await audit_workflow.save_contribution(
+            return await contributions.save_contribution(
                 connection, health, toolkits, audit_id, organisation_id, content, reason, seen_version=seen_version
             )
 
     async def submit(seen_version: int) -> Any:
         async with unit_of_work(state, health) as connection:
-            return await audit_workflow.submit_contribution(
+            return await contributions.submit_contribution(
                 connection, health, toolkits, audit_id, organisation_id, seen_version=seen_version
             )
 
@@ -257,7 +268,7 @@ async def test_an_incomplete_contribution_is_not_submitted(
     seen = await read_audit(people, "health", audit)
     with pytest.raises(InvalidInput) as refused:
         async with unit_of_work(state, health) as connection:
-            await audit_workflow.submit_contribution(
+            await contributions.submit_contribution(
                 connection,
                 health,
                 toolkits,
@@ -279,13 +290,13 @@ async def test_an_agency_saves_only_its_own_contribution_and_drafts_only_while_o
     content = complete_content(seen)
     with pytest.raises(NotFound):
         async with unit_of_work(state, health) as connection:
-            await audit_workflow.save_contribution(
+            await contributions.save_contribution(
                 connection, health, toolkits, audit_id, people.organisation_id("police"), content, None, seen_version=1
             )
 
     coordinator = await signed_in(state, people, "coordinator")
     async with unit_of_work(state, coordinator) as connection:
-        await audit_workflow.move_audit(
+        await audits.move_audit(
             connection,
             coordinator,
             toolkits,
@@ -296,7 +307,7 @@ async def test_an_agency_saves_only_its_own_contribution_and_drafts_only_while_o
         )
     with pytest.raises(Conflict, match="the audit is in-review; drafts are saved while it is open"):
         async with unit_of_work(state, health) as connection:
-            await audit_workflow.save_contribution(
+            await contributions.save_contribution(
                 connection,
                 health,
                 toolkits,
@@ -321,7 +332,7 @@ async def test_a_coordinator_returns_a_submitted_contribution(
 
     async def give_back(persona_organisation: str, comment: str, seen_version: int | None) -> Any:
         async with unit_of_work(state, coordinator) as connection:
-            return await audit_workflow.return_contribution(
+            return await contributions.return_contribution(
                 connection,
                 coordinator,
                 toolkits,
@@ -359,7 +370,7 @@ async def test_a_reviewer_moderates_what_they_have_seen(
 
     async def moderate(section_id: str, seen_judgement: str) -> Any:
         async with unit_of_work(state, reviewer) as connection:
-            return await audit_workflow.moderate(
+            return await moderation.moderate(
                 connection,
                 reviewer,
                 toolkits,
@@ -377,7 +388,7 @@ async def test_a_reviewer_moderates_what_they_have_seen(
     coordinator = await signed_in(state, people, "coordinator")
     with pytest.raises(Forbidden):
         async with unit_of_work(state, coordinator) as connection:
-            await audit_workflow.moderate(
+            await moderation.moderate(
                 connection, coordinator, toolkits, audit_id, "referral", 4, "Drift", seen_judgement=seen
             )
 
@@ -389,7 +400,7 @@ async def test_a_reviewer_moderates_what_they_have_seen(
     assert (referral.grade, referral.computed_grade, referral.moderated) == (4, 2, True)
 
     async with unit_of_work(state, reviewer) as connection:
-        judgement = await judgement_of(connection, audit_workflow.audit_toolkit(toolkits, moderated), moderated)
+        judgement = await judgement_of(connection, audit_toolkit(toolkits, moderated.audit), moderated.audit)
     result = partnership_result(judgement)
     shared = next(s for s in result.sections if s.section_id == "referral")
     assert (shared.grade, shared.moderated) == (4, True)

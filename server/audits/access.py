@@ -1,0 +1,115 @@
+"""Who may see what: decided here once, for the API and the pages alike.
+
+Coordinators and reviewers see every audit of their partnership; an
+agency's auditor sees an audit once it is distributed, while their
+organisation takes part, and only their own organisation's working copy of
+a contribution. Anything else is "not found" (404), so ids do not leak what
+exists elsewhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from uuid import UUID
+
+import asyncpg
+
+from server.auth.permissions import Permission, may
+from server.auth.principal import Principal
+from server.db import audits, contributions
+from server.db.audits import AuditRow
+from server.db.contributions import ContributionRow
+from server.platform.problems import Forbidden, NotFound
+
+__all__ = [
+    "Reader",
+    "contribution_reader",
+    "is_partnership_staff",
+    "listed_organisation",
+    "own_contribution_row",
+    "require_coordinator",
+    "require_reviewer",
+    "takes_part",
+    "visible_audit",
+]
+
+# Which copy of an organisation's contribution someone reads: its own
+# auditors the working copy (a draft included); the partnership's
+# coordinators and reviewers what it last submitted, never a draft.
+Reader = Literal["own agency", "partnership"]
+
+
+def is_partnership_staff(principal: Principal) -> bool:
+    return principal.has_role("coordinator", "reviewer")
+
+
+def require_coordinator(principal: Principal) -> None:
+    if not principal.has_role("coordinator"):
+        raise Forbidden("only a coordinator may do this")
+
+
+def require_reviewer(principal: Principal) -> None:
+    if not principal.has_role("reviewer"):
+        raise Forbidden("only a partnership reviewer may moderate")
+
+
+async def visible_audit(
+    connection: asyncpg.Connection[Any], principal: Principal, audit_id: UUID, *, for_update: bool = False
+) -> AuditRow:
+    """The audit if ``principal`` may see it; 404 otherwise."""
+    audit = await audits.get(connection, audit_id, for_update=for_update, participant=principal.organisation_id)
+    if audit is not None and audit.partnership_id == principal.partnership_id:
+        if is_partnership_staff(principal):
+            return audit
+        if (
+            principal.has_role("auditor")
+            and audit.status != "draft"
+            and await takes_part(connection, audit, principal.organisation_id)
+        ):
+            return audit
+    raise NotFound("no such audit")
+
+
+async def takes_part(connection: asyncpg.Connection[Any], audit: AuditRow, organisation_id: UUID) -> bool:
+    """Whether the organisation currently takes part in the audit: known
+    already when the audit was read for it (:func:`visible_audit`)."""
+    if audit.participation is not None and audit.participation[0] == organisation_id:
+        return audit.participation[1]
+    return await audits.is_participant(connection, audit.id, organisation_id)
+
+
+async def own_contribution_row(
+    connection: asyncpg.Connection[Any], principal: Principal, audit: AuditRow, organisation_id: UUID
+) -> ContributionRow:
+    """The caller's organisation's contribution; 404 for anyone else's."""
+    if organisation_id != principal.organisation_id or not principal.has_role("auditor"):
+        raise NotFound("no such contribution")
+    if not await takes_part(connection, audit, organisation_id):
+        raise NotFound("no such contribution")
+    contribution = await contributions.get(connection, audit.id, organisation_id)
+    if contribution is None:
+        raise NotFound("no such contribution")
+    return contribution
+
+
+def contribution_reader(principal: Principal, organisation_id: UUID) -> Reader:
+    """How ``principal`` reads ``organisation_id``'s contribution: as its own
+    agency (the working copy) or as the partnership (the last submitted
+    version); 404 for anyone else. An auditor of the organisation who is
+    also partnership staff reads their own working copy."""
+    if organisation_id == principal.organisation_id and may(principal, Permission.CONTRIBUTION_WRITE):
+        return "own agency"
+    if is_partnership_staff(principal):
+        return "partnership"
+    raise NotFound("no such contribution")
+
+
+def listed_organisation(principal: Principal) -> UUID | None:
+    """Whose audits (and actions) a list shows ``principal``: the whole
+    partnership's (None) for coordinators and reviewers, their own
+    organisation's for an auditor; 403 for anyone else."""
+    if is_partnership_staff(principal):
+        return None
+    if not principal.has_role("auditor"):
+        raise Forbidden("only coordinators, reviewers and auditors see audits")
+    return principal.organisation_id

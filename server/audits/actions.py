@@ -1,0 +1,214 @@
+"""Remedial actions agreed on an audit (the seeds' action plan table:
+action, who, timescale, date reviewed, completed/comments, initials).
+
+Coordinators and reviewers agree actions; the organisation responsible for
+one (its auditors) records progress on it; a coordinator may change any.
+An auditor sees only the actions their organisation is responsible for.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from server.audits import events
+from server.audits.access import is_partnership_staff, visible_audit
+from server.audits.checks import MAX_REASON, check_seen_version
+from server.audits.events import EventName
+from server.audits.facts import audit_toolkit, case_details_of
+from server.audits.views import case_reference
+from server.auth.permissions import Permission, may
+from server.auth.principal import Principal
+from server.db import actions, audits
+from server.db.actions import RemedialActionRow
+from server.db.audits import AuditRow, ParticipantRow
+from server.platform.problems import FieldError, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from toolkits.model import Toolkit
+from toolkits.registry import Registry
+
+__all__ = [
+    "COORDINATOR_FIELDS",
+    "MAX_FIELD",
+    "PROGRESS_FIELDS",
+    "ActionsRead",
+    "agree_action",
+    "change_action",
+    "list_actions",
+    "read_action",
+    "read_actions",
+]
+
+MAX_FIELD = MAX_REASON
+
+# What the action is and who owns it only a coordinator changes; the
+# organisation responsible records its progress.
+COORDINATOR_FIELDS = ("action", "who", "timescale", "responsible_organisation_id", "due_date")
+PROGRESS_FIELDS = ("date_reviewed", "completed", "comments", "initials")
+
+NOT_TAKING_PART = "is not an organisation taking part"
+
+
+def _text_problems(values: Mapping[str, object]) -> list[FieldError]:
+    return [
+        FieldError(field=f"$.{name}", message=f"is longer than {MAX_FIELD} characters")
+        for name, value in values.items()
+        if isinstance(value, str) and len(value) > MAX_FIELD
+    ]
+
+
+async def list_actions(
+    connection: asyncpg.Connection[Any], principal: Principal, audit_id: UUID
+) -> list[RemedialActionRow]:
+    """The audit's actions, soonest due first (an auditor: only those their
+    organisation is responsible for); the read recorded."""
+    audit = await visible_audit(connection, principal, audit_id)
+    only = None if is_partnership_staff(principal) else principal.organisation_id
+    found = await actions.for_audit(connection, audit.id, organisation_id=only)
+    await events.record(connection, principal, EventName.ACTIONS_READ, audit_id=audit.id)
+    return found
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActionsRead:
+    """An audit's action plan, with the organisations that could own an action."""
+
+    audit: AuditRow
+    toolkit: Toolkit
+    actions: list[RemedialActionRow]
+    participants: list[ParticipantRow]  # taking part now
+
+    @property
+    def reference(self) -> str | None:
+        return case_reference(self.toolkit, case_details_of(self.audit))
+
+
+async def read_actions(
+    connection: asyncpg.Connection[Any], principal: Principal, registry: Registry, audit_id: UUID
+) -> ActionsRead:
+    """The tracker's page: every action of the audit and who takes part;
+    the read recorded."""
+    audit = await visible_audit(connection, principal, audit_id)
+    toolkit = audit_toolkit(registry, audit)
+    found = await actions.for_audit(connection, audit.id)
+    participants = [p for p in await audits.participants(connection, audit.id) if p.removed_at is None]
+    await events.record(connection, principal, EventName.ACTIONS_READ, audit_id=audit.id)
+    return ActionsRead(audit=audit, toolkit=toolkit, actions=found, participants=participants)
+
+
+async def read_action(
+    connection: asyncpg.Connection[Any], principal: Principal, audit_id: UUID, action_id: UUID
+) -> tuple[AuditRow, RemedialActionRow]:
+    """One action of the audit, to record progress on it; the read recorded."""
+    audit = await visible_audit(connection, principal, audit_id)
+    action = await actions.get(connection, audit.id, action_id)
+    if action is None:
+        raise NotFound("no such action")
+    await events.record(connection, principal, EventName.ACTIONS_READ, audit_id=audit.id)
+    return audit, action
+
+
+async def agree_action(
+    connection: asyncpg.Connection[Any],
+    principal: Principal,
+    audit_id: UUID,
+    *,
+    action: str,
+    who: str | None,
+    timescale: str | None,
+    responsible_organisation_id: UUID | None,
+    due_date: datetime.date | None,
+) -> RemedialActionRow:
+    """Agree a remedial action on the audit (coordinators and reviewers):
+    it says what is to be done, its texts fit, and the organisation made
+    responsible takes part (422 naming every problem)."""
+    if not is_partnership_staff(principal):
+        raise Forbidden("only coordinators and reviewers agree remedial actions")
+    errors = _text_problems({"action": action, "who": who, "timescale": timescale})
+    if not action.strip():
+        errors.append(FieldError(field="$.action", message="say what is to be done"))
+    audit = await visible_audit(connection, principal, audit_id)
+    if responsible_organisation_id is not None and not await audits.is_participant(
+        connection, audit.id, responsible_organisation_id
+    ):
+        errors.append(FieldError(field="$.responsible_organisation_id", message=NOT_TAKING_PART))
+    if errors:
+        raise InvalidInput(errors=errors)
+    created = await actions.create(
+        connection,
+        audit.id,
+        action=action,
+        who=who,
+        timescale=timescale,
+        responsible_organisation_id=responsible_organisation_id,
+        due_date=due_date,
+        user_id=principal.user_id,
+    )
+    await events.record(
+        connection,
+        principal,
+        EventName.ACTION_CREATED,
+        audit_id=audit.id,
+        target_organisation_id=responsible_organisation_id,
+        detail={"action_id": str(created.id)},
+    )
+    return created
+
+
+async def change_action(
+    connection: asyncpg.Connection[Any],
+    principal: Principal,
+    audit_id: UUID,
+    action_id: UUID,
+    given: Mapping[str, Any],
+    *,
+    seen_version: int | None,
+) -> RemedialActionRow:
+    """Record progress on an action (its responsible organisation, or a
+    coordinator) or change what it is (a coordinator): ``given`` holds the
+    fields sent, by name. 412 if it changed since ``seen_version``."""
+    audit = await visible_audit(connection, principal, audit_id)
+    current = await actions.get(connection, audit.id, action_id)
+    coordinator = may(principal, Permission.ACTION_CHANGE)
+    responsible = (
+        current is not None
+        and may(principal, Permission.ACTION_PROGRESS)
+        and current.responsible_organisation_id == principal.organisation_id
+    )
+    if current is None or not (coordinator or responsible or is_partnership_staff(principal)):
+        raise NotFound("no such action")
+    if not (coordinator or responsible):
+        raise Forbidden("only the organisation responsible or a coordinator changes an action")
+    check_seen_version(seen_version, current.row_version)
+    errors = _text_problems(given)
+    if not coordinator:
+        errors += [
+            FieldError(field=f"$.{name}", message="only a coordinator changes this")
+            for name in given
+            if name in COORDINATOR_FIELDS
+        ]
+    if "action" in given and not str(given["action"]).strip():
+        errors.append(FieldError(field="$.action", message="say what is to be done"))
+    organisation = given.get("responsible_organisation_id")
+    if isinstance(organisation, UUID) and not await audits.is_participant(connection, audit.id, organisation):
+        errors.append(FieldError(field="$.responsible_organisation_id", message=NOT_TAKING_PART))
+    if errors:
+        raise InvalidInput(errors=errors)
+    changed = msgspec.structs.replace(current, **given)
+    updated = await actions.update(connection, changed, current.row_version, principal.user_id)
+    if updated is None:
+        raise PreconditionFailed("someone changed this since you read it")
+    await events.record(
+        connection,
+        principal,
+        EventName.ACTION_CHANGED,
+        audit_id=audit.id,
+        target_organisation_id=updated.responsible_organisation_id,
+        detail={"action_id": str(updated.id), "fields": sorted(given)},
+    )
+    return updated

@@ -1,0 +1,611 @@
+"""An audit of a case: the coordinator creates, corrects, distributes and
+closes it; everyone who may see it reads it, its progress and its log.
+
+Who may see an audit: coordinators and reviewers of its partnership, and
+auditors of an organisation taking part once it is distributed
+(:mod:`server.audits.access`). Each step checks who may act and whether the
+audit's state allows it, writes, records its event and refreshes the
+audit's themes summary; each read decides what its reader sees and records
+the read, in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from agencies.applicability import Participant, view_for
+from agencies.contributions import contribution_progress
+from server.audits import events, summaries
+from server.audits.access import (
+    is_partnership_staff,
+    listed_organisation,
+    require_coordinator,
+    visible_audit,
+)
+from server.audits.checks import NO_SUCH_ORGANISATION, check_reason, check_seen_version, invalid
+from server.audits.events import EventName
+from server.audits.facts import audit_toolkit, case_details_of, contribution_content, participant_of
+from server.audits.views import (
+    AuditView,
+    EventView,
+    ListedAudit,
+    Organisation,
+    ParticipantView,
+    Progress,
+    ToolkitRef,
+    audit_overdue,
+    case_reference,
+    contribution_view,
+    organisation_view,
+    participant_views,
+    today,
+)
+from server.auth.principal import Principal
+from server.db import audits, contributions
+from server.db import events as stored_events
+from server.db.audits import AuditRow, OrganisationRow, ParticipantRow
+from server.db.contributions import ContributionRow
+from server.platform.problems import Conflict, PreconditionFailed
+from toolkits.answers import CaseDetails
+from toolkits.model import Toolkit
+from toolkits.registry import Registry, UnknownToolkit
+from toolkits.validation import FieldProblem, case_detail_values, validate_case_details
+
+__all__ = [
+    "STATUSES",
+    "TRANSITIONS",
+    "AuditChanges",
+    "AuditRead",
+    "AuditStatus",
+    "NewAudit",
+    "change_audit",
+    "change_problems",
+    "check_transition",
+    "create_audit",
+    "list_audits",
+    "list_organisations",
+    "move_audit",
+    "new_audit_problems",
+    "partnership_organisations",
+    "read_audit",
+    "read_events",
+    "read_progress",
+    "status_change_problems",
+    "view_of",
+]
+
+AuditStatus = Literal["draft", "open", "in-review", "closed"]
+STATUSES: tuple[AuditStatus, ...] = ("draft", "open", "in-review", "closed")
+
+# draft → open distributes the audit; in-review → open and closed → open
+# reopen it (with a reason).
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "draft": ("open",),
+    "open": ("in-review",),
+    "in-review": ("closed", "open"),
+    "closed": ("open",),
+}
+
+
+# --- what a coordinator sends ---------------------------------------------------------
+
+
+class NewAudit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A new audit of a case: the API's request body, and what the
+    coordinator's pages fill in once their form is checked."""
+
+    toolkit: str
+    participants: list[str]  # organisation ids or codes, of the caller's partnership
+    case_details: CaseDetails = msgspec.field(default_factory=CaseDetails)
+    period_start: datetime.date | None = None
+    period_end: datetime.date | None = None
+    referring_organisation: str | None = None  # id or code
+    due_date: datetime.date | None = None
+
+
+class AuditChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A correction. Absent fields stay as they are; ``null`` clears one."""
+
+    case_details: CaseDetails | msgspec.UnsetType = msgspec.UNSET
+    period_start: datetime.date | msgspec.UnsetType | None = msgspec.UNSET
+    period_end: datetime.date | msgspec.UnsetType | None = msgspec.UNSET
+    referring_organisation: str | msgspec.UnsetType | None = msgspec.UNSET
+    due_date: datetime.date | msgspec.UnsetType | None = msgspec.UNSET
+    add_participants: list[str] = msgspec.field(default_factory=list)
+    remove_participants: list[str] = msgspec.field(default_factory=list)
+    # Required once any agency has started, and to remove a participant.
+    reason: str | None = None
+
+
+def _period_problems(start: datetime.date | None, end: datetime.date | None) -> list[FieldProblem]:
+    if start and end and start > end:
+        return [FieldProblem(field="$.period_end", message="is before the start of the audit period")]
+    return []
+
+
+# --- creating an audit ------------------------------------------------------------------
+
+
+def new_audit_problems(registry: Registry, new: NewAudit) -> tuple[Toolkit | None, list[FieldProblem]]:
+    """The toolkit ``new`` names, and what is wrong with ``new`` that can be
+    told without the database: a draft's case details may be partial."""
+    problems: list[FieldProblem] = []
+    toolkit: Toolkit | None = None
+    try:
+        toolkit = registry.current(new.toolkit)
+    except UnknownToolkit:
+        problems.append(FieldProblem(field="$.toolkit", message="no such toolkit"))
+    if toolkit is not None:
+        problems.extend(validate_case_details(toolkit, new.case_details))
+    problems += _period_problems(new.period_start, new.period_end)
+    if not new.participants:
+        problems.append(FieldProblem(field="$.participants", message="name at least one organisation"))
+    return toolkit, problems
+
+
+async def create_audit(
+    connection: asyncpg.Connection[Any], principal: Principal, registry: Registry, new: NewAudit
+) -> AuditRow:
+    """Create the audit as a draft of the toolkit's current version, its
+    participants (organisations of the caller's partnership, by id or code)
+    invited; 422 naming every problem."""
+    require_coordinator(principal)
+    toolkit, problems = new_audit_problems(registry, new)
+    references = [*new.participants, *([new.referring_organisation] if new.referring_organisation else [])]
+    known = await audits.partnership_organisations(connection, principal.partnership_id, references)
+    for i, reference in enumerate(new.participants):
+        if reference not in known:
+            problems.append(FieldProblem(field=f"$.participants[{i}]", message=NO_SUCH_ORGANISATION))
+    if new.referring_organisation and new.referring_organisation not in known:
+        problems.append(FieldProblem(field="$.referring_organisation", message=NO_SUCH_ORGANISATION))
+    if problems or toolkit is None:
+        raise invalid(problems)
+    audit = await audits.create(
+        connection,
+        partnership_id=principal.partnership_id,
+        toolkit_id=toolkit.id,
+        toolkit_version=toolkit.version,
+        case_details=msgspec.to_builtins(new.case_details),
+        period_start=new.period_start,
+        period_end=new.period_end,
+        referring_organisation_id=known[new.referring_organisation].id if new.referring_organisation else None,
+        due_date=new.due_date,
+        user_id=principal.user_id,
+    )
+    organisation_ids = list(dict.fromkeys(known[reference].id for reference in new.participants))
+    for organisation_id in organisation_ids:
+        await audits.add_participant(connection, audit.id, organisation_id, principal.user_id)
+    await events.record(
+        connection,
+        principal,
+        EventName.AUDIT_CREATED,
+        audit_id=audit.id,
+        detail={
+            "toolkit": toolkit.id,
+            "toolkit_version": toolkit.version,
+            "participants": [str(i) for i in organisation_ids],
+        },
+    )
+    await summaries.refresh(connection, registry, audit.id)
+    return audit
+
+
+# --- correcting an audit ------------------------------------------------------------------
+
+
+def change_problems(
+    toolkit: Toolkit,
+    audit: AuditRow,
+    changes: AuditChanges,
+    *,
+    started: bool,
+    known: Mapping[str, OrganisationRow],
+) -> list[FieldProblem]:
+    """What stops ``changes`` being made: a reason once an agency has started
+    (and to remove a participant), case details that fit the toolkit
+    (complete once distributed), a period that ends after it starts, and
+    organisations of the partnership (``known``: those found, by the
+    reference used)."""
+    problems = check_reason(
+        changes.reason,
+        required=started or bool(changes.remove_participants),
+        why="once an agency has started, and to remove a participant",
+    )
+    if not isinstance(changes.case_details, msgspec.UnsetType):
+        problems.extend(validate_case_details(toolkit, changes.case_details, complete=audit.status != "draft"))
+    start = audit.period_start if isinstance(changes.period_start, msgspec.UnsetType) else changes.period_start
+    end = audit.period_end if isinstance(changes.period_end, msgspec.UnsetType) else changes.period_end
+    problems += _period_problems(start, end)
+    for name, listed in (
+        ("add_participants", changes.add_participants),
+        ("remove_participants", changes.remove_participants),
+    ):
+        for i, reference in enumerate(listed):
+            if reference not in known:
+                problems.append(FieldProblem(field=f"$.{name}[{i}]", message=NO_SUCH_ORGANISATION))
+    if isinstance(changes.referring_organisation, str) and changes.referring_organisation not in known:
+        problems.append(FieldProblem(field="$.referring_organisation", message=NO_SUCH_ORGANISATION))
+    return problems
+
+
+def _references(changes: AuditChanges) -> list[str]:
+    references = list(changes.add_participants) + list(changes.remove_participants)
+    if isinstance(changes.referring_organisation, str):
+        references.append(changes.referring_organisation)
+    return references
+
+
+async def change_audit(
+    connection: asyncpg.Connection[Any],
+    principal: Principal,
+    registry: Registry,
+    audit_id: UUID,
+    changes: AuditChanges,
+    *,
+    seen_version: int | None,
+) -> AuditRow:
+    """Correct the audit's case details, period, due date, referrer or who
+    takes part (a coordinator, until it is closed); the audit as it is now."""
+    require_coordinator(principal)
+    audit = await visible_audit(connection, principal, audit_id, for_update=True)
+    check_seen_version(seen_version, audit.row_version)
+    if audit.status == "closed":
+        raise Conflict("the audit is closed; reopen it to change it", allowed=["open"])
+    toolkit = audit_toolkit(registry, audit)
+    started = await audits.any_contribution_started(connection, audit.id)
+    known = await audits.partnership_organisations(connection, principal.partnership_id, _references(changes))
+    problems = change_problems(toolkit, audit, changes, started=started, known=known)
+    if problems:
+        raise invalid(problems)
+
+    current = {p.organisation_id for p in await audits.participants(connection, audit.id) if p.removed_at is None}
+    added = [known[r].id for r in changes.add_participants if known[r].id not in current]
+    removed = [known[r].id for r in changes.remove_participants if known[r].id in current]
+    for organisation_id in dict.fromkeys(added):
+        await audits.add_participant(connection, audit.id, organisation_id, principal.user_id)
+    for organisation_id in dict.fromkeys(removed):
+        await audits.remove_participant(
+            connection, audit.id, organisation_id, principal.user_id, (changes.reason or "").strip()
+        )
+    referring = audit.referring_organisation_id
+    if isinstance(changes.referring_organisation, str):
+        referring = known[changes.referring_organisation].id
+    elif changes.referring_organisation is None:
+        referring = None
+    updated = await audits.update(
+        connection,
+        audit.id,
+        audit.row_version,
+        case_details=(
+            audit.case_details
+            if isinstance(changes.case_details, msgspec.UnsetType)
+            else msgspec.to_builtins(changes.case_details)
+        ),
+        period_start=audit.period_start
+        if isinstance(changes.period_start, msgspec.UnsetType)
+        else changes.period_start,
+        period_end=audit.period_end if isinstance(changes.period_end, msgspec.UnsetType) else changes.period_end,
+        referring_organisation_id=referring,
+        due_date=audit.due_date if isinstance(changes.due_date, msgspec.UnsetType) else changes.due_date,
+        status=audit.status,
+        user_id=principal.user_id,
+    )
+    if updated is None:  # unreachable while the row is locked; kept for safety
+        check_seen_version(-1, audit.row_version)
+    assert updated is not None
+    await events.record(
+        connection,
+        principal,
+        EventName.AUDIT_CHANGED,
+        audit_id=audit.id,
+        detail={
+            "fields": [
+                name
+                for name in ("case_details", "period_start", "period_end", "referring_organisation", "due_date")
+                if not isinstance(getattr(changes, name), msgspec.UnsetType)
+            ],
+            "added": [str(i) for i in added],
+            "removed": [str(i) for i in removed],
+            "reason": changes.reason,
+        },
+    )
+    await summaries.refresh(connection, registry, audit.id)
+    return updated
+
+
+# --- moving an audit on -----------------------------------------------------------------
+
+
+def check_transition(current: str, target: str) -> None:
+    allowed = TRANSITIONS[current]
+    if target not in allowed:
+        raise Conflict(f"an audit that is {current} cannot become {target}", allowed=list(allowed))
+
+
+def status_change_problems(
+    toolkit: Toolkit, audit: AuditRow, participants: list[ParticipantRow], target: str, reason: str | None
+) -> list[FieldProblem]:
+    """What stops ``audit`` becoming ``target``: a reason to reopen, or to
+    review before every agency has submitted; complete case details and at
+    least one participant to distribute it."""
+    problems: list[FieldProblem] = []
+    if target == "open" and audit.status != "draft":
+        problems += check_reason(reason, required=True, why="to reopen an audit")
+    elif target == "in-review":
+        all_submitted = all(p.contribution_status == "submitted" for p in participants)
+        problems += check_reason(reason, required=not all_submitted, why="to review before every agency has submitted")
+    else:
+        problems += check_reason(reason, required=False, why="")
+    if audit.status == "draft":
+        problems += validate_case_details(toolkit, case_details_of(audit), complete=True)
+        if not participants:
+            problems.append(FieldProblem(field="$.participants", message="no organisation takes part"))
+    return problems
+
+
+async def move_audit(
+    connection: asyncpg.Connection[Any],
+    principal: Principal,
+    registry: Registry,
+    audit_id: UUID,
+    target: str,
+    reason: str | None,
+    *,
+    seen_version: int | None,
+) -> AuditRow:
+    """Distribute, review, close or reopen the audit; the audit as it is now."""
+    require_coordinator(principal)
+    audit = await visible_audit(connection, principal, audit_id, for_update=True)
+    check_seen_version(seen_version, audit.row_version)
+    check_transition(audit.status, target)
+    toolkit = audit_toolkit(registry, audit)
+    participants = [p for p in await audits.participants(connection, audit.id) if p.removed_at is None]
+    problems = status_change_problems(toolkit, audit, participants, target, reason)
+    if problems:
+        raise invalid(problems, "the audit cannot move on yet")
+    updated = await audits.update(
+        connection,
+        audit.id,
+        audit.row_version,
+        case_details=audit.case_details,
+        period_start=audit.period_start,
+        period_end=audit.period_end,
+        referring_organisation_id=audit.referring_organisation_id,
+        due_date=audit.due_date,
+        status=target,
+        user_id=principal.user_id,
+    )
+    if updated is None:  # unreachable while the row is locked; kept for safety
+        raise PreconditionFailed("someone changed this since you read it")
+    await events.record(
+        connection,
+        principal,
+        EventName.AUDIT_STATUS_CHANGED,
+        audit_id=audit.id,
+        detail={"from": audit.status, "to": target, "reason": reason},
+    )
+    await summaries.refresh(connection, registry, audit.id)
+    return updated
+
+
+# --- reading an audit ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditRead:
+    """An audit as its reader may see it: coordinators and reviewers every
+    organisation ever invited and its progress; an agency's auditor its
+    own part in the case and its own contribution."""
+
+    audit: AuditRow
+    toolkit: Toolkit
+    participants: list[ParticipantView] | None = None
+    agency: Participant | None = None
+    contribution: ContributionRow | None = None
+
+    @property
+    def active(self) -> list[ParticipantView]:
+        """The organisations taking part now."""
+        return [p for p in self.participants or () if p.removed_at is None]
+
+    @property
+    def case_details(self) -> CaseDetails:
+        return case_details_of(self.audit)
+
+    @property
+    def reference(self) -> str | None:
+        return case_reference(self.toolkit, self.case_details)
+
+    def view(self) -> AuditView:
+        """The API's document of the audit."""
+        audit = self.audit
+        base: dict[str, Any] = {
+            "id": audit.id,
+            "toolkit": ToolkitRef(id=audit.toolkit_id, version=audit.toolkit_version),
+            "status": audit.status,
+            "case_details": case_details_of(audit),
+            "period_start": audit.period_start,
+            "period_end": audit.period_end,
+            "referring_organisation_id": audit.referring_organisation_id,
+            "due_date": audit.due_date,
+            "overdue": audit_overdue(audit),
+            "row_version": audit.row_version,
+            "created_at": audit.created_at,
+            "updated_at": audit.updated_at,
+        }
+        if self.participants is not None:
+            return AuditView(
+                **base, participants=self.participants, allowed_transitions=list(TRANSITIONS[audit.status])
+            )
+        assert self.agency is not None
+        values = case_detail_values(case_details_of(audit))
+        view = None
+        if self.contribution is not None:
+            content = contribution_content(self.contribution)
+            applicable = contribution_progress(self.toolkit, self.agency, content, case_details=values).applicable
+            view = contribution_view(self.contribution, content, applicable)
+        return AuditView(**base, questions=view_for(self.toolkit, self.agency, values), contribution=view)
+
+
+async def view_of(
+    connection: asyncpg.Connection[Any], principal: Principal, registry: Registry, audit: AuditRow
+) -> AuditRead:
+    """What ``principal`` sees of an audit a step has just read or written
+    (not recorded as a read: the step recorded what it did)."""
+    toolkit = audit_toolkit(registry, audit)
+    if is_partnership_staff(principal):
+        return AuditRead(
+            audit=audit,
+            toolkit=toolkit,
+            participants=participant_views(toolkit, audit, await audits.participants(connection, audit.id)),
+        )
+    return AuditRead(
+        audit=audit,
+        toolkit=toolkit,
+        agency=participant_of(audit, principal.organisation_id, principal.agency_kind),
+        contribution=await contributions.get(connection, audit.id, principal.organisation_id),
+    )
+
+
+async def read_audit(
+    connection: asyncpg.Connection[Any], principal: Principal, registry: Registry, audit_id: UUID
+) -> AuditRead:
+    """The audit as ``principal`` may see it, the read recorded."""
+    audit = await visible_audit(connection, principal, audit_id)
+    read = await view_of(connection, principal, registry, audit)
+    await events.record(connection, principal, EventName.AUDIT_READ, audit_id=audit.id)
+    return read
+
+
+async def read_progress(
+    connection: asyncpg.Connection[Any], principal: Principal, registry: Registry, audit_id: UUID
+) -> Progress:
+    """Who has done what on the audit (coordinators and reviewers), the read recorded."""
+    audit = await visible_audit(connection, principal, audit_id)
+    participants = participant_views(
+        audit_toolkit(registry, audit), audit, await audits.participants(connection, audit.id)
+    )
+    await events.record(connection, principal, EventName.AUDIT_PROGRESS_READ, audit_id=audit.id)
+    active = [p for p in participants if p.removed_at is None]
+    return Progress(
+        audit_id=audit.id,
+        status=audit.status,
+        due_date=audit.due_date,
+        overdue=audit_overdue(audit),
+        submitted=sum(1 for p in active if p.contribution_status == "submitted"),
+        participants=participants,
+    )
+
+
+async def read_events(
+    connection: asyncpg.Connection[Any], principal: Principal, audit_id: UUID, *, after: int, limit: int
+) -> list[EventView]:
+    """What happened to the audit, oldest first, after event id ``after``
+    (coordinators and reviewers); the read recorded."""
+    audit = await visible_audit(connection, principal, audit_id)
+    found = await stored_events.for_audit(connection, audit.id, after=after, limit=limit)
+    await events.record(connection, principal, EventName.AUDIT_EVENTS_READ, audit_id=audit.id)
+    return [
+        EventView(
+            id=e.id,
+            at=e.at,
+            user_id=e.user_id,
+            organisation_id=e.organisation_id,
+            action=e.action,
+            target_organisation_id=e.target_organisation_id,
+            detail=e.detail,
+        )
+        for e in found
+    ]
+
+
+# --- lists --------------------------------------------------------------------------------
+
+
+async def list_audits(
+    connection: asyncpg.Connection[Any],
+    principal: Principal,
+    registry: Registry,
+    *,
+    status: str | None = None,
+    toolkit_id: str | None = None,
+    due_before: datetime.date | None = None,
+    overdue: bool = False,
+    limit: int,
+    offset: int,
+    own_organisation: bool = False,
+    with_progress: bool = False,
+) -> tuple[list[ListedAudit], int]:
+    """A page of the audits ``principal`` may see, soonest due first, and
+    how many match in all; the read recorded. ``own_organisation``: only
+    those their organisation takes part in, whatever else they may see (an
+    auditor's own list). ``with_progress``: each current participant's
+    progress too. One statement reads the page, whatever its length, and
+    one more the participants of all of it."""
+    organisation_id = principal.organisation_id if own_organisation else listed_organisation(principal)
+    rows, total = await audits.list_audits(
+        connection,
+        partnership_id=principal.partnership_id,
+        organisation_id=organisation_id,
+        status=status,
+        toolkit_id=toolkit_id,
+        due_before=due_before,
+        overdue_on=today() if overdue else None,
+        limit=limit,
+        offset=offset,
+    )
+    progress = await audits.participants_of(connection, [row.id for row in rows]) if with_progress and rows else {}
+    listed: list[ListedAudit] = []
+    for row in rows:
+        try:
+            toolkit: Toolkit | None = registry.get(row.toolkit_id, row.toolkit_version)
+        except UnknownToolkit:
+            toolkit = None
+        listed.append(
+            ListedAudit(
+                id=row.id,
+                toolkit_id=row.toolkit_id,
+                toolkit_version=row.toolkit_version,
+                toolkit=toolkit,
+                reference=None if toolkit is None else case_reference(toolkit, case_details_of(row)),
+                status=row.status,
+                due_date=row.due_date,
+                overdue=audit_overdue(row),
+                period_start=row.period_start,
+                period_end=row.period_end,
+                participants=row.participants,
+                submitted=row.submitted,
+                own_status=(row.own_status or "not-started") if organisation_id is not None else None,
+                progress=(
+                    participant_views(toolkit, row, progress[row.id]) if with_progress and toolkit is not None else None
+                ),
+                row_version=row.row_version,
+                created_at=row.created_at,
+                updated_at=row.updated_at,
+            )
+        )
+    await events.record(connection, principal, EventName.AUDITS_LISTED, detail={"count": len(rows), "total": total})
+    return listed, total
+
+
+async def list_organisations(connection: asyncpg.Connection[Any], principal: Principal) -> list[Organisation]:
+    """The organisations of the caller's partnership, by name; the read recorded."""
+    found = await audits.organisations_of_partnership(connection, principal.partnership_id)
+    await events.record(connection, principal, EventName.ORGANISATIONS_LISTED, detail={"count": len(found)})
+    return [organisation_view(o) for o in found]
+
+
+async def partnership_organisations(connection: asyncpg.Connection[Any], principal: Principal) -> list[Organisation]:
+    """The organisations a coordinator may invite, as a form's choices (the
+    form is not a read of anyone's work, so it is not recorded)."""
+    require_coordinator(principal)
+    return [
+        organisation_view(o) for o in await audits.organisations_of_partnership(connection, principal.partnership_id)
+    ]

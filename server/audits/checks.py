@@ -1,0 +1,47 @@
+"""Problems with what was sent, as every step words them: the limits on
+free text, the reason a change needs, and a refusal naming each field.
+
+The pure ``…_problems`` functions of the steps return ``FieldProblem``s
+(``toolkits.validation``), so a page can show every problem with a form at
+once; the step raises them as one :class:`InvalidInput` (422 naming each
+field, for the API)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from server.platform.problems import FieldError, InvalidInput
+from server.platform.transactions import check_version
+from toolkits.validation import FieldProblem
+
+__all__ = [
+    "MAX_MODERATION_REASON",
+    "MAX_REASON",
+    "NO_SUCH_ORGANISATION",
+    "check_reason",
+    "check_seen_version",
+    "invalid",
+]
+
+MAX_REASON = 2_000
+MAX_MODERATION_REASON = 5_000
+
+NO_SUCH_ORGANISATION = "no organisation of your partnership has this id or code"
+
+
+def invalid(problems: Iterable[FieldProblem], detail: str | None = None) -> InvalidInput:
+    return InvalidInput(detail, errors=[FieldError(field=p.field, message=p.message) for p in problems])
+
+
+def check_reason(reason: str | None, *, required: bool, why: str) -> list[FieldProblem]:
+    if reason is not None and len(reason) > MAX_REASON:
+        return [FieldProblem(field="$.reason", message=f"is longer than {MAX_REASON} characters")]
+    if required and (reason is None or not reason.strip()):
+        return [FieldProblem(field="$.reason", message=f"a reason is required {why}")]
+    return []
+
+
+def check_seen_version(seen: int | None, current: int) -> None:
+    """412 unless the caller changes the version it last saw (a form that
+    lost its hidden version field saw none)."""
+    check_version(-1 if seen is None else seen, current)

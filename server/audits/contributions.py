@@ -1,0 +1,469 @@
+"""An agency's contribution to an audit: reading it, saving drafts,
+submitting, amending with a reason, and the coordinator returning it.
+
+An auditor reads and writes only their own organisation's contribution:
+drafts while the audit is open, a submission checked in full, amendments
+with a reason afterwards (each submitted and amended version is kept).
+Coordinators and reviewers read what was last submitted, never a draft
+(:func:`server.audits.access.contribution_reader`).
+
+The writing steps take the caller's own contribution as
+:func:`load_own_contribution` read it in the same transaction (who may, and
+the row's version, checked there) and check everything else themselves:
+the version the caller saw, whether the audit's state allows the change,
+and every problem with the content (:func:`save_problems`,
+:func:`submission_problems`, which a page also calls to show every problem
+at once).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from agencies.applicability import Participant, applicable_sections
+from agencies.contributions import contribution_progress, validate_contribution
+from server.audits import events, summaries
+from server.audits.access import contribution_reader, own_contribution_row, require_coordinator, visible_audit
+from server.audits.checks import MAX_REASON, check_reason, check_seen_version, invalid
+from server.audits.events import EventName
+from server.audits.facts import audit_toolkit, case_details_of, contribution_content, participant_of
+from server.audits.views import ContributionView, ParticipantView, VersionView, contribution_view, participant_views
+from server.auth.principal import Principal
+from server.db import audits, contributions
+from server.db.audits import AuditRow
+from server.db.contributions import ContributionRow
+from server.platform.problems import Conflict, FieldError, InvalidInput, NotFound, PreconditionFailed
+from toolkits.answers import CaseDetails, ContributionContent
+from toolkits.model import Section, Toolkit
+from toolkits.registry import Registry
+from toolkits.validation import FieldProblem, case_detail_values
+
+__all__ = [
+    "OwnContribution",
+    "ReturnRead",
+    "check_editable",
+    "check_return_comment",
+    "check_submittable",
+    "load_own_contribution",
+    "read_contribution",
+    "read_for_return",
+    "read_own_contribution",
+    "read_versions",
+    "return_contribution",
+    "save_contribution",
+    "save_own",
+    "save_problems",
+    "submission_problems",
+    "submit_contribution",
+    "submit_own",
+]
+
+
+# --- the caller's own contribution ----------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class OwnContribution:
+    """The caller's organisation's contribution, with what it is checked
+    against: the audit's toolkit version and case details, and the agency's
+    part in the case (which sections apply to it)."""
+
+    audit: AuditRow
+    row: ContributionRow
+    toolkit: Toolkit
+    participant: Participant
+
+    @functools.cached_property
+    def case_details(self) -> CaseDetails:
+        return case_details_of(self.audit)
+
+    @functools.cached_property
+    def case_values(self) -> dict[str, object] | None:
+        return case_detail_values(self.case_details)
+
+    @functools.cached_property
+    def sections(self) -> tuple[Section, ...]:
+        """The sections this agency answers on this case, in order."""
+        return tuple(applicable_sections(self.toolkit, self.participant, self.case_values))
+
+    @functools.cached_property
+    def content(self) -> ContributionContent:
+        return contribution_content(self.row)
+
+    @property
+    def submitted(self) -> bool:
+        return self.row.status == "submitted"
+
+    @property
+    def editable(self) -> bool:
+        return is_editable(self.audit, self.row)
+
+    def section(self, section_id: str) -> Section:
+        for section in self.sections:
+            if section.id == section_id:
+                return section
+        raise NotFound("no such section in your part of this audit")
+
+    def next_after(self, section_id: str) -> str | None:
+        ids = [s.id for s in self.sections]
+        index = ids.index(section_id)
+        return ids[index + 1] if index + 1 < len(ids) else None
+
+
+async def load_own_contribution(
+    connection: asyncpg.Connection[Any], principal: Principal, registry: Registry, audit_id: UUID, organisation_id: UUID
+) -> OwnContribution:
+    """The caller's organisation's contribution to the audit, to change it;
+    404 unless the audit and the contribution are theirs to see."""
+    audit = await visible_audit(connection, principal, audit_id)
+    row = await own_contribution_row(connection, principal, audit, organisation_id)
+    return OwnContribution(
+        audit=audit,
+        row=row,
+        toolkit=audit_toolkit(registry, audit),
+        participant=participant_of(audit, row.organisation_id, principal.agency_kind),
+    )
+
+
+async def read_own_contribution(
+    connection: asyncpg.Connection[Any], principal: Principal, registry: Registry, audit_id: UUID
+) -> OwnContribution:
+    """The caller's organisation's contribution to the audit, to show it,
+    the read recorded."""
+    own = await load_own_contribution(connection, principal, registry, audit_id, principal.organisation_id)
+    await events.record(
+        connection,
+        principal,
+        EventName.CONTRIBUTION_READ,
+        audit_id=own.audit.id,
+        target_organisation_id=principal.organisation_id,
+    )
+    return own
+
+
+def is_editable(audit: AuditRow, row: ContributionRow) -> bool:
+    """Drafts are saved while the audit is open; a submitted contribution is
+    amended while it is open or in review."""
+    return audit.status == "open" or (row.status == "submitted" and audit.status == "in-review")
+
+
+def check_editable(audit: AuditRow, row: ContributionRow) -> None:
+    if is_editable(audit, row):
+        return
+    if row.status == "submitted":
+        raise Conflict(f"the audit is {audit.status}; a submitted contribution cannot be amended now")
+    raise Conflict(f"the audit is {audit.status}; drafts are saved while it is open")
+
+
+def check_submittable(audit: AuditRow, row: ContributionRow) -> None:
+    if row.status == "submitted":
+        raise Conflict("already submitted; amend it with a reason instead")
+    if audit.status != "open":
+        raise Conflict(f"the audit is {audit.status}; contributions are submitted while it is open")
+
+
+# --- saving, amending, submitting -------------------------------------------------------
+
+
+def save_problems(own: OwnContribution, content: ContributionContent, reason: str | None) -> list[FieldProblem]:
+    """What stops ``content`` being saved: a draft may be partial, an
+    amendment after submission must be complete and give a reason."""
+    amending = own.submitted
+    problems = validate_contribution(
+        own.toolkit, own.participant, content, case_details=own.case_values, complete=amending
+    )
+    problems += check_reason(reason, required=amending, why="to amend a submitted contribution")
+    if reason is not None and not amending:
+        problems.append(FieldProblem(field="$.reason", message="only an amendment after submission has a reason"))
+    return problems
+
+
+async def save_own(
+    connection: asyncpg.Connection[Any],
+    principal: Principal,
+    registry: Registry,
+    own: OwnContribution,
+    content: ContributionContent,
+    reason: str | None,
+    *,
+    seen_version: int | None,
+) -> ContributionRow:
+    """Save ``content`` over the caller's own contribution: a draft while the
+    audit is open, or after submission an amendment, complete, with a
+    reason, kept as a new version. 412 if it changed since ``seen_version``
+    (or between our read and our write)."""
+    check_seen_version(seen_version, own.row.row_version)
+    check_editable(own.audit, own.row)
+    amending = own.submitted
+    problems = save_problems(own, content, reason)
+    if problems:
+        raise invalid(problems, "an amendment must be complete" if amending else None)
+    progress = contribution_progress(own.toolkit, own.participant, content, case_details=own.case_values)
+    stored = msgspec.to_builtins(content)
+    saved = await contributions.save(
+        connection,
+        own.row.id,
+        own.row.row_version,
+        status="submitted" if amending else "in-progress",
+        content=stored,
+        answered=progress.answered,
+        applicable=progress.applicable,
+        user_id=principal.user_id,
+    )
+    if saved is None:  # changed between our read and our write
+        raise PreconditionFailed("someone changed this since you read it")
+    detail: dict[str, Any] = {"status": saved.status, "answered": progress.answered}
+    if amending:
+        detail["version"] = await contributions.add_version(
+            connection, own.row.id, kind="amended", reason=reason, content=stored, user_id=principal.user_id
+        )
+        detail["reason"] = reason
+    await events.record(
+        connection,
+        principal,
+        EventName.CONTRIBUTION_AMENDED if amending else EventName.CONTRIBUTION_SAVED,
+        audit_id=own.audit.id,
+        target_organisation_id=own.row.organisation_id,
+        detail=detail,
+    )
+    # A draft counts in the partnership's judgement only by its status;
+    # re-merging on every keystroke-save would cost each save a merge.
+    if saved.status != own.row.status or amending:
+        await summaries.refresh(connection, registry, own.audit.id)
+    return saved
+
+
+async def save_contribution(
+    connection: asyncpg.Connection[Any],
+    principal: Principal,
+    registry: Registry,
+    audit_id: UUID,
+    organisation_id: UUID,
+    content: ContributionContent,
+    reason: str | None,
+    *,
+    seen_version: int | None,
+) -> ContributionRow:
+    """Save the caller's organisation's contribution (:func:`save_own`)."""
+    own = await load_own_contribution(connection, principal, registry, audit_id, organisation_id)
+    return await save_own(connection, principal, registry, own, content, reason, seen_version=seen_version)
+
+
+def submission_problems(own: OwnContribution, content: ContributionContent) -> list[FieldProblem]:
+    """What stops ``content`` being submitted: every missing or invalid answer."""
+    return validate_contribution(own.toolkit, own.participant, content, case_details=own.case_values, complete=True)
+
+
+async def submit_own(
+    connection: asyncpg.Connection[Any],
+    principal: Principal,
+    registry: Registry,
+    own: OwnContribution,
+    *,
+    seen_version: int | None,
+) -> ContributionRow:
+    """Submit the caller's own contribution as saved, checked in full, and
+    keep it as a version. 412 if it changed since ``seen_version``."""
+    check_seen_version(seen_version, own.row.row_version)
+    check_submittable(own.audit, own.row)
+    problems = submission_problems(own, own.content)
+    if problems:
+        raise invalid(problems, "the contribution is not complete")
+    progress = contribution_progress(own.toolkit, own.participant, own.content, case_details=own.case_values)
+    saved = await contributions.save(
+        connection,
+        own.row.id,
+        own.row.row_version,
+        status="submitted",
+        content=own.row.content,
+        answered=progress.answered,
+        applicable=progress.applicable,
+        user_id=principal.user_id,
+    )
+    if saved is None:
+        raise PreconditionFailed("someone changed this since you read it")
+    version = await contributions.add_version(
+        connection, own.row.id, kind="submitted", reason=None, content=own.row.content, user_id=principal.user_id
+    )
+    await events.record(
+        connection,
+        principal,
+        EventName.CONTRIBUTION_SUBMITTED,
+        audit_id=own.audit.id,
+        target_organisation_id=own.row.organisation_id,
+        detail={"version": version, "answered": progress.answered, "applicable": progress.applicable},
+    )
+    await summaries.refresh(connection, registry, own.audit.id)
+    return saved
+
+
+async def submit_contribution(
+    connection: asyncpg.Connection[Any],
+    principal: Principal,
+    registry: Registry,
+    audit_id: UUID,
+    organisation_id: UUID,
+    *,
+    seen_version: int | None,
+) -> ContributionRow:
+    """Submit the caller's organisation's contribution (:func:`submit_own`)."""
+    own = await load_own_contribution(connection, principal, registry, audit_id, organisation_id)
+    return await submit_own(connection, principal, registry, own, seen_version=seen_version)
+
+
+# --- returning a contribution -------------------------------------------------------------
+
+
+def check_return_comment(comment: str) -> None:
+    if not comment.strip() or len(comment) > MAX_REASON:
+        raise InvalidInput(
+            errors=[FieldError(field="$.comment", message=f"say what is needed, in 1 to {MAX_REASON} characters")]
+        )
+
+
+async def return_contribution(
+    connection: asyncpg.Connection[Any],
+    principal: Principal,
+    registry: Registry,
+    audit_id: UUID,
+    organisation_id: UUID,
+    comment: str,
+    *,
+    seen_version: int | None,
+) -> ContributionRow:
+    """Send a submitted contribution back to its agency for more work,
+    while the audit is open."""
+    require_coordinator(principal)
+    check_return_comment(comment)
+    audit = await visible_audit(connection, principal, audit_id)
+    contribution = await contributions.get(connection, audit.id, organisation_id)
+    if contribution is None or not await audits.is_participant(connection, audit.id, organisation_id):
+        raise NotFound("no such contribution")
+    check_seen_version(seen_version, contribution.row_version)
+    if contribution.status != "submitted":
+        raise Conflict(f"only a submitted contribution can be returned; this one is {contribution.status}")
+    if audit.status != "open":
+        raise Conflict(f"the audit is {audit.status}; reopen it to return a contribution")
+    returned = await contributions.mark_returned(
+        connection, contribution.id, contribution.row_version, comment, principal.user_id
+    )
+    if returned is None:
+        raise PreconditionFailed("someone changed this since you read it")
+    await events.record(
+        connection,
+        principal,
+        EventName.CONTRIBUTION_RETURNED,
+        audit_id=audit.id,
+        target_organisation_id=organisation_id,
+    )
+    await summaries.refresh(connection, registry, audit.id)
+    return returned
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReturnRead:
+    """A participant's contribution as the coordinator's return form shows it."""
+
+    audit: AuditRow
+    participant: ParticipantView
+    contribution: ContributionRow
+
+    @property
+    def returnable(self) -> bool:
+        return self.contribution.status == "submitted" and self.audit.status == "open"
+
+
+async def read_for_return(
+    connection: asyncpg.Connection[Any], principal: Principal, registry: Registry, audit_id: UUID, organisation_id: UUID
+) -> ReturnRead:
+    """A current participant's contribution, to return it; the read recorded."""
+    audit = await visible_audit(connection, principal, audit_id)
+    toolkit = audit_toolkit(registry, audit)
+    found = [
+        p
+        for p in participant_views(toolkit, audit, await audits.participants(connection, audit.id))
+        if p.organisation_id == organisation_id and p.removed_at is None
+    ]
+    contribution = await contributions.get(connection, audit.id, organisation_id)
+    if not found or contribution is None:
+        raise NotFound("no such contribution")
+    await events.record(
+        connection, principal, EventName.CONTRIBUTION_READ, audit_id=audit.id, target_organisation_id=organisation_id
+    )
+    return ReturnRead(audit=audit, participant=found[0], contribution=contribution)
+
+
+# --- reading a contribution ---------------------------------------------------------------
+
+
+async def _readable_row(
+    connection: asyncpg.Connection[Any], principal: Principal, audit: AuditRow, organisation_id: UUID
+) -> tuple[ContributionRow, bool]:
+    """The contribution ``principal`` may read, and whether as its own agency."""
+    if contribution_reader(principal, organisation_id) == "own agency":
+        return await own_contribution_row(connection, principal, audit, organisation_id), True
+    found = await contributions.get(connection, audit.id, organisation_id)
+    if found is None:
+        raise NotFound("no such contribution")
+    return found, False
+
+
+async def read_contribution(
+    connection: asyncpg.Connection[Any], principal: Principal, registry: Registry, audit_id: UUID, organisation_id: UUID
+) -> ContributionView:
+    """An organisation's contribution as ``principal`` may read it: its own
+    agency's working copy, or for coordinators and reviewers the version it
+    last submitted (no content until it has submitted one); the read
+    recorded."""
+    audit = await visible_audit(connection, principal, audit_id)
+    toolkit = audit_toolkit(registry, audit)
+    values = case_detail_values(case_details_of(audit))
+    row, own = await _readable_row(connection, principal, audit, organisation_id)
+    content: ContributionContent | None
+    if own:
+        content = contribution_content(row)
+    else:
+        # Never another agency's draft: the last version it submitted.
+        latest = await contributions.latest_version(connection, row.id)
+        content = None if latest is None else msgspec.convert(latest.content, ContributionContent)
+    kind = await audits.agency_kind_of(connection, organisation_id)
+    who = participant_of(audit, organisation_id, kind or "")
+    applicable = contribution_progress(toolkit, who, ContributionContent(), case_details=values).applicable
+    await events.record(
+        connection, principal, EventName.CONTRIBUTION_READ, audit_id=audit.id, target_organisation_id=organisation_id
+    )
+    return contribution_view(row, content, applicable)
+
+
+async def read_versions(
+    connection: asyncpg.Connection[Any], principal: Principal, audit_id: UUID, organisation_id: UUID
+) -> list[VersionView]:
+    """Every submitted and amended version of the contribution, oldest first
+    (kept versions are never drafts); the read recorded."""
+    audit = await visible_audit(connection, principal, audit_id)
+    row, _own = await _readable_row(connection, principal, audit, organisation_id)
+    kept = await contributions.versions(connection, row.id)
+    await events.record(
+        connection,
+        principal,
+        EventName.CONTRIBUTION_VERSIONS_READ,
+        audit_id=audit.id,
+        target_organisation_id=organisation_id,
+    )
+    return [
+        VersionView(
+            version=v.version,
+            kind=v.kind,
+            reason=v.reason,
+            content=msgspec.convert(v.content, ContributionContent),
+            created_by=v.created_by,
+            created_at=v.created_at,
+        )
+        for v in kept
+    ]

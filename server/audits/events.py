@@ -1,0 +1,92 @@
+"""The event log's names, and the one way a step records an event.
+
+Every action Maca records is an :class:`EventName`: the strings are stored
+in ``events.action`` and hash-chained (``maca events verify``), so a name
+never changes once it has been recorded. Only the steps of
+``server.audits`` record events (a test keeps it so), each in the
+transaction of the change or read it records, so no route can forget one.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from server.auth.principal import Principal
+from server.db import events as stored
+
+__all__ = ["EventName", "record", "record_unattributed"]
+
+
+class EventName(enum.StrEnum):
+    """What happened, as ``events.action`` stores it."""
+
+    # An audit and who takes part in it.
+    AUDIT_CREATED = "audit.created"
+    AUDIT_CHANGED = "audit.changed"
+    AUDIT_STATUS_CHANGED = "audit.status-changed"
+    AUDIT_READ = "audit.read"
+    AUDIT_PROGRESS_READ = "audit.progress-read"
+    AUDIT_EVENTS_READ = "audit.events-read"
+    AUDITS_LISTED = "audits.listed"
+    ORGANISATIONS_LISTED = "organisations.listed"
+    # An agency's contribution.
+    CONTRIBUTION_SAVED = "contribution.saved"
+    CONTRIBUTION_AMENDED = "contribution.amended"
+    CONTRIBUTION_SUBMITTED = "contribution.submitted"
+    CONTRIBUTION_RETURNED = "contribution.returned"
+    CONTRIBUTION_READ = "contribution.read"
+    CONTRIBUTION_VERSIONS_READ = "contribution.versions-read"
+    # The partnership's judgement.
+    JUDGEMENT_READ = "judgement.read"
+    JUDGEMENT_MODERATED = "judgement.moderated"
+    # Remedial actions.
+    ACTION_CREATED = "action.created"
+    ACTION_CHANGED = "action.changed"
+    ACTIONS_READ = "actions.read"
+    # Reviewing across audits, and documents taken away.
+    THEMES_READ = "themes.read"
+    REPORT_PRODUCED = "report.produced"
+    EXPORT_PRODUCED = "export.produced"
+    # Retention (``maca purge``), by no one signed in.
+    AUDITS_PURGED = "audits.purged"
+
+
+async def record(
+    connection: asyncpg.Connection[Any],
+    principal: Principal,
+    name: EventName,
+    *,
+    audit_id: UUID | None = None,
+    target_organisation_id: UUID | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append one event done by ``principal``, in the caller's transaction.
+    ``detail`` holds ids, statuses, counts and the reasons people gave,
+    never answers or case details."""
+    await stored.append(
+        connection,
+        user_id=principal.user_id,
+        organisation_id=principal.organisation_id,
+        action=name.value,
+        audit_id=audit_id,
+        target_organisation_id=target_organisation_id,
+        detail=detail or {},
+    )
+
+
+async def record_unattributed(connection: asyncpg.Connection[Any], name: EventName, detail: dict[str, Any]) -> int:
+    """Append an event done by Maca itself (a maintenance command run by the
+    tables' owner, no one signed in); its id."""
+    return await stored.append(
+        connection,
+        user_id=None,
+        organisation_id=None,
+        action=name.value,
+        audit_id=None,
+        target_organisation_id=None,
+        detail=detail,
+    )
