@@ -5,8 +5,11 @@ same steps, so they cannot drift apart. A step takes the transaction's
 connection (``unit_of_work``), the principal, the toolkit registry and
 typed inputs, and
 
-- decides who may do or see it (:mod:`~server.audits.access`: 404 for what
-  is not theirs to see, 403 for what they may see but not do);
+- checks the permission it needs, the one its routes declare
+  (``require(principal, Permission.AUDIT_MOVE)`` from
+  :mod:`server.auth.permissions`: 403 saying who may), and never a role by
+  name; then which resources the person reaches
+  (:mod:`~server.audits.access`: 404 for what is not theirs to see);
 - checks everything else it needs — the version the caller saw, whether
   the audit's state allows it, every problem with the input (the pure
   ``…_problems`` functions, which a page also calls to show every problem

@@ -1,10 +1,15 @@
 """Who may see what: decided here once, for the API and the pages alike.
 
-Coordinators and reviewers see every audit of their partnership; an
-agency's auditor sees an audit once it is distributed, while their
-organisation takes part, and only their own organisation's working copy of
-a contribution. Anything else is "not found" (404), so ids do not leak what
-exists elsewhere.
+Which *people* may do a thing is the permission model's
+(:mod:`server.auth.permissions`: each route declares what it needs, and a
+step calls :func:`~server.auth.permissions.require` for what it does);
+which *resources* they reach is decided here. Those who oversee the
+partnership (``partnership:oversee``: coordinators and reviewers) see every
+audit of their partnership; those who write their organisation's
+contribution (``contribution:write``: an agency's auditors) see an audit
+once it is distributed, while their organisation takes part, and only
+their own organisation's working copy of a contribution. Anything else is
+"not found" (404), so ids do not leak what exists elsewhere.
 """
 
 from __future__ import annotations
@@ -14,21 +19,18 @@ from uuid import UUID
 
 import asyncpg
 
-from server.auth.permissions import Permission, may
+from server.auth.permissions import Permission, is_partnership_staff, may, require
 from server.auth.principal import Principal
 from server.db import audits, contributions
 from server.db.audits import AuditRow
 from server.db.contributions import ContributionRow
-from server.platform.problems import Forbidden, NotFound
+from server.platform.problems import NotFound
 
 __all__ = [
     "Reader",
     "contribution_reader",
-    "is_partnership_staff",
     "listed_organisation",
     "own_contribution_row",
-    "require_coordinator",
-    "require_reviewer",
     "takes_part",
     "visible_audit",
 ]
@@ -37,20 +39,6 @@ __all__ = [
 # auditors the working copy (a draft included); the partnership's
 # coordinators and reviewers what it last submitted, never a draft.
 Reader = Literal["own agency", "partnership"]
-
-
-def is_partnership_staff(principal: Principal) -> bool:
-    return principal.has_role("coordinator", "reviewer")
-
-
-def require_coordinator(principal: Principal) -> None:
-    if not principal.has_role("coordinator"):
-        raise Forbidden("only a coordinator may do this")
-
-
-def require_reviewer(principal: Principal) -> None:
-    if not principal.has_role("reviewer"):
-        raise Forbidden("only a partnership reviewer may moderate")
 
 
 async def visible_audit(
@@ -62,7 +50,7 @@ async def visible_audit(
         if is_partnership_staff(principal):
             return audit
         if (
-            principal.has_role("auditor")
+            may(principal, Permission.CONTRIBUTION_WRITE)
             and audit.status != "draft"
             and await takes_part(connection, audit, principal.organisation_id)
         ):
@@ -82,7 +70,7 @@ async def own_contribution_row(
     connection: asyncpg.Connection[Any], principal: Principal, audit: AuditRow, organisation_id: UUID
 ) -> ContributionRow:
     """The caller's organisation's contribution; 404 for anyone else's."""
-    if organisation_id != principal.organisation_id or not principal.has_role("auditor"):
+    if organisation_id != principal.organisation_id or not may(principal, Permission.CONTRIBUTION_WRITE):
         raise NotFound("no such contribution")
     if not await takes_part(connection, audit, organisation_id):
         raise NotFound("no such contribution")
@@ -107,9 +95,9 @@ def contribution_reader(principal: Principal, organisation_id: UUID) -> Reader:
 def listed_organisation(principal: Principal) -> UUID | None:
     """Whose audits (and actions) a list shows ``principal``: the whole
     partnership's (None) for coordinators and reviewers, their own
-    organisation's for an auditor; 403 for anyone else."""
+    organisation's for anyone else who may see audits (an auditor); 403
+    for anyone who may not."""
+    require(principal, Permission.AUDIT_READ)
     if is_partnership_staff(principal):
         return None
-    if not principal.has_role("auditor"):
-        raise Forbidden("only coordinators, reviewers and auditors see audits")
     return principal.organisation_id

@@ -11,19 +11,19 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
 import msgspec
 
 from server.audits import events
-from server.audits.access import is_partnership_staff, visible_audit
+from server.audits.access import visible_audit
 from server.audits.checks import MAX_REASON, check_seen_version
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit, case_details_of
 from server.audits.views import case_reference
-from server.auth.permissions import Permission, may
+from server.auth.permissions import Permission, is_partnership_staff, may, require
 from server.auth.principal import Principal
 from server.db import actions, audits
 from server.db.actions import RemedialActionRow
@@ -37,8 +37,10 @@ __all__ = [
     "MAX_FIELD",
     "PROGRESS_FIELDS",
     "ActionsRead",
+    "Changer",
     "agree_action",
     "change_action",
+    "changes_as",
     "list_actions",
     "read_action",
     "read_actions",
@@ -53,6 +55,10 @@ PROGRESS_FIELDS = ("date_reviewed", "completed", "comments", "initials")
 
 NOT_TAKING_PART = "is not an organisation taking part"
 
+# How someone may change an action: all of it, or its progress as the
+# organisation responsible for it.
+Changer = Literal["any field", "progress"]
+
 
 def _text_problems(values: Mapping[str, object]) -> list[FieldError]:
     return [
@@ -62,11 +68,23 @@ def _text_problems(values: Mapping[str, object]) -> list[FieldError]:
     ]
 
 
+def changes_as(principal: Principal, action: RemedialActionRow) -> Changer | None:
+    """How ``principal`` may change ``action``: any of it (``action:change``,
+    a coordinator), its progress (``action:progress``, the organisation
+    responsible for it), or not at all."""
+    if may(principal, Permission.ACTION_CHANGE):
+        return "any field"
+    if may(principal, Permission.ACTION_PROGRESS) and action.responsible_organisation_id == principal.organisation_id:
+        return "progress"
+    return None
+
+
 async def list_actions(
     connection: asyncpg.Connection[Any], principal: Principal, audit_id: UUID
 ) -> list[RemedialActionRow]:
     """The audit's actions, soonest due first (an auditor: only those their
     organisation is responsible for); the read recorded."""
+    require(principal, Permission.ACTION_READ)
     audit = await visible_audit(connection, principal, audit_id)
     only = None if is_partnership_staff(principal) else principal.organisation_id
     found = await actions.for_audit(connection, audit.id, organisation_id=only)
@@ -91,8 +109,9 @@ class ActionsRead:
 async def read_actions(
     connection: asyncpg.Connection[Any], principal: Principal, registry: Registry, audit_id: UUID
 ) -> ActionsRead:
-    """The tracker's page: every action of the audit and who takes part;
-    the read recorded."""
+    """The tracker's page: every action of the audit and who takes part
+    (those who oversee the partnership); the read recorded."""
+    require(principal, Permission.PARTNERSHIP_OVERSEE)
     audit = await visible_audit(connection, principal, audit_id)
     toolkit = audit_toolkit(registry, audit)
     found = await actions.for_audit(connection, audit.id)
@@ -104,10 +123,11 @@ async def read_actions(
 async def read_action(
     connection: asyncpg.Connection[Any], principal: Principal, audit_id: UUID, action_id: UUID
 ) -> tuple[AuditRow, RemedialActionRow]:
-    """One action of the audit, to record progress on it; the read recorded."""
+    """One action of the audit, to change it or record progress on it
+    (:func:`changes_as`; 404 for anyone who may not); the read recorded."""
     audit = await visible_audit(connection, principal, audit_id)
     action = await actions.get(connection, audit.id, action_id)
-    if action is None:
+    if action is None or changes_as(principal, action) is None:
         raise NotFound("no such action")
     await events.record(connection, principal, EventName.ACTIONS_READ, audit_id=audit.id)
     return audit, action
@@ -127,8 +147,7 @@ async def agree_action(
     """Agree a remedial action on the audit (coordinators and reviewers):
     it says what is to be done, its texts fit, and the organisation made
     responsible takes part (422 naming every problem)."""
-    if not is_partnership_staff(principal):
-        raise Forbidden("only coordinators and reviewers agree remedial actions")
+    require(principal, Permission.ACTION_AGREE)
     errors = _text_problems({"action": action, "who": who, "timescale": timescale})
     if not action.strip():
         errors.append(FieldError(field="$.action", message="say what is to be done"))
@@ -174,19 +193,14 @@ async def change_action(
     fields sent, by name. 412 if it changed since ``seen_version``."""
     audit = await visible_audit(connection, principal, audit_id)
     current = await actions.get(connection, audit.id, action_id)
-    coordinator = may(principal, Permission.ACTION_CHANGE)
-    responsible = (
-        current is not None
-        and may(principal, Permission.ACTION_PROGRESS)
-        and current.responsible_organisation_id == principal.organisation_id
-    )
-    if current is None or not (coordinator or responsible or is_partnership_staff(principal)):
+    changer = None if current is None else changes_as(principal, current)
+    if current is None or not (changer or is_partnership_staff(principal)):
         raise NotFound("no such action")
-    if not (coordinator or responsible):
+    if changer is None:
         raise Forbidden("only the organisation responsible or a coordinator changes an action")
     check_seen_version(seen_version, current.row_version)
     errors = _text_problems(given)
-    if not coordinator:
+    if changer != "any field":
         errors += [
             FieldError(field=f"$.{name}", message="only a coordinator changes this")
             for name in given

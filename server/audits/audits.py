@@ -23,12 +23,7 @@ import msgspec
 from agencies.applicability import Participant, view_for
 from agencies.contributions import contribution_progress
 from server.audits import events, summaries
-from server.audits.access import (
-    is_partnership_staff,
-    listed_organisation,
-    require_coordinator,
-    visible_audit,
-)
+from server.audits.access import listed_organisation, visible_audit
 from server.audits.checks import NO_SUCH_ORGANISATION, check_reason, check_seen_version, invalid
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit, case_details_of, contribution_content, participant_of
@@ -47,6 +42,7 @@ from server.audits.views import (
     participant_views,
     today,
 )
+from server.auth.permissions import Permission, is_partnership_staff, require
 from server.auth.principal import Principal
 from server.db import audits, contributions
 from server.db import events as stored_events
@@ -156,7 +152,7 @@ async def create_audit(
     """Create the audit as a draft of the toolkit's current version, its
     participants (organisations of the caller's partnership, by id or code)
     invited; 422 naming every problem."""
-    require_coordinator(principal)
+    require(principal, Permission.AUDIT_CREATE)
     toolkit, problems = new_audit_problems(registry, new)
     references = [*new.participants, *([new.referring_organisation] if new.referring_organisation else [])]
     known = await audits.partnership_organisations(connection, principal.partnership_id, references)
@@ -253,7 +249,7 @@ async def change_audit(
 ) -> AuditRow:
     """Correct the audit's case details, period, due date, referrer or who
     takes part (a coordinator, until it is closed); the audit as it is now."""
-    require_coordinator(principal)
+    require(principal, Permission.AUDIT_EDIT)
     audit = await visible_audit(connection, principal, audit_id, for_update=True)
     check_seen_version(seen_version, audit.row_version)
     if audit.status == "closed":
@@ -361,7 +357,7 @@ async def move_audit(
     seen_version: int | None,
 ) -> AuditRow:
     """Distribute, review, close or reopen the audit; the audit as it is now."""
-    require_coordinator(principal)
+    require(principal, Permission.AUDIT_MOVE)
     audit = await visible_audit(connection, principal, audit_id, for_update=True)
     check_seen_version(seen_version, audit.row_version)
     check_transition(audit.status, target)
@@ -478,6 +474,7 @@ async def read_audit(
     connection: asyncpg.Connection[Any], principal: Principal, registry: Registry, audit_id: UUID
 ) -> AuditRead:
     """The audit as ``principal`` may see it, the read recorded."""
+    require(principal, Permission.AUDIT_READ)
     audit = await visible_audit(connection, principal, audit_id)
     read = await view_of(connection, principal, registry, audit)
     await events.record(connection, principal, EventName.AUDIT_READ, audit_id=audit.id)
@@ -488,6 +485,7 @@ async def read_progress(
     connection: asyncpg.Connection[Any], principal: Principal, registry: Registry, audit_id: UUID
 ) -> Progress:
     """Who has done what on the audit (coordinators and reviewers), the read recorded."""
+    require(principal, Permission.PARTNERSHIP_OVERSEE)
     audit = await visible_audit(connection, principal, audit_id)
     participants = participant_views(
         audit_toolkit(registry, audit), audit, await audits.participants(connection, audit.id)
@@ -509,6 +507,7 @@ async def read_events(
 ) -> list[EventView]:
     """What happened to the audit, oldest first, after event id ``after``
     (coordinators and reviewers); the read recorded."""
+    require(principal, Permission.PARTNERSHIP_OVERSEE)
     audit = await visible_audit(connection, principal, audit_id)
     found = await stored_events.for_audit(connection, audit.id, after=after, limit=limit)
     await events.record(connection, principal, EventName.AUDIT_EVENTS_READ, audit_id=audit.id)
@@ -549,7 +548,11 @@ async def list_audits(
     auditor's own list). ``with_progress``: each current participant's
     progress too. One statement reads the page, whatever its length, and
     one more the participants of all of it."""
-    organisation_id = principal.organisation_id if own_organisation else listed_organisation(principal)
+    if own_organisation:
+        require(principal, Permission.CONTRIBUTION_WRITE)
+        organisation_id: UUID | None = principal.organisation_id
+    else:
+        organisation_id = listed_organisation(principal)
     rows, total = await audits.list_audits(
         connection,
         partnership_id=principal.partnership_id,
@@ -597,6 +600,7 @@ async def list_audits(
 
 async def list_organisations(connection: asyncpg.Connection[Any], principal: Principal) -> list[Organisation]:
     """The organisations of the caller's partnership, by name; the read recorded."""
+    require(principal, Permission.ORGANISATION_READ)
     found = await audits.organisations_of_partnership(connection, principal.partnership_id)
     await events.record(connection, principal, EventName.ORGANISATIONS_LISTED, detail={"count": len(found)})
     return [organisation_view(o) for o in found]
@@ -605,7 +609,7 @@ async def list_organisations(connection: asyncpg.Connection[Any], principal: Pri
 async def partnership_organisations(connection: asyncpg.Connection[Any], principal: Principal) -> list[Organisation]:
     """The organisations a coordinator may invite, as a form's choices (the
     form is not a read of anyone's work, so it is not recorded)."""
-    require_coordinator(principal)
+    require(principal, Permission.AUDIT_CREATE)
     return [
         organisation_view(o) for o in await audits.organisations_of_partnership(connection, principal.partnership_id)
     ]

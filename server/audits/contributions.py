@@ -29,11 +29,12 @@ import msgspec
 from agencies.applicability import Participant, applicable_sections
 from agencies.contributions import contribution_progress, validate_contribution
 from server.audits import events, summaries
-from server.audits.access import contribution_reader, own_contribution_row, require_coordinator, visible_audit
+from server.audits.access import contribution_reader, own_contribution_row, visible_audit
 from server.audits.checks import MAX_REASON, check_reason, check_seen_version, invalid
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit, case_details_of, contribution_content, participant_of
 from server.audits.views import ContributionView, ParticipantView, VersionView, contribution_view, participant_views
+from server.auth.permissions import Permission, require
 from server.auth.principal import Principal
 from server.db import audits, contributions
 from server.db.audits import AuditRow
@@ -339,7 +340,7 @@ async def return_contribution(
 ) -> ContributionRow:
     """Send a submitted contribution back to its agency for more work,
     while the audit is open."""
-    require_coordinator(principal)
+    require(principal, Permission.CONTRIBUTION_RETURN)
     check_return_comment(comment)
     audit = await visible_audit(connection, principal, audit_id)
     contribution = await contributions.get(connection, audit.id, organisation_id)
@@ -383,6 +384,7 @@ async def read_for_return(
     connection: asyncpg.Connection[Any], principal: Principal, registry: Registry, audit_id: UUID, organisation_id: UUID
 ) -> ReturnRead:
     """A current participant's contribution, to return it; the read recorded."""
+    require(principal, Permission.CONTRIBUTION_RETURN)
     audit = await visible_audit(connection, principal, audit_id)
     toolkit = audit_toolkit(registry, audit)
     found = [
@@ -421,6 +423,7 @@ async def read_contribution(
     agency's working copy, or for coordinators and reviewers the version it
     last submitted (no content until it has submitted one); the read
     recorded."""
+    require(principal, Permission.CONTRIBUTION_READ)
     audit = await visible_audit(connection, principal, audit_id)
     toolkit = audit_toolkit(registry, audit)
     values = case_detail_values(case_details_of(audit))
@@ -446,6 +449,7 @@ async def read_versions(
 ) -> list[VersionView]:
     """Every submitted and amended version of the contribution, oldest first
     (kept versions are never drafts); the read recorded."""
+    require(principal, Permission.CONTRIBUTION_READ)
     audit = await visible_audit(connection, principal, audit_id)
     row, _own = await _readable_row(connection, principal, audit, organisation_id)
     kept = await contributions.versions(connection, row.id)

@@ -25,11 +25,12 @@ import msgspec
 
 from agencies.kinds import AGENCY_KIND_CODES
 from server.audits import events
-from server.audits.access import contribution_reader, is_partnership_staff, visible_audit
+from server.audits.access import contribution_reader, visible_audit
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit, case_details_of
 from server.audits.judgement import judgement_of, partnership_result
 from server.audits.views import AuditExport, ContributionExport, RemedialAction, participant_views
+from server.auth.permissions import Permission, is_partnership_staff, require
 from server.auth.principal import Principal
 from server.db import actions, audits, contributions
 from server.db import exports as stored
@@ -104,6 +105,7 @@ async def record_grades_export(
 ) -> None:
     """Record a grades export before its rows are streamed (its own
     transaction: the download may take a while)."""
+    require(principal, Permission.EXPORT_DOWNLOAD)
     await events.record(
         connection,
         principal,
@@ -124,6 +126,7 @@ async def grade_rows(
     caller's transaction (row-level security confines it as every other
     request of theirs; one statement reads one snapshot, however long the
     download takes)."""
+    require(principal, Permission.EXPORT_DOWNLOAD)
     sources = stored.participant_grades(
         connection,
         partnership_id=principal.partnership_id,
@@ -141,6 +144,7 @@ async def read_audit_export(
 ) -> AuditExport:
     """Everything ``principal`` may see of one audit, as one document; the
     export recorded."""
+    require(principal, Permission.EXPORT_DOWNLOAD)
     staff = is_partnership_staff(principal)
     audit = await visible_audit(connection, principal, audit_id)
     toolkit = audit_toolkit(registry, audit)
@@ -222,6 +226,7 @@ async def read_contribution_fhir(
     ``Questionnaire``: its own agency's working copy (status in-progress
     until submitted), or for coordinators and reviewers the last submitted
     version (404 until there is one); the export recorded."""
+    require(principal, Permission.EXPORT_DOWNLOAD)
     audit = await visible_audit(connection, principal, audit_id)
     toolkit = audit_toolkit(registry, audit)
     own = contribution_reader(principal, organisation_id) == "own agency"

@@ -18,9 +18,10 @@ import msgspec
 
 from merging import PartnershipJudgement, merge
 from server.audits import events
-from server.audits.access import is_partnership_staff, visible_audit
+from server.audits.access import visible_audit
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit, case_details_of, case_facts
+from server.auth.permissions import Permission, is_partnership_staff, require
 from server.auth.principal import Principal
 from server.db import judgements
 from server.db.audits import AuditRow
@@ -108,6 +109,7 @@ async def read_judgement(
 ) -> JudgementRead:
     """The audit's judgement for ``principal``, the read recorded. An agency
     sees the partnership's grades once the audit is closed (403 before)."""
+    require(principal, Permission.JUDGEMENT_READ)
     audit = await visible_audit(connection, principal, audit_id)
     staff = is_partnership_staff(principal)
     if not staff and audit.status != "closed":

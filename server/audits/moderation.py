@@ -13,11 +13,12 @@ import asyncpg
 
 from merging import OVERALL, PartnershipJudgement
 from server.audits import events, summaries
-from server.audits.access import require_reviewer, visible_audit
+from server.audits.access import visible_audit
 from server.audits.checks import MAX_MODERATION_REASON
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit
 from server.audits.judgement import judgement_of
+from server.auth.permissions import Permission, require
 from server.auth.principal import Principal
 from server.db import judgements
 from server.db.audits import AuditRow
@@ -56,7 +57,7 @@ async def moderate(
     """Record the grade the panel agreed for a section (or ``overall``), the
     computed grade kept beside it. ``seen_judgement`` is the judgement's
     ETag as the reviewer read it: 412 if anything changed since."""
-    require_reviewer(principal)
+    require(principal, Permission.JUDGEMENT_MODERATE)
     check_moderation_reason(reason)
     audit = await visible_audit(connection, principal, audit_id, for_update=True)
     toolkit = audit_toolkit(registry, audit)

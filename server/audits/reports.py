@@ -17,10 +17,11 @@ from uuid import UUID
 import asyncpg
 
 from server.audits import events
-from server.audits.access import is_partnership_staff, visible_audit
+from server.audits.access import visible_audit
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit
 from server.audits.judgement import judgement_of, partnership_result
+from server.auth.permissions import Permission, is_partnership_staff, require
 from server.auth.principal import Principal
 from server.db import actions, audits
 from server.db import exports as stored
@@ -36,6 +37,7 @@ async def read_report(
 ) -> CombinedReport:
     """The report as ``principal`` may see it, recorded as an event of its
     ``kind`` (html, pdf)."""
+    require(principal, Permission.REPORT_READ)
     staff = is_partnership_staff(principal)
     own = None if staff else principal.organisation_id
     audit = await visible_audit(connection, principal, audit_id)

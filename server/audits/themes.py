@@ -21,8 +21,8 @@ import asyncpg
 from agencies.kinds import AGENCY_KIND_CODES
 from merging import OVERALL
 from server.audits import events
-from server.audits.access import is_partnership_staff
 from server.audits.events import EventName
+from server.auth.permissions import Permission, is_partnership_staff, require
 from server.auth.principal import Principal
 from server.db import plans, theme_versions
 from server.db import themes as stored
@@ -90,6 +90,7 @@ async def read_themes(
     """The dashboard for ``principal``, recorded as one event (the filters,
     never figures). Served from ``cache`` while the partnership's themes
     version and the day are those it was computed at."""
+    require(principal, Permission.REPORT_READ)
     first, last = check_filters(registry, filters)
     own = None if is_partnership_staff(principal) else principal.organisation_id
     today = datetime.date.today()

@@ -7,8 +7,9 @@ handler declares, and the one table of which role holds which permission
   everyone at run time; this names it before it ships.
 - Every permission is held by some role, or listed as held by none with the
   reason; each says in words what it allows; each is used somewhere.
-- No module of the API or the pages names a role: they ask for permissions,
-  so changing what a role may do is one line in the table.
+- No module of the API, the pages or the audit steps names a role: they
+  ask for permissions (a step checks its own with ``require``/``may``), so
+  changing what a role may do is one line in the table.
 
 Each check is also run on a deliberate violation, so a check that had
 stopped looking (a renamed folder, a walker that finds nothing) fails here.
@@ -39,7 +40,10 @@ from server.settings import Settings
 from toolkits.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[2]
-TRANSPORT = (ROOT / "server" / "api", ROOT / "server" / "pages")
+# Everything that decides who may do what, besides the table itself: the
+# transport (API, pages) and the domain steps that check their own
+# preconditions.
+DECIDING = (ROOT / "server" / "api", ROOT / "server" / "pages", ROOT / "server" / "audits")
 
 # The app is only built, never started: no database is reached.
 UNUSED_DATABASE = "postgresql://unused.invalid/maca"
@@ -152,10 +156,10 @@ def role_mentions(source: str, filename: str) -> list[str]:
     return found
 
 
-def test_no_api_or_page_module_names_a_role() -> None:
+def test_no_api_page_or_step_module_names_a_role() -> None:
     found = [
         mention
-        for folder in TRANSPORT
+        for folder in DECIDING
         for path in sorted(folder.rglob("*.py"))
         for mention in role_mentions(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))
     ]
