@@ -100,13 +100,14 @@ class ActionController(Controller):
 
             return await idempotent(request, connection, principal, write)
 
-    # Whoever sees the audit's actions reaches the route; what each may
-    # change is decided below (action:change, action:progress), so a reviewer
-    # is told 403 for an action that exists and 404 for one that does not.
+    # Those who record progress reach the route (a reviewer does not); which
+    # action each may change, and which of its fields, is the step's
+    # (action:change any field of any action; action:progress the progress
+    # of an action one's organisation is responsible for, else 404).
     @patch(
         "/{action_id:uuid}",
         summary="Record progress on, or change, a remedial action",
-        opt=needs(Permission.ACTION_READ),
+        opt=needs(Permission.ACTION_PROGRESS),
     )
     async def change_action(
         self,

@@ -28,7 +28,7 @@ from server.auth.principal import Principal
 from server.db import actions, audits
 from server.db.actions import RemedialActionRow
 from server.db.audits import AuditRow, ParticipantRow
-from server.platform.problems import FieldError, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from server.platform.problems import FieldError, InvalidInput, NotFound, PreconditionFailed
 from toolkits.model import Toolkit
 from toolkits.registry import Registry
 
@@ -190,14 +190,14 @@ async def change_action(
 ) -> RemedialActionRow:
     """Record progress on an action (its responsible organisation, or a
     coordinator) or change what it is (a coordinator): ``given`` holds the
-    fields sent, by name. 412 if it changed since ``seen_version``."""
+    fields sent, by name; 404 for an action the caller may not change
+    (:func:`changes_as`). 412 if it changed since ``seen_version``."""
+    require(principal, Permission.ACTION_PROGRESS)
     audit = await visible_audit(connection, principal, audit_id)
     current = await actions.get(connection, audit.id, action_id)
     changer = None if current is None else changes_as(principal, current)
-    if current is None or not (changer or is_partnership_staff(principal)):
+    if current is None or changer is None:
         raise NotFound("no such action")
-    if changer is None:
-        raise Forbidden("only the organisation responsible or a coordinator changes an action")
     check_seen_version(seen_version, current.row_version)
     errors = _text_problems(given)
     if changer != "any field":

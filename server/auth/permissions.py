@@ -133,7 +133,7 @@ IN_WORDS: Final[Mapping[Permission, str]] = {
     Permission.ACTION_READ: "see remedial actions",
     Permission.ACTION_AGREE: "agree remedial actions",
     Permission.ACTION_CHANGE: "change any remedial action",
-    Permission.ACTION_PROGRESS: "record progress on your organisation's remedial actions",
+    Permission.ACTION_PROGRESS: "record progress on remedial actions",
     Permission.ORGANISATION_READ: "list the partnership's organisations",
     Permission.REPORT_READ: "read reports",
     Permission.EXPORT_DOWNLOAD: "download exports",
@@ -143,7 +143,8 @@ IN_WORDS: Final[Mapping[Permission, str]] = {
 
 ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = {
     # Creates audits, fills in the case details once, distributes, chases,
-    # returns contributions, closes and reopens; changes any remedial action.
+    # returns contributions, closes and reopens; changes any remedial action,
+    # its progress included.
     "coordinator": frozenset(
         {
             Permission.AUDIT_CREATE,
@@ -157,6 +158,7 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = {
             Permission.ACTION_READ,
             Permission.ACTION_AGREE,
             Permission.ACTION_CHANGE,
+            Permission.ACTION_PROGRESS,
             Permission.ORGANISATION_READ,
             Permission.REPORT_READ,
             Permission.EXPORT_DOWNLOAD,

@@ -76,6 +76,22 @@ async def test_only_coordinators_and_reviewers_agree_actions(people: People) -> 
     assert (await an_action(people, audit, persona="health")).status_code == 403
 
 
+async def test_a_reviewer_agrees_actions_but_is_refused_changing_one_whether_or_not_it_exists(
+    people: People,
+) -> None:
+    audit = await an_open_audit(people, participants=["health"])
+    created = await an_action(people, audit, persona="reviewer")
+    assert created.status_code == 201, created.text
+    url = f"/api/audits/{audit['id']}/actions"
+    headers = {"If-Match": created.headers["etag"]}
+    for action_id in (created.json()["id"], "00000000-0000-4000-8000-000000000000"):
+        refused = await request(
+            people, "reviewer", "PATCH", f"{url}/{action_id}", json={"comments": "x"}, headers=headers
+        )
+        assert refused.status_code == 403
+        assert refused.json()["detail"] == "only a coordinator or an auditor may record progress on remedial actions"
+
+
 async def test_an_action_must_say_what_and_belong_to_a_participant(people: People) -> None:
     audit = await an_open_audit(people, participants=["health"])
     response = await an_action(
