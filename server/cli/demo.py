@@ -41,10 +41,10 @@ from server.reports.themes import (
     section_counts,
     summarise,
 )
-from toolkits.answers import ContributionContent
+from toolkits.answers import CaseDetails, ContributionContent
 from toolkits.model import FIXED_CHOICES, Question, Toolkit
 from toolkits.registry import Registry
-from toolkits.validation import validate_case_details
+from toolkits.validation import case_detail_values, validate_case_details
 
 NAMESPACE = uuid.UUID("1f0c6a52-5d0e-4c1e-9a53-6d2b8f1e7a10")
 BATCH = 2000
@@ -145,10 +145,10 @@ class Templates:
         self._cache: dict[tuple[str, str, bool, str], tuple[dict[str, Any], list[str], list[str]]] = {}
 
     def get(
-        self, toolkit: Toolkit, who: Participant, details: dict[str, Any]
+        self, toolkit: Toolkit, who: Participant, values: dict[str, object]
     ) -> tuple[dict[str, Any], list[str], list[str]]:
-        """(answers, graded section ids, alerting question ids)."""
-        values = {q: a["value"] for q, a in details["answers"].items()}
+        """(answers, graded section ids, alerting question ids) for a case
+        with the case details ``values`` (question id → value)."""
         # Only the case details that decide which sections are shown make
         # another template (001's plan type).
         deciding = sorted({s.condition.case_detail for s in toolkit.sections if s.condition is not None})
@@ -256,7 +256,10 @@ def build_audit(
         )
     )
     batch.events.append((created, None, None, "demo.generated", audit_id, None, _json({"toolkit": toolkit.id})))
-    values = {q: a["value"] for q, a in details["answers"].items()}
+    # The case as the server reads a stored audit: the typed case details,
+    # their values by question, and (below) the facts the merge is given.
+    case = msgspec.convert(details, CaseDetails)
+    values = case_detail_values(case)
     contributions: list[AgencyContribution] = []
     for organisation in taking_part:
         batch.participants.append((audit_id, organisation.id, created))
@@ -269,7 +272,7 @@ def build_audit(
             )[0]
         else:
             contribution_status = "submitted"
-        template, graded, alerting = templates.get(toolkit, who, details)
+        template, graded, alerting = templates.get(toolkit, who, values)
         content: dict[str, Any] = {
             "answers": dict(template["answers"]),
             "judgements": {s: {"grade": _grade(rng, base), "impact": "Plans were followed through"} for s in graded},
@@ -362,7 +365,7 @@ def build_audit(
             plan.overdue_actions += int(not completed and due < now.date())
     judgement = merge(
         toolkit,
-        CaseFacts(referring_organisation_id=str(referrer.id) if referrer else None, case_details=values),
+        CaseFacts.of(case, referring_organisation_id=referrer.id if referrer else None),
         contributions,
         moderations=moderations,
     )
@@ -566,8 +569,6 @@ async def _generate(
 
 def check_case_details(registry: Registry) -> None:
     """Every toolkit's generated case details are complete and valid."""
-    from toolkits.answers import CaseDetails
-
     for toolkit_id in registry.ids():
         toolkit = registry.current(toolkit_id)
         details = msgspec.convert(case_details(toolkit, 1, random.Random(0)), CaseDetails)  # noqa: S311
