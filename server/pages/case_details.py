@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from server.pages.rendering import grade_label
 from toolkits.answers import Answer, CaseDetails
 from toolkits.model import FIXED_CHOICES, Choice, Question, Section, Toolkit
 from toolkits.validation import is_answered
@@ -317,7 +318,11 @@ def fields(toolkit: Toolkit, values: Mapping[str, Any]) -> list[dict[str, Any]]:
         }
         if question.kind == "grade":
             entry["items"] = [
-                {"value": str(g.value), "text": f"{g.label} ({g.value})", "checked": str(g.value) in chosen}
+                {
+                    "value": str(g.value),
+                    "text": grade_label(toolkit.scale.grades, g.value),
+                    "checked": str(g.value) in chosen,
+                }
                 for g in toolkit.scale.grades
             ]
         else:

@@ -101,6 +101,7 @@ from server.auth.middleware import CSRF_FIELD
 from server.auth.permissions import Permission, may
 from server.auth.principal import Principal
 from server.platform.problems import DATABASE_UNAVAILABLE, EXCEPTION_HANDLERS, LOGIN_REFUSED, Problem, Unauthorized
+from toolkits.model import Grade
 
 log = logging.getLogger("maca.web")
 
@@ -430,13 +431,23 @@ class PageController(Controller):
     exception_handlers = dict(PAGE_EXCEPTION_HANDLERS)  # noqa: RUF012 - Litestar's declaration style
 
 
-def grade_label(scale: Sequence[Any], value: int | None) -> str:
+NOT_GRADED: Final = "Not graded"
+NOT_GIVEN: Final = "Not given"
+
+
+def grade_label(grades: Sequence[Grade], value: object, *, missing: str = NOT_GRADED) -> str:
     """``2`` → ``"Good (2)"``: the toolkit's label and the number, so colour
-    is never the only signal."""
-    for grade in scale:
+    is never the only signal. Every page shows a grade by this one rule
+    (``grades`` is ``toolkit.scale.grades``; templates call it too). No grade
+    is ``missing``: "Not graded" for the partnership's judgement, "Not
+    given" where a person has yet to give one. A value not on the scale
+    (never stored: validation allows 1 to 4) is shown as it is, not hidden."""
+    if value is None:
+        return missing
+    for grade in grades:
         if grade.value == value:
             return f"{grade.label} ({grade.value})"
-    return "" if value is None else str(value)
+    return str(value)
 
 
 def lines_html(text: str | None) -> Markup:

@@ -8,7 +8,9 @@ import re
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from server.pages.rendering import grade_label
 from tests.web.conftest import HTML, Pages
+from toolkits.registry import Registry
 
 
 async def test_home_sends_each_person_to_where_their_work_starts(pages: Pages) -> None:
@@ -69,3 +71,14 @@ async def test_a_role_that_may_not_see_a_page_gets_an_html_403(pages: Pages) -> 
     response = await coordinator.get("/your-audits")
     assert response.status_code == 403
     assert "You cannot do this" in response.text
+
+
+def test_every_page_shows_a_grade_by_one_rule_label_and_number(toolkits: Registry) -> None:
+    grades = toolkits.current("multi-agency-cp").scale.grades
+    assert grade_label(grades, 2) == "Good (2)"
+    # No grade: the partnership's judgement says "Not graded"; a person's
+    # own form, "Not given".
+    assert grade_label(grades, None) == "Not graded"
+    assert grade_label(grades, None, missing="Not given") == "Not given"
+    # Never stored (validation allows 1 to 4), but never hidden either.
+    assert grade_label(grades, 7) == "7"

@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from server.pages.rendering import Form, FormErrors
+from server.pages.rendering import Form, FormErrors, grade_label
 from toolkits.answers import Answer, ContributionContent, EvidenceReference, Judgement
 from toolkits.model import FIXED_CHOICES, Question, Section, Toolkit
 from toolkits.validation import FieldProblem, is_answered
@@ -385,8 +385,7 @@ def answer_text(toolkit: Toolkit, question: Question, answer: Answer | None) -> 
     value = answer.value
     kind = question.kind
     if kind == "grade":
-        grade = next((g for g in toolkit.scale.grades if g.value == value), None)
-        return [f"{grade.label} ({grade.value})" if grade else str(value)]
+        return [grade_label(toolkit.scale.grades, value)]
     if kind in FIXED_CHOICES:
         return [dict(FIXED_CHOICES[kind]).get(str(value), str(value))]
     if kind == "single-choice":

@@ -44,10 +44,12 @@ from server.pages.auditor.forms import (
     with_section,
 )
 from server.pages.rendering import (
+    NOT_GIVEN,
     STALE_MESSAGE,
     Form,
     FormErrors,
     PageController,
+    grade_label,
     read_form,
     redirect,
     redirect_with_notice,
@@ -56,7 +58,7 @@ from server.pages.rendering import (
 from server.platform.problems import Conflict, NotFound, PreconditionFailed
 from server.platform.transactions import unit_of_work
 from toolkits.answers import ContributionContent, Judgement
-from toolkits.model import FIXED_CHOICES, Section, Toolkit
+from toolkits.model import FIXED_CHOICES, Section
 from toolkits.registry import Registry
 from toolkits.validation import is_answered
 
@@ -466,7 +468,9 @@ class ContributionPages(PageController):
                     "section": section,
                     "rows": rows,
                     "judgement": judgement,
-                    "grade": _grade(toolkit, judgement.grade if judgement else None),
+                    "grade": grade_label(
+                        toolkit.scale.grades, judgement.grade if judgement else None, missing=NOT_GIVEN
+                    ),
                     "href": url(contribution, f"/sections/{section.id}"),
                 }
             )
@@ -480,7 +484,7 @@ class ContributionPages(PageController):
             title="Check your answers before submitting" if not contribution.submitted else "Your answers",
             sections=sections,
             overall=overall,
-            overall_grade=_grade(toolkit, overall.grade if overall else None),
+            overall_grade=grade_label(toolkit.scale.grades, overall.grade if overall else None, missing=NOT_GIVEN),
         )
 
     @get("/check", cache=False, opt=needs(Permission.CONTRIBUTION_WRITE))
@@ -543,13 +547,6 @@ class ContributionPages(PageController):
             title="Contribution submitted",
             case=reference(contribution),
         )
-
-
-def _grade(toolkit: Toolkit, value: int | None) -> str:
-    for grade in toolkit.scale.grades:
-        if grade.value == value:
-            return f"{grade.label} ({grade.value})"
-    return ""
 
 
 route_handlers: list[Any] = [YourAuditsPages, ContributionPages]

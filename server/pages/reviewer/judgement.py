@@ -29,7 +29,14 @@ from server.auth.permissions import Permission, may, needs
 from server.auth.principal import Principal
 from server.pages import case_details as case_form
 from server.pages.common import status_tag
-from server.pages.rendering import FormErrors, PageController, read_form, redirect_with_notice, render_page
+from server.pages.rendering import (
+    FormErrors,
+    PageController,
+    grade_label,
+    read_form,
+    redirect_with_notice,
+    render_page,
+)
 from server.platform.problems import InvalidInput, NotFound, PreconditionFailed
 from server.platform.transactions import unit_of_work
 from toolkits.model import Toolkit
@@ -40,17 +47,9 @@ CHANGED_SINCE: Final = (
 )
 
 
-def grade_text(toolkit: Toolkit, grade: int | None) -> str:
-    """``2`` → ``Good (2)``: the label and the number, never colour alone."""
-    for g in toolkit.scale.grades:
-        if g.value == grade:
-            return f"{g.label} ({g.value})"
-    return "Not graded"
-
-
 def grade_tag(toolkit: Toolkit, grade: int | None) -> dict[str, str]:
     colours = {1: "govuk-tag--green", 2: "govuk-tag--teal", 3: "govuk-tag--yellow", 4: "govuk-tag--red"}
-    return {"text": grade_text(toolkit, grade), "classes": colours.get(grade or 0, "govuk-tag--grey")}
+    return {"text": grade_label(toolkit.scale.grades, grade), "classes": colours.get(grade or 0, "govuk-tag--grey")}
 
 
 def agency_columns(judgement: PartnershipJudgement) -> list[tuple[str, str]]:
@@ -104,7 +103,7 @@ class ReviewPages(PageController):
             rows=rows,
             overall_cells=[overall_by_agency.get(org) for org, _name in columns],
             disagreements=disagreements,
-            grade_text=lambda g: grade_text(toolkit, g),
+            grade_text=lambda g: grade_label(toolkit.scale.grades, g),
             grade_tag=lambda g: grade_tag(toolkit, g),
             status_tag=status_tag,
             may_moderate=may(principal, Permission.JUDGEMENT_MODERATE),
@@ -152,11 +151,15 @@ class ReviewPages(PageController):
             section_id=section_id,
             judgement_version=tag,
             grade_items=[
-                {"value": str(g.value), "text": f"{g.label} ({g.value})", "checked": str(g.value) == chosen}
+                {
+                    "value": str(g.value),
+                    "text": grade_label(toolkit.scale.grades, g.value),
+                    "checked": str(g.value) == chosen,
+                }
                 for g in toolkit.scale.grades
             ],
             reason=(values or {}).get("reason", result.moderation.reason if result.moderation else ""),
-            grade_text=lambda g: grade_text(toolkit, g),
+            grade_text=lambda g: grade_label(toolkit.scale.grades, g),
         )
 
     @get("/judgement/{section_id:str}", cache=False, opt=needs(Permission.JUDGEMENT_MODERATE))
