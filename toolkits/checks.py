@@ -16,7 +16,9 @@ from toolkits.model import FIXED_CHOICES, Choice, Question, Section, Toolkit
 SCALE_VALUES = (1, 2, 3, 4)
 
 
-class Problem(msgspec.Struct, frozen=True, kw_only=True):
+class DefinitionProblem(msgspec.Struct, frozen=True, kw_only=True):
+    """What is wrong in a toolkit definition, at a JSON path of its file."""
+
     path: str
     message: str
 
@@ -38,7 +40,7 @@ def check_toolkit(
     *,
     agency_kinds: Collection[str] | None = None,
     merge_policies: Collection[str] | None = None,
-) -> list[Problem]:
+) -> list[DefinitionProblem]:
     """Every problem in ``toolkit``; an empty list means it may be loaded.
 
     ``agency_kinds`` and ``merge_policies`` are the vocabularies selectors and
@@ -52,20 +54,20 @@ def _problems(
     toolkit: Toolkit,
     agency_kinds: Collection[str] | None,
     merge_policies: Collection[str] | None,
-) -> Iterator[Problem]:
+) -> Iterator[DefinitionProblem]:
     yield from _text("$.id", toolkit.id)
     yield from _text("$.title", toolkit.title)
     if toolkit.version < 1:
-        yield Problem(path="$.version", message="must be 1 or more")
+        yield DefinitionProblem(path="$.version", message="must be 1 or more")
     if merge_policies is not None and toolkit.merge_policy not in merge_policies:
-        yield Problem(
+        yield DefinitionProblem(
             path="$.merge_policy",
             message=f"unknown policy {toolkit.merge_policy!r}; known: {', '.join(sorted(merge_policies))}",
         )
 
     values = tuple(grade.value for grade in toolkit.scale.grades)
     if values != SCALE_VALUES:
-        yield Problem(path="$.scale.grades", message=f"must be the grades 1, 2, 3, 4 in order, not {values}")
+        yield DefinitionProblem(path="$.scale.grades", message=f"must be the grades 1, 2, 3, 4 in order, not {values}")
     for i, grade in enumerate(toolkit.scale.grades):
         yield from _text(f"$.scale.grades[{i}].label", grade.label)
 
@@ -73,16 +75,16 @@ def _problems(
         path = f"$.selectors.{name}"
         yield from _text(f"{path}.label", selector.label)
         if not selector.agencies and not selector.referrer:
-            yield Problem(path=path, message="selects no agency: give agencies or referrer")
+            yield DefinitionProblem(path=path, message="selects no agency: give agencies or referrer")
         if agency_kinds is not None:
             for kind in (*selector.agencies, *selector.except_agencies):
                 if kind != "*" and kind not in agency_kinds:
-                    yield Problem(path=path, message=f"unknown agency kind {kind!r}")
+                    yield DefinitionProblem(path=path, message=f"unknown agency kind {kind!r}")
     if toolkit.default_applies_to is not None and toolkit.default_applies_to not in toolkit.selectors:
-        yield Problem(path="$.default_applies_to", message=f"unknown selector {toolkit.default_applies_to!r}")
+        yield DefinitionProblem(path="$.default_applies_to", message=f"unknown selector {toolkit.default_applies_to!r}")
 
     if not toolkit.sections:
-        yield Problem(path="$.sections", message="a toolkit needs at least one section")
+        yield DefinitionProblem(path="$.sections", message="a toolkit needs at least one section")
     seen_sections: set[str] = set()
     seen_questions: dict[str, str] = {}
     section_ids = {section.id for section in toolkit.sections}
@@ -90,31 +92,33 @@ def _problems(
         path = f"$.sections[{s}]"
         yield from _identifier(f"{path}.id", section.id)
         if section.id in seen_sections:
-            yield Problem(path=f"{path}.id", message=f"duplicate section id {section.id!r}")
+            yield DefinitionProblem(path=f"{path}.id", message=f"duplicate section id {section.id!r}")
         seen_sections.add(section.id)
         yield from _text(f"{path}.title", section.title)
         yield from _selector_ref(toolkit, f"{path}.applies_to", section.applies_to)
         if not section.questions and section.judgement is None:
-            yield Problem(path=path, message="a section needs questions or a judgement")
+            yield DefinitionProblem(path=path, message="a section needs questions or a judgement")
         if section.judgement is not None:
             yield from _text(f"{path}.judgement.prompt", section.judgement.prompt)
             yield from _text(f"{path}.judgement.impact_label", section.judgement.impact_label)
             yield from _descriptors(f"{path}.judgement.descriptors", section.judgement.descriptors)
             if section.completed_by == "coordinator":
-                yield Problem(path=f"{path}.judgement", message="sections completed by the coordinator are not graded")
+                yield DefinitionProblem(
+                    path=f"{path}.judgement", message="sections completed by the coordinator are not graded"
+                )
         if section.condition is not None:
             yield from _condition(toolkit, f"{path}.condition", section)
         for q, question in enumerate(section.questions):
             qpath = f"{path}.questions[{q}]"
             if question.id in seen_questions:
-                yield Problem(
+                yield DefinitionProblem(
                     path=f"{qpath}.id",
                     message=f"duplicate question id {question.id!r} (first at {seen_questions[question.id]})",
                 )
             seen_questions.setdefault(question.id, qpath)
             if question.id in section_ids:
                 # Sections and questions share one namespace as FHIR linkIds.
-                yield Problem(path=f"{qpath}.id", message=f"{question.id!r} is already a section id")
+                yield DefinitionProblem(path=f"{qpath}.id", message=f"{question.id!r} is already a section id")
             yield from _question(toolkit, qpath, question)
 
     if toolkit.overall is not None:
@@ -122,59 +126,59 @@ def _problems(
         yield from _descriptors("$.overall.descriptors", toolkit.overall.descriptors)
 
 
-def _question(toolkit: Toolkit, path: str, question: Question) -> Iterator[Problem]:
+def _question(toolkit: Toolkit, path: str, question: Question) -> Iterator[DefinitionProblem]:
     yield from _identifier(f"{path}.id", question.id)
     yield from _text(f"{path}.text", question.text)
     yield from _selector_ref(toolkit, f"{path}.applies_to", question.applies_to)
     yield from _descriptors(f"{path}.descriptors", question.descriptors)
     if question.descriptors and question.kind != "grade":
-        yield Problem(path=f"{path}.descriptors", message="only grade questions have grade descriptors")
+        yield DefinitionProblem(path=f"{path}.descriptors", message="only grade questions have grade descriptors")
     for p, point in enumerate(question.points):
         yield from _text(f"{path}.points[{p}]", point)
 
     wants_choices = question.kind in ("single-choice", "multiple-choice")
     if wants_choices and not question.choices:
-        yield Problem(path=f"{path}.choices", message=f"a {question.kind} question needs choices")
+        yield DefinitionProblem(path=f"{path}.choices", message=f"a {question.kind} question needs choices")
     if question.choices and not wants_choices:
-        yield Problem(path=f"{path}.choices", message=f"a {question.kind} question has no choices of its own")
+        yield DefinitionProblem(path=f"{path}.choices", message=f"a {question.kind} question has no choices of its own")
     yield from _choices(f"{path}.choices", question.choices)
 
     if question.kind == "rows":
         if not question.columns:
-            yield Problem(path=f"{path}.columns", message="a rows question needs columns")
+            yield DefinitionProblem(path=f"{path}.columns", message="a rows question needs columns")
         seen: set[str] = set()
         for c, column in enumerate(question.columns):
             cpath = f"{path}.columns[{c}]"
             yield from _identifier(f"{cpath}.id", column.id)
             yield from _text(f"{cpath}.label", column.label)
             if column.id in seen:
-                yield Problem(path=f"{cpath}.id", message=f"duplicate column id {column.id!r}")
+                yield DefinitionProblem(path=f"{cpath}.id", message=f"duplicate column id {column.id!r}")
             seen.add(column.id)
             if column.kind == "single-choice" and not column.choices:
-                yield Problem(path=f"{cpath}.choices", message="a single-choice column needs choices")
+                yield DefinitionProblem(path=f"{cpath}.choices", message="a single-choice column needs choices")
             yield from _choices(f"{cpath}.choices", column.choices)
     elif question.columns:
-        yield Problem(path=f"{path}.columns", message="only rows questions have columns")
+        yield DefinitionProblem(path=f"{path}.columns", message="only rows questions have columns")
 
     if (question.min is not None or question.max is not None) and question.kind != "number":
-        yield Problem(path=path, message="only number questions have min and max")
+        yield DefinitionProblem(path=path, message="only number questions have min and max")
     if question.min is not None and question.max is not None and question.min > question.max:
-        yield Problem(path=f"{path}.min", message="min is above max")
+        yield DefinitionProblem(path=f"{path}.min", message="min is above max")
 
     if question.alert is not None:
         allowed = choice_values(question)
         if not allowed:
-            yield Problem(path=f"{path}.alert", message=f"a {question.kind} question cannot raise an alert")
+            yield DefinitionProblem(path=f"{path}.alert", message=f"a {question.kind} question cannot raise an alert")
         for value in question.alert.when:
             if value not in allowed:
-                yield Problem(
+                yield DefinitionProblem(
                     path=f"{path}.alert.when",
                     message=f"{value!r} is not an answer to this question; answers: {', '.join(allowed)}",
                 )
         yield from _text(f"{path}.alert.message", question.alert.message)
 
 
-def _condition(toolkit: Toolkit, path: str, section: Section) -> Iterator[Problem]:
+def _condition(toolkit: Toolkit, path: str, section: Section) -> Iterator[DefinitionProblem]:
     assert section.condition is not None
     target = next(
         (
@@ -187,7 +191,7 @@ def _condition(toolkit: Toolkit, path: str, section: Section) -> Iterator[Proble
         None,
     )
     if target is None:
-        yield Problem(
+        yield DefinitionProblem(
             path=f"{path}.case_detail",
             message=f"{section.condition.case_detail!r} is not a case detail filled by the coordinator",
         )
@@ -195,40 +199,42 @@ def _condition(toolkit: Toolkit, path: str, section: Section) -> Iterator[Proble
     allowed = choice_values(target)
     for value in section.condition.any_of:
         if value not in allowed:
-            yield Problem(path=f"{path}.any_of", message=f"{value!r} is not an answer to {target.id!r}")
+            yield DefinitionProblem(path=f"{path}.any_of", message=f"{value!r} is not an answer to {target.id!r}")
 
 
-def _choices(path: str, choices: tuple[Choice, ...]) -> Iterator[Problem]:
+def _choices(path: str, choices: tuple[Choice, ...]) -> Iterator[DefinitionProblem]:
     seen: set[str] = set()
     for i, choice in enumerate(choices):
         value = choice.value
         yield from _identifier(f"{path}[{i}].value", value)
         yield from _text(f"{path}[{i}].label", choice.label)
         if value in seen:
-            yield Problem(path=f"{path}[{i}].value", message=f"duplicate choice {value!r}")
+            yield DefinitionProblem(path=f"{path}[{i}].value", message=f"duplicate choice {value!r}")
         seen.add(value)
 
 
-def _descriptors(path: str, descriptors: dict[int, str]) -> Iterator[Problem]:
+def _descriptors(path: str, descriptors: dict[int, str]) -> Iterator[DefinitionProblem]:
     for grade, text in descriptors.items():
         if grade not in SCALE_VALUES:
-            yield Problem(path=f"{path}.{grade}", message="grade must be 1, 2, 3 or 4")
+            yield DefinitionProblem(path=f"{path}.{grade}", message="grade must be 1, 2, 3 or 4")
         yield from _text(f"{path}.{grade}", text)
 
 
-def _selector_ref(toolkit: Toolkit, path: str, name: str | None) -> Iterator[Problem]:
+def _selector_ref(toolkit: Toolkit, path: str, name: str | None) -> Iterator[DefinitionProblem]:
     if name is not None and name not in toolkit.selectors:
         known = ", ".join(sorted(toolkit.selectors)) or "none defined"
-        yield Problem(path=path, message=f"unknown selector {name!r}; known: {known}")
+        yield DefinitionProblem(path=path, message=f"unknown selector {name!r}; known: {known}")
 
 
-def _text(path: str, value: str) -> Iterator[Problem]:
+def _text(path: str, value: str) -> Iterator[DefinitionProblem]:
     if not value.strip():
-        yield Problem(path=path, message="must not be empty")
+        yield DefinitionProblem(path=path, message="must not be empty")
 
 
-def _identifier(path: str, value: str) -> Iterator[Problem]:
+def _identifier(path: str, value: str) -> Iterator[DefinitionProblem]:
     """Ids appear in URLs, answers and FHIR linkIds: lower-case letters,
     digits and hyphens keep them safe in all three."""
     if not value or not all(c.islower() or c.isdigit() or c == "-" for c in value) or value[0] == "-":
-        yield Problem(path=path, message=f"{value!r} is not an id: use lower-case letters, digits and hyphens")
+        yield DefinitionProblem(
+            path=path, message=f"{value!r} is not an id: use lower-case letters, digits and hyphens"
+        )

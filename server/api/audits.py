@@ -21,7 +21,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from server.audits import audits as steps
 from server.audits.audits import AuditChanges, AuditStatus, NewAudit
-from server.audits.views import AuditListItem, AuditPage, AuditView, EventView, Progress
+from server.audits.views import AuditListItem, AuditPage, AuditView, EventView, ProgressView
 from server.auth.permissions import Permission, needs
 from server.auth.principal import Principal
 from server.platform.transactions import etag, expected_version, idempotent, json_response, unit_of_work
@@ -159,7 +159,9 @@ class AuditController(Controller):
         summary="Who has done what on an audit (coordinator, reviewer)",
         opt=needs(Permission.PARTNERSHIP_OVERSEE),
     )
-    async def progress(self, state: State, principal: NamedDependency[Principal], audit_id: FromPath[UUID]) -> Progress:
+    async def progress(
+        self, state: State, principal: NamedDependency[Principal], audit_id: FromPath[UUID]
+    ) -> ProgressView:
         async with unit_of_work(state, principal) as connection:
             return await steps.read_progress(connection, principal, state.toolkits, audit_id)
 

@@ -14,7 +14,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 
 from server.audits.audits import list_organisations
-from server.audits.views import Organisation
+from server.audits.views import OrganisationView
 from server.auth.permissions import Permission, needs
 from server.auth.principal import Principal
 from server.platform.transactions import unit_of_work
@@ -25,7 +25,7 @@ class OrganisationController(Controller):
     tags = ("organisations",)
 
     @get("/", summary="The organisations of your partnership", opt=needs(Permission.ORGANISATION_READ))
-    async def list_organisations(self, state: State, principal: NamedDependency[Principal]) -> list[Organisation]:
+    async def list_organisations(self, state: State, principal: NamedDependency[Principal]) -> list[OrganisationView]:
         async with unit_of_work(state, principal) as connection:
             return await list_organisations(connection, principal)
 

@@ -31,9 +31,9 @@ from server.audits.views import (
     AuditView,
     EventView,
     ListedAudit,
-    Organisation,
+    OrganisationView,
     ParticipantView,
-    Progress,
+    ProgressView,
     ToolkitRef,
     audit_overdue,
     case_reference,
@@ -483,7 +483,7 @@ async def read_audit(
 
 async def read_progress(
     connection: asyncpg.Connection[Any], principal: Principal, registry: Registry, audit_id: UUID
-) -> Progress:
+) -> ProgressView:
     """Who has done what on the audit (coordinators and reviewers), the read recorded."""
     require(principal, Permission.PARTNERSHIP_OVERSEE)
     audit = await visible_audit(connection, principal, audit_id)
@@ -492,7 +492,7 @@ async def read_progress(
     )
     await events.record(connection, principal, EventName.AUDIT_PROGRESS_READ, audit_id=audit.id)
     active = [p for p in participants if p.removed_at is None]
-    return Progress(
+    return ProgressView(
         audit_id=audit.id,
         status=audit.status,
         due_date=audit.due_date,
@@ -598,7 +598,7 @@ async def list_audits(
     return listed, total
 
 
-async def list_organisations(connection: asyncpg.Connection[Any], principal: Principal) -> list[Organisation]:
+async def list_organisations(connection: asyncpg.Connection[Any], principal: Principal) -> list[OrganisationView]:
     """The organisations of the caller's partnership, by name; the read recorded."""
     require(principal, Permission.ORGANISATION_READ)
     found = await audits.organisations_of_partnership(connection, principal.partnership_id)
@@ -606,7 +606,9 @@ async def list_organisations(connection: asyncpg.Connection[Any], principal: Pri
     return [organisation_view(o) for o in found]
 
 
-async def partnership_organisations(connection: asyncpg.Connection[Any], principal: Principal) -> list[Organisation]:
+async def partnership_organisations(
+    connection: asyncpg.Connection[Any], principal: Principal
+) -> list[OrganisationView]:
     """The organisations a coordinator may invite, as a form's choices (the
     form is not a read of anyone's work, so it is not recorded)."""
     require(principal, Permission.AUDIT_CREATE)

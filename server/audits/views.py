@@ -3,10 +3,14 @@ the pages' read models, one definition each, so an audit reads the same
 over HTTP and on a page (its case reference, who is overdue, what an agency
 has still to answer).
 
-Response documents end in ``View`` (database rows end in ``Row``), but for
-two the API published long ago under their own names (``Organisation``,
-``RemedialAction``): OpenAPI component names come from class names, and a
-client generated from the document would break if they changed.
+Response documents end in ``View`` (database rows end in ``Row``), so a
+name means one thing: ``OrganisationView`` is what the API shows of an
+organisation, ``agencies.organisations.Organisation`` the organisation
+itself, ``OrganisationRow`` its stored row. The one-audit export's parts end
+in ``Export``, beside the export's record of an action, which keeps the
+name it was first published under, ``RemedialAction`` (OpenAPI component
+names come from class names; a generated client names its types after
+them).
 """
 
 from __future__ import annotations
@@ -40,9 +44,9 @@ __all__ = [
     "ContributionView",
     "EventView",
     "ListedAudit",
-    "Organisation",
+    "OrganisationView",
     "ParticipantView",
-    "Progress",
+    "ProgressView",
     "RemedialAction",
     "ToolkitRef",
     "VersionView",
@@ -225,7 +229,7 @@ class AuditView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     contribution: ContributionView | None = None
 
 
-class Progress(msgspec.Struct, frozen=True, kw_only=True):
+class ProgressView(msgspec.Struct, frozen=True, kw_only=True):
     audit_id: UUID
     status: str
     due_date: datetime.date | None
@@ -244,7 +248,7 @@ class EventView(msgspec.Struct, frozen=True, kw_only=True):
     detail: dict[str, Any]
 
 
-class Organisation(msgspec.Struct, frozen=True, kw_only=True):
+class OrganisationView(msgspec.Struct, frozen=True, kw_only=True):
     """An organisation of the partnership, as a coordinator invites it
     (published as ``Organisation``; see the module's docstring)."""
 
@@ -254,8 +258,8 @@ class Organisation(msgspec.Struct, frozen=True, kw_only=True):
     agency_kind: str
 
 
-def organisation_view(row: OrganisationRow) -> Organisation:
-    return Organisation(id=row.id, code=row.code, name=row.name, agency_kind=row.agency_kind)
+def organisation_view(row: OrganisationRow) -> OrganisationView:
+    return OrganisationView(id=row.id, code=row.code, name=row.name, agency_kind=row.agency_kind)
 
 
 # --- lists of audits ------------------------------------------------------------------

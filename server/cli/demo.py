@@ -32,6 +32,7 @@ from merging import AgencyContribution, CaseFacts, Moderation, merge
 from server.cli.database import CommandError, database_url, run_migrations
 from server.db import theme_versions
 from server.db import themes as stored
+from server.db.audits import OrganisationRow
 from server.db.demo import DEMO_ORGANISATIONS, DEMO_PARTNERSHIP, load_demo_data
 from server.db.themes import AgencyKey, AuditSummaryRow, SectionKey, SectionValues
 from server.reports.themes import (
@@ -60,13 +61,6 @@ TOOLKIT_WEIGHTS = {
 }
 STATUS_WEIGHTS = {"closed": 50, "in-review": 15, "open": 25, "draft": 10}
 CSC = "childrens-social-care"
-
-
-@dataclass(frozen=True)
-class Organisation:
-    id: uuid.UUID
-    name: str
-    agency_kind: str
 
 
 @dataclass
@@ -222,7 +216,7 @@ def build_audit(
     audit_id: uuid.UUID,
     partnership_id: uuid.UUID,
     registry: Registry,
-    organisations: Sequence[Organisation],
+    organisations: Sequence[OrganisationRow],
     templates: Templates,
     rng: random.Random,
     now: datetime.datetime,
@@ -463,7 +457,7 @@ async def _write(connection: asyncpg.Connection[Any], batch: Batch) -> None:
         )
 
 
-async def _organisations(connection: asyncpg.Connection[Any], code: str) -> tuple[uuid.UUID, list[Organisation]]:
+async def _organisations(connection: asyncpg.Connection[Any], code: str) -> tuple[uuid.UUID, list[OrganisationRow]]:
     """The partnership (the demo one, or ``code`` made like it) and its
     agencies taking part: the demo organisations."""
     if code == DEMO_PARTNERSHIP[0]:
@@ -485,11 +479,12 @@ async def _organisations(connection: asyncpg.Connection[Any], code: str) -> tupl
     if code != DEMO_PARTNERSHIP[0]:
         wanted = [f"{code}-{c}" for c in wanted]
     rows = await connection.fetch(
-        "SELECT id, name, agency_kind FROM organisations WHERE partnership_id = $1 AND code = ANY($2) ORDER BY code",
+        "SELECT id, code, name, agency_kind FROM organisations"
+        " WHERE partnership_id = $1 AND code = ANY($2) ORDER BY code",
         partnership_id,
         wanted,
     )
-    return partnership_id, [Organisation(id=r["id"], name=r["name"], agency_kind=r["agency_kind"]) for r in rows]
+    return partnership_id, [OrganisationRow(**r) for r in rows]
 
 
 async def generate(

@@ -27,7 +27,9 @@ import msgspec
 GENESIS = bytes(32)
 
 
-class Problem(msgspec.Struct, frozen=True, kw_only=True):
+class TrailProblem(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the event trail is broken (an event, or the trail as a whole) and how."""
+
     event_id: int | None
     position: int | None
     what: str
@@ -40,7 +42,7 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True):
 class Verdict(msgspec.Struct, frozen=True, kw_only=True):
     events: int
     newest_hash: str | None
-    problems: tuple[Problem, ...]
+    problems: tuple[TrailProblem, ...]
 
     @property
     def intact(self) -> bool:
@@ -59,7 +61,7 @@ async def _event_with_hash(connection: asyncpg.Connection[Any], digest: bytes) -
 async def verify(connection: asyncpg.Connection[Any], *, batch: int = 2000) -> Verdict:
     """Check the whole trail, strand by strand and oldest first, streaming it
     in batches (migration 0008: the trail is 16 independent hash chains)."""
-    problems: list[Problem] = []
+    problems: list[TrailProblem] = []
     count = 0
     ends: dict[int, tuple[bytes, int | None, int]] = {}  # strand → (newest hash, its event, its position)
     strand: int | None = None
@@ -79,7 +81,9 @@ async def verify(connection: asyncpg.Connection[Any], *, batch: int = 2000) -> V
             event_id, position = row["id"], row["position"]
             if event_hash(row["previous_hash"], row["canonical"]) != row["hash"]:
                 problems.append(
-                    Problem(event_id=event_id, position=position, what="edited: its content no longer matches its hash")
+                    TrailProblem(
+                        event_id=event_id, position=position, what="edited: its content no longer matches its hash"
+                    )
                 )
             if row["previous_hash"] != expected_previous:
                 recorded_after = await _event_with_hash(connection, row["previous_hash"])
@@ -89,10 +93,10 @@ async def verify(connection: asyncpg.Connection[Any], *, batch: int = 2000) -> V
                 else:
                     after = f"after event {previous_id}" if previous_id is not None else "at the start of the trail"
                     what = f"the event recorded before it is missing (deleted {after})"
-                problems.append(Problem(event_id=event_id, position=position, what=what))
+                problems.append(TrailProblem(event_id=event_id, position=position, what=what))
             elif position != previous_position + 1:
                 problems.append(
-                    Problem(
+                    TrailProblem(
                         event_id=event_id,
                         position=position,
                         what=f"positions {previous_position + 1} to {position - 1} are missing",
@@ -107,7 +111,7 @@ async def verify(connection: asyncpg.Connection[Any], *, batch: int = 2000) -> V
             gone = head["position"] - newest_position
             after = f"after event {newest_id}" if newest_id is not None else "(all of them)"
             problems.append(
-                Problem(
+                TrailProblem(
                     event_id=None,
                     position=None,
                     what=f"the newest {gone if gone > 0 else 'events'} event(s) {after} are missing (deleted)",

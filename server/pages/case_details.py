@@ -39,7 +39,10 @@ class FormLike(Protocol):
 
 
 @dataclass(frozen=True)
-class Problem:
+class InputProblem:
+    """What is wrong with one input of the case details form: the input's id
+    (the error summary links to it) and the message."""
+
     field_id: str
     message: str
 
@@ -114,7 +117,7 @@ def _number(text: str) -> int | float | None:
     return int(number) if number.is_integer() else number
 
 
-def _value(question: Question, form: FormLike, problems: list[Problem]) -> Any:
+def _value(question: Question, form: FormLike, problems: list[InputProblem]) -> Any:
     name = f"case-{question.id}"
     kind = question.kind
     if kind in ("text",):
@@ -125,12 +128,12 @@ def _value(question: Question, form: FormLike, problems: list[Problem]) -> Any:
             return None
         number = _number(text)
         if number is None:
-            problems.append(Problem(name, f"Enter {short_label(question)} as a number, like 7"))
+            problems.append(InputProblem(name, f"Enter {short_label(question)} as a number, like 7"))
         return number
     if kind == "date":
         value, message = parse_date(form, name)
         if message:
-            problems.append(Problem(f"{name}-day", f"{short_label(question).capitalize()} {message}"))
+            problems.append(InputProblem(f"{name}-day", f"{short_label(question).capitalize()} {message}"))
         return value.isoformat() if value else None
     if kind == "grade":
         text = form.text(name)
@@ -158,7 +161,7 @@ def _value(question: Question, form: FormLike, problems: list[Problem]) -> Any:
                     number = _number(cell)
                     if number is None:
                         problems.append(
-                            Problem(f"{name}-{r}-{column.id}", f"Enter the {column.label.lower()} as a number")
+                            InputProblem(f"{name}-{r}-{column.id}", f"Enter the {column.label.lower()} as a number")
                         )
                         continue
                     row[column.id] = number
@@ -169,10 +172,10 @@ def _value(question: Question, form: FormLike, problems: list[Problem]) -> Any:
     return None  # evidence: no toolkit asks the coordinator for it
 
 
-def case_details_from_form(toolkit: Toolkit, form: FormLike) -> tuple[CaseDetails, list[Problem]]:
+def case_details_from_form(toolkit: Toolkit, form: FormLike) -> tuple[CaseDetails, list[InputProblem]]:
     """The case details typed into the form, and what could not be read
     (a number or date that is not one)."""
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
     answers: dict[str, Answer] = {}
     for _section, question in case_questions(toolkit):
         value = _value(question, form, problems)
@@ -181,14 +184,14 @@ def case_details_from_form(toolkit: Toolkit, form: FormLike) -> tuple[CaseDetail
     return CaseDetails(answers=answers), problems
 
 
-def missing_answers(toolkit: Toolkit, details: CaseDetails) -> list[Problem]:
+def missing_answers(toolkit: Toolkit, details: CaseDetails) -> list[InputProblem]:
     """Every required case detail not given, in the GOV.UK way of saying so."""
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
     for _section, question in case_questions(toolkit):
         if not question.required or is_answered(details.answers.get(question.id)):
             continue
         verb = "Enter" if question.kind in ("text", "number", "date", "rows") else "Select"
-        problems.append(Problem(input_id(question), f"{verb} {short_label(question)}"))
+        problems.append(InputProblem(input_id(question), f"{verb} {short_label(question)}"))
     return problems
 
 

@@ -29,7 +29,7 @@ from server.audits import audits as steps
 from server.audits import contributions as contribution_steps
 from server.audits.audits import STATUSES, TRANSITIONS, NewAudit
 from server.audits.checks import MAX_REASON
-from server.audits.views import Organisation, audit_overdue, today
+from server.audits.views import OrganisationView, audit_overdue, today
 from server.auth.permissions import Permission, may, needs
 from server.auth.principal import Principal
 from server.pages import case_details as case_form
@@ -89,7 +89,7 @@ class NewAuditForm:
     errors: FormErrors
 
 
-def read_new_audit(toolkit: Toolkit, form: Form, organisations: list[Organisation]) -> NewAuditForm:
+def read_new_audit(toolkit: Toolkit, form: Form, organisations: list[OrganisationView]) -> NewAuditForm:
     """Read the case details form and collect every problem with it, in the
     order the questions are asked."""
     errors = FormErrors()
@@ -257,7 +257,7 @@ class AuditPages(PageController):
         except UnknownToolkit:
             return None
 
-    async def _organisations(self, state: State, principal: Principal) -> list[Organisation]:
+    async def _organisations(self, state: State, principal: Principal) -> list[OrganisationView]:
         async with unit_of_work(state, principal) as connection:
             return await steps.partnership_organisations(connection, principal)
 
@@ -265,7 +265,7 @@ class AuditPages(PageController):
         self,
         request: Request[Any, Any, Any],
         toolkit: Toolkit,
-        organisations: list[Organisation],
+        organisations: list[OrganisationView],
         values: dict[str, Any],
         errors: FormErrors,
     ) -> Response[Any]:
