@@ -53,6 +53,9 @@ class EventName(enum.StrEnum):
     EXPORT_PRODUCED = "export.produced"
     # Retention (``maca purge``), by no one signed in.
     AUDITS_PURGED = "audits.purged"
+    # ``maca demo``: an audit's made-up history, loaded in bulk (COPY, through
+    # the same chaining trigger as every event), by no one signed in.
+    DEMO_GENERATED = "demo.generated"
 
 
 async def record(

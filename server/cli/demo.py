@@ -29,6 +29,7 @@ import msgspec
 from agencies.applicability import Participant, applicable_sections
 from agencies.contributions import validate_contribution
 from merging import AgencyContribution, CaseFacts, Moderation, merge
+from server.audits.events import EventName
 from server.cli.database import CommandError, database_url, run_migrations
 from server.db import theme_versions
 from server.db import themes as stored
@@ -249,7 +250,9 @@ def build_audit(
             created,
         )
     )
-    batch.events.append((created, None, None, "demo.generated", audit_id, None, _json({"toolkit": toolkit.id})))
+    batch.events.append(
+        (created, None, None, EventName.DEMO_GENERATED.value, audit_id, None, _json({"toolkit": toolkit.id}))
+    )
     # The case as the server reads a stored audit: the typed case details,
     # their values by question, and (below) the facts the merge is given.
     case = msgspec.convert(details, CaseDetails)

@@ -15,6 +15,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+from server.audits.events import EventName
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVER = ROOT / "server"
 
@@ -89,3 +91,18 @@ def test_only_the_recorder_appends_to_the_event_log() -> None:
         if name != "server/db/events.py" and "INSERT INTO events" in (ROOT / name).read_text()
     ]
     assert written_by_hand == []
+
+
+def test_event_names_are_spelled_only_in_the_enum() -> None:
+    """``EventName`` is the one place an event's name is written: a string
+    spelt anywhere else (``"demo.generated"`` was, in maca demo's bulk load)
+    could drift from what the steps record and the trail is searched for."""
+    names = {name.value for name in EventName}
+    spelt = [
+        f"{module}:{node.lineno}: {node.value!r}"
+        for module, tree in modules()
+        if module != "server/audits/events.py"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and node.value in names
+    ]
+    assert spelt == []
