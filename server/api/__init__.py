@@ -1,5 +1,7 @@
-"""The JSON API: one controller module per resource. A controller parses
-the request, calls one step of ``server.audits`` and shapes the answer."""
+"""The JSON API: one controller module per resource. Each handler declares
+the permission it needs (``opt=needs(Permission.…)``,
+:mod:`server.auth.permissions`); it parses the request, calls one step of
+``server.audits`` and shapes the answer."""
 
 from __future__ import annotations
 

@@ -26,7 +26,10 @@ How to write a page (for every page module: ``auditor/``, ``coordinator/``,
        return render_page(request, "web/coordinator/audits.html", title="Audits", audits=found)
 
    A page never imports ``server.db`` and never records an event: both are
-   the step's (``make lint`` and ``tests/architecture`` check it).
+   the step's (``make lint`` and ``tests/architecture`` check it). Show a
+   grade with :func:`grade_label` (``"Good (2)"``, also a template global)
+   and a case by ``server.audits.views.case_reference`` (the reads give it
+   as ``reference``), never a format of your own.
    :func:`render_page` adds what every page needs: ``principal`` (who is
    signed in), ``csrf_token``, ``navigation`` (service navigation for the
    person's roles), ``notice`` (a one-off success message, see 4) and
