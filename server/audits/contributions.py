@@ -148,6 +148,15 @@ async def read_own_contribution(
     return own
 
 
+def _check_own(principal: Principal, own: OwnContribution) -> None:
+    """``own`` is the caller's to change: it holds contribution:write, and
+    ``own`` is its organisation's (as :func:`load_own_contribution` made
+    it; a step given another is not fooled, it answers 404)."""
+    require(principal, Permission.CONTRIBUTION_WRITE)
+    if own.row.organisation_id != principal.organisation_id:
+        raise NotFound("no such contribution")
+
+
 def is_editable(audit: AuditRow, row: ContributionRow) -> bool:
     """Drafts are saved while the audit is open; a submitted contribution is
     amended while it is open or in review."""
@@ -199,6 +208,7 @@ async def save_own(
     audit is open, or after submission an amendment, complete, with a
     reason, kept as a new version. 412 if it changed since ``seen_version``
     (or between our read and our write)."""
+    _check_own(principal, own)
     check_seen_version(seen_version, own.row.row_version)
     check_editable(own.audit, own.row)
     amending = own.submitted
@@ -271,6 +281,7 @@ async def submit_own(
 ) -> ContributionRow:
     """Submit the caller's own contribution as saved, checked in full, and
     keep it as a version. 412 if it changed since ``seen_version``."""
+    _check_own(principal, own)
     check_seen_version(seen_version, own.row.row_version)
     check_submittable(own.audit, own.row)
     problems = submission_problems(own, own.content)

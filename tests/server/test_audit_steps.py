@@ -319,6 +319,30 @@ async def test_an_agency_saves_only_its_own_contribution_and_drafts_only_while_o
             )
 
 
+async def test_a_step_given_another_organisations_contribution_is_not_fooled(
+    state: State, people: SignedInPeople, toolkits: Registry
+) -> None:
+    """A page loads its own contribution and then saves or submits it; the
+    saving steps check again whose it is, rather than trust their caller."""
+    audit = await an_open_audit(people, participants=["health", "police"])
+    audit_id = UUID(audit["id"])
+    police = await signed_in(state, people, "police")
+    async with unit_of_work(state, police) as connection:
+        theirs = await contributions.load_own_contribution(
+            connection, police, toolkits, audit_id, people.organisation_id("police")
+        )
+    health = await signed_in(state, people, "health")
+    with pytest.raises(NotFound):
+        async with unit_of_work(state, health) as connection:
+            await contributions.save_own(
+                connection, health, toolkits, theirs, ContributionContent(), None, seen_version=theirs.row.row_version
+            )
+    coordinator = await signed_in(state, people, "coordinator")
+    with pytest.raises(Forbidden, match="only an auditor may write and submit"):
+        async with unit_of_work(state, coordinator) as connection:
+            await contributions.submit_own(connection, coordinator, toolkits, theirs, seen_version=None)
+
+
 # --- returning a contribution -------------------------------------------------------------
 
 
