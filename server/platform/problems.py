@@ -27,6 +27,7 @@ from litestar.exceptions import HTTPException, ValidationException
 log = logging.getLogger("maca.errors")
 
 PROBLEM_JSON = "application/problem+json"
+FHIR_JSON = "application/fhir+json"
 
 
 class FieldError(msgspec.Struct, frozen=True, kw_only=True):
@@ -109,6 +110,77 @@ class ServiceUnavailable(Problem):
     title = "Service unavailable"
 
 
+# --- for FHIR clients ------------------------------------------------------------------
+
+# FHIR R4 issue types (http://hl7.org/fhir/issue-type) for each status.
+_ISSUE_TYPES: Mapping[int, str] = {
+    400: "structure",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    409: "conflict",
+    412: "conflict",
+    413: "too-long",
+    415: "not-supported",
+    422: "invalid",
+    428: "required",
+    503: "transient",
+}
+
+
+class OutcomeIssue(msgspec.Struct, frozen=True, kw_only=True):
+    """One issue of a FHIR ``OperationOutcome``: what is wrong and, as a
+    FHIRPath expression, where."""
+
+    message: str
+    expression: str | None = None
+    code: str = "invalid"
+
+
+class FhirProblem(Problem):
+    """A refusal for a FHIR client: answered as a FHIR R4 ``OperationOutcome``
+    (``application/fhir+json``), as FHIR servers answer, rather than as a
+    problem document."""
+
+    def __init__(
+        self, status: int, title: str, issues: Sequence[OutcomeIssue], *, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(issues[0].message if issues else title, headers=headers)
+        self.status = status
+        self.title = title
+        self.issues = list(issues)
+
+
+def operation_outcome(issues: Sequence[OutcomeIssue]) -> dict[str, Any]:
+    """``issues`` as an ``OperationOutcome`` resource (a dict ready for JSON)."""
+    rendered: list[dict[str, Any]] = []
+    for issue in issues:
+        entry: dict[str, Any] = {"severity": "error", "code": issue.code, "details": {"text": issue.message}}
+        if issue.expression is not None:
+            entry["expression"] = [issue.expression]
+        rendered.append(entry)
+    return {"resourceType": "OperationOutcome", "issue": rendered}
+
+
+def as_fhir(problem: Problem, resource_type: str) -> FhirProblem:
+    """``problem`` for a FHIR client sending a ``resource_type``: each field
+    it names (a JSON path into the body) as a FHIRPath into the resource."""
+    if isinstance(problem, FhirProblem):
+        return problem
+    code = _ISSUE_TYPES.get(problem.status, "processing")
+    issues = [
+        OutcomeIssue(
+            message=error.message,
+            expression=resource_type + error.field[1:] if error.field.startswith("$") else None,
+            code="required" if "required" in error.message else code,
+        )
+        for error in problem.errors
+    ]
+    if problem.detail or not issues:
+        issues.insert(0, OutcomeIssue(message=problem.detail or problem.title, code=code))
+    return FhirProblem(problem.status, problem.title, issues, headers=problem.headers)
+
+
 RETRY_AFTER_SECONDS = "5"
 
 # Errors that mean "the database is away", not "Maca is broken".
@@ -158,6 +230,13 @@ def _from_problem(_: Request[Any, Any, Any], exc: Problem) -> Response[bytes]:
     headers = dict(exc.headers)
     if isinstance(exc, ServiceUnavailable):
         headers.setdefault("Retry-After", RETRY_AFTER_SECONDS)
+    if isinstance(exc, FhirProblem):
+        return Response(
+            content=msgspec.json.encode(operation_outcome(exc.issues)),
+            status_code=exc.status,
+            media_type=FHIR_JSON,
+            headers=headers,
+        )
     return problem_response(exc.status, exc.title, exc.detail, errors=exc.errors, headers=headers, allowed=exc.allowed)
 
 
@@ -279,17 +358,22 @@ EXCEPTION_HANDLERS: Mapping[Any, Any] = {
 
 __all__ = [
     "EXCEPTION_HANDLERS",
+    "FHIR_JSON",
     "Conflict",
+    "FhirProblem",
     "FieldError",
     "Forbidden",
     "InvalidInput",
     "MediaType",
     "NotFound",
+    "OutcomeIssue",
     "PayloadTooLarge",
     "PreconditionFailed",
     "PreconditionRequired",
     "Problem",
     "ServiceUnavailable",
     "Unauthorized",
+    "as_fhir",
+    "operation_outcome",
     "problem_response",
 ]
