@@ -45,7 +45,7 @@ async def test_every_error_response_is_a_problem_document(client: AsyncTestClien
 async def test_each_operation_lists_the_statuses_it_can_answer(client: AsyncTestClient[Litestar]) -> None:
     doc = await document(client)
     by_route = {(method, path): operation for method, path, operation in operations(doc)}
-    save = by_route[("PUT", "/api/audits/{audit_id}/contributions/{organisation_id}")]["responses"]
+    save = by_route[("PUT", "/api/audits/{audit_id}/contributions/{organisation}")]["responses"]
     assert {"400", "401", "403", "404", "409", "412", "413", "422", "428", "503"} <= set(save)
     assert save["503"]["headers"]["Retry-After"]
     toolkits = by_route[("GET", "/api/toolkits")]["responses"]
