@@ -24,7 +24,7 @@ from litestar._openapi.plugin import OpenAPIPlugin
 
 from server.api.preconditions import IDEMPOTENCY_KEY, IF_MATCH, declared_preconditions
 from server.auth.permissions import PUBLIC, Access, declared_access
-from server.platform.problems import PROBLEM_JSON, ProblemBody
+from server.platform.problems import FHIR_JSON, PROBLEM_JSON, OperationOutcomeBody, ProblemBody
 
 COMPONENTS: Final = "#/components/schemas/{name}"
 SECURITY_SCHEME: Final = "bearer"
@@ -53,12 +53,13 @@ HEADERS: Final[dict[str, dict[str, Any]]] = {
     IF_MATCH: {
         "required": True,
         "description": (
-            "The ETag of this resource as you last read it (a contribution's own, from "
+            'The ETag of this resource as you last read it, such as "3" (a contribution\'s own, from '
             "GET /api/audits/{audit_id}/contributions/{organisation}; an audit's from GET /api/audits/{audit_id}; "
             "the judgement's from its GET). 428 without it; 412 when it has changed since, naming whose "
             "version was stale."
         ),
-        "schema": {"type": "string", "examples": ['"3"']},
+        # No "examples" here: schemathesis would then want example-only tests.
+        "schema": {"type": "string"},
     },
     IDEMPOTENCY_KEY: {
         "required": False,
@@ -102,11 +103,12 @@ def statuses_for(
     return sorted(set(statuses))
 
 
-def _problem_response(status: int, problem: dict[str, Any]) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "description": WHY[status],
-        "content": {PROBLEM_JSON: {"schema": problem}},
-    }
+def _problem_response(status: int, problem: dict[str, Any], outcome: dict[str, Any] | None) -> dict[str, Any]:
+    content = {PROBLEM_JSON: {"schema": problem}}
+    if outcome is not None:
+        # A FHIR client's refusals past the sign-in are OperationOutcomes.
+        content[FHIR_JSON] = {"schema": outcome}
+    response: dict[str, Any] = {"description": WHY[status], "content": content}
     if status == 503:
         response["headers"] = {
             "Retry-After": {"description": "seconds to wait", "schema": {"type": "string"}},
@@ -125,7 +127,9 @@ def describe_problems(
     responses, security scheme and precondition headers; changed in place
     and returned. ``access``, ``headers``: what each (method, path) handler
     declares (:func:`declared_access`, :func:`declared_preconditions`)."""
-    (problem,), definitions = msgspec.json.schema_components([ProblemBody], ref_template=COMPONENTS)
+    (problem, outcome), definitions = msgspec.json.schema_components(
+        [ProblemBody, OperationOutcomeBody], ref_template=COMPONENTS
+    )
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     schemas.update(definitions)
@@ -147,8 +151,9 @@ def describe_problems(
             needed = (headers or {}).get((method.upper(), path), ())
             for name in needed:
                 operation.setdefault("parameters", []).append({"name": name, "in": "header", **HEADERS[name]})
+            reads_fhir = FHIR_JSON in operation.get("requestBody", {}).get("content", {})
             for status in statuses_for(method, path, declared, has_query=has_query, headers=needed):
-                responses[str(status)] = _problem_response(status, problem)
+                responses[str(status)] = _problem_response(status, problem, outcome if reads_fhir else None)
             if declared is not PUBLIC:
                 operation["security"] = [{SECURITY_SCHEME: []}]
     return document

@@ -17,7 +17,7 @@ import logging
 import re
 import traceback
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 import msgspec
@@ -151,15 +151,40 @@ class FhirProblem(Problem):
         self.issues = list(issues)
 
 
+class OutcomeText(msgspec.Struct, frozen=True, kw_only=True):
+    text: str
+
+
+class OutcomeEntry(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    severity: Literal["fatal", "error", "warning", "information"]
+    code: str  # http://hl7.org/fhir/issue-type
+    details: OutcomeText
+    expression: list[str] = []  # FHIRPath of where in the resource
+
+
+class OperationOutcomeBody(msgspec.Struct, frozen=True, kw_only=True, rename={"resource_type": "resourceType"}):
+    """A FHIR R4 ``OperationOutcome`` as Maca writes one (the OpenAPI
+    document's schema for a FHIR client's refusals is this)."""
+
+    resource_type: Literal["OperationOutcome"] = "OperationOutcome"
+    issue: list[OutcomeEntry]
+
+
 def operation_outcome(issues: Sequence[OutcomeIssue]) -> dict[str, Any]:
     """``issues`` as an ``OperationOutcome`` resource (a dict ready for JSON)."""
-    rendered: list[dict[str, Any]] = []
-    for issue in issues:
-        entry: dict[str, Any] = {"severity": "error", "code": issue.code, "details": {"text": issue.message}}
-        if issue.expression is not None:
-            entry["expression"] = [issue.expression]
-        rendered.append(entry)
-    return {"resourceType": "OperationOutcome", "issue": rendered}
+    body = OperationOutcomeBody(
+        issue=[
+            OutcomeEntry(
+                severity="error",
+                code=issue.code,
+                details=OutcomeText(text=issue.message),
+                expression=[issue.expression] if issue.expression is not None else [],
+            )
+            for issue in issues
+        ]
+    )
+    outcome: dict[str, Any] = msgspec.to_builtins(body)
+    return outcome
 
 
 def as_fhir(problem: Problem, resource_type: str) -> FhirProblem:
@@ -366,6 +391,7 @@ __all__ = [
     "InvalidInput",
     "MediaType",
     "NotFound",
+    "OperationOutcomeBody",
     "OutcomeIssue",
     "PayloadTooLarge",
     "PreconditionFailed",

@@ -36,8 +36,13 @@ async def test_every_error_response_is_a_problem_document(client: AsyncTestClien
         errors = {status: r for status, r in operation["responses"].items() if status[0] in "45"}
         assert "400" in errors, (method, path)
         for status, response in errors.items():
-            assert list(response["content"]) == [PROBLEM_JSON], (method, path, status)
+            # An operation taking FHIR may answer its client in FHIR.
+            fhir = ["application/fhir+json"] if path.endswith("/fhir") and method == "PUT" else []
+            assert list(response["content"]) == [PROBLEM_JSON, *fhir], (method, path, status)
             assert response["content"][PROBLEM_JSON]["schema"] == {"$ref": "#/components/schemas/ProblemBody"}
+            if fhir:
+                outcome = response["content"][fhir[0]]["schema"]
+                assert outcome == {"$ref": "#/components/schemas/OperationOutcomeBody"}
         # Litestar's own {status_code, detail, extra} body is gone.
         assert "status_code" not in str(errors)
 
