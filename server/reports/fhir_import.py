@@ -27,6 +27,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
 from typing import Any, Final, Literal
 
@@ -241,6 +242,22 @@ class _Reader:
             self.problem(f"{path}.answer", "an answer has one value[x]", "structure")
         return value
 
+    def _text(self, item: ResponseItem, path: str) -> str | None:
+        """The text an item holds (comments, impact, a document's name)."""
+        value = self._single(item, path)
+        if value is None or isinstance(value, str):
+            return value
+        self.problem(f"{path}.answer", "must be text (valueString)")
+        return None
+
+    def _grade(self, item: ResponseItem, path: str) -> int | None:
+        """A judgement's grade: its coding's code ("2") as the grade (2)."""
+        value = _grade(self._single(item, path))
+        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+            return value
+        self.problem(f"{path}.answer", "must be a grade 1, 2, 3 or 4")
+        return None
+
     def _once(self, link_id: str, path: str) -> bool:
         if link_id in self._seen:
             self.problem(path, "this item is in the response twice", "structure")
@@ -261,19 +278,19 @@ class _Reader:
         elif link in self.questions:
             self.question(*self.questions[link], item, path)
         elif link == "overall" and self._once(link, path):
-            self.overall["grade"] = _grade(self._single(item, path))
+            self.overall["grade"] = self._grade(item, path)
             self.places["$.overall"] = path
             self.places["$.overall.grade"] = f"{path}.answer"
         elif link == "overall.impact" and self._once(link, path):
-            self.overall["impact"] = self._single(item, path)
+            self.overall["impact"] = self._text(item, path)
             self.places["$.overall.impact"] = path
         elif leaf in ("judgement", "impact") and section_id in self.sections and self._once(link, path):
             judgement = self.judgements.setdefault(section_id, {})
             if leaf == "judgement":
-                judgement["grade"] = _grade(self._single(item, path))
+                judgement["grade"] = self._grade(item, path)
                 self.places[f"$.judgements.{section_id}.grade"] = f"{path}.answer"
             else:
-                judgement["impact"] = self._single(item, path)
+                judgement["impact"] = self._text(item, path)
                 self.places[f"$.judgements.{section_id}.impact"] = path
         elif link not in self._seen:
             # Not an item of this Questionnaire: checked as an answer to a
@@ -314,11 +331,15 @@ class _Reader:
         nested += [(child, path + _where(child.link_id)) for child in item.item]
         for child, where in nested:
             if child.link_id == f"{question.id}.comments":
-                answer["comments"] = self._single(child, where)
+                answer["comments"] = self._text(child, where)
                 self.places[f"{field}.comments"] = where
             elif child.link_id == f"{question.id}.evidence":
-                answer.setdefault("evidence", []).append(self._reference(f"{question.id}.evidence", child, where))
+                reference = self._reference(f"{question.id}.evidence", child, where)
                 self.places.setdefault(f"{field}.evidence", where)
+                if isinstance(reference.get("document"), str):
+                    answer.setdefault("evidence", []).append(reference)
+                else:
+                    self.problem(where, "an evidence reference names its document", "required")
             else:
                 self.problem(where, f"no such item under the question {question.id}", "structure")
         if answer.get("value") is None:
@@ -340,10 +361,13 @@ class _Reader:
             name = child.link_id.removeprefix(f"{prefix}.")
             where = path + _where(child.link_id)
             if name in ("document", "date"):
-                reference[name] = self._single(child, where)
+                reference[name] = self._text(child, where)
             else:
                 self.problem(where, "an evidence reference has a document and a date", "structure")
         return reference
+
+
+_CODE = re.compile(r"[0-9]{1,3}")
 
 
 def _answer_children(item: ResponseItem) -> list[ResponseItem]:
@@ -355,6 +379,6 @@ def _answer_children(item: ResponseItem) -> list[ResponseItem]:
 def _grade(value: Any) -> Any:
     """A grade's coding code ("2") as the grade (2); anything else as sent,
     for the checks to refuse."""
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and _CODE.fullmatch(value):
         return int(value)
     return value

@@ -10,6 +10,8 @@ from typing import Any
 import msgspec
 import pytest
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from agencies.applicability import Participant, applicable_sections
 from agencies.contributions import validate_contribution
@@ -103,3 +105,64 @@ def test_every_exported_contribution_reads_back_identical(toolkits: Registry, st
         assert reading.content == content, (toolkit_id, kind)
         checked += 1
     assert checked >= 15
+
+
+# --- whatever a system sends, reading it never fails -------------------------------------
+
+
+def link_ids_of(toolkit: Toolkit) -> list[str]:
+    ids = ["overall", "overall.impact", "nowhere", "x.evidence.document"]
+    for section in toolkit.sections:
+        ids += [section.id, f"{section.id}.judgement", f"{section.id}.impact"]
+        for question in section.questions:
+            ids += [question.id, f"{question.id}.comments", f"{question.id}.evidence", f"{question.id}.evidence.date"]
+            ids += [f"{question.id}.evidence.document", *(f"{question.id}.{c.id}" for c in question.columns)]
+    return ids
+
+
+VALUES = st.one_of(
+    st.fixed_dictionaries({"valueString": st.text(max_size=8)}),
+    st.fixed_dictionaries({"valueBoolean": st.booleans()}),
+    st.fixed_dictionaries({"valueInteger": st.integers(-5, 10)}),
+    st.fixed_dictionaries({"valueDecimal": st.floats(allow_nan=False, allow_infinity=False)}),
+    st.fixed_dictionaries({"valueDate": st.sampled_from(["2025-03-01", "2025-02-30", "soon"])}),
+    st.fixed_dictionaries(
+        {"valueCoding": st.fixed_dictionaries({"code": st.sampled_from(["1", "4", "9", "²", "no", "yes", "x" * 9])})}
+    ),
+    st.fixed_dictionaries({"valueString": st.just("a"), "valueBoolean": st.just(True)}),
+)
+
+
+def items(link_ids: list[str], depth: int) -> st.SearchStrategy[list[dict[str, Any]]]:
+    children = items(link_ids, depth - 1) if depth else st.just([])
+    answer = st.builds(lambda value, item: {**value, **({"item": item} if item else {})}, VALUES, children)
+    item = st.builds(
+        lambda link, answers, nested: {
+            "linkId": link,
+            **({"answer": answers} if answers else {}),
+            **({"item": nested} if nested else {}),
+        },
+        st.sampled_from(link_ids),
+        st.lists(answer, max_size=2),
+        children,
+    )
+    return st.lists(item, max_size=4)
+
+
+@given(data=st.data())
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_reading_any_response_gives_a_contribution_or_problems_never_an_error(
+    toolkits: Registry, data: st.DataObject
+) -> None:
+    toolkit = toolkits.current(data.draw(st.sampled_from(toolkits.ids())))
+    document = {
+        "resourceType": "QuestionnaireResponse",
+        "status": data.draw(st.sampled_from(["in-progress", "completed", "amended", "stopped"])),
+        "item": data.draw(items(link_ids_of(toolkit), 2)),
+    }
+    reading = read_questionnaire_response(toolkit, msgspec.convert(document, QuestionnaireResponseIn))
+    participant = Participant(agency_kind=data.draw(st.sampled_from(sorted(AGENCY_KIND_CODES))), is_referrer=False)
+    problems = validate_contribution(toolkit, participant, reading.content, complete=True)
+    for issue in reading.issues((p.field, p.message) for p in problems) + reading.problems:
+        assert issue.expression is not None and issue.expression.startswith("QuestionnaireResponse")
+        assert issue.message
