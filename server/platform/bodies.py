@@ -20,7 +20,8 @@ a JSON body (``before_request``):
 
 A body that passes is exactly one Litestar's lenient conversion gives the
 same value for, so handlers keep their typed ``data`` (and the OpenAPI
-document its schema).
+document its schema); the JSON decoded here is handed on to Litestar, so
+the body is decoded once.
 
 :func:`merge_patch` is RFC 7396's algorithm, for the routes that take a JSON
 Merge Patch.
@@ -170,7 +171,7 @@ def _problems(value: Any, annotation: Any, path: str) -> Iterator[FieldError]:
         return
     message, _, below = str(failure).partition(" - at `")
     where = path + below.rstrip("`")[1:] if below else path
-    yield FieldError(field=where, message=_plain(message, annotation, value))
+    yield FieldError(field=where, message=_plain(message, annotation))
 
 
 def _inside(value: Any, annotation: Any, path: str) -> Iterator[FieldError]:
@@ -238,22 +239,6 @@ def _kind(words: str) -> str:
     return " or ".join(_KIND.get(part.strip(), part.strip()) for part in words.split("|"))
 
 
-def _kind_of(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true or false"
-    if isinstance(value, int):
-        return "a whole number"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, dict):
-        return "an object"
-    return "a list"
-
-
 def _choices(annotation: Any) -> list[str]:
     inner = _unannotated(annotation)
     if get_origin(inner) is Literal:
@@ -276,7 +261,7 @@ _FORMATS: Final = {
 }
 
 
-def _plain(message: str, annotation: Any, value: Any) -> str:
+def _plain(message: str, annotation: Any) -> str:
     """msgspec's message, said the way a person reads it."""
     if message in _FORMATS:
         return _FORMATS[message]
@@ -285,7 +270,7 @@ def _plain(message: str, annotation: Any, value: Any) -> str:
         return f"must be one of: {', '.join(choices)}" if choices else "is not one of the values allowed"
     expected = _EXPECTED.match(message)
     if expected:
-        return f"must be {_kind(expected.group(1))}, not {_kind_of(value)}"
+        return f"must be {_kind(expected.group(1))}, not {_kind(expected.group(2))}"
     length = _LENGTH.match(message)
     if length:
         what, bound, number = length.groups()
