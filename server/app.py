@@ -28,6 +28,7 @@ from server.auth.wiring import identity_parts
 from server.db.pool import create_pool
 from server.pages.rendering import error_page, from_a_browser
 from server.platform import log_filter, maintenance
+from server.platform.bodies import check_request_body
 from server.platform.problems import EXCEPTION_HANDLERS
 from server.platform.security_headers import SecurityHeaders, SwaggerPagePolicy
 from server.settings import Settings
@@ -153,6 +154,9 @@ def create_app(
         before_send=[SecurityHeaders(settings)],
         middleware=[SwaggerPagePolicy(), SignInRateLimit(), *identity.middleware],
         guards=identity.guards,
+        # A JSON body is read, and refused whole (415, 400, 422 naming every
+        # field), before the handler's parameters are (server/platform/bodies.py).
+        before_request=check_request_body,
         dependencies=identity.dependencies,
         exception_handlers={**EXCEPTION_HANDLERS, HTTPException: _page_or_problem},
         state=State({"settings": settings, "toolkits": toolkits, **identity.state}),

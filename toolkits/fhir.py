@@ -22,11 +22,20 @@ def scale_system(toolkit: Toolkit) -> str:
     return f"{SYSTEM}:scale:{toolkit.scale.id}"
 
 
+def overall_rationale_label(toolkit: Toolkit) -> str:
+    """What the overall judgement's reasons are called (its ``impact``)."""
+    label = toolkit.overall.rationale_label if toolkit.overall is not None else None
+    return label or "Reasons for the overall judgement"
+
+
 def questionnaire(toolkit: Toolkit) -> dict[str, Any]:
     """The whole toolkit, every section, as a FHIR R4 Questionnaire resource."""
     items = [_section(toolkit, section) for section in toolkit.sections]
     if toolkit.overall is not None:
         items.append(_grade_item(toolkit, "overall", toolkit.overall.prompt, required=True))
+        items.append(
+            {"linkId": "overall.impact", "text": overall_rationale_label(toolkit), "type": "text", "required": False}
+        )
     resource: dict[str, Any] = {
         "resourceType": "Questionnaire",
         "id": toolkit.id,
@@ -44,7 +53,7 @@ def questionnaire(toolkit: Toolkit) -> dict[str, Any]:
 
 
 def _section(toolkit: Toolkit, section: Section) -> dict[str, Any]:
-    items = [_question(toolkit, question) for question in section.questions]
+    items = [_question(toolkit, section, question) for question in section.questions]
     if section.judgement is not None:
         items.append(_grade_item(toolkit, f"{section.id}.judgement", section.judgement.prompt, required=True))
         items.append(
@@ -89,7 +98,13 @@ def _choice_options(question: Question) -> list[dict[str, Any]]:
     return [{"valueCoding": {"system": f"{SYSTEM}:answers", "code": v, "display": label}} for v, label in pairs]
 
 
-def _question(toolkit: Toolkit, question: Question) -> dict[str, Any]:
+def has_comments(section: Section, question: Question) -> bool:
+    """Whether an answer to ``question`` takes comments: its own box, or the
+    section's ("Auditor comments" beside every question of seed 003's)."""
+    return question.comments != "none" or section.comments_label is not None
+
+
+def _question(toolkit: Toolkit, section: Section, question: Question) -> dict[str, Any]:
     item: dict[str, Any] = {"linkId": question.id, "text": question.text, "required": question.required}
     if question.kind == "grade":
         item.update(_grade_item(toolkit, question.id, question.text, required=question.required))
@@ -103,14 +118,14 @@ def _question(toolkit: Toolkit, question: Question) -> dict[str, Any]:
         item.update(type="choice", answerOption=_choice_options(question))
         if question.kind == "multiple-choice":
             item["repeats"] = True
-    if question.comments != "none" or question.evidence != "none":
+    if has_comments(section, question) or question.evidence != "none":
         # Comments and evidence ride along as nested items of the question.
         nested = item.setdefault("item", [])
-        if question.comments != "none":
+        if has_comments(section, question):
             nested.append(
                 {
                     "linkId": f"{question.id}.comments",
-                    "text": question.comments_label or "Comments",
+                    "text": question.comments_label or section.comments_label or "Comments",
                     "type": "text",
                     "required": question.comments == "required",
                 }

@@ -18,6 +18,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from server.api.preconditions import IDEMPOTENCY_KEY, IF_MATCH, preconditions
 from server.audits import actions as steps
 from server.audits.actions import COORDINATOR_FIELDS, PROGRESS_FIELDS
 from server.audits.views import ActionView, action_view
@@ -66,7 +67,7 @@ class ActionController(Controller):
         "/",
         summary="Agree a remedial action (coordinator, reviewer)",
         status_code=201,
-        opt=needs(Permission.ACTION_AGREE),
+        opt=needs(Permission.ACTION_AGREE) | preconditions(IDEMPOTENCY_KEY),
     )
     async def create_action(
         self,
@@ -107,7 +108,7 @@ class ActionController(Controller):
     @patch(
         "/{action_id:uuid}",
         summary="Record progress on, or change, a remedial action",
-        opt=needs(Permission.ACTION_PROGRESS),
+        opt=needs(Permission.ACTION_PROGRESS) | preconditions(IF_MATCH),
     )
     async def change_action(
         self,

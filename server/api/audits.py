@@ -19,6 +19,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
+from server.api.preconditions import IDEMPOTENCY_KEY, IF_MATCH, preconditions
 from server.audits import audits as steps
 from server.audits.audits import AuditChanges, AuditStatus, NewAudit
 from server.audits.views import AuditListItem, AuditPage, AuditView, EventView, ProgressView
@@ -45,7 +46,12 @@ class AuditController(Controller):
     path = "/api/audits"
     tags = ("audits",)
 
-    @post("/", summary="Create an audit of a case (coordinator)", status_code=201, opt=needs(Permission.AUDIT_CREATE))
+    @post(
+        "/",
+        summary="Create an audit of a case (coordinator)",
+        status_code=201,
+        opt=needs(Permission.AUDIT_CREATE) | preconditions(IDEMPOTENCY_KEY),
+    )
     async def create_audit(
         self,
         request: Request[Any, Any, Any],
@@ -108,7 +114,7 @@ class AuditController(Controller):
     @patch(
         "/{audit_id:uuid}",
         summary="Correct an audit: case details, participants, dates (coordinator)",
-        opt=needs(Permission.AUDIT_EDIT),
+        opt=needs(Permission.AUDIT_EDIT) | preconditions(IF_MATCH),
     )
     async def change_audit(
         self,
@@ -132,7 +138,7 @@ class AuditController(Controller):
         "/{audit_id:uuid}/status",
         summary="Move an audit on: distribute, review, close, reopen (coordinator)",
         status_code=200,
-        opt=needs(Permission.AUDIT_MOVE),
+        opt=needs(Permission.AUDIT_MOVE) | preconditions(IF_MATCH, IDEMPOTENCY_KEY),
     )
     async def change_status(
         self,

@@ -10,10 +10,12 @@
 - ``GET /api/audits/{id}/export.json``: everything the caller may see of
   one audit — as ``GET /api/audits/{id}``, the contributions and the
   judgement routes give it to them.
-- ``GET /api/audits/{id}/contributions/{org}/fhir``: a contribution as a
-  FHIR R4 ``QuestionnaireResponse`` of the toolkit's ``Questionnaire``:
-  the agency's own (draft included) for its auditor, the last submitted
-  version for coordinators and reviewers.
+- ``GET /api/audits/{id}/contributions/{org}/fhir`` (served with the
+  contribution's other routes, :mod:`server.api.contributions`, beside the
+  ``PUT`` that takes one back): a contribution as a FHIR R4
+  ``QuestionnaireResponse`` of the toolkit's ``Questionnaire``: the agency's
+  own (draft included) for its auditor, the last submitted version for
+  coordinators and reviewers.
 
 Every export is recorded as an event: the grades export as one event of the
 partnership (its format and filters; it may span thousands of audits), the
@@ -27,11 +29,9 @@ from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
@@ -46,7 +46,6 @@ from toolkits.registry import Registry
 
 # Restricted data: not cached on the way, and a download, not a page.
 NO_STORE = {"Cache-Control": "no-store"}
-FHIR_JSON = "application/fhir+json"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -119,14 +118,16 @@ class ExportController(Controller):
     @get(
         "/api/exports/grades.csv",
         summary="Grades as CSV: one row per audit × agency × section, streamed",
-        media_type="text/csv; charset=utf-8",
+        # Litestar adds "; charset=utf-8" to a text/ type itself: named here,
+        # the header said it twice.
+        media_type="text/csv",
         dependencies=GRADE_FILTERS,
         opt=needs(Permission.EXPORT_DOWNLOAD),
     )
     async def grades_csv(
         self, state: State, principal: NamedDependency[Principal], filters: NamedDependency[GradeFilters]
     ) -> Stream:
-        return await self._grades(state, principal, filters, "csv", exports.csv_chunks, "text/csv; charset=utf-8")
+        return await self._grades(state, principal, filters, "csv", exports.csv_chunks, "text/csv")
 
     @get(
         "/api/exports/grades.xlsx",
@@ -154,32 +155,6 @@ class ExportController(Controller):
             body,
             headers={**NO_STORE, "Content-Disposition": f'attachment; filename="audit-{body.id}.json"'},
         )
-
-    @get(
-        "/api/audits/{audit_id:uuid}/contributions/{organisation_id:uuid}/fhir",
-        summary="A contribution as an HL7 FHIR R4 QuestionnaireResponse of the toolkit's Questionnaire",
-        description=(
-            "An agency's auditor: its own contribution as it stands (status in-progress until submitted). "
-            "Coordinators and reviewers: the last submitted version; 404 until there is one."
-        ),
-        media_type=FHIR_JSON,
-        # The body is encoded here (bytes), so say what it is: a JSON object,
-        # not the string Litestar would document for bytes.
-        responses={200: ResponseSpec(data_container=dict[str, Any], media_type=FHIR_JSON, description="OK")},
-        opt=needs(Permission.EXPORT_DOWNLOAD),
-    )
-    async def contribution_fhir(
-        self,
-        state: State,
-        principal: NamedDependency[Principal],
-        audit_id: FromPath[UUID],
-        organisation_id: FromPath[UUID],
-    ) -> Response[bytes]:
-        async with unit_of_work(state, principal) as connection:
-            resource = await steps.read_contribution_fhir(
-                connection, principal, state.toolkits, audit_id, organisation_id
-            )
-        return Response(msgspec.json.encode(resource), media_type=FHIR_JSON, headers=NO_STORE)
 
 
 route_handlers: list[Any] = [ExportController]

@@ -17,6 +17,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from merging import PartnershipJudgement
+from server.api.preconditions import IF_MATCH, preconditions
 from server.audits import moderation
 from server.audits.judgement import PartnershipResult, read_judgement
 from server.audits.moderation import MAX_MODERATION_REASON, check_moderation_reason
@@ -61,7 +62,7 @@ class JudgementController(Controller):
         "/sections/{section_id:str}",
         summary="Moderate a section (or 'overall'): the agreed grade with its reason",
         description="Reviewers only. Send the judgement's ETag in If-Match: 412 if anything changed since.",
-        opt=needs(Permission.JUDGEMENT_MODERATE),
+        opt=needs(Permission.JUDGEMENT_MODERATE) | preconditions(IF_MATCH),
     )
     async def moderate(
         self,

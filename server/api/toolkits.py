@@ -59,7 +59,10 @@ def find_toolkit(registry: Registry, toolkit_id: str, version: int | None) -> To
     try:
         return registry.current(toolkit_id) if version is None else registry.get(toolkit_id, version)
     except UnknownToolkit as error:
-        raise NotFound(str(error)) from None
+        if version is not None and toolkit_id in registry.ids():
+            versions = ", ".join(str(v) for v in registry.versions(toolkit_id))
+            raise NotFound(f"{error}; the versions of {toolkit_id} are: {versions}") from None
+        raise NotFound(f"{error}; the toolkits are: {', '.join(registry.ids())}") from None
 
 
 def _agency_kind(name: str, value: str) -> str:

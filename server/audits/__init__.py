@@ -28,7 +28,9 @@ and replay ``Idempotency-Key``.
 
 One module per concept: ``access`` (who may see what), ``audits`` (create,
 correct, move on, read, list), ``contributions`` (save, submit, amend,
-return, read, versions), ``judgement`` (the partnership's judgement, as
+return, read, versions) with ``contribution_patches`` (saving part of one:
+a JSON Merge Patch) and ``fhir_responses`` (one sent as a FHIR
+QuestionnaireResponse), ``judgement`` (the partnership's judgement, as
 everyone computes it), ``moderation``, ``actions`` (remedial actions),
 ``summaries`` (the themes dashboard's counted rows), ``themes`` (the
 dashboard), ``reports`` (the combined report), ``exports``, ``retention``

@@ -27,10 +27,12 @@ from server.db.contributions import ContributionRow
 from server.platform.problems import NotFound
 
 __all__ = [
+    "OrganisationReference",
     "Reader",
     "contribution_reader",
     "listed_organisation",
     "own_contribution_row",
+    "referenced_organisation",
     "takes_part",
     "visible_audit",
 ]
@@ -39,6 +41,28 @@ __all__ = [
 # auditors the working copy (a draft included); the partnership's
 # coordinators and reviewers what it last submitted, never a draft.
 Reader = Literal["own agency", "partnership"]
+
+# An organisation as a path names it: its id, or its code (an ODS code, say)
+# as POST /api/audits takes it.
+OrganisationReference = UUID | str
+
+
+async def referenced_organisation(
+    connection: asyncpg.Connection[Any], principal: Principal, reference: OrganisationReference
+) -> UUID:
+    """The id of the organisation ``reference`` names: an id as it is, a code
+    looked up among the caller's partnership's organisations (404 when none
+    has it)."""
+    if isinstance(reference, UUID):
+        return reference
+    try:
+        return UUID(reference)
+    except ValueError:
+        pass
+    found = await audits.partnership_organisations(connection, principal.partnership_id, [reference])
+    if reference not in found:
+        raise NotFound("no organisation of your partnership has this code")
+    return found[reference].id
 
 
 async def visible_audit(

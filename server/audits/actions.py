@@ -19,7 +19,7 @@ import msgspec
 
 from server.audits import events
 from server.audits.access import visible_audit
-from server.audits.checks import MAX_REASON, check_seen_version
+from server.audits.checks import MAX_REASON, changed_meanwhile, check_seen_version
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit, case_details_of
 from server.audits.views import case_reference
@@ -28,7 +28,7 @@ from server.auth.principal import Principal
 from server.db import actions, audits
 from server.db.actions import RemedialActionRow
 from server.db.audits import AuditRow, ParticipantRow
-from server.platform.problems import FieldError, InvalidInput, NotFound, PreconditionFailed
+from server.platform.problems import FieldError, InvalidInput, NotFound
 from toolkits.model import Toolkit
 from toolkits.registry import Registry
 
@@ -198,7 +198,12 @@ async def change_action(
     changer = None if current is None else changes_as(principal, current)
     if current is None or changer is None:
         raise NotFound("no such action")
-    check_seen_version(seen_version, current.row_version)
+    check_seen_version(
+        seen_version,
+        current.row_version,
+        resource="the remedial action",
+        read_at=f"/api/audits/{audit.id}/actions",
+    )
     errors = _text_problems(given)
     if changer != "any field":
         errors += [
@@ -216,7 +221,7 @@ async def change_action(
     changed = msgspec.structs.replace(current, **given)
     updated = await actions.update(connection, changed, current.row_version, principal.user_id)
     if updated is None:
-        raise PreconditionFailed("someone changed this since you read it")
+        raise changed_meanwhile("the remedial action")
     await events.record(
         connection,
         principal,

@@ -24,7 +24,7 @@ from agencies.applicability import Participant, view_for
 from agencies.contributions import contribution_progress
 from server.audits import events, summaries
 from server.audits.access import listed_organisation, visible_audit
-from server.audits.checks import NO_SUCH_ORGANISATION, check_reason, check_seen_version, invalid
+from server.audits.checks import NO_SUCH_ORGANISATION, changed_meanwhile, check_reason, check_seen_version, invalid
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit, case_details_of, contribution_content, participant_of
 from server.audits.views import (
@@ -48,7 +48,7 @@ from server.db import audits, contributions
 from server.db import events as stored_events
 from server.db.audits import AuditRow, OrganisationRow, ParticipantRow
 from server.db.contributions import ContributionRow
-from server.platform.problems import Conflict, PreconditionFailed
+from server.platform.problems import Conflict
 from toolkits.answers import CaseDetails
 from toolkits.model import Toolkit
 from toolkits.registry import Registry, UnknownToolkit
@@ -65,6 +65,7 @@ __all__ = [
     "change_problems",
     "check_transition",
     "create_audit",
+    "distribution_problems",
     "list_audits",
     "list_organisations",
     "move_audit",
@@ -137,7 +138,8 @@ def new_audit_problems(registry: Registry, new: NewAudit) -> tuple[Toolkit | Non
     try:
         toolkit = registry.current(new.toolkit)
     except UnknownToolkit:
-        problems.append(FieldProblem(field="$.toolkit", message="no such toolkit"))
+        known = ", ".join(registry.ids())
+        problems.append(FieldProblem(field="$.toolkit", message=f"no such toolkit; the toolkits are: {known}"))
     if toolkit is not None:
         problems.extend(validate_case_details(toolkit, new.case_details))
     problems += _period_problems(new.period_start, new.period_end)
@@ -251,7 +253,7 @@ async def change_audit(
     takes part (a coordinator, until it is closed); the audit as it is now."""
     require(principal, Permission.AUDIT_EDIT)
     audit = await visible_audit(connection, principal, audit_id, for_update=True)
-    check_seen_version(seen_version, audit.row_version)
+    check_seen_version(seen_version, audit.row_version, resource="the audit", read_at=f"/api/audits/{audit.id}")
     if audit.status == "closed":
         raise Conflict("the audit is closed; reopen it to change it", allowed=["open"])
     toolkit = audit_toolkit(registry, audit)
@@ -294,7 +296,7 @@ async def change_audit(
         user_id=principal.user_id,
     )
     if updated is None:  # unreachable while the row is locked; kept for safety
-        check_seen_version(-1, audit.row_version)
+        raise changed_meanwhile("the audit")
     assert updated is not None
     await events.record(
         connection,
@@ -325,6 +327,31 @@ def check_transition(current: str, target: str) -> None:
         raise Conflict(f"an audit that is {current} cannot become {target}", allowed=list(allowed))
 
 
+def distribution_problems(toolkit: Toolkit, details: CaseDetails) -> list[FieldProblem]:
+    """What the case details lack before the audit goes to the agencies,
+    each naming the case detail by the toolkit's words and who fills it in
+    (the agencies cannot: "an answer is required before submitting" left a
+    coordinator wondering whose answer)."""
+    given = validate_case_details(toolkit, details)
+    questions = {q.id: q for s in toolkit.sections if s.completed_by == "coordinator" for q in s.questions}
+    problems: list[FieldProblem] = []
+    for problem in validate_case_details(toolkit, details, complete=True):
+        if problem in given:
+            problems.append(problem)
+            continue
+        question_id = problem.field.removeprefix("$.case_details.answers.").split(".")[0].split("[")[0]
+        label = questions[question_id].text.strip().rstrip(":") if question_id in questions else question_id
+        missing = problem.message.replace(" before submitting", "")
+        what = f"“{label}” is missing" if missing == "an answer is required" else f"“{label}”: {missing}"
+        problems.append(
+            FieldProblem(
+                field=problem.field,
+                message=f"{what}; the coordinator fills in every case detail before the audit is distributed",
+            )
+        )
+    return problems
+
+
 def status_change_problems(
     toolkit: Toolkit, audit: AuditRow, participants: list[ParticipantRow], target: str, reason: str | None
 ) -> list[FieldProblem]:
@@ -340,7 +367,7 @@ def status_change_problems(
     else:
         problems += check_reason(reason, required=False, why="")
     if audit.status == "draft":
-        problems += validate_case_details(toolkit, case_details_of(audit), complete=True)
+        problems += distribution_problems(toolkit, case_details_of(audit))
         if not participants:
             problems.append(FieldProblem(field="$.participants", message="no organisation takes part"))
     return problems
@@ -359,7 +386,7 @@ async def move_audit(
     """Distribute, review, close or reopen the audit; the audit as it is now."""
     require(principal, Permission.AUDIT_MOVE)
     audit = await visible_audit(connection, principal, audit_id, for_update=True)
-    check_seen_version(seen_version, audit.row_version)
+    check_seen_version(seen_version, audit.row_version, resource="the audit", read_at=f"/api/audits/{audit.id}")
     check_transition(audit.status, target)
     toolkit = audit_toolkit(registry, audit)
     participants = [p for p in await audits.participants(connection, audit.id) if p.removed_at is None]
@@ -379,7 +406,7 @@ async def move_audit(
         user_id=principal.user_id,
     )
     if updated is None:  # unreachable while the row is locked; kept for safety
-        raise PreconditionFailed("someone changed this since you read it")
+        raise changed_meanwhile("the audit")
     await events.record(
         connection,
         principal,

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from server.platform.problems import FieldError, InvalidInput
-from server.platform.transactions import check_version
+from server.platform.problems import FieldError, InvalidInput, PreconditionFailed
+from server.platform.transactions import etag
 from toolkits.validation import FieldProblem
 
 __all__ = [
     "MAX_MODERATION_REASON",
     "MAX_REASON",
     "NO_SUCH_ORGANISATION",
+    "changed_meanwhile",
     "check_reason",
     "check_seen_version",
     "invalid",
@@ -41,7 +42,23 @@ def check_reason(reason: str | None, *, required: bool, why: str) -> list[FieldP
     return []
 
 
-def check_seen_version(seen: int | None, current: int) -> None:
+def check_seen_version(seen: int | None, current: int, *, resource: str, read_at: str) -> None:
     """412 unless the caller changes the version it last saw (a form that
-    lost its hidden version field saw none)."""
-    check_version(-1 if seen is None else seen, current)
+    lost its hidden version field saw none), saying whose version was stale
+    and where to read the current one: an auditor sending the audit's ETag
+    for their contribution got "someone changed this" and no clue which
+    ETag was meant."""
+    if seen == current:
+        return
+    sent = "no version" if seen is None or seen < 0 else f'ETag "{seen}"'
+    raise PreconditionFailed(
+        f'{resource} is at ETag "{current}" and If-Match sent {sent}: it has changed since you read it, '
+        f"or the ETag was another resource's. Read {resource} again (GET {read_at}), "
+        "then send its ETag with your change",
+        headers={"ETag": etag(current)},
+    )
+
+
+def changed_meanwhile(resource: str) -> PreconditionFailed:
+    """412 for a write that lost a race between its read and its write."""
+    return PreconditionFailed(f"{resource} changed while your change was being made; read it again and retry")

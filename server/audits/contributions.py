@@ -29,17 +29,30 @@ import msgspec
 from agencies.applicability import Participant, applicable_sections
 from agencies.contributions import contribution_progress, validate_contribution
 from server.audits import events, summaries
-from server.audits.access import contribution_reader, own_contribution_row, visible_audit
-from server.audits.checks import MAX_REASON, check_reason, check_seen_version, invalid
+from server.audits.access import (
+    OrganisationReference,
+    contribution_reader,
+    own_contribution_row,
+    referenced_organisation,
+    visible_audit,
+)
+from server.audits.checks import MAX_REASON, changed_meanwhile, check_reason, check_seen_version, invalid
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit, case_details_of, contribution_content, participant_of
-from server.audits.views import ContributionView, ParticipantView, VersionView, contribution_view, participant_views
+from server.audits.views import (
+    ContributionView,
+    ParticipantView,
+    VersionView,
+    contribution_path,
+    contribution_view,
+    participant_views,
+)
 from server.auth.permissions import Permission, require
 from server.auth.principal import Principal
 from server.db import audits, contributions
 from server.db.audits import AuditRow
 from server.db.contributions import ContributionRow
-from server.platform.problems import Conflict, FieldError, InvalidInput, NotFound, PreconditionFailed
+from server.platform.problems import Conflict, FieldError, InvalidInput, NotFound
 from toolkits.answers import CaseDetails, ContributionContent
 from toolkits.model import Section, Toolkit
 from toolkits.registry import Registry
@@ -118,10 +131,16 @@ class OwnContribution:
 
 
 async def load_own_contribution(
-    connection: asyncpg.Connection[Any], principal: Principal, registry: Registry, audit_id: UUID, organisation_id: UUID
+    connection: asyncpg.Connection[Any],
+    principal: Principal,
+    registry: Registry,
+    audit_id: UUID,
+    organisation: OrganisationReference,
 ) -> OwnContribution:
-    """The caller's organisation's contribution to the audit, to change it;
-    404 unless the audit and the contribution are theirs to see."""
+    """The caller's organisation's contribution to the audit (``organisation``:
+    its id or code), to change it; 404 unless the audit and the contribution
+    are theirs to see."""
+    organisation_id = await referenced_organisation(connection, principal, organisation)
     audit = await visible_audit(connection, principal, audit_id)
     row = await own_contribution_row(connection, principal, audit, organisation_id)
     return OwnContribution(
@@ -209,7 +228,9 @@ async def save_own(
     reason, kept as a new version. 412 if it changed since ``seen_version``
     (or between our read and our write)."""
     _check_own(principal, own)
-    check_seen_version(seen_version, own.row.row_version)
+    check_seen_version(
+        seen_version, own.row.row_version, resource="the contribution", read_at=contribution_path(own.row)
+    )
     check_editable(own.audit, own.row)
     amending = own.submitted
     problems = save_problems(own, content, reason)
@@ -228,7 +249,7 @@ async def save_own(
         user_id=principal.user_id,
     )
     if saved is None:  # changed between our read and our write
-        raise PreconditionFailed("someone changed this since you read it")
+        raise changed_meanwhile("the contribution")
     detail: dict[str, Any] = {"status": saved.status, "answered": progress.answered}
     if amending:
         detail["version"] = await contributions.add_version(
@@ -255,14 +276,14 @@ async def save_contribution(
     principal: Principal,
     registry: Registry,
     audit_id: UUID,
-    organisation_id: UUID,
+    organisation: OrganisationReference,
     content: ContributionContent,
     reason: str | None,
     *,
     seen_version: int | None,
 ) -> ContributionRow:
     """Save the caller's organisation's contribution (:func:`save_own`)."""
-    own = await load_own_contribution(connection, principal, registry, audit_id, organisation_id)
+    own = await load_own_contribution(connection, principal, registry, audit_id, organisation)
     return await save_own(connection, principal, registry, own, content, reason, seen_version=seen_version)
 
 
@@ -282,7 +303,9 @@ async def submit_own(
     """Submit the caller's own contribution as saved, checked in full, and
     keep it as a version. 412 if it changed since ``seen_version``."""
     _check_own(principal, own)
-    check_seen_version(seen_version, own.row.row_version)
+    check_seen_version(
+        seen_version, own.row.row_version, resource="the contribution", read_at=contribution_path(own.row)
+    )
     check_submittable(own.audit, own.row)
     problems = submission_problems(own, own.content)
     if problems:
@@ -299,7 +322,7 @@ async def submit_own(
         user_id=principal.user_id,
     )
     if saved is None:
-        raise PreconditionFailed("someone changed this since you read it")
+        raise changed_meanwhile("the contribution")
     version = await contributions.add_version(
         connection, own.row.id, kind="submitted", reason=None, content=own.row.content, user_id=principal.user_id
     )
@@ -320,12 +343,12 @@ async def submit_contribution(
     principal: Principal,
     registry: Registry,
     audit_id: UUID,
-    organisation_id: UUID,
+    organisation: OrganisationReference,
     *,
     seen_version: int | None,
 ) -> ContributionRow:
     """Submit the caller's organisation's contribution (:func:`submit_own`)."""
-    own = await load_own_contribution(connection, principal, registry, audit_id, organisation_id)
+    own = await load_own_contribution(connection, principal, registry, audit_id, organisation)
     return await submit_own(connection, principal, registry, own, seen_version=seen_version)
 
 
@@ -344,7 +367,7 @@ async def return_contribution(
     principal: Principal,
     registry: Registry,
     audit_id: UUID,
-    organisation_id: UUID,
+    organisation: OrganisationReference,
     comment: str,
     *,
     seen_version: int | None,
@@ -353,11 +376,14 @@ async def return_contribution(
     while the audit is open."""
     require(principal, Permission.CONTRIBUTION_RETURN)
     check_return_comment(comment)
+    organisation_id = await referenced_organisation(connection, principal, organisation)
     audit = await visible_audit(connection, principal, audit_id)
     contribution = await contributions.get(connection, audit.id, organisation_id)
     if contribution is None or not await audits.is_participant(connection, audit.id, organisation_id):
         raise NotFound("no such contribution")
-    check_seen_version(seen_version, contribution.row_version)
+    check_seen_version(
+        seen_version, contribution.row_version, resource="the contribution", read_at=contribution_path(contribution)
+    )
     if contribution.status != "submitted":
         raise Conflict(f"only a submitted contribution can be returned; this one is {contribution.status}")
     if audit.status != "open":
@@ -366,7 +392,7 @@ async def return_contribution(
         connection, contribution.id, contribution.row_version, comment, principal.user_id
     )
     if returned is None:
-        raise PreconditionFailed("someone changed this since you read it")
+        raise changed_meanwhile("the contribution")
     await events.record(
         connection,
         principal,
@@ -428,13 +454,18 @@ async def _readable_row(
 
 
 async def read_contribution(
-    connection: asyncpg.Connection[Any], principal: Principal, registry: Registry, audit_id: UUID, organisation_id: UUID
+    connection: asyncpg.Connection[Any],
+    principal: Principal,
+    registry: Registry,
+    audit_id: UUID,
+    organisation: OrganisationReference,
 ) -> ContributionView:
-    """An organisation's contribution as ``principal`` may read it: its own
-    agency's working copy, or for coordinators and reviewers the version it
-    last submitted (no content until it has submitted one); the read
-    recorded."""
+    """An organisation's contribution (``organisation``: its id or code) as
+    ``principal`` may read it: its own agency's working copy, or for
+    coordinators and reviewers the version it last submitted (no content
+    until it has submitted one); the read recorded."""
     require(principal, Permission.CONTRIBUTION_READ)
+    organisation_id = await referenced_organisation(connection, principal, organisation)
     audit = await visible_audit(connection, principal, audit_id)
     toolkit = audit_toolkit(registry, audit)
     values = case_detail_values(case_details_of(audit))
@@ -456,11 +487,12 @@ async def read_contribution(
 
 
 async def read_versions(
-    connection: asyncpg.Connection[Any], principal: Principal, audit_id: UUID, organisation_id: UUID
+    connection: asyncpg.Connection[Any], principal: Principal, audit_id: UUID, organisation: OrganisationReference
 ) -> list[VersionView]:
     """Every submitted and amended version of the contribution, oldest first
     (kept versions are never drafts); the read recorded."""
     require(principal, Permission.CONTRIBUTION_READ)
+    organisation_id = await referenced_organisation(connection, principal, organisation)
     audit = await visible_audit(connection, principal, audit_id)
     row, _own = await _readable_row(connection, principal, audit, organisation_id)
     kept = await contributions.versions(connection, row.id)

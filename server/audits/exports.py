@@ -25,7 +25,7 @@ import msgspec
 
 from agencies.kinds import AGENCY_KIND_CODES
 from server.audits import events
-from server.audits.access import contribution_reader, visible_audit
+from server.audits.access import OrganisationReference, contribution_reader, referenced_organisation, visible_audit
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit, case_details_of
 from server.audits.judgement import judgement_of, partnership_result
@@ -220,13 +220,18 @@ async def read_audit_export(
 
 
 async def read_contribution_fhir(
-    connection: asyncpg.Connection[Any], principal: Principal, registry: Registry, audit_id: UUID, organisation_id: UUID
+    connection: asyncpg.Connection[Any],
+    principal: Principal,
+    registry: Registry,
+    audit_id: UUID,
+    organisation: OrganisationReference,
 ) -> dict[str, Any]:
     """A contribution as a FHIR ``QuestionnaireResponse`` of the toolkit's
     ``Questionnaire``: its own agency's working copy (status in-progress
     until submitted), or for coordinators and reviewers the last submitted
     version (404 until there is one); the export recorded."""
     require(principal, Permission.EXPORT_DOWNLOAD)
+    organisation_id = await referenced_organisation(connection, principal, organisation)
     audit = await visible_audit(connection, principal, audit_id)
     toolkit = audit_toolkit(registry, audit)
     own = contribution_reader(principal, organisation_id) == "own agency"

@@ -64,8 +64,15 @@ async def moderate(
     graded = {s.id for s in toolkit.sections if s.judgement is not None and s.completed_by == "agency"}
     if section_id != OVERALL and section_id not in graded:
         raise NotFound(f"no graded section {section_id!r} in {toolkit.id}")
-    if seen_judgement != await judgements.judgement_etag(connection, audit.id):
-        raise PreconditionFailed("the judgement changed since you read it; read it again before moderating")
+    current = await judgements.judgement_etag(connection, audit.id)
+    if seen_judgement != current:
+        sent = seen_judgement if len(seen_judgement) <= 100 else "another value"
+        raise PreconditionFailed(
+            f"the judgement is at ETag {current} and If-Match sent {sent}: it has changed since you "
+            f"read it, or the ETag was another resource's. Read the judgement again (GET /api/audits/{audit.id}"
+            "/judgement) before moderating, then send its ETag",
+            headers={"ETag": current},
+        )
     await judgements.set_moderation(connection, audit.id, section_id, grade, reason, principal.user_id)
     await events.record(
         connection,

@@ -54,6 +54,7 @@ __all__ = [
     "action_view",
     "audit_overdue",
     "case_reference",
+    "contribution_path",
     "contribution_view",
     "organisation_view",
     "participant_views",
@@ -164,9 +165,17 @@ def participant_views(
     return views
 
 
+def contribution_path(contribution: ContributionRow) -> str:
+    """Where the contribution is read, with its own ``ETag`` (the one its
+    writes take in ``If-Match``; the audit's is another)."""
+    return f"/api/audits/{contribution.audit_id}/contributions/{contribution.organisation_id}"
+
+
 class ContributionView(msgspec.Struct, frozen=True, kw_only=True):
     audit_id: UUID
     organisation_id: UUID
+    # The contribution's own resource: read it there for its ETag.
+    href: str
     status: str
     # The agency's own draft, or for coordinators and reviewers the last
     # submitted version (never another agency's draft).
@@ -186,6 +195,7 @@ def contribution_view(
     return ContributionView(
         audit_id=contribution.audit_id,
         organisation_id=contribution.organisation_id,
+        href=contribution_path(contribution),
         status=contribution.status,
         content=content,
         answered=contribution.answered,

@@ -11,6 +11,7 @@ import asyncio
 import errno
 import json
 import logging
+import signal
 import socket
 import sys
 from collections.abc import Callable, Sequence
@@ -21,7 +22,7 @@ import asyncpg
 from server.cli.database import CommandError, database_url, run_migrations
 from server.cli.demo import add_demo_command
 from server.cli.security import add_security_commands
-from server.cli.token import add_token_command
+from server.cli.token import add_token_command, serving
 from server.db.migrate import MigrationError
 from server.settings import Settings, SettingsError, export_database_url, load_settings, trusted_proxies
 from toolkits.registry import InvalidDefinitions
@@ -45,6 +46,10 @@ def _check_port_free(settings: Settings) -> None:
             raise SettingsError("MACA_HOST", f"cannot listen on {settings.host}: {error.strerror}") from None
 
 
+def _exit_on_sigterm(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -53,6 +58,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     else:
         forwarded_allow_ips = trusted_proxies(args.forwarded_allow_ips, "--forwarded-allow-ips")
     _check_port_free(settings)
+    # SIGTERM (kill, a container's stop) ends Maca as Ctrl-C does. uvicorn
+    # shuts down gracefully, then raises the signal again under the handler
+    # it found; with the default one the process died there, before the
+    # embedded database was stopped and serving.json removed.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     # Fail now, with the file and place, rather than in every worker.
     from server.app import load_toolkits
 
@@ -70,22 +80,24 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             f"API documentation at {settings.base_url}/schema  (OpenAPI 3.1: {settings.base_url}/schema/openapi.json)"
         )
         print("Press Ctrl-C to stop Maca and its database.", flush=True)
-        uvicorn.run(
-            "server.asgi:app_from_environment",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers if settings.workers > 1 else None,
-            log_level=settings.log_level,
-            # The client's address (the sign-in limit counts per address)
-            # from X-Forwarded-For, when a trusted proxy sent it.
-            proxy_headers=True,
-            forwarded_allow_ips=forwarded_allow_ips,
-            server_header=False,
-            # uvicorn's access log prints paths and client addresses only;
-            # paths carry ids, never names.
-            access_log=settings.env != "production",
-        )
+        # Its address, for `maca token` to mint tokens this Maca accepts.
+        with serving(settings):
+            uvicorn.run(
+                "server.asgi:app_from_environment",
+                factory=True,
+                host=settings.host,
+                port=settings.port,
+                workers=settings.workers if settings.workers > 1 else None,
+                log_level=settings.log_level,
+                # The client's address (the sign-in limit counts per address)
+                # from X-Forwarded-For, when a trusted proxy sent it.
+                proxy_headers=True,
+                forwarded_allow_ips=forwarded_allow_ips,
+                server_header=False,
+                # uvicorn's access log prints paths and client addresses only;
+                # paths carry ids, never names.
+                access_log=settings.env != "production",
+            )
 
 
 def cmd_toolkits(settings: Settings, args: argparse.Namespace) -> None:

@@ -59,6 +59,10 @@ class ParticipantGradesRow(msgspec.Struct, frozen=True, kw_only=True):
     judgements: dict[str, Any] | None
     # Only the case details that decide conditional sections (question id → value).
     conditions: dict[str, Any] | None
+    # The partnership's judgement of each section as last summarised
+    # (audit_summaries.sections: section_id, grade, computed_grade,
+    # moderated…); None when the caller may not see it yet.
+    partnership: list[dict[str, Any]] | None = None
 
 
 def _json(value: Any) -> Any:
@@ -74,11 +78,15 @@ _GRADES = """
            CASE WHEN c.status = 'submitted' THEN c.content -> 'judgements' END,
            (SELECT jsonb_object_agg(e.key, e.value -> 'value')
               FROM jsonb_each(a.case_details -> 'answers') AS e
-             WHERE e.key = ANY($8::text[]))
+             WHERE e.key = ANY($8::text[])),
+           -- An agency sees the partnership's grades once the audit is closed,
+           -- as GET …/judgement shows them.
+           CASE WHEN $2::uuid IS NULL OR a.status = 'closed' THEN s.sections END
       FROM audits a
       JOIN audit_participants p ON p.audit_id = a.id AND p.removed_at IS NULL
       JOIN organisations o ON o.id = p.organisation_id
       LEFT JOIN contributions c ON c.audit_id = a.id AND c.organisation_id = p.organisation_id
+      LEFT JOIN audit_summaries s ON s.audit_id = a.id
      WHERE a.partnership_id = $1
        AND ($2::uuid IS NULL OR (p.organisation_id = $2 AND a.status <> 'draft'))
        AND ($3::text IS NULL OR a.status = $3)
@@ -131,6 +139,7 @@ async def participant_grades(
             submitted_at=row[10],
             judgements=_json(row[11]),
             conditions=_json(row[12]),
+            partnership=_json(row[13]),
         )
 
 

@@ -17,7 +17,7 @@ import logging
 import re
 import traceback
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 import msgspec
@@ -27,6 +27,7 @@ from litestar.exceptions import HTTPException, ValidationException
 log = logging.getLogger("maca.errors")
 
 PROBLEM_JSON = "application/problem+json"
+FHIR_JSON = "application/fhir+json"
 
 
 class FieldError(msgspec.Struct, frozen=True, kw_only=True):
@@ -109,6 +110,102 @@ class ServiceUnavailable(Problem):
     title = "Service unavailable"
 
 
+# --- for FHIR clients ------------------------------------------------------------------
+
+# FHIR R4 issue types (http://hl7.org/fhir/issue-type) for each status.
+_ISSUE_TYPES: Mapping[int, str] = {
+    400: "structure",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    409: "conflict",
+    412: "conflict",
+    413: "too-long",
+    415: "not-supported",
+    422: "invalid",
+    428: "required",
+    503: "transient",
+}
+
+
+class OutcomeIssue(msgspec.Struct, frozen=True, kw_only=True):
+    """One issue of a FHIR ``OperationOutcome``: what is wrong and, as a
+    FHIRPath expression, where."""
+
+    message: str
+    expression: str | None = None
+    code: str = "invalid"
+
+
+class FhirProblem(Problem):
+    """A refusal for a FHIR client: answered as a FHIR R4 ``OperationOutcome``
+    (``application/fhir+json``), as FHIR servers answer, rather than as a
+    problem document."""
+
+    def __init__(
+        self, status: int, title: str, issues: Sequence[OutcomeIssue], *, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(issues[0].message if issues else title, headers=headers)
+        self.status = status
+        self.title = title
+        self.issues = list(issues)
+
+
+class OutcomeText(msgspec.Struct, frozen=True, kw_only=True):
+    text: str
+
+
+class OutcomeEntry(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    severity: Literal["fatal", "error", "warning", "information"]
+    code: str  # http://hl7.org/fhir/issue-type
+    details: OutcomeText
+    expression: list[str] = []  # FHIRPath of where in the resource
+
+
+class OperationOutcomeBody(msgspec.Struct, frozen=True, kw_only=True, rename={"resource_type": "resourceType"}):
+    """A FHIR R4 ``OperationOutcome`` as Maca writes one (the OpenAPI
+    document's schema for a FHIR client's refusals is this)."""
+
+    resource_type: Literal["OperationOutcome"] = "OperationOutcome"
+    issue: list[OutcomeEntry]
+
+
+def operation_outcome(issues: Sequence[OutcomeIssue]) -> dict[str, Any]:
+    """``issues`` as an ``OperationOutcome`` resource (a dict ready for JSON)."""
+    body = OperationOutcomeBody(
+        issue=[
+            OutcomeEntry(
+                severity="error",
+                code=issue.code,
+                details=OutcomeText(text=issue.message),
+                expression=[issue.expression] if issue.expression is not None else [],
+            )
+            for issue in issues
+        ]
+    )
+    outcome: dict[str, Any] = msgspec.to_builtins(body)
+    return outcome
+
+
+def as_fhir(problem: Problem, resource_type: str) -> FhirProblem:
+    """``problem`` for a FHIR client sending a ``resource_type``: each field
+    it names (a JSON path into the body) as a FHIRPath into the resource."""
+    if isinstance(problem, FhirProblem):
+        return problem
+    code = _ISSUE_TYPES.get(problem.status, "processing")
+    issues = [
+        OutcomeIssue(
+            message=error.message,
+            expression=resource_type + error.field[1:] if error.field.startswith("$") else None,
+            code="required" if "required" in error.message else code,
+        )
+        for error in problem.errors
+    ]
+    if problem.detail or not issues:
+        issues.insert(0, OutcomeIssue(message=problem.detail or problem.title, code=code))
+    return FhirProblem(problem.status, problem.title, issues, headers=problem.headers)
+
+
 RETRY_AFTER_SECONDS = "5"
 
 # Errors that mean "the database is away", not "Maca is broken".
@@ -158,6 +255,13 @@ def _from_problem(_: Request[Any, Any, Any], exc: Problem) -> Response[bytes]:
     headers = dict(exc.headers)
     if isinstance(exc, ServiceUnavailable):
         headers.setdefault("Retry-After", RETRY_AFTER_SECONDS)
+    if isinstance(exc, FhirProblem):
+        return Response(
+            content=msgspec.json.encode(operation_outcome(exc.issues)),
+            status_code=exc.status,
+            media_type=FHIR_JSON,
+            headers=headers,
+        )
     return problem_response(exc.status, exc.title, exc.detail, errors=exc.errors, headers=headers, allowed=exc.allowed)
 
 
@@ -279,17 +383,23 @@ EXCEPTION_HANDLERS: Mapping[Any, Any] = {
 
 __all__ = [
     "EXCEPTION_HANDLERS",
+    "FHIR_JSON",
     "Conflict",
+    "FhirProblem",
     "FieldError",
     "Forbidden",
     "InvalidInput",
     "MediaType",
     "NotFound",
+    "OperationOutcomeBody",
+    "OutcomeIssue",
     "PayloadTooLarge",
     "PreconditionFailed",
     "PreconditionRequired",
     "Problem",
     "ServiceUnavailable",
     "Unauthorized",
+    "as_fhir",
+    "operation_outcome",
     "problem_response",
 ]

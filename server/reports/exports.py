@@ -54,6 +54,13 @@ COLUMNS: tuple[str, ...] = (
     "grade_label",
     "contribution_status",
     "submitted_at",
+    # The partnership's grade of the section: as computed from every
+    # agency's submitted grade, and as the panel agreed it (moderation),
+    # each repeated on every agency's row of the audit's section.
+    "partnership_computed_grade",
+    "partnership_computed_label",
+    "partnership_agreed_grade",
+    "partnership_agreed_label",
 )
 
 GradeRow = tuple[Any, ...]
@@ -132,12 +139,25 @@ def condition_details(registry: Registry) -> list[str]:
     )
 
 
+def _partnership_grades(source: ParticipantGradesRow) -> dict[str, tuple[int | None, int | None]]:
+    """Section id → (computed grade, agreed grade) from the audit's summary."""
+    found: dict[str, tuple[int | None, int | None]] = {}
+    for summary in source.partnership or ():
+        if isinstance(summary, dict) and isinstance(summary.get("section_id"), str):
+            agreed = summary.get("grade") if summary.get("moderated") else None
+            found[summary["section_id"]] = (summary.get("computed_grade"), agreed)
+    return found
+
+
 def rows_of(plan: SectionPlan, source: ParticipantGradesRow) -> Iterator[GradeRow]:
     """One participant's rows: each graded section of its part."""
     judgements = source.judgements or {}
+    partnership = _partnership_grades(source)
+    label = functools.partial(plan.label, source.toolkit_id, source.toolkit_version)
     for section in plan.sections(source):
         judgement = judgements.get(section.section_id) or {}
         grade = judgement.get("grade") if isinstance(judgement, dict) else None
+        computed, agreed = partnership.get(section.section_id, (None, None))
         yield (
             str(source.audit_id),
             source.toolkit_id,
@@ -153,6 +173,10 @@ def rows_of(plan: SectionPlan, source: ParticipantGradesRow) -> Iterator[GradeRo
             plan.label(source.toolkit_id, source.toolkit_version, grade),
             source.contribution_status,
             source.submitted_at,
+            computed,
+            label(computed),
+            agreed,
+            label(agreed),
         )
 
 
@@ -179,7 +203,17 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # titles and grade labels from the definition files. Ids Maca makes, dates,
 # versions, grades and the fixed vocabularies of statuses and agency kinds
 # can never start like a formula, and are left as they are.
-TEXT_COLUMNS = frozenset({"toolkit", "organisation_code", "section_id", "section_title", "grade_label"})
+TEXT_COLUMNS = frozenset(
+    {
+        "toolkit",
+        "organisation_code",
+        "section_id",
+        "section_title",
+        "grade_label",
+        "partnership_computed_label",
+        "partnership_agreed_label",
+    }
+)
 _IS_TEXT = tuple(column in TEXT_COLUMNS for column in COLUMNS)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from toolkits.answers import Answer, ContributionContent, Judgement
-from toolkits.fhir import SYSTEM, canonical_url, scale_system
+from toolkits.fhir import SYSTEM, canonical_url, has_comments, overall_rationale_label, scale_system
 from toolkits.model import FIXED_CHOICES, Column, Question, Section, Toolkit
 
 # FHIR QuestionnaireResponse.status for each contribution status.
@@ -107,7 +107,7 @@ def _answers(toolkit: Toolkit, question: Question, value: Any) -> list[dict[str,
     return [answer] if answer else []
 
 
-def _question_items(toolkit: Toolkit, question: Question, answer: Answer) -> list[dict[str, Any]]:
+def _question_items(toolkit: Toolkit, section: Section, question: Question, answer: Answer) -> list[dict[str, Any]]:
     """The response items for one question: usually one; a repeating group
     (rows, evidence) gives one item per row."""
     if question.kind == "rows":
@@ -115,13 +115,15 @@ def _question_items(toolkit: Toolkit, question: Question, answer: Answer) -> lis
     if question.kind == "evidence":
         return _evidence_items(question.id, answer.value)
     answers = _answers(toolkit, question, answer.value)
-    if not answers:
-        return []
     nested: list[dict[str, Any]] = []
-    if question.comments != "none" and answer.comments:
+    if has_comments(section, question) and answer.comments:
         nested.append({"linkId": f"{question.id}.comments", "answer": [{"valueString": answer.comments}]})
     if question.evidence != "none" and answer.evidence:
         nested.extend(_evidence_items(f"{question.id}.evidence", answer.evidence))
+    if not answers:
+        # Comments or evidence before the answer itself: under the item
+        # (an item without an answer holds its children itself).
+        return [{"linkId": question.id, "text": question.text, "item": nested}] if nested else []
     if nested:
         # Children of an answered question go under its answer (FHIR qrs-1).
         answers[0] = {**answers[0], "item": nested}
@@ -133,7 +135,7 @@ def _section_item(toolkit: Toolkit, section: Section, content: ContributionConte
     for question in section.questions:
         answer = content.answers.get(question.id)
         if answer is not None:
-            items.extend(_question_items(toolkit, question, answer))
+            items.extend(_question_items(toolkit, section, question, answer))
     judgement = content.judgements.get(section.id, Judgement())
     if section.judgement is not None:
         grade = _grade(toolkit, judgement.grade)
@@ -175,6 +177,14 @@ def questionnaire_response(
         grade = _grade(toolkit, content.overall.grade)
         if grade is not None:
             items.append({"linkId": "overall", "text": toolkit.overall.prompt, "answer": [grade]})
+        if content.overall.impact:
+            items.append(
+                {
+                    "linkId": "overall.impact",
+                    "text": overall_rationale_label(toolkit),
+                    "answer": [{"valueString": content.overall.impact}],
+                }
+            )
     resource: dict[str, Any] = {
         "resourceType": "QuestionnaireResponse",
         "id": response_id,

@@ -2,8 +2,9 @@
 "Connection pooling"): a real pgbouncer in front of the test PostgreSQL, and
 real ``maca serve`` / ``maca migrate`` processes talking through it.
 
-Needs Debian's ``pgbouncer`` package. Without it the tests are skipped on a
-developer's machine and fail under CI (``CI`` set), where it must be there.
+Needs Debian's ``pgbouncer`` package, which ``make test`` installs when it
+is missing (Makefile, "system packages"): without it these tests fail,
+never skip.
 """
 
 from __future__ import annotations
@@ -43,16 +44,12 @@ def find_pgbouncer() -> str | None:
     return shutil.which("pgbouncer") or shutil.which("pgbouncer", path=os.pathsep.join(PGBOUNCER_PATHS))
 
 
-def running_in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+MISSING = "pgbouncer is not installed: `make test` installs Debian's pgbouncer package (make test-packages)"
 
 
-def test_pgbouncer_is_installed_under_ci() -> None:
-    """Under CI a missing pgbouncer is a failure, never a silent skip."""
-    if find_pgbouncer() is None:
-        if running_in_ci():
-            pytest.fail("pgbouncer is not installed: .ci/run must install Debian's `pgbouncer` package")
-        pytest.skip("pgbouncer is not installed (apt-get install pgbouncer); these tests need it")
+def test_pgbouncer_is_installed() -> None:
+    """A missing pgbouncer is a failure, never a silent skip."""
+    assert find_pgbouncer() is not None, MISSING
 
 
 def _server_address(url: str) -> tuple[str, int, str, str]:
@@ -93,9 +90,7 @@ class PgBouncer:
 def pgbouncer(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgBouncer]:
     binary = find_pgbouncer()
     if binary is None:
-        if running_in_ci():
-            pytest.fail("pgbouncer is not installed: .ci/run must install Debian's `pgbouncer` package")
-        pytest.skip("pgbouncer is not installed (apt-get install pgbouncer)")
+        pytest.fail(MISSING)
     host, port, user, password = _server_address(server_url)
     run_as = _run_as(host)
     folder = tmp_path_factory.mktemp("pgbouncer")

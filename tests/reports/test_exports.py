@@ -285,3 +285,59 @@ async def test_every_export_is_recorded(people: People, db: asyncpg.Connection[A
         ("contribution", "fhir"),
     ]
     assert details[0]["agency_kind"] == "health"
+
+
+async def test_the_csv_says_its_charset_once(people: People) -> None:
+    response = await request(people, "reviewer", "GET", "/api/exports/grades.csv")
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+
+
+async def partnership_grades(people: People, audit: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Section id → (computed, agreed) grade as the judgement shows them, as
+    the export writes them ("" where there is none)."""
+    judgement = (await request(people, "reviewer", "GET", f"/api/audits/{audit['id']}/judgement")).json()
+    return {
+        section["section_id"]: (
+            str(section["computed_grade"] or ""),
+            str(section["moderation"]["grade"]) if section.get("moderation") else "",
+        )
+        for section in judgement["sections"]
+    }
+
+
+async def test_the_grades_exports_hold_the_partnerships_computed_and_agreed_grades(people: People) -> None:
+    audit = await a_reviewed_audit(people)
+    expected = await partnership_grades(people, audit)
+    assert expected["referral"][1] == "2"  # the panel agreed Good
+    rows = await grades_csv(people, "reviewer")
+    for row in rows:
+        computed, agreed = expected[row["section_id"]]
+        assert (row["partnership_computed_grade"], row["partnership_agreed_grade"]) == (computed, agreed), row
+    referral = [r for r in rows if r["section_id"] == "referral"]
+    assert {(r["partnership_agreed_grade"], r["partnership_agreed_label"]) for r in referral} == {("2", "Good")}
+    assert {r["partnership_computed_label"] for r in referral} == {
+        {"1": "Outstanding", "2": "Good", "3": "Adequate", "4": "Inadequate"}[expected["referral"][0]]
+    }
+    # Sections nobody moderated have no agreed grade.
+    assert {r["partnership_agreed_grade"] for r in rows if r["section_id"] != "referral"} == {""}
+
+    response = await request(people, "reviewer", "GET", "/api/exports/grades.xlsx")
+    sheet = load_workbook(io.BytesIO(response.content), read_only=True)["Grades"]
+    values = [dict(zip(COLUMNS, row, strict=False)) for row in list(sheet.iter_rows(values_only=True))[1:]]
+    referral_cells = {
+        (v["partnership_agreed_grade"], v["partnership_agreed_label"]) for v in values if v["section_id"] == "referral"
+    }
+    assert referral_cells == {(2, "Good")}
+
+
+async def test_an_auditor_sees_the_partnerships_grades_in_the_export_once_the_audit_is_closed(
+    people: People,
+) -> None:
+    audit = await a_reviewed_audit(people)
+    open_rows = await grades_csv(people, "health")
+    assert {(r["partnership_computed_grade"], r["partnership_agreed_grade"]) for r in open_rows} == {("", "")}
+    await move(people, audit, "in-review", IN_REVIEW_REASON)
+    await move(people, audit, "closed")
+    closed = {r["section_id"]: r for r in await grades_csv(people, "health")}
+    assert closed["referral"]["partnership_agreed_grade"] == "2"
+    assert all(r["partnership_computed_grade"] for r in closed.values())

@@ -39,6 +39,10 @@ def grade_row(**given: Any) -> GradeRow:
         "grade_label": "Outstanding",
         "contribution_status": "submitted",
         "submitted_at": SUBMITTED,
+        "partnership_computed_grade": 2,
+        "partnership_computed_label": "Good",
+        "partnership_agreed_grade": None,
+        "partnership_agreed_label": None,
         **given,
     }
     return tuple(row[column] for column in COLUMNS)

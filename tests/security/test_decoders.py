@@ -18,14 +18,17 @@ from agencies.contributions import validate_contribution
 from agencies.kinds import AGENCY_KIND_CODES
 from server.api.actions import ActionChanges, NewAction
 from server.api.audits import AuditChanges, NewAudit, StatusChange
-from server.api.contributions import ContributionDraft, ReturnRequest
+from server.api.contributions import ContributionDraft, ContributionPatch, ReturnRequest
 from server.api.judgement import ModerationRequest
+from server.reports.fhir_import import QuestionnaireResponseIn
 from toolkits.answers import Answer, CaseDetails, ContributionContent, Judgement
 from toolkits.registry import Registry
 from toolkits.validation import validate_case_details
 
 BODIES: tuple[type[msgspec.Struct], ...] = (
     ContributionDraft,
+    ContributionPatch,
+    QuestionnaireResponseIn,
     ReturnRequest,
     NewAudit,
     AuditChanges,

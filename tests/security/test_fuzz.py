@@ -109,7 +109,7 @@ schema = schemathesis.openapi.from_dict(maca_document())
 # The resource whose ETag an operation's If-Match is compared with.
 _ETAG_OF = (
     (re.compile(r"^(/api/audits/[^/]+)/(status)$"), r"\1"),
-    (re.compile(r"^(/api/audits/[^/]+/contributions/[^/]+)/(submit|return)$"), r"\1"),
+    (re.compile(r"^(/api/audits/[^/]+/contributions/[^/]+)/(submit|return|fhir)$"), r"\1"),
     (re.compile(r"^(/api/audits/[^/]+/judgement)/sections/[^/]+$"), r"\1"),
     (re.compile(r"^(/api/audits/[^/]+)/actions/[^/]+$"), r"\1/actions"),
 )
@@ -146,8 +146,12 @@ def test_no_operation_fails_or_strays_from_the_document(
         parameters = case.path_parameters or {}
         if "audit_id" in parameters:
             parameters["audit_id"] = target.audit["id"]
-        if "organisation_id" in parameters:
-            parameters["organisation_id"] = str(target.served.organisation_id(organisation))
+        if "organisation" in parameters:
+            # A contribution's organisation by its id or by its code.
+            by_id = str(target.served.organisation_id(organisation))
+            parameters["organisation"] = (
+                by_id if len(organisation) % 2 else target.served.me[organisation]["organisation_code"]
+            )
         if "action_id" in parameters:
             parameters["action_id"] = target.action_id
     headers = target.served.headers(persona)

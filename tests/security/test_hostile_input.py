@@ -185,7 +185,7 @@ async def test_bodies_that_are_not_json_are_refused(
     response = await request(
         people, "health", "PUT", url, content=body, headers={"If-Match": etag, "Content-Type": content_type}
     )
-    assert_problem(response, (400, 415, 422))
+    assert_problem(response, 415, "Content-Type: application/json")
     assert await counts(db) == before
 
 
@@ -193,8 +193,8 @@ async def test_bodies_that_are_not_json_are_refused(
     ("body", "field"),
     [
         ({"answers": {}, "status": "submitted"}, "$.status"),
-        # msgspec names a dict's values [...], not by their key.
-        ({"answers": {"q": {"value": 1, "grade": 4}}}, "$.answers[...].grade"),
+        # A dict's value named by its key (msgspec alone says "$.answers[...]").
+        ({"answers": {"q": {"value": 1, "grade": 4}}}, "$.answers.q.grade"),
         ({"overall": {"grade": 1, "author": "me"}}, "$.overall.author"),
     ],
 )

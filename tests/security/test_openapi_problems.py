@@ -36,8 +36,13 @@ async def test_every_error_response_is_a_problem_document(client: AsyncTestClien
         errors = {status: r for status, r in operation["responses"].items() if status[0] in "45"}
         assert "400" in errors, (method, path)
         for status, response in errors.items():
-            assert list(response["content"]) == [PROBLEM_JSON], (method, path, status)
+            # An operation taking FHIR may answer its client in FHIR.
+            fhir = ["application/fhir+json"] if path.endswith("/fhir") and method == "PUT" else []
+            assert list(response["content"]) == [PROBLEM_JSON, *fhir], (method, path, status)
             assert response["content"][PROBLEM_JSON]["schema"] == {"$ref": "#/components/schemas/ProblemBody"}
+            if fhir:
+                outcome = response["content"][fhir[0]]["schema"]
+                assert outcome == {"$ref": "#/components/schemas/OperationOutcomeBody"}
         # Litestar's own {status_code, detail, extra} body is gone.
         assert "status_code" not in str(errors)
 
@@ -45,7 +50,7 @@ async def test_every_error_response_is_a_problem_document(client: AsyncTestClien
 async def test_each_operation_lists_the_statuses_it_can_answer(client: AsyncTestClient[Litestar]) -> None:
     doc = await document(client)
     by_route = {(method, path): operation for method, path, operation in operations(doc)}
-    save = by_route[("PUT", "/api/audits/{audit_id}/contributions/{organisation_id}")]["responses"]
+    save = by_route[("PUT", "/api/audits/{audit_id}/contributions/{organisation}")]["responses"]
     assert {"400", "401", "403", "404", "409", "412", "413", "422", "428", "503"} <= set(save)
     assert save["503"]["headers"]["Retry-After"]
     toolkits = by_route[("GET", "/api/toolkits")]["responses"]

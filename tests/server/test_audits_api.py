@@ -320,10 +320,10 @@ def test_the_application_serves_the_audit_routes(app: Any) -> None:
         "/api/audits/{audit_id:uuid}/status",
         "/api/audits/{audit_id:uuid}/progress",
         "/api/audits/{audit_id:uuid}/events",
-        "/api/audits/{audit_id:uuid}/contributions/{organisation_id:uuid}",
-        "/api/audits/{audit_id:uuid}/contributions/{organisation_id:uuid}/submit",
-        "/api/audits/{audit_id:uuid}/contributions/{organisation_id:uuid}/return",
-        "/api/audits/{audit_id:uuid}/contributions/{organisation_id:uuid}/versions",
+        "/api/audits/{audit_id:uuid}/contributions/{organisation:str}",
+        "/api/audits/{audit_id:uuid}/contributions/{organisation:str}/submit",
+        "/api/audits/{audit_id:uuid}/contributions/{organisation:str}/return",
+        "/api/audits/{audit_id:uuid}/contributions/{organisation:str}/versions",
         "/api/audits/{audit_id:uuid}/actions",
         "/api/audits/{audit_id:uuid}/actions/{action_id:uuid}",
     } <= paths
@@ -357,3 +357,37 @@ async def test_another_trust_of_the_same_agency_kind_sees_nothing_of_the_first(p
     own = await request(people, "health-2", "GET", f"/api/audits/{audit['id']}")
     assert own.status_code == 200
     assert "private" not in own.text
+
+
+def refusals(response: Any) -> dict[str, str]:
+    assert response.status_code == 422, response.text
+    return {error["field"]: error["message"] for error in response.json()["errors"]}
+
+
+async def test_an_unknown_toolkit_is_refused_listing_the_toolkits_there_are(people: People) -> None:
+    response = await request(
+        people, "coordinator", "POST", "/api/audits", json={"toolkit": "mac", "participants": ["demo-health"]}
+    )
+    assert refusals(response) == {
+        "$.toolkit": "no such toolkit; the toolkits are: childs-journey-early-help, csc-practice-criteria, "
+        "early-intervention, multi-agency-cp, tier2-cin-cp"
+    }
+
+
+async def test_distributing_without_case_details_names_each_one_and_who_fills_it_in(people: People) -> None:
+    draft = await a_draft_audit(people, participants=["health"], case_details={"answers": {"age": {"value": 7}}})
+    response = await request(
+        people,
+        "coordinator",
+        "POST",
+        f"/api/audits/{draft['id']}/status",
+        json={"status": "open"},
+        headers={"If-Match": f'"{draft["row_version"]}"'},
+    )
+    problems = refusals(response)
+    assert problems["$.case_details.answers.gender.value"] == (
+        "“Gender” is missing; the coordinator fills in every case detail before the audit is distributed"
+    )
+    assert problems["$.case_details.answers.child-initials.value"].startswith("“Initials of subject child” is missing")
+    missing = {f.split(".")[3] for f in problems}
+    assert missing == set(CASE_DETAILS["answers"]) - {"age"}

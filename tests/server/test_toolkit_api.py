@@ -51,9 +51,14 @@ async def test_the_referrer_sees_the_referring_agency_questions(client: Client) 
 async def test_an_unknown_toolkit_or_agency_is_a_clear_error(client: Client) -> None:
     missing = await client.get("/api/toolkits/no-such-tool")
     assert missing.status_code == 404
-    assert missing.json()["detail"] == "no toolkit no-such-tool"
+    # The answer lists the toolkits there are, so the next try can be right.
+    assert missing.json()["detail"] == (
+        "no toolkit no-such-tool; the toolkits are: childs-journey-early-help, csc-practice-criteria, "
+        "early-intervention, multi-agency-cp, tier2-cin-cp"
+    )
     old = await client.get("/api/toolkits/multi-agency-cp", params={"version": 9})
     assert old.status_code == 404
+    assert old.json()["detail"] == "no toolkit multi-agency-cp version 9; the versions of multi-agency-cp are: 1"
     bad = await client.get("/api/toolkits/multi-agency-cp", params={"agency": "wizards"})
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "agency"

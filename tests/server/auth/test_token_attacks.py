@@ -112,7 +112,12 @@ ATTACKS: list[tuple[str, Callable[[Settings, dict[str, Any], dict[str, Any]], st
     ("expired", with_claims(exp=NOW - 120), "the token has expired"),
     ("not yet valid", with_claims(nbf=NOW + 600), "the token is not valid yet"),
     ("issued in the future", with_claims(iat=NOW + 600), "the token was issued in the future"),
-    ("wrong issuer", with_claims(iss="https://idp.example.org/realms/other"), "the token is from another issuer"),
+    (
+        "wrong issuer",
+        with_claims(iss="https://idp.example.org/realms/other"),
+        "the token is from another issuer: it was issued by https://idp.example.org/realms/other, "
+        "and this Maca accepts tokens from http://127.0.0.1:8000/dev-idp",
+    ),
     ("wrong audience", with_claims(aud="someone-else"), "the token is for another audience"),
     ("unknown kid", with_header(kid="no-such-key"), "the token is signed with a key the issuer does not publish"),
     ("tampered payload", tampered_payload, "the token's signature does not verify"),
