@@ -55,8 +55,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     _check_port_free(settings)
     # Fail now, with the file and place, rather than in every worker.
     from server.app import load_toolkits
+    from server.auth.claims import ClaimMapping
 
     load_toolkits()
+    ClaimMapping.from_settings(settings)  # OIDC_ROLE_MAP's roles
     with database_url(settings) as url:
         if args.migrate:
             run_migrations(settings, url)
