@@ -29,7 +29,7 @@ import msgspec
 from agencies.applicability import Participant, applicable_sections
 from agencies.contributions import contribution_progress, validate_contribution
 from server.audits import events, summaries
-from server.audits.access import contribution_reader, own_contribution_row, visible_audit
+from server.audits.access import contribution_reader, own_contribution_row, taking_part_as, visible_audit
 from server.audits.checks import MAX_REASON, check_reason, check_seen_version, invalid
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit, case_details_of, contribution_content, participant_of
@@ -127,8 +127,8 @@ async def load_own_contribution(
     return OwnContribution(
         audit=audit,
         row=row,
-        toolkit=audit_toolkit(registry, audit),
-        participant=participant_of(audit, row.organisation_id, principal.agency_kind),
+        toolkit=await audit_toolkit(connection, registry, audit),
+        participant=participant_of(audit, row.organisation_id, taking_part_as(audit, principal)),
     )
 
 
@@ -397,7 +397,7 @@ async def read_for_return(
     """A current participant's contribution, to return it; the read recorded."""
     require(principal, Permission.CONTRIBUTION_RETURN)
     audit = await visible_audit(connection, principal, audit_id)
-    toolkit = audit_toolkit(registry, audit)
+    toolkit = await audit_toolkit(connection, registry, audit)
     found = [
         p
         for p in participant_views(toolkit, audit, await audits.participants(connection, audit.id))
@@ -436,7 +436,7 @@ async def read_contribution(
     recorded."""
     require(principal, Permission.CONTRIBUTION_READ)
     audit = await visible_audit(connection, principal, audit_id)
-    toolkit = audit_toolkit(registry, audit)
+    toolkit = await audit_toolkit(connection, registry, audit)
     values = case_detail_values(case_details_of(audit))
     row, own = await _readable_row(connection, principal, audit, organisation_id)
     content: ContributionContent | None
@@ -446,7 +446,7 @@ async def read_contribution(
         # Never another agency's draft: the last version it submitted.
         latest = await contributions.latest_version(connection, row.id)
         content = None if latest is None else msgspec.convert(latest.content, ContributionContent)
-    kind = await audits.agency_kind_of(connection, organisation_id)
+    kind = await audits.participant_kind(connection, audit.id, organisation_id)
     who = participant_of(audit, organisation_id, kind or "")
     applicable = contribution_progress(toolkit, who, ContributionContent(), case_details=values).applicable
     await events.record(

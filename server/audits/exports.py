@@ -25,7 +25,7 @@ import msgspec
 
 from agencies.kinds import AGENCY_KIND_CODES
 from server.audits import events
-from server.audits.access import contribution_reader, visible_audit
+from server.audits.access import contribution_reader, taking_part_as, visible_audit
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit, case_details_of
 from server.audits.judgement import judgement_of, partnership_result
@@ -147,7 +147,7 @@ async def read_audit_export(
     require(principal, Permission.EXPORT_DOWNLOAD)
     staff = is_partnership_staff(principal)
     audit = await visible_audit(connection, principal, audit_id)
-    toolkit = audit_toolkit(registry, audit)
+    toolkit = await audit_toolkit(connection, registry, audit)
     own = None if staff else principal.organisation_id
     found_actions = await actions.for_audit(connection, audit.id, organisation_id=own)
     participants = None
@@ -184,7 +184,7 @@ async def read_audit_export(
                     organisation_id=principal.organisation_id,
                     organisation_code=principal.organisation_code,
                     organisation_name=principal.organisation_name,
-                    agency_kind=principal.agency_kind,
+                    agency_kind=taking_part_as(audit, principal),
                     status=mine.status,
                     submitted_at=mine.submitted_at,
                     version=None,
@@ -228,7 +228,7 @@ async def read_contribution_fhir(
     version (404 until there is one); the export recorded."""
     require(principal, Permission.EXPORT_DOWNLOAD)
     audit = await visible_audit(connection, principal, audit_id)
-    toolkit = audit_toolkit(registry, audit)
+    toolkit = await audit_toolkit(connection, registry, audit)
     own = contribution_reader(principal, organisation_id) == "own agency"
     found = await stored.submitted_contributions(connection, audit.id, organisation_id=organisation_id)
     if not found:

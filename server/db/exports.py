@@ -69,7 +69,7 @@ def _json(value: Any) -> Any:
 
 _GRADES = """
     SELECT a.id, a.toolkit_id, a.toolkit_version, a.status, a.period_start, a.period_end,
-           o.code, o.agency_kind, coalesce(a.referring_organisation_id = o.id, false),
+           o.code, p.agency_kind, coalesce(a.referring_organisation_id = o.id, false),
            coalesce(c.status, 'not-started'), c.submitted_at,
            CASE WHEN c.status = 'submitted' THEN c.content -> 'judgements' END,
            (SELECT jsonb_object_agg(e.key, e.value -> 'value')
@@ -83,7 +83,7 @@ _GRADES = """
        AND ($2::uuid IS NULL OR (p.organisation_id = $2 AND a.status <> 'draft'))
        AND ($3::text IS NULL OR a.status = $3)
        AND ($4::text IS NULL OR a.toolkit_id = $4)
-       AND ($5::text IS NULL OR o.agency_kind = $5)
+       AND ($5::text IS NULL OR p.agency_kind = $5)
        AND ($6::date IS NULL OR a.created_at >= $6::date::timestamp AT TIME ZONE 'UTC')
        AND ($7::date IS NULL OR a.created_at < $7::date::timestamp AT TIME ZONE 'UTC')
      ORDER BY a.created_at, a.id, o.code
@@ -159,7 +159,7 @@ async def submitted_contributions(
     rows = await connection.fetch(
         """
         SELECT c.id AS contribution_id, o.id AS organisation_id, o.code AS organisation_code,
-               o.name AS organisation_name, o.agency_kind, coalesce(c.status, 'not-started') AS status,
+               o.name AS organisation_name, p.agency_kind, coalesce(c.status, 'not-started') AS status,
                c.submitted_at, v.version, v.kind AS version_kind, v.content
           FROM audit_participants p
           JOIN organisations o ON o.id = p.organisation_id
