@@ -145,6 +145,10 @@ class Registry:
         """The shipped versions of ``toolkit_id``."""
         return sorted(self._versions.get(toolkit_id, {}))
 
+    def local_ids(self) -> list[str]:
+        """The toolkits the partnership has versions of its own of."""
+        return sorted(self._local)
+
     def local_versions(self, toolkit_id: str) -> list[int]:
         """The partnership's own versions of ``toolkit_id``."""
         return sorted(self._local.get(toolkit_id, {}))

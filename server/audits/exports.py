@@ -26,6 +26,7 @@ import msgspec
 from agencies.kinds import AGENCY_KIND_CODES
 from server.audits import events
 from server.audits.access import contribution_reader, taking_part_as, visible_audit
+from server.audits.catalogue import catalogue_of
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit, case_details_of
 from server.audits.judgement import judgement_of, partnership_result
@@ -127,6 +128,8 @@ async def grade_rows(
     request of theirs; one statement reads one snapshot, however long the
     download takes)."""
     require(principal, Permission.EXPORT_DOWNLOAD)
+    # The partnership's own toolkit versions too: its audits may use any.
+    registry = (await catalogue_of(connection, registry, principal.partnership_id, every_version=True)).registry
     sources = stored.participant_grades(
         connection,
         partnership_id=principal.partnership_id,

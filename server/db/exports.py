@@ -59,6 +59,8 @@ class ParticipantGradesRow(msgspec.Struct, frozen=True, kw_only=True):
     judgements: dict[str, Any] | None
     # Only the case details that decide conditional sections (question id → value).
     conditions: dict[str, Any] | None
+    # Created with one of the partnership's own toolkit versions.
+    local_toolkit: bool = False
 
 
 def _json(value: Any) -> Any:
@@ -74,7 +76,8 @@ _GRADES = """
            CASE WHEN c.status = 'submitted' THEN c.content -> 'judgements' END,
            (SELECT jsonb_object_agg(e.key, e.value -> 'value')
               FROM jsonb_each(a.case_details -> 'answers') AS e
-             WHERE e.key = ANY($8::text[]))
+             WHERE e.key = ANY($8::text[])),
+           a.local_toolkit_version_id IS NOT NULL
       FROM audits a
       JOIN audit_participants p ON p.audit_id = a.id AND p.removed_at IS NULL
       JOIN organisations o ON o.id = p.organisation_id
@@ -131,6 +134,7 @@ async def participant_grades(
             submitted_at=row[10],
             judgements=_json(row[11]),
             conditions=_json(row[12]),
+            local_toolkit=row[13],
         )
 
 

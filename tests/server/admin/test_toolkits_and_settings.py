@@ -23,7 +23,7 @@ from litestar.testing import AsyncTestClient
 from server.audits.retention import purge
 from tests.identity import ALL_PERSONAS, SignedInPeople, signed_in_people
 from tests.server.admin.builders import as_admin, trail
-from tests.server.audit_fixtures import CASE_DETAILS, request
+from tests.server.audit_fixtures import CASE_DETAILS, draft_and_submit, request
 
 SHIPPED = (Path(__file__).resolve().parents[3] / "toolkits/definitions/multi-agency-cp/v1.yaml").read_text()
 FILE = "v2-neglect.yaml"
@@ -413,3 +413,40 @@ async def test_maca_purge_keeps_each_partnerships_audits_for_its_own_retention_p
     assert result.audit_ids == (UUID(audit["id"]),)
     detail = json.loads(await db.fetchval("SELECT detail::text FROM events WHERE action = 'audits.purged'"))
     assert detail["partnership_retention_days"] == {"demo-partnership": 400}
+
+
+async def test_an_audit_on_the_partnerships_own_version_is_merged_and_exported_by_that_version(
+    people: SignedInPeople,
+) -> None:
+    """Its sections come from its own version, in the judgement and in the
+    analysts' grades export (one row per audit × agency × section)."""
+    version = (await upload(people, neglect_focus())).json()
+    chosen = await choice(people)
+    activated = await as_admin(
+        people,
+        "POST",
+        "/api/admin/toolkits/multi-agency-cp/activation",
+        json={"version_id": version["id"]},
+        version=chosen["row_version"],
+    )
+    assert activated.status_code == 200, activated.text
+    audit = await create(people)
+    opened = await request(
+        people,
+        "coordinator",
+        "POST",
+        f"/api/audits/{audit['id']}/status",
+        json={"status": "open"},
+        headers={"If-Match": f'"{audit["row_version"]}"'},
+    )
+    assert opened.status_code == 200, opened.text
+    submitted = await draft_and_submit(people, "health", audit)
+    assert submitted["status"] == "submitted"
+
+    judgement = (await request(people, "reviewer", "GET", f"/api/audits/{audit['id']}/judgement")).json()
+    referral = next(s for s in judgement["sections"] if s["section_id"] == "referral")
+    assert [a["grade"] for a in referral["agencies"]] == [2]
+    csv = await request(people, "reviewer", "GET", "/api/exports/grades.csv")
+    assert csv.status_code == 200, csv.text
+    rows = [line for line in csv.text.splitlines() if audit["id"] in line and "demo-health" in line]
+    assert any(",referral," in row for row in rows), csv.text[:500]
