@@ -76,6 +76,15 @@ def load_definition(
     return toolkit
 
 
+def definition_text(toolkit_id: str, version: int, directory: Path = DEFINITIONS) -> str:
+    """A shipped version's YAML as written: where a partnership's own
+    version starts from."""
+    file = directory / toolkit_id / f"v{version}.yaml"
+    if file.parent.parent != directory or not file.is_file():
+        raise UnknownToolkit(toolkit_id, version)
+    return file.read_text(encoding="utf-8")
+
+
 def definition_files(directory: Path = DEFINITIONS) -> Iterator[Path]:
     yield from sorted(directory.glob("*/v*.yaml"))
 

@@ -208,8 +208,22 @@ class AdminToolkitController(Controller):
     ) -> PreviewView:
         async with unit_of_work(state, principal) as connection:
             return await toolkits.preview_version(
-                connection, principal, version_id, agency_kind=agency, is_referrer=referrer
+                connection, principal, state.toolkits, version_id, agency_kind=agency, is_referrer=referrer
             )
+
+    @get(
+        "/toolkits/{toolkit_id:str}/shipped/{version:int}",
+        summary="A version shipped with Maca, as YAML: where a version of the partnership's own starts from",
+        media_type=YAML,
+        opt=needs(Permission.TOOLKIT_ADMINISTER),
+    )
+    async def shipped(
+        self, state: State, principal: NamedDependency[Principal], toolkit_id: FromPath[str], version: FromPath[int]
+    ) -> Response[str]:
+        file_name, text = toolkits.shipped_source(principal, state.toolkits, toolkit_id, version)
+        return Response(
+            content=text, media_type=YAML, headers={"Content-Disposition": f'attachment; filename="{file_name}"'}
+        )
 
     @get(
         "/toolkit-versions/{version_id:uuid}/source",

@@ -37,7 +37,7 @@ from server.db.toolkit_versions import LocalVersionRow
 from server.platform.problems import Conflict, FieldError, InvalidInput, NotFound, PreconditionFailed
 from toolkits.loading import Problem, read_toolkit
 from toolkits.model import Toolkit
-from toolkits.registry import Registry
+from toolkits.registry import Registry, definition_text
 from toolkits.validation import FieldProblem
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "change_choice",
     "preview_version",
     "read_toolkits",
+    "shipped_source",
     "upload_problems",
     "upload_version",
     "version_source",
@@ -134,6 +135,11 @@ class PreviewView(msgspec.Struct, frozen=True, kw_only=True):
     # The version of the partnership's choices for the toolkit, to activate
     # this version from the preview (If-Match).
     choice_version: int
+    # The version new audits take now, and the questions this agency is
+    # asked in this version and not in that one, and the reverse.
+    compared_with: int | None = None
+    added: list[str] = msgspec.field(default_factory=list)
+    removed: list[str] = msgspec.field(default_factory=list)
 
 
 def _version_view(row: LocalVersionRow) -> LocalVersionView:
@@ -338,16 +344,23 @@ def _part(toolkit: Toolkit, kind: str, is_referrer: bool) -> tuple[int, int]:
     return len(sections), sum(len(s.questions) for s in sections)
 
 
+def _questions(toolkit: Toolkit, participant: Participant) -> dict[str, str]:
+    return {q.id: q.text for s in applicable_sections(toolkit, participant) for q in s.questions}
+
+
 async def preview_version(
     connection: asyncpg.Connection[Any],
     principal: Principal,
+    registry: Registry,
     version_id: UUID,
     *,
     agency_kind: str,
     is_referrer: bool = False,
 ) -> PreviewView:
     """A version as ``agency_kind`` would see it (having referred the case
-    or not), and how much every agency kind answers."""
+    or not), what that agency is asked that the version new audits take
+    now does not ask (and the reverse), and how much every agency kind
+    answers."""
     require(principal, Permission.TOOLKIT_ADMINISTER)
     if agency_kind not in AGENCY_KIND_CODES:
         raise InvalidInput(
@@ -368,18 +381,34 @@ async def preview_version(
                 as_referrer_questions=as_referrer,
             )
         )
-    choices = {
-        choice.toolkit_id: choice for choice in await partnerships.toolkit_choices(connection, principal.partnership_id)
-    }
-    current = choices.get(row.toolkit_id)
+    catalogue = await catalogue_of(connection, registry, principal.partnership_id)
+    current = catalogue.choices.get(row.toolkit_id)
+    participant = Participant(agency_kind=agency_kind, is_referrer=is_referrer)
+    compared: Toolkit | None = None
+    if row.toolkit_id in catalogue.registry.ids():
+        compared = catalogue.registry.current(row.toolkit_id)
+    asked = _questions(toolkit, participant)
+    before = {} if compared is None else _questions(compared, participant)
     return PreviewView(
         choice_version=0 if current is None else current.row_version,
         version=_version_view(row),
         agency_kind=agency_kind,
         is_referrer=is_referrer,
-        toolkit=view_for(toolkit, Participant(agency_kind=agency_kind, is_referrer=is_referrer)),
+        toolkit=view_for(toolkit, participant),
         agencies=agencies,
+        compared_with=None if compared is None else compared.version,
+        added=[text for question_id, text in asked.items() if question_id not in before],
+        removed=[text for question_id, text in before.items() if question_id not in asked],
     )
+
+
+def shipped_source(principal: Principal, registry: Registry, toolkit_id: str, version: int) -> tuple[str, str]:
+    """(file name, the YAML) of a version shipped with Maca: the start of a
+    partnership's own version."""
+    require(principal, Permission.TOOLKIT_ADMINISTER)
+    if version not in registry.versions(toolkit_id):
+        raise NotFound("no such shipped toolkit version")
+    return f"{toolkit_id}-v{version}.yaml", definition_text(toolkit_id, version)
 
 
 async def version_source(

@@ -151,6 +151,12 @@ async def test_a_correct_version_is_previewed_activated_and_taken_by_the_next_au
         assert preview.status_code == 200, preview.text
         return {q["id"] for s in preview.json()["toolkit"]["sections"] for q in s.get("questions", [])}
 
+    health = await as_admin(people, "GET", f"/api/admin/toolkit-versions/{version['id']}/preview?agency=health")
+    assert (health.json()["compared_with"], health.json()["added"], health.json()["removed"]) == (
+        1,
+        ["Was the impact of neglect on the child’s health and development recorded and shared?"],
+        [],
+    )
     assert "neglect-impact-on-development" in await questions_for("health")
     assert "neglect-impact-on-development" in await questions_for("education")
     assert "neglect-impact-on-development" not in await questions_for("police")
