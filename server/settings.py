@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from agencies.organisations import CODE_PATTERN as _CODE
+
 Environment = Literal["development", "test", "production"]
 
 
@@ -76,6 +78,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     oidc_claim_name: str = msgspec.field(default="name", name="OIDC_CLAIM_NAME")
     # Set (e.g. "maca:"): scopes such as "maca:auditor" grant roles too.
     oidc_role_scope_prefix: str | None = msgspec.field(default=None, name="OIDC_ROLE_SCOPE_PREFIX")
+    # "audit:contribute=auditor,audit:coordinate=coordinator": a value of the
+    # roles claim, or a scope, that gives one of Maca's roles.
+    oidc_role_map: str | None = msgspec.field(default=None, name="OIDC_ROLE_MAP")
+    # A deployment for one partnership: its code, so tokens need not name it.
+    oidc_default_partnership: str | None = msgspec.field(default=None, name="OIDC_DEFAULT_PARTNERSHIP")
     session_hours: Annotated[float, msgspec.Meta(gt=0, le=24 * 30)] = msgspec.field(
         default=8.0, name="MACA_SESSION_HOURS"
     )
@@ -172,7 +179,28 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     return settings
 
 
+def role_map(value: str | None) -> dict[str, str]:
+    """OIDC_ROLE_MAP read: claim value or scope → role name (role names are
+    checked by the claim mapping, which knows them)."""
+    pairs: dict[str, str] = {}
+    for entry in (value or "").split(","):
+        if not entry.strip():
+            continue
+        claimed, equals, role = (part.strip() for part in entry.partition("="))
+        if not equals or not claimed or not role:
+            raise SettingsError("OIDC_ROLE_MAP", f"{entry.strip()!r} is not value=role (e.g. audit:contribute=auditor)")
+        if claimed in pairs and pairs[claimed] != role:
+            raise SettingsError("OIDC_ROLE_MAP", f"{claimed!r} is mapped twice")
+        pairs[claimed] = role
+    return pairs
+
+
 def _check_identity(settings: Settings) -> None:
+    role_map(settings.oidc_role_map)
+    if settings.oidc_default_partnership is not None and not _CODE.match(settings.oidc_default_partnership):
+        raise SettingsError(
+            "OIDC_DEFAULT_PARTNERSHIP", "a partnership code is letters, digits and . _ : / - (no spaces), at most 100"
+        )
     if settings.oidc_issuer is None:
         if settings.env == "production":
             raise SettingsError(

@@ -9,6 +9,8 @@ from typing import Any
 
 from server.api import (
     actions,
+    admin_organisations,
+    admin_partnership,
     audits,
     contributions,
     exports,
@@ -31,4 +33,6 @@ route_handlers: list[Any] = [
     *themes.route_handlers,
     *reports.route_handlers,
     *exports.route_handlers,
+    *admin_organisations.route_handlers,
+    *admin_partnership.route_handlers,
 ]

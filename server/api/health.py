@@ -11,6 +11,7 @@ from litestar import Controller, get
 from litestar.datastructures import State
 
 from server.auth.permissions import PUBLIC, needs
+from server.auth.tokens import IssuerUnavailable
 from server.platform.problems import DATABASE_UNAVAILABLE, LOGIN_REFUSED, ServiceUnavailable
 
 log = logging.getLogger("maca.health")
@@ -29,7 +30,7 @@ class HealthController(Controller):
     async def healthz(self) -> Health:
         return Health(status="ok")
 
-    @get("/readyz", summary="The database answers", cache=False, opt=needs(PUBLIC))
+    @get("/readyz", summary="The database and the identity provider answer", cache=False, opt=needs(PUBLIC))
     async def readyz(self, state: State) -> Health:
         timeout = state.settings.db_timeout_seconds
         try:
@@ -47,6 +48,16 @@ class HealthController(Controller):
                 type(error).__name__,
             )
             raise ServiceUnavailable("the database refused the application's connection") from None
+        if state.settings.oidc_issuer is not None:
+            # Without the provider's keys no token can be checked. Its
+            # discovery document is kept for an hour once fetched, so this
+            # asks the provider only until it first answers, and a short
+            # outage later does not take every replica out of service.
+            try:
+                await state.token_validator.metadata()
+            except IssuerUnavailable as error:
+                log.warning("not ready: the identity provider cannot be reached: %s", error)
+                raise ServiceUnavailable(f"the identity provider cannot be reached: {error}") from None
         return Health(status="ready")
 
 

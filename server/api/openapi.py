@@ -88,7 +88,7 @@ def statuses_for(
     statuses = [400]
     if access is not PUBLIC:
         statuses += [401, 403]
-    if "{" in path or path.startswith("/api/audits"):
+    if "{" in path or path.startswith(("/api/audits", "/api/admin")):
         statuses.append(404)
     if method in _WRITES:
         statuses += [409, 413, 415, 422]

@@ -34,6 +34,7 @@ __all__ = [
     "own_contribution_row",
     "referenced_organisation",
     "takes_part",
+    "taking_part_as",
     "visible_audit",
 ]
 
@@ -102,6 +103,16 @@ async def own_contribution_row(
     if contribution is None:
         raise NotFound("no such contribution")
     return contribution
+
+
+def taking_part_as(audit: AuditRow, principal: Principal) -> str:
+    """The agency kind ``principal``'s organisation answers ``audit`` as:
+    its kind when it was added to the audit (an administrator may have
+    corrected the organisation's kind since; the questions it was given do
+    not change), or its kind now if the read did not say."""
+    if audit.participation is not None and audit.participation[0] == principal.organisation_id:
+        return audit.participant_kind or principal.agency_kind
+    return principal.agency_kind
 
 
 def contribution_reader(principal: Principal, organisation_id: UUID) -> Reader:

@@ -113,7 +113,7 @@ async def read_actions(
     (those who oversee the partnership); the read recorded."""
     require(principal, Permission.PARTNERSHIP_OVERSEE)
     audit = await visible_audit(connection, principal, audit_id)
-    toolkit = audit_toolkit(registry, audit)
+    toolkit = await audit_toolkit(connection, registry, audit)
     found = await actions.for_audit(connection, audit.id)
     participants = [p for p in await audits.participants(connection, audit.id) if p.removed_at is None]
     await events.record(connection, principal, EventName.ACTIONS_READ, audit_id=audit.id)

@@ -23,7 +23,8 @@ import msgspec
 from agencies.applicability import Participant, view_for
 from agencies.contributions import contribution_progress
 from server.audits import events, summaries
-from server.audits.access import listed_organisation, visible_audit
+from server.audits.access import listed_organisation, taking_part_as, visible_audit
+from server.audits.catalogue import Catalogue, catalogue_of, local_toolkits
 from server.audits.checks import NO_SUCH_ORGANISATION, changed_meanwhile, check_reason, check_seen_version, invalid
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit, case_details_of, contribution_content, participant_of
@@ -61,6 +62,7 @@ __all__ = [
     "AuditRead",
     "AuditStatus",
     "NewAudit",
+    "NewAuditOptions",
     "change_audit",
     "change_problems",
     "check_transition",
@@ -69,6 +71,7 @@ __all__ = [
     "list_audits",
     "list_organisations",
     "move_audit",
+    "new_audit_options",
     "new_audit_problems",
     "partnership_organisations",
     "read_audit",
@@ -148,14 +151,49 @@ def new_audit_problems(registry: Registry, new: NewAudit) -> tuple[Toolkit | Non
     return toolkit, problems
 
 
+@dataclass(frozen=True)
+class NewAuditOptions:
+    """What a coordinator chooses from to create an audit: the toolkits
+    their partnership offers, each in the version new audits take (its own,
+    when its administrator activated one), and the due date its default
+    due period gives an audit created today."""
+
+    toolkits: list[Toolkit]
+    default_due_date: datetime.date | None
+
+    def toolkit(self, toolkit_id: str) -> Toolkit | None:
+        return next((toolkit for toolkit in self.toolkits if toolkit.id == toolkit_id), None)
+
+
+def _due_by_default(catalogue: Catalogue) -> datetime.date | None:
+    days = catalogue.settings.default_due_days
+    return None if days is None else today() + datetime.timedelta(days=days)
+
+
+async def new_audit_options(
+    connection: asyncpg.Connection[Any], principal: Principal, registry: Registry
+) -> NewAuditOptions:
+    require(principal, Permission.AUDIT_CREATE)
+    catalogue = await catalogue_of(connection, registry, principal.partnership_id)
+    return NewAuditOptions(toolkits=catalogue.offered_toolkits(), default_due_date=_due_by_default(catalogue))
+
+
 async def create_audit(
     connection: asyncpg.Connection[Any], principal: Principal, registry: Registry, new: NewAudit
 ) -> AuditRow:
-    """Create the audit as a draft of the toolkit's current version, its
-    participants (organisations of the caller's partnership, by id or code)
-    invited; 422 naming every problem."""
+    """Create the audit as a draft of the version of the toolkit the
+    partnership's new audits take, its participants (organisations of the
+    caller's partnership, by id or code) invited; 422 naming every problem.
+    The audit keeps that version and the partnership's merge policy for the
+    toolkit, whatever the administrator chooses later; without a due date
+    it is due after the partnership's default due period."""
     require(principal, Permission.AUDIT_CREATE)
-    toolkit, problems = new_audit_problems(registry, new)
+    catalogue = await catalogue_of(connection, registry, principal.partnership_id)
+    toolkit, problems = new_audit_problems(catalogue.registry, new)
+    if toolkit is not None and not catalogue.offered(toolkit.id):
+        problems.insert(
+            0, FieldProblem(field="$.toolkit", message="your partnership does not offer this toolkit for new audits")
+        )
     references = [*new.participants, *([new.referring_organisation] if new.referring_organisation else [])]
     known = await audits.partnership_organisations(connection, principal.partnership_id, references)
     for i, reference in enumerate(new.participants):
@@ -174,8 +212,10 @@ async def create_audit(
         period_start=new.period_start,
         period_end=new.period_end,
         referring_organisation_id=known[new.referring_organisation].id if new.referring_organisation else None,
-        due_date=new.due_date,
+        due_date=new.due_date or _due_by_default(catalogue),
         user_id=principal.user_id,
+        local_toolkit_version_id=catalogue.current_local_id(toolkit.id),
+        merge_policy=catalogue.merge_policy(toolkit.id),
     )
     organisation_ids = list(dict.fromkeys(known[reference].id for reference in new.participants))
     for organisation_id in organisation_ids:
@@ -188,6 +228,13 @@ async def create_audit(
         detail={
             "toolkit": toolkit.id,
             "toolkit_version": toolkit.version,
+            # The partnership's own version, and the policy it chose, when so.
+            **(
+                {"local_toolkit_version_id": str(audit.local_toolkit_version_id)}
+                if audit.local_toolkit_version_id
+                else {}
+            ),
+            **({"merge_policy": audit.merge_policy} if audit.merge_policy else {}),
             "participants": [str(i) for i in organisation_ids],
         },
     )
@@ -256,7 +303,7 @@ async def change_audit(
     check_seen_version(seen_version, audit.row_version, resource="the audit", read_at=f"/api/audits/{audit.id}")
     if audit.status == "closed":
         raise Conflict("the audit is closed; reopen it to change it", allowed=["open"])
-    toolkit = audit_toolkit(registry, audit)
+    toolkit = await audit_toolkit(connection, registry, audit)
     started = await audits.any_contribution_started(connection, audit.id)
     known = await audits.partnership_organisations(connection, principal.partnership_id, _references(changes))
     problems = change_problems(toolkit, audit, changes, started=started, known=known)
@@ -388,7 +435,7 @@ async def move_audit(
     audit = await visible_audit(connection, principal, audit_id, for_update=True)
     check_seen_version(seen_version, audit.row_version, resource="the audit", read_at=f"/api/audits/{audit.id}")
     check_transition(audit.status, target)
-    toolkit = audit_toolkit(registry, audit)
+    toolkit = await audit_toolkit(connection, registry, audit)
     participants = [p for p in await audits.participants(connection, audit.id) if p.removed_at is None]
     problems = status_change_problems(toolkit, audit, participants, target, reason)
     if problems:
@@ -451,7 +498,9 @@ class AuditRead:
         audit = self.audit
         base: dict[str, Any] = {
             "id": audit.id,
-            "toolkit": ToolkitRef(id=audit.toolkit_id, version=audit.toolkit_version),
+            "toolkit": ToolkitRef(
+                id=audit.toolkit_id, version=audit.toolkit_version, local=audit.local_toolkit_version_id is not None
+            ),
             "status": audit.status,
             "case_details": case_details_of(audit),
             "period_start": audit.period_start,
@@ -482,7 +531,7 @@ async def view_of(
 ) -> AuditRead:
     """What ``principal`` sees of an audit a step has just read or written
     (not recorded as a read: the step recorded what it did)."""
-    toolkit = audit_toolkit(registry, audit)
+    toolkit = await audit_toolkit(connection, registry, audit)
     if is_partnership_staff(principal):
         return AuditRead(
             audit=audit,
@@ -492,7 +541,7 @@ async def view_of(
     return AuditRead(
         audit=audit,
         toolkit=toolkit,
-        agency=participant_of(audit, principal.organisation_id, principal.agency_kind),
+        agency=participant_of(audit, principal.organisation_id, taking_part_as(audit, principal)),
         contribution=await contributions.get(connection, audit.id, principal.organisation_id),
     )
 
@@ -515,7 +564,7 @@ async def read_progress(
     require(principal, Permission.PARTNERSHIP_OVERSEE)
     audit = await visible_audit(connection, principal, audit_id)
     participants = participant_views(
-        audit_toolkit(registry, audit), audit, await audits.participants(connection, audit.id)
+        await audit_toolkit(connection, registry, audit), audit, await audits.participants(connection, audit.id)
     )
     await events.record(connection, principal, EventName.AUDIT_PROGRESS_READ, audit_id=audit.id)
     active = [p for p in participants if p.removed_at is None]
@@ -592,12 +641,21 @@ async def list_audits(
         offset=offset,
     )
     progress = await audits.participants_of(connection, [row.id for row in rows]) if with_progress and rows else {}
+    # The partnership's own versions the page's audits were created with:
+    # none, mostly; read in one statement when there are some.
+    local = await local_toolkits(
+        connection, [row.local_toolkit_version_id for row in rows if row.local_toolkit_version_id]
+    )
     listed: list[ListedAudit] = []
     for row in rows:
-        try:
-            toolkit: Toolkit | None = registry.get(row.toolkit_id, row.toolkit_version)
-        except UnknownToolkit:
-            toolkit = None
+        toolkit: Toolkit | None = None
+        if row.local_toolkit_version_id is not None:
+            toolkit = local.get(row.local_toolkit_version_id)
+        else:
+            try:
+                toolkit = registry.get(row.toolkit_id, row.toolkit_version)
+            except UnknownToolkit:
+                toolkit = None
         listed.append(
             ListedAudit(
                 id=row.id,
@@ -619,6 +677,7 @@ async def list_audits(
                 row_version=row.row_version,
                 created_at=row.created_at,
                 updated_at=row.updated_at,
+                toolkit_local=row.local_toolkit_version_id is not None,
             )
         )
     await events.record(connection, principal, EventName.AUDITS_LISTED, detail={"count": len(rows), "total": total})

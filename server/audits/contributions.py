@@ -34,6 +34,7 @@ from server.audits.access import (
     contribution_reader,
     own_contribution_row,
     referenced_organisation,
+    taking_part_as,
     visible_audit,
 )
 from server.audits.checks import MAX_REASON, changed_meanwhile, check_reason, check_seen_version, invalid
@@ -146,8 +147,8 @@ async def load_own_contribution(
     return OwnContribution(
         audit=audit,
         row=row,
-        toolkit=audit_toolkit(registry, audit),
-        participant=participant_of(audit, row.organisation_id, principal.agency_kind),
+        toolkit=await audit_toolkit(connection, registry, audit),
+        participant=participant_of(audit, row.organisation_id, taking_part_as(audit, principal)),
     )
 
 
@@ -423,7 +424,7 @@ async def read_for_return(
     """A current participant's contribution, to return it; the read recorded."""
     require(principal, Permission.CONTRIBUTION_RETURN)
     audit = await visible_audit(connection, principal, audit_id)
-    toolkit = audit_toolkit(registry, audit)
+    toolkit = await audit_toolkit(connection, registry, audit)
     found = [
         p
         for p in participant_views(toolkit, audit, await audits.participants(connection, audit.id))
@@ -467,7 +468,7 @@ async def read_contribution(
     require(principal, Permission.CONTRIBUTION_READ)
     organisation_id = await referenced_organisation(connection, principal, organisation)
     audit = await visible_audit(connection, principal, audit_id)
-    toolkit = audit_toolkit(registry, audit)
+    toolkit = await audit_toolkit(connection, registry, audit)
     values = case_detail_values(case_details_of(audit))
     row, own = await _readable_row(connection, principal, audit, organisation_id)
     content: ContributionContent | None
@@ -477,7 +478,7 @@ async def read_contribution(
         # Never another agency's draft: the last version it submitted.
         latest = await contributions.latest_version(connection, row.id)
         content = None if latest is None else msgspec.convert(latest.content, ContributionContent)
-    kind = await audits.agency_kind_of(connection, organisation_id)
+    kind = await audits.participant_kind(connection, audit.id, organisation_id)
     who = participant_of(audit, organisation_id, kind or "")
     applicable = contribution_progress(toolkit, who, ContributionContent(), case_details=values).applicable
     await events.record(

@@ -51,6 +51,18 @@ class EventName(enum.StrEnum):
     THEMES_READ = "themes.read"
     REPORT_PRODUCED = "report.produced"
     EXPORT_PRODUCED = "export.produced"
+    # Administering the partnership: each names the partnership(s) it
+    # concerns in ``detail["partnership_ids"]`` (the administration trail).
+    ORGANISATION_REGISTERED = "organisation.registered"
+    ORGANISATION_CHANGED = "organisation.changed"
+    ORGANISATION_CONFIRMED = "organisation.confirmed"
+    ORGANISATION_CORRECTED = "organisation.corrected"
+    MACHINE_CLIENT_REGISTERED = "machine-client.registered"
+    MACHINE_CLIENT_CHANGED = "machine-client.changed"
+    PARTNERSHIP_CHANGED = "partnership.changed"
+    TOOLKIT_CHOICE_CHANGED = "toolkit.choice-changed"
+    TOOLKIT_VERSION_UPLOADED = "toolkit.version-uploaded"
+    TOOLKIT_VERSION_ACTIVATED = "toolkit.version-activated"
     # Retention (``maca purge``), by no one signed in.
     AUDITS_PURGED = "audits.purged"
     # ``maca demo``: an audit's made-up history, loaded in bulk (COPY, through

@@ -25,7 +25,14 @@ import msgspec
 
 from agencies.kinds import AGENCY_KIND_CODES
 from server.audits import events
-from server.audits.access import OrganisationReference, contribution_reader, referenced_organisation, visible_audit
+from server.audits.access import (
+    OrganisationReference,
+    contribution_reader,
+    referenced_organisation,
+    taking_part_as,
+    visible_audit,
+)
+from server.audits.catalogue import catalogue_of
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit, case_details_of
 from server.audits.judgement import judgement_of, partnership_result
@@ -127,6 +134,8 @@ async def grade_rows(
     request of theirs; one statement reads one snapshot, however long the
     download takes)."""
     require(principal, Permission.EXPORT_DOWNLOAD)
+    # The partnership's own toolkit versions too: its audits may use any.
+    registry = (await catalogue_of(connection, registry, principal.partnership_id, every_version=True)).registry
     sources = stored.participant_grades(
         connection,
         partnership_id=principal.partnership_id,
@@ -147,7 +156,7 @@ async def read_audit_export(
     require(principal, Permission.EXPORT_DOWNLOAD)
     staff = is_partnership_staff(principal)
     audit = await visible_audit(connection, principal, audit_id)
-    toolkit = audit_toolkit(registry, audit)
+    toolkit = await audit_toolkit(connection, registry, audit)
     own = None if staff else principal.organisation_id
     found_actions = await actions.for_audit(connection, audit.id, organisation_id=own)
     participants = None
@@ -184,7 +193,7 @@ async def read_audit_export(
                     organisation_id=principal.organisation_id,
                     organisation_code=principal.organisation_code,
                     organisation_name=principal.organisation_name,
-                    agency_kind=principal.agency_kind,
+                    agency_kind=taking_part_as(audit, principal),
                     status=mine.status,
                     submitted_at=mine.submitted_at,
                     version=None,
@@ -233,7 +242,7 @@ async def read_contribution_fhir(
     require(principal, Permission.EXPORT_DOWNLOAD)
     organisation_id = await referenced_organisation(connection, principal, organisation)
     audit = await visible_audit(connection, principal, audit_id)
-    toolkit = audit_toolkit(registry, audit)
+    toolkit = await audit_toolkit(connection, registry, audit)
     own = contribution_reader(principal, organisation_id) == "own agency"
     found = await stored.submitted_contributions(connection, audit.id, organisation_id=organisation_id)
     if not found:

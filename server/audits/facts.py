@@ -8,10 +8,12 @@ from __future__ import annotations
 from typing import Any, Protocol
 from uuid import UUID
 
+import asyncpg
 import msgspec
 
 from agencies.applicability import Participant
 from merging import CaseFacts
+from server.audits.catalogue import local_toolkit
 from server.db.contributions import ContributionRow
 from server.platform.problems import Conflict
 from toolkits.answers import CaseDetails, ContributionContent
@@ -33,11 +35,16 @@ class StoredCase(Protocol):
     def case_details(self) -> dict[str, Any]: ...
     @property
     def referring_organisation_id(self) -> UUID | None: ...
+    @property
+    def local_toolkit_version_id(self) -> UUID | None: ...
 
 
-def audit_toolkit(registry: Registry, audit: StoredCase) -> Toolkit:
-    """The toolkit version the audit was created with; 409 if it is no
-    longer installed (an operator's error)."""
+async def audit_toolkit(connection: asyncpg.Connection[Any], registry: Registry, audit: StoredCase) -> Toolkit:
+    """The toolkit version the audit was created with: a shipped one, or
+    its partnership's own (kept in the database, read once per process);
+    409 if a shipped one is no longer installed (an operator's error)."""
+    if audit.local_toolkit_version_id is not None:
+        return await local_toolkit(connection, audit.local_toolkit_version_id)
     try:
         return registry.get(audit.toolkit_id, audit.toolkit_version)
     except UnknownToolkit:

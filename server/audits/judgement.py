@@ -64,7 +64,10 @@ async def judgement_of(connection: asyncpg.Connection[Any], toolkit: Toolkit, au
     contributions merged, with the reviewers' moderations applied."""
     contributions = await judgements.agency_contributions(connection, audit.id)
     agreed = [judgements.as_moderation(row) for row in await judgements.moderations(connection, audit.id)]
-    return merge(toolkit, case_facts(audit), contributions, moderations=agreed)
+    # The merge policy the partnership had chosen when the audit was
+    # created (None: the toolkit's own), so a later choice never changes a
+    # closed audit's judgement.
+    return merge(toolkit, case_facts(audit), contributions, policy=audit.merge_policy, moderations=agreed)
 
 
 def partnership_result(judgement: PartnershipJudgement) -> PartnershipResult:
@@ -114,7 +117,7 @@ async def read_judgement(
     staff = is_partnership_staff(principal)
     if not staff and audit.status != "closed":
         raise Forbidden("the partnership's judgement is shared with agencies when the audit is closed")
-    toolkit = audit_toolkit(registry, audit)
+    toolkit = await audit_toolkit(connection, registry, audit)
     await events.record(connection, principal, EventName.JUDGEMENT_READ, audit_id=audit.id)
     # Row-level security lets a participant's transaction read every
     # contribution of a closed audit (migration 0005); for an agency, only

@@ -60,7 +60,7 @@ async def moderate(
     require(principal, Permission.JUDGEMENT_MODERATE)
     check_moderation_reason(reason)
     audit = await visible_audit(connection, principal, audit_id, for_update=True)
-    toolkit = audit_toolkit(registry, audit)
+    toolkit = await audit_toolkit(connection, registry, audit)
     graded = {s.id for s in toolkit.sections if s.judgement is not None and s.completed_by == "agency"}
     if section_id != OVERALL and section_id not in graded:
         raise NotFound(f"no graded section {section_id!r} in {toolkit.id}")

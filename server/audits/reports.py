@@ -43,7 +43,7 @@ async def read_report(
     audit = await visible_audit(connection, principal, audit_id)
     if not staff and audit.status != "closed":
         raise Forbidden("the combined report is shared with agencies when the audit is closed")
-    toolkit = audit_toolkit(registry, audit)
+    toolkit = await audit_toolkit(connection, registry, audit)
     participants = await audits.participants(connection, audit.id)
     submitted = await stored.submitted_contributions(connection, audit.id, organisation_id=own)
     found_actions = await actions.for_audit(connection, audit.id, organisation_id=own)

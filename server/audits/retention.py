@@ -33,7 +33,8 @@ class PurgeResult(msgspec.Struct, frozen=True, kw_only=True):
 
 async def purge(connection: asyncpg.Connection[Any], retention_days: int, *, dry_run: bool = False) -> PurgeResult:
     """Remove (or, ``dry_run``, only count) closed audits whose closure is
-    more than ``retention_days`` ago, in one transaction. Run as the
+    more than their partnership's retention period (its administrator's, or
+    else ``retention_days``) ago, in one transaction. Run as the
     tables' owner, which row-level security does not confine."""
     async with connection.transaction():
         closed_before, audit_ids = await stored.closed_audits(connection, retention_days)
@@ -51,6 +52,8 @@ async def purge(connection: asyncpg.Connection[Any], retention_days: int, *, dry
                     "audits": len(audit_ids),
                     "audit_ids": [str(audit_id) for audit_id in audit_ids],
                     "retention_days": retention_days,
+                    # Partnerships that keep their audits for a period of their own.
+                    "partnership_retention_days": await stored.own_retention(connection),
                     "closed_before": closed_before.isoformat(),
                     "rows": rows,
                 },

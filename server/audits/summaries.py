@@ -18,6 +18,7 @@ from uuid import UUID
 
 import asyncpg
 
+from server.audits.catalogue import local_toolkit
 from server.audits.judgement import judgement_of
 from server.db import audits, theme_versions
 from server.db import themes as stored
@@ -38,10 +39,13 @@ async def refresh(connection: asyncpg.Connection[Any], registry: Registry, audit
         audit = await audits.get(connection, audit_id)
         if audit is None:
             return
-        try:
-            toolkit = registry.get(audit.toolkit_id, audit.toolkit_version)
-        except UnknownToolkit:  # a definition removed from disk: nothing to summarise against
-            return
+        if audit.local_toolkit_version_id is not None:
+            toolkit = await local_toolkit(connection, audit.local_toolkit_version_id)
+        else:
+            try:
+                toolkit = registry.get(audit.toolkit_id, audit.toolkit_version)
+            except UnknownToolkit:  # a definition removed from disk: nothing to summarise against
+                return
         new = summarise(
             await judgement_of(connection, toolkit, audit),
             audit_id=str(audit.id),

@@ -107,9 +107,12 @@ def case_reference(toolkit: Toolkit, details: CaseDetails) -> str | None:
 # --- an audit and who takes part --------------------------------------------------
 
 
-class ToolkitRef(msgspec.Struct, frozen=True, kw_only=True):
+class ToolkitRef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     id: str
     version: int
+    # One of the partnership's own versions (uploaded by its administrator):
+    # ``"local": true``, and absent for a version shipped with Maca.
+    local: bool = False
 
 
 class ParticipantView(msgspec.Struct, frozen=True, kw_only=True):
@@ -302,6 +305,8 @@ class ListedAudit:
     row_version: int
     created_at: datetime.datetime
     updated_at: datetime.datetime
+    # Created with one of the partnership's own toolkit versions.
+    toolkit_local: bool = False
 
     @property
     def toolkit_title(self) -> str:
@@ -326,7 +331,7 @@ class AuditListItem(msgspec.Struct, frozen=True, kw_only=True):
     def of(cls, listed: ListedAudit) -> AuditListItem:
         return cls(
             id=listed.id,
-            toolkit=ToolkitRef(id=listed.toolkit_id, version=listed.toolkit_version),
+            toolkit=ToolkitRef(id=listed.toolkit_id, version=listed.toolkit_version, local=listed.toolkit_local),
             status=listed.status,
             due_date=listed.due_date,
             overdue=listed.overdue,

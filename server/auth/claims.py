@@ -5,7 +5,16 @@ Identity providers disagree on where things live: Keycloak puts realm roles
 in ``realm_access.roles``, Entra ID app roles in ``roles`` and the client in
 ``azp`` or ``appid``, RFC 9068 tokens name the client in ``client_id``. The
 mapping says which claim holds each part; a dotted name reaches into nested
-objects.
+objects. Providers disagree on what roles are called too: ``OIDC_ROLE_MAP``
+says which claim values or scopes (``audit:contribute``) give which of
+Maca's roles.
+
+Only the organisation is needed, and not even that from an agency's system
+registered to its organisation: an organisation an administrator has
+registered supplies its own agency kind and partnership, and a deployment
+for one partnership names it once (``OIDC_DEFAULT_PARTNERSHIP``). Deciding
+that is :mod:`server.auth.recording`'s; this module reads what the token
+says.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ import msgspec
 from agencies.kinds import AGENCY_KIND_CODES
 from agencies.organisations import CODE_PATTERN
 from server.auth.principal import ROLES, Role
-from server.settings import Settings
+from server.settings import Settings, SettingsError, role_map
 
 
 class ClaimsRejected(Exception):
@@ -37,9 +46,23 @@ class ClaimMapping(msgspec.Struct, frozen=True, kw_only=True):
     name: str = "name"
     # "maca:" makes the scope "maca:auditor" grant the auditor role.
     role_scope_prefix: str | None = None
+    # (claim value or scope, role): OIDC_ROLE_MAP.
+    role_map: tuple[tuple[str, Role], ...] = ()
+    # The partnership of a new organisation whose token names none.
+    default_partnership: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ClaimMapping:
+        """The mapping the settings describe; :class:`SettingsError` for a
+        role map naming a role Maca does not have."""
+        mapped: list[tuple[str, Role]] = []
+        for claimed, role in role_map(settings.oidc_role_map).items():
+            known = next((r for r in ROLES if r == role), None)
+            if known is None:
+                raise SettingsError(
+                    "OIDC_ROLE_MAP", f"{role!r} (for {claimed!r}) is not one of Maca's roles: {', '.join(ROLES)}"
+                )
+            mapped.append((claimed, known))
         return cls(
             organisation=settings.oidc_claim_organisation,
             agency_kind=settings.oidc_claim_agency_kind,
@@ -47,6 +70,8 @@ class ClaimMapping(msgspec.Struct, frozen=True, kw_only=True):
             roles=settings.oidc_claim_roles,
             name=settings.oidc_claim_name,
             role_scope_prefix=settings.oidc_role_scope_prefix,
+            role_map=tuple(mapped),
+            default_partnership=settings.oidc_default_partnership,
         )
 
 
@@ -54,12 +79,14 @@ class Identity(msgspec.Struct, frozen=True, kw_only=True):
     """What a token says about its bearer, before Maca has recorded them.
 
     ``agency_kind`` and ``partnership_code`` may be absent: an organisation
-    Maca already knows keeps its recorded kind and partnership.
+    Maca already knows keeps its recorded kind and partnership. So may
+    ``organisation_code``, for an agency's system registered to its
+    organisation by an administrator.
     """
 
     issuer: str
     subject: str
-    organisation_code: str
+    organisation_code: str | None
     organisation_name: str | None
     agency_kind: str | None
     partnership_code: str | None
@@ -102,17 +129,38 @@ def _words(value: Any) -> list[str]:
     return []
 
 
+def scopes_of(claims: Mapping[str, Any]) -> list[str]:
+    """The token's scopes: ``scope`` (RFC 9068, a space-separated string)
+    and ``scp`` (Entra ID, a list or string)."""
+    return _words(claims.get("scope")) + _words(claims.get("scp"))
+
+
 def roles_from(claims: Mapping[str, Any], mapping: ClaimMapping) -> frozenset[Role]:
-    """Maca's roles named in the roles claim (a list, or a space-separated
-    string) and, with a role scope prefix, in ``scope``/``scp``. Names Maca
-    does not know (``offline_access``…) are ignored."""
-    named = {word.lower() for word in _words(claim_at(claims, mapping.roles))}
+    """Maca's roles given by the token: each value of the roles claim (a
+    list, or a space-separated string) and each scope that the role map
+    names, values of the roles claim that are Maca's role names, and, with
+    a role scope prefix, scopes such as ``maca:auditor``. Anything else
+    (``offline_access``…) gives nothing."""
+    mapped = dict(mapping.role_map)
+    values = _words(claim_at(claims, mapping.roles))
+    scopes = scopes_of(claims)
+    named: set[str] = {mapped[value] for value in values + scopes if value in mapped}
+    named |= {value.lower() for value in values}
     prefix = mapping.role_scope_prefix
     if prefix:
-        for scope in _words(claims.get("scope")) + _words(claims.get("scp")):
-            if scope.startswith(prefix):
-                named.add(scope[len(prefix) :].lower())
+        named |= {scope[len(prefix) :].lower() for scope in scopes if scope.startswith(prefix)}
     return frozenset(role for role in ROLES if role in named)
+
+
+def where_roles_come_from(mapping: ClaimMapping) -> str:
+    """Where this deployment looks for roles, in words for a refusal or the
+    log: "the roles claim 'groups' or a scope OIDC_ROLE_MAP names"."""
+    places = [f"the roles claim {mapping.roles!r}"]
+    if mapping.role_map:
+        places.append("a claim value or scope OIDC_ROLE_MAP names")
+    if mapping.role_scope_prefix:
+        places.append(f"a scope starting {mapping.role_scope_prefix!r}")
+    return " or ".join(places)
 
 
 def client_of(claims: Mapping[str, Any]) -> str | None:
@@ -152,13 +200,14 @@ def identity_from_claims(claims: Mapping[str, Any], mapping: ClaimMapping) -> Id
     if not isinstance(issuer, str) or not isinstance(subject, str) or not subject:
         raise ClaimsRejected("the token names no subject")
     organisation = _single_text(claims, mapping.organisation, "organisation")
-    if organisation is None:
-        raise ClaimsRejected(f"the token names no organisation (claim '{mapping.organisation}')")
-    if not CODE_PATTERN.match(organisation):
+    if organisation is not None and not CODE_PATTERN.match(organisation):
         raise ClaimsRejected(f"the organisation claim '{mapping.organisation}' is not a usable organisation code")
     kind = _single_text(claims, mapping.agency_kind, "agency kind")
     if kind is not None and kind not in AGENCY_KIND_CODES:
-        raise ClaimsRejected(f"the agency kind claim '{mapping.agency_kind}' names no agency kind Maca knows")
+        raise ClaimsRejected(
+            f"the agency kind claim '{mapping.agency_kind}' names no agency kind Maca knows "
+            f"(one of: {', '.join(sorted(AGENCY_KIND_CODES))})"
+        )
     partnership = _single_text(claims, mapping.partnership, "partnership")
     if partnership is not None and not CODE_PATTERN.match(partnership):
         raise ClaimsRejected(f"the partnership claim '{mapping.partnership}' is not a usable partnership code")

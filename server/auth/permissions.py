@@ -114,6 +114,11 @@ class Permission(StrEnum):
     REPORT_READ = "report:read"
     EXPORT_DOWNLOAD = "export:download"
 
+    # --- administering the partnership ---------------------------------------
+    ORGANISATION_ADMINISTER = "organisation:administer"
+    PARTNERSHIP_ADMINISTER = "partnership:administer"
+    TOOLKIT_ADMINISTER = "toolkit:administer"
+
 
 # What each permission allows, in the words a refusal uses ("only a
 # coordinator may create audits"). The steps narrow each to the resources
@@ -137,6 +142,12 @@ IN_WORDS: Final[Mapping[Permission, str]] = {
     Permission.ORGANISATION_READ: "list the partnership's organisations",
     Permission.REPORT_READ: "read reports",
     Permission.EXPORT_DOWNLOAD: "download exports",
+    Permission.ORGANISATION_ADMINISTER: "register organisations, correct their records and contacts, and register "
+    "agencies' systems",
+    Permission.PARTNERSHIP_ADMINISTER: "set the partnership's name, due period, reminders and retention, and see its "
+    "administration trail",
+    Permission.TOOLKIT_ADMINISTER: "upload, preview and activate the partnership's toolkit versions, and choose its "
+    "toolkits and merge policies",
 }
 
 # --- the one table: which role holds which permissions ------------------------
@@ -195,10 +206,18 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = {
             Permission.EXPORT_DOWNLOAD,
         }
     ),
-    # Administering the partnership (organisations, identity bindings,
-    # policies) is not built yet: an administrator signs in and sees their
-    # account, and no audit.
-    "admin": frozenset(),
+    # The partnership's administrator (its business manager or IT): the
+    # register of organisations and their contacts, identity bindings,
+    # agencies' systems, the partnership's settings and toolkit versions;
+    # no audit.
+    "admin": frozenset(
+        {
+            Permission.ORGANISATION_READ,
+            Permission.ORGANISATION_ADMINISTER,
+            Permission.PARTNERSHIP_ADMINISTER,
+            Permission.TOOLKIT_ADMINISTER,
+        }
+    ),
 }
 
 # Permissions deliberately held by no role, each with the reason. Every other

@@ -30,6 +30,10 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     partnership_id: UUID
     roles: frozenset[Role]
     is_machine_client: bool = False
+    # The partnership as people know it (the partnership claim's value, or
+    # OIDC_DEFAULT_PARTNERSHIP), and its name.
+    partnership_code: str = ""
+    partnership_name: str = ""
 
     def has_role(self, *roles: Role) -> bool:
         return any(role in self.roles for role in roles)

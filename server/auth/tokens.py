@@ -49,6 +49,7 @@ from joserfc.jwk import Key, KeySet
 from joserfc.jwt import JWTClaimsRegistry
 
 from server.auth.claims import client_of
+from server.auth.transport import describe
 
 log = logging.getLogger("maca.auth")
 
@@ -149,7 +150,8 @@ class TokenValidator:
         try:
             response = await self._client().get(url)
         except httpx.HTTPError as error:
-            raise IssuerUnavailable(f"{url}: {type(error).__name__}") from None
+            # A TLS failure is named as one, with what to do (SSL_CERT_FILE).
+            raise IssuerUnavailable(f"{url}: {describe(error, url)}") from None
         if response.status_code != 200:
             raise IssuerUnavailable(f"{url}: HTTP {response.status_code}")
         try:
@@ -309,7 +311,13 @@ class TokenValidator:
         if alg not in ALGORITHMS:
             raise TokenRejected(f"the ID token's algorithm is not accepted (only {', '.join(ALGORITHMS)})")
         claims = await self._verified_claims(token, header, alg)
-        self._check_claims(claims, ["iss", "sub", "aud", "exp", "iat", "nonce"], audience=client_id, nonce=nonce)
+        self._check_claims(
+            claims,
+            ["iss", "sub", "aud", "exp", "iat", "nonce"],
+            audience=client_id,
+            nonce=nonce,
+            audience_setting="OIDC_CLIENT_ID",
+        )
         return claims
 
     async def _verified_claims(self, token: str, header: Mapping[str, Any], alg: str) -> dict[str, Any]:
@@ -324,7 +332,13 @@ class TokenValidator:
         return decoded.claims
 
     def _check_claims(
-        self, claims: dict[str, Any], required: Collection[str], *, audience: str, nonce: str | None = None
+        self,
+        claims: dict[str, Any],
+        required: Collection[str],
+        *,
+        audience: str,
+        nonce: str | None = None,
+        audience_setting: str = "OIDC_AUDIENCE",
     ) -> None:
         options: dict[str, Any] = {name: {"essential": True} for name in required}
         options["iss"] = {"essential": True, "value": self.issuer}
@@ -343,11 +357,28 @@ class TokenValidator:
         except MissingClaimError as error:
             raise TokenRejected(f"the token lacks the claim(s) {error.claim}") from None
         except InvalidClaimError as error:
-            if error.claim == "iss":
-                raise TokenRejected(_another_issuer(checked.get("iss"), self.issuer)) from None
-            raise TokenRejected(_invalid_claim(error.claim)) from None
+            raise TokenRejected(self._invalid(error.claim, claims, audience, audience_setting)) from None
         except ClaimError:
             raise TokenRejected("the token's claims are not valid") from None
+
+    def _invalid(self, claim: str, claims: Mapping[str, Any], audience: str, setting: str) -> str:
+        """Why ``claim`` is refused; for the issuer and the audience, with
+        what the token said and what Maca expects (both also logged: a
+        refusal for either is nearly always a configuration to put right)."""
+        if claim not in ("iss", "aud"):
+            return _invalid_claim(claim)
+        said = _shown(claims.get(claim))
+        if claim == "iss":
+            log.warning("refused a token from the issuer %s: OIDC_ISSUER is %r", said, self.issuer)
+            return _another_issuer(claims.get("iss"), self.issuer)
+        log.warning("refused a token for the audience %s: Maca expects %r (%s)", said, audience, setting)
+        return f"the token is for another audience ({said}; Maca expects {audience!r}, {setting})"
+
+
+def _shown(value: object) -> str:
+    """A claim's value as a refusal quotes it: short, and printable only."""
+    text = repr(value) if not isinstance(value, list) else repr([str(item)[:100] for item in value[:5]])
+    return "".join(c if c.isprintable() else "?" for c in text)[:300]
 
 
 def _another_issuer(given: Any, expected: str) -> str:

@@ -96,6 +96,8 @@ class Me(msgspec.Struct, frozen=True, kw_only=True):
     organisation_name: str
     agency_kind: str
     partnership_id: UUID
+    partnership_code: str
+    partnership_name: str
     roles: list[str]
     is_machine_client: bool
     authenticated_by: str  # "bearer" or "session"
@@ -116,6 +118,8 @@ class MeController(Controller):
             organisation_name=principal.organisation_name,
             agency_kind=principal.agency_kind,
             partnership_id=principal.partnership_id,
+            partnership_code=principal.partnership_code,
+            partnership_name=principal.partnership_name,
             roles=sorted(principal.roles),
             is_machine_client=principal.is_machine_client,
             authenticated_by=str(request.scope.get("auth") or ""),

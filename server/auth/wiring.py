@@ -55,7 +55,8 @@ def identity_parts(settings: Settings) -> IdentityParts:
     dev_issuer = DevIssuer.for_settings(settings) if settings.uses_dev_issuer else None
     # Tests empty every table between tests, which a principal remembered
     # for minutes would not notice; they record on every request instead.
-    recorder = IdentityRecorder(ttl_seconds=0.0 if settings.env == "test" else RECORD_AGAIN_AFTER_SECONDS)
+    mapping = ClaimMapping.from_settings(settings)
+    recorder = IdentityRecorder(mapping, ttl_seconds=0.0 if settings.env == "test" else RECORD_AGAIN_AFTER_SECONDS)
 
     @asynccontextmanager
     async def provider_client(_: Litestar) -> AsyncIterator[None]:
@@ -74,7 +75,7 @@ def identity_parts(settings: Settings) -> IdentityParts:
         dependencies={"principal": Provide(provide_principal)},
         state={
             "token_validator": validator,
-            "claim_mapping": ClaimMapping.from_settings(settings),
+            "claim_mapping": mapping,
             "identity_recorder": recorder,
             "dev_issuer": dev_issuer,
         },

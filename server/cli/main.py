@@ -65,8 +65,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     # Fail now, with the file and place, rather than in every worker.
     from server.app import load_toolkits
+    from server.auth.claims import ClaimMapping
 
     load_toolkits()
+    ClaimMapping.from_settings(settings)  # OIDC_ROLE_MAP's roles
     with database_url(settings) as url:
         if args.migrate:
             run_migrations(settings, url)
@@ -108,6 +110,10 @@ def cmd_toolkits(settings: Settings, args: argparse.Namespace) -> None:
     from server.app import load_toolkits
     from toolkits.fhir import questionnaire
 
+    files = [*([args.toolkit_id] if args.toolkit_id else []), *args.files]
+    if args.action == "validate" and files:
+        _validate_files(files)
+        return
     registry = load_toolkits()
     if args.action == "validate":
         for toolkit in registry:
@@ -138,6 +144,33 @@ def cmd_toolkits(settings: Settings, args: argparse.Namespace) -> None:
         sys.stdout.write(json.dumps(questionnaire(toolkit), indent=2, ensure_ascii=False) + "\n")
 
 
+def _validate_files(files: Sequence[str]) -> None:
+    """Check files as an upload is checked (a partnership's own version,
+    before its administrator uploads it): every problem, each at its line."""
+    from pathlib import Path
+
+    from agencies.kinds import AGENCY_KIND_CODES
+    from merging import policy_names
+    from toolkits.loading import read_toolkit
+
+    failed = 0
+    for name in files:
+        path = Path(name)
+        try:
+            text = path.read_bytes()
+        except OSError as error:
+            raise CommandError(f"{name}: {error.strerror}") from None
+        reading = read_toolkit(text, agency_kinds=AGENCY_KIND_CODES, merge_policies=policy_names())
+        if reading.problems:
+            failed += 1
+            for problem in reading.problems:
+                print(problem.located(path.name), file=sys.stderr)
+        elif reading.toolkit is not None:
+            print(f"ok  {path.name}: {reading.toolkit.id} version {reading.toolkit.version}")
+    if failed:
+        raise CommandError(f"{failed} of {len(files)} file(s) have problems")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="maca", description="Multi-agency case audits.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -157,7 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     toolkits = commands.add_parser("toolkits", help="list, show, validate and export toolkit definitions")
     toolkits.add_argument("action", choices=["list", "show", "validate", "export"])
-    toolkits.add_argument("toolkit_id", nargs="?")
+    toolkits.add_argument(
+        "toolkit_id", nargs="?", help="the toolkit to show or export; for validate, a YAML file to check instead"
+    )
+    toolkits.add_argument("files", nargs="*", help=argparse.SUPPRESS)
     toolkits.add_argument("--agency", help="show only what this agency kind answers")
     toolkits.add_argument("--referrer", help="the agency kind that referred the case")
     toolkits.add_argument("--format", choices=["fhir"], default="fhir", help="export format")

@@ -29,9 +29,18 @@ class AuditRow(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime.datetime
     updated_by: UUID | None
     updated_at: datetime.datetime
+    # A partnership's own toolkit version the audit was created with (None:
+    # the shipped version toolkit_version), and the merge policy the
+    # partnership had chosen for the toolkit then (None: the definition's).
+    local_toolkit_version_id: UUID | None = None
+    merge_policy: str | None = None
     # (an organisation, whether it currently takes part), when :func:`get`
     # was asked about it in the same read; None otherwise.
     participation: tuple[UUID, bool] | None = None
+    # That organisation's agency kind as it was when it was added to the
+    # audit (an administrator may have corrected its kind since), if it
+    # ever took part.
+    participant_kind: str | None = None
 
 
 class ParticipantRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -77,11 +86,13 @@ class AuditListRow(msgspec.Struct, frozen=True, kw_only=True):
     row_version: int
     created_at: datetime.datetime
     updated_at: datetime.datetime
+    local_toolkit_version_id: UUID | None = None
 
 
 _AUDIT_COLUMNS = """
     id, partnership_id, toolkit_id, toolkit_version, case_details, period_start, period_end,
-    referring_organisation_id, due_date, status, row_version, created_by, created_at, updated_by, updated_at
+    referring_organisation_id, due_date, status, row_version, created_by, created_at, updated_by, updated_at,
+    local_toolkit_version_id, merge_policy
 """
 
 
@@ -101,12 +112,15 @@ async def create(
     referring_organisation_id: UUID | None,
     due_date: datetime.date | None,
     user_id: UUID,
+    local_toolkit_version_id: UUID | None = None,
+    merge_policy: str | None = None,
 ) -> AuditRow:
     row = await connection.fetchrow(
         f"""
         INSERT INTO audits (partnership_id, toolkit_id, toolkit_version, case_details, period_start, period_end,
-                            referring_organisation_id, due_date, created_by, updated_by)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+                            referring_organisation_id, due_date, created_by, updated_by, local_toolkit_version_id,
+                            merge_policy)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)
         RETURNING {_AUDIT_COLUMNS}
         """,  # noqa: S608 - a constant column list, no input
         partnership_id,
@@ -118,6 +132,8 @@ async def create(
         referring_organisation_id,
         due_date,
         user_id,
+        local_toolkit_version_id,
+        merge_policy,
     )
     audit = _audit(row)
     assert audit is not None
@@ -138,19 +154,20 @@ async def get(
         return _audit(await connection.fetchrow(f"SELECT {_AUDIT_COLUMNS} FROM audits WHERE id = $1{lock}", audit_id))  # noqa: S608
     row = await connection.fetchrow(
         f"""
-        SELECT {_AUDIT_COLUMNS},
-               EXISTS (SELECT 1 FROM audit_participants p
-                        WHERE p.audit_id = audits.id AND p.organisation_id = $2 AND p.removed_at IS NULL)
-               AS participates
-          FROM audits WHERE id = $1{lock}
+        SELECT {_AUDIT_COLUMNS}, p.removed_at IS NULL AND p.audit_id IS NOT NULL AS participates,
+               p.agency_kind AS participant_kind
+          FROM audits
+          LEFT JOIN audit_participants p ON p.audit_id = audits.id AND p.organisation_id = $2
+         WHERE audits.id = $1{lock}
         """,  # noqa: S608 - a constant column list and lock clause, no input
         audit_id,
         participant,
     )
-    audit = _audit(row)
-    if row is None or audit is None:
+    if row is None:
         return None
-    return msgspec.structs.replace(audit, participation=(participant, bool(row["participates"])))
+    fields = dict(row)
+    participates = bool(fields.pop("participates"))
+    return msgspec.convert({**fields, "participation": (participant, participates)}, AuditRow)
 
 
 async def update(
@@ -202,7 +219,7 @@ async def participants(connection: asyncpg.Connection[Any], audit_id: UUID) -> l
     """Every organisation ever added to the audit, removed ones included."""
     rows = await connection.fetch(
         """
-        SELECT o.id AS organisation_id, o.code AS organisation_code, o.name AS organisation_name, o.agency_kind,
+        SELECT o.id AS organisation_id, o.code AS organisation_code, o.name AS organisation_name, p.agency_kind,
                p.added_at, p.removed_at, p.removal_reason,
                coalesce(c.status, 'not-started') AS contribution_status, coalesce(c.answered, 0) AS answered,
                c.submitted_at, coalesce(c.updated_at, p.added_at) AS updated_at
@@ -225,7 +242,7 @@ async def participants_of(
     rows = await connection.fetch(
         """
         SELECT p.audit_id, o.id AS organisation_id, o.code AS organisation_code, o.name AS organisation_name,
-               o.agency_kind, p.added_at, p.removed_at, p.removal_reason,
+               p.agency_kind, p.added_at, p.removed_at, p.removal_reason,
                coalesce(c.status, 'not-started') AS contribution_status, coalesce(c.answered, 0) AS answered,
                c.submitted_at, coalesce(c.updated_at, p.added_at) AS updated_at
         FROM audit_participants p
@@ -299,8 +316,14 @@ async def remove_participant(
     return result.endswith(" 1")
 
 
-async def agency_kind_of(connection: asyncpg.Connection[Any], organisation_id: UUID) -> str | None:
-    kind: str | None = await connection.fetchval("SELECT agency_kind FROM organisations WHERE id = $1", organisation_id)
+async def participant_kind(connection: asyncpg.Connection[Any], audit_id: UUID, organisation_id: UUID) -> str | None:
+    """The agency kind ``organisation_id`` takes part in the audit as (as
+    it was when it was added), if it ever took part."""
+    kind: str | None = await connection.fetchval(
+        "SELECT agency_kind FROM audit_participants WHERE audit_id = $1 AND organisation_id = $2",
+        audit_id,
+        organisation_id,
+    )
     return kind
 
 
@@ -316,10 +339,11 @@ async def any_contribution_started(connection: asyncpg.Connection[Any], audit_id
 async def organisations_of_partnership(
     connection: asyncpg.Connection[Any], partnership_id: UUID
 ) -> list[OrganisationRow]:
-    """Every organisation of the partnership, by name: the agencies a
+    """Every active organisation of the partnership, by name: the agencies a
     coordinator can invite to an audit."""
     rows = await connection.fetch(
-        "SELECT id, code, name, agency_kind FROM organisations WHERE partnership_id = $1 ORDER BY name, code",
+        "SELECT id, code, name, agency_kind FROM organisations WHERE partnership_id = $1 AND active "
+        "ORDER BY name, code",
         partnership_id,
     )
     return [msgspec.convert(dict(row), OrganisationRow) for row in rows]
@@ -374,7 +398,8 @@ async def list_audits(
     await plans.plan_for_the_values_given(connection)
     rows = await connection.fetch(
         """
-        SELECT a.id, a.toolkit_id, a.toolkit_version, a.status, a.case_details, a.referring_organisation_id,
+        SELECT a.id, a.toolkit_id, a.toolkit_version, a.local_toolkit_version_id, a.status, a.case_details,
+               a.referring_organisation_id,
                a.due_date, a.period_start, a.period_end, a.row_version, a.created_at, a.updated_at,
                (SELECT count(*) FROM audit_participants p
                  WHERE p.audit_id = a.id AND p.removed_at IS NULL) AS participants,

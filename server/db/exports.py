@@ -63,6 +63,8 @@ class ParticipantGradesRow(msgspec.Struct, frozen=True, kw_only=True):
     # (audit_summaries.sections: section_id, grade, computed_grade,
     # moderated…); None when the caller may not see it yet.
     partnership: list[dict[str, Any]] | None = None
+    # Created with one of the partnership's own toolkit versions.
+    local_toolkit: bool = False
 
 
 def _json(value: Any) -> Any:
@@ -73,7 +75,7 @@ def _json(value: Any) -> Any:
 
 _GRADES = """
     SELECT a.id, a.toolkit_id, a.toolkit_version, a.status, a.period_start, a.period_end,
-           o.code, o.agency_kind, coalesce(a.referring_organisation_id = o.id, false),
+           o.code, p.agency_kind, coalesce(a.referring_organisation_id = o.id, false),
            coalesce(c.status, 'not-started'), c.submitted_at,
            CASE WHEN c.status = 'submitted' THEN c.content -> 'judgements' END,
            (SELECT jsonb_object_agg(e.key, e.value -> 'value')
@@ -81,7 +83,8 @@ _GRADES = """
              WHERE e.key = ANY($8::text[])),
            -- An agency sees the partnership's grades once the audit is closed,
            -- as GET …/judgement shows them.
-           CASE WHEN $2::uuid IS NULL OR a.status = 'closed' THEN s.sections END
+           CASE WHEN $2::uuid IS NULL OR a.status = 'closed' THEN s.sections END,
+           a.local_toolkit_version_id IS NOT NULL
       FROM audits a
       JOIN audit_participants p ON p.audit_id = a.id AND p.removed_at IS NULL
       JOIN organisations o ON o.id = p.organisation_id
@@ -91,7 +94,7 @@ _GRADES = """
        AND ($2::uuid IS NULL OR (p.organisation_id = $2 AND a.status <> 'draft'))
        AND ($3::text IS NULL OR a.status = $3)
        AND ($4::text IS NULL OR a.toolkit_id = $4)
-       AND ($5::text IS NULL OR o.agency_kind = $5)
+       AND ($5::text IS NULL OR p.agency_kind = $5)
        AND ($6::date IS NULL OR a.created_at >= $6::date::timestamp AT TIME ZONE 'UTC')
        AND ($7::date IS NULL OR a.created_at < $7::date::timestamp AT TIME ZONE 'UTC')
      ORDER BY a.created_at, a.id, o.code
@@ -140,6 +143,7 @@ async def participant_grades(
             judgements=_json(row[11]),
             conditions=_json(row[12]),
             partnership=_json(row[13]),
+            local_toolkit=row[14],
         )
 
 
@@ -168,7 +172,7 @@ async def submitted_contributions(
     rows = await connection.fetch(
         """
         SELECT c.id AS contribution_id, o.id AS organisation_id, o.code AS organisation_code,
-               o.name AS organisation_name, o.agency_kind, coalesce(c.status, 'not-started') AS status,
+               o.name AS organisation_name, p.agency_kind, coalesce(c.status, 'not-started') AS status,
                c.submitted_at, v.version, v.kind AS version_kind, v.content
           FROM audit_participants p
           JOIN organisations o ON o.id = p.organisation_id

@@ -29,7 +29,7 @@ async def agency_contributions(connection: asyncpg.Connection[Any], audit_id: UU
     """Each current participant with its contribution (not started if none)."""
     rows = await connection.fetch(
         """
-        SELECT o.id AS organisation_id, o.name AS organisation_name, o.agency_kind,
+        SELECT o.id AS organisation_id, o.name AS organisation_name, p.agency_kind,
                coalesce(c.status, 'not-started') AS status, coalesce(c.content, '{}'::jsonb) AS content,
                coalesce(c.row_version, 0) AS row_version
           FROM audit_participants p

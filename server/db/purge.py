@@ -85,19 +85,35 @@ def deletion_plan(references: list[Reference], root: str = "audits") -> list[tup
 async def closed_audits(
     connection: asyncpg.Connection[Any], retention_days: int
 ) -> tuple[datetime.datetime, tuple[UUID, ...]]:
-    """The moment ``retention_days`` ago, and the audits closed before it,
-    locked (oldest closure first) until the caller's transaction ends."""
+    """The moment ``retention_days`` ago, and the audits closed longer ago
+    than their partnership keeps them (its own retention period, set by its
+    administrator, or else ``retention_days``), locked (oldest closure
+    first) until the caller's transaction ends."""
     closed_before: datetime.datetime = await connection.fetchval(
         "SELECT now() - make_interval(days => $1)", retention_days
     )
     audit_ids = tuple(
         row["id"]
         for row in await connection.fetch(
-            "SELECT id FROM audits WHERE status = 'closed' AND closed_at < $1 ORDER BY closed_at, id FOR UPDATE",
-            closed_before,
+            """
+            SELECT a.id FROM audits a LEFT JOIN partnership_settings s ON s.partnership_id = a.partnership_id
+             WHERE a.status = 'closed' AND a.closed_at < now() - make_interval(days => coalesce(s.retention_days, $1))
+             ORDER BY a.closed_at, a.id
+               FOR UPDATE OF a
+            """,
+            retention_days,
         )
     )
     return closed_before, audit_ids
+
+
+async def own_retention(connection: asyncpg.Connection[Any]) -> dict[str, int]:
+    """Partnerships that set their own retention period: code → days."""
+    rows = await connection.fetch(
+        "SELECT p.code, s.retention_days FROM partnership_settings s JOIN partnerships p ON p.id = s.partnership_id "
+        "WHERE s.retention_days IS NOT NULL ORDER BY p.code"
+    )
+    return {row["code"]: row["retention_days"] for row in rows}
 
 
 async def remove(connection: asyncpg.Connection[Any], audit_ids: list[UUID], *, dry_run: bool) -> dict[str, int]:

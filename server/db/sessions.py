@@ -98,11 +98,14 @@ async def find(connection: asyncpg.Connection[Any], key: str) -> SessionRow | No
         """
         SELECT s.csrf_token, s.expires_at,
                u.id, u.issuer, u.subject, u.display_name, u.roles,
-               o.id AS organisation_id, o.code, o.name, o.agency_kind, o.partnership_id
+               o.id AS organisation_id, o.code, o.name, o.agency_kind, o.partnership_id,
+               p.code AS partnership_code, p.name AS partnership_name
           FROM sessions s
           JOIN users u ON u.id = s.user_id
           JOIN organisations o ON o.id = u.organisation_id
-         WHERE s.key_hash = $1 AND s.expires_at > now()
+          JOIN partnerships p ON p.id = o.partnership_id
+         -- An organisation an administrator made inactive ends its people's sessions.
+         WHERE s.key_hash = $1 AND s.expires_at > now() AND o.active
         """,
         _hash(key),
     )

@@ -220,7 +220,7 @@ async def participating_kinds(connection: asyncpg.Connection[Any], audit_id: UUI
     """The agency kinds of the organisations currently taking part."""
     rows = await connection.fetch(
         """
-        SELECT DISTINCT o.agency_kind FROM audit_participants p JOIN organisations o ON o.id = p.organisation_id
+        SELECT DISTINCT p.agency_kind FROM audit_participants p
          WHERE p.audit_id = $1 AND p.removed_at IS NULL
         """,
         audit_id,

@@ -1,15 +1,13 @@
-"""People, and the organisations and partnerships they belong to, recorded
-on first sight from their tokens (just in time): never a password, token or
-secret, only what the identity provider says about them.
+"""People, and the organisations and partnerships they belong to, as their
+tokens make them known: never a password, token or secret, only what the
+identity provider says about them and what an administrator recorded.
 
-An organisation is found by its code (the organisation claim). On first
-sight it is created with the token's agency kind and partnership; after that
-its recorded kind and partnership stand, and a token that contradicts them
-is refused rather than moving the organisation (an identity provider
-misconfiguration must not quietly hand one agency's audits to another).
-
-Plain values in (what a validated token said), a :class:`UserRow` out; the
-authentication layer (``server/auth/recording.py``) makes the principal.
+An organisation is found by its code (the organisation claim). One an
+administrator registered supplies its own agency kind and partnership; one
+nobody registered is recorded at its people's first sign-in and flagged
+for an administrator to confirm. Whether a token may be accepted for an
+organisation is decided by the authentication layer
+(``server/auth/recording.py``); this module only reads and writes rows.
 """
 
 from __future__ import annotations
@@ -21,22 +19,17 @@ import asyncpg
 import msgspec
 
 
-class IdentityConflict(Exception):
-    """What a token says contradicts what Maca has recorded (or is not
-    enough to record someone new). The message names no claim's value."""
+class OrganisationRow(msgspec.Struct, frozen=True, kw_only=True):
+    """An organisation as signing in needs it: who it is, where it belongs."""
 
-
-class Claimed(msgspec.Struct, frozen=True, kw_only=True):
-    """Who a validated token says its bearer is, as plain values."""
-
-    issuer: str
-    subject: str
-    organisation_code: str
-    organisation_name: str | None
-    agency_kind: str | None
-    partnership_code: str | None
-    display_name: str | None
-    roles: tuple[str, ...]
+    id: UUID
+    code: str
+    name: str
+    agency_kind: str
+    active: bool
+    partnership_id: UUID
+    partnership_code: str
+    partnership_name: str
 
 
 class UserRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -52,111 +45,103 @@ class UserRow(msgspec.Struct, frozen=True, kw_only=True):
     organisation_name: str
     agency_kind: str
     partnership_id: UUID
+    partnership_code: str = ""
+    partnership_name: str = ""
 
 
-class _Organisation:
-    __slots__ = ("agency_kind", "code", "id", "name", "partnership_id")
-
-    def __init__(self, row: asyncpg.Record) -> None:
-        self.id: UUID = row["id"]
-        self.code: str = row["code"]
-        self.name: str = row["name"]
-        self.agency_kind: str = row["agency_kind"]
-        self.partnership_id: UUID = row["partnership_id"]
+_ORGANISATION = """
+    SELECT o.id, o.code, o.name, o.agency_kind, o.active, o.partnership_id,
+           p.code AS partnership_code, p.name AS partnership_name
+      FROM organisations o JOIN partnerships p ON p.id = o.partnership_id
+"""
 
 
-async def _partnership_id(connection: asyncpg.Connection[Any], code: str) -> UUID | None:
+def _organisation(row: asyncpg.Record | None) -> OrganisationRow | None:
+    return None if row is None else msgspec.convert(dict(row), OrganisationRow)
+
+
+async def organisation_by_code(connection: asyncpg.Connection[Any], code: str) -> OrganisationRow | None:
+    return _organisation(await connection.fetchrow(f"{_ORGANISATION} WHERE o.code = $1", code))
+
+
+async def organisation_by_id(connection: asyncpg.Connection[Any], organisation_id: UUID) -> OrganisationRow | None:
+    return _organisation(await connection.fetchrow(f"{_ORGANISATION} WHERE o.id = $1", organisation_id))
+
+
+async def partnership_id(connection: asyncpg.Connection[Any], code: str) -> UUID | None:
     found: UUID | None = await connection.fetchval("SELECT id FROM partnerships WHERE code = $1", code)
     return found
 
 
-async def _record_partnership(connection: asyncpg.Connection[Any], code: str) -> UUID:
-    found = await _partnership_id(connection, code)
+async def record_partnership(connection: asyncpg.Connection[Any], code: str) -> UUID:
+    """The partnership with ``code``, recorded if new (named by its code
+    until an administrator gives it a name)."""
+    found = await partnership_id(connection, code)
     if found is not None:
         return found
-    # The name is the code until someone gives it a better one.
     created: UUID | None = await connection.fetchval(
         "INSERT INTO partnerships (code, name) VALUES ($1, $1) ON CONFLICT (code) DO NOTHING RETURNING id", code
     )
     if created is not None:
         return created
     # Another request recorded it between our look and our insert.
-    again = await _partnership_id(connection, code)
+    again = await partnership_id(connection, code)
     assert again is not None
     return again
 
 
-_ORGANISATION = "SELECT id, code, name, agency_kind, partnership_id FROM organisations WHERE code = $1"
-
-
-async def _record_organisation(connection: asyncpg.Connection[Any], identity: Claimed) -> _Organisation:
-    row = await connection.fetchrow(_ORGANISATION, identity.organisation_code)
-    if row is None:
-        if identity.agency_kind is None or identity.partnership_code is None:
-            raise IdentityConflict(
-                "the organisation is new to Maca and the token does not name its agency kind and partnership"
-            )
-        partnership_id = await _record_partnership(connection, identity.partnership_code)
-        await connection.execute(
-            "INSERT INTO organisations (partnership_id, code, name, agency_kind) VALUES ($1, $2, $3, $4) "
-            "ON CONFLICT (code) DO NOTHING",
-            partnership_id,
-            identity.organisation_code,
-            identity.organisation_name or identity.organisation_code,
-            identity.agency_kind,
-        )
-        row = await connection.fetchrow(_ORGANISATION, identity.organisation_code)
-        assert row is not None
-    organisation = _Organisation(row)
-    if identity.agency_kind is not None and identity.agency_kind != organisation.agency_kind:
-        raise IdentityConflict("the token's agency kind is not the one Maca has recorded for its organisation")
-    if identity.partnership_code is not None:
-        claimed = await _partnership_id(connection, identity.partnership_code)
-        if claimed != organisation.partnership_id:
-            raise IdentityConflict("the token's partnership is not the one Maca has recorded for its organisation")
-    return organisation
-
-
-async def record(connection: asyncpg.Connection[Any], identity: Claimed) -> UserRow:
-    """Record (or refresh) the bearer of a validated token and their
-    organisation; :class:`IdentityConflict` when the token contradicts what
-    is recorded."""
-    async with connection.transaction():
-        organisation = await _record_organisation(connection, identity)
-        user_id: UUID = await connection.fetchval(
-            """
-            INSERT INTO users (issuer, subject, organisation_id, display_name, roles)
-            VALUES ($1, $2, $3, $4, $5)
-            ON CONFLICT (issuer, subject) DO UPDATE
-               SET organisation_id = EXCLUDED.organisation_id,
-                   display_name = EXCLUDED.display_name,
-                   roles = EXCLUDED.roles,
-                   last_seen_at = now()
-            RETURNING id
-            """,
-            identity.issuer,
-            identity.subject,
-            organisation.id,
-            identity.display_name,
-            sorted(identity.roles),
-        )
-    return UserRow(
-        user_id=user_id,
-        issuer=identity.issuer,
-        subject=identity.subject,
-        display_name=identity.display_name,
-        roles=identity.roles,
-        organisation_id=organisation.id,
-        organisation_code=organisation.code,
-        organisation_name=organisation.name,
-        agency_kind=organisation.agency_kind,
-        partnership_id=organisation.partnership_id,
+async def record_organisation(
+    connection: asyncpg.Connection[Any], *, partnership_id: UUID, code: str, name: str, agency_kind: str
+) -> OrganisationRow:
+    """Record an organisation first seen in a token, flagged for an
+    administrator to confirm; if another request recorded it meanwhile,
+    that one."""
+    await connection.execute(
+        "INSERT INTO organisations (partnership_id, code, name, agency_kind, needs_confirmation) "
+        "VALUES ($1, $2, $3, $4, true) ON CONFLICT (code) DO NOTHING",
+        partnership_id,
+        code,
+        name,
+        agency_kind,
     )
+    recorded = await organisation_by_code(connection, code)
+    assert recorded is not None
+    return recorded
+
+
+async def record_user(
+    connection: asyncpg.Connection[Any],
+    *,
+    issuer: str,
+    subject: str,
+    organisation_id: UUID,
+    display_name: str | None,
+    roles: tuple[str, ...],
+) -> UUID:
+    """Record (or refresh) the bearer of a validated token; Maca's id for them."""
+    user_id: UUID = await connection.fetchval(
+        """
+        INSERT INTO users (issuer, subject, organisation_id, display_name, roles)
+        VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (issuer, subject) DO UPDATE
+           SET organisation_id = EXCLUDED.organisation_id,
+               display_name = EXCLUDED.display_name,
+               roles = EXCLUDED.roles,
+               last_seen_at = now()
+        RETURNING id
+        """,
+        issuer,
+        subject,
+        organisation_id,
+        display_name,
+        sorted(roles),
+    )
+    return user_id
 
 
 def user_from_row(row: asyncpg.Record) -> UserRow:
-    """A person as :func:`server.db.sessions.find` selects them (``u.*``
-    and their organisation's columns)."""
+    """A person as :func:`server.db.sessions.find` selects them (``u.*``,
+    their organisation's columns and their partnership's code and name)."""
     return UserRow(
         user_id=row["id"],
         issuer=row["issuer"],
@@ -168,4 +153,6 @@ def user_from_row(row: asyncpg.Record) -> UserRow:
         organisation_name=row["name"],
         agency_kind=row["agency_kind"],
         partnership_id=row["partnership_id"],
+        partnership_code=row["partnership_code"],
+        partnership_name=row["partnership_name"],
     )

@@ -1,6 +1,6 @@
 """Server-rendered pages in the GOV.UK Design System, for people who will
 not use an API: each user's pages live in their own package
-(``auditor/``, ``coordinator/``, ``reviewer/``); what more than one role
+(``auditor/``, ``coordinator/``, ``reviewer/``, ``admin/``); what more than one role
 sees is beside them (``common``, ``themes``, ``case_details``), with the
 rendering every page uses (``rendering``). A page calls a step of
 ``server.audits``, as the API does, and shapes what it returns."""
@@ -13,7 +13,7 @@ from typing import Any
 from litestar.static_files import create_static_files_router
 
 from server.auth.permissions import PUBLIC, needs
-from server.pages import common, themes
+from server.pages import admin, common, themes
 from server.pages.auditor import your_audits
 from server.pages.coordinator import audits
 from server.pages.reviewer import judgement
@@ -24,6 +24,7 @@ route_handlers: list[Any] = [
     *your_audits.route_handlers,
     *audits.route_handlers,
     *judgement.route_handlers,
+    *admin.route_handlers,
 ]
 
 # Maca's own CSS and JavaScript (no inline styles or scripts anywhere).

@@ -146,11 +146,15 @@ environment = Environment(
 START_PAGES: Final[tuple[tuple[Permission, str], ...]] = (
     (Permission.PARTNERSHIP_OVERSEE, "/audits"),
     (Permission.CONTRIBUTION_WRITE, "/your-audits"),
+    (Permission.PARTNERSHIP_ADMINISTER, "/admin"),
 )
 NAVIGATION: Final[tuple[tuple[Permission, str, str], ...]] = (
     (Permission.PARTNERSHIP_OVERSEE, "Audits", "/audits"),
     (Permission.AUDIT_CREATE, "Create an audit", "/audits/new"),
     (Permission.CONTRIBUTION_WRITE, "Your audits", "/your-audits"),
+    (Permission.PARTNERSHIP_ADMINISTER, "Administration", "/admin"),
+    (Permission.ORGANISATION_ADMINISTER, "Organisations", "/admin/organisations"),
+    (Permission.TOOLKIT_ADMINISTER, "Toolkits", "/admin/toolkits"),
 )
 
 

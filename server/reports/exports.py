@@ -83,11 +83,13 @@ class SectionPlan:
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
         self._plans: dict[tuple[Any, ...], tuple[GradedSection, ...]] = {}
-        self._labels: dict[tuple[str, int], dict[int, str]] = {}
+        self._labels: dict[tuple[str, int, bool], dict[int, str]] = {}
 
-    def toolkit(self, toolkit_id: str, version: int) -> Toolkit | None:
+    def toolkit(self, toolkit_id: str, version: int, *, local: bool = False) -> Toolkit | None:
+        """A shipped version, or (``local``) one of the partnership's own:
+        the registry is the partnership's, with all of its versions."""
         try:
-            return self._registry.get(toolkit_id, version)
+            return self._registry.get(toolkit_id, version, local=local)
         except UnknownToolkit:
             return None
 
@@ -96,13 +98,14 @@ class SectionPlan:
         key = (
             source.toolkit_id,
             source.toolkit_version,
+            source.local_toolkit,
             source.agency_kind,
             source.is_referrer,
             tuple(sorted((k, repr(v)) for k, v in conditions.items())),
         )
         plan = self._plans.get(key)
         if plan is None:
-            toolkit = self.toolkit(source.toolkit_id, source.toolkit_version)
+            toolkit = self.toolkit(source.toolkit_id, source.toolkit_version, local=source.local_toolkit)
             if toolkit is None:  # a definition removed from disk: no sections to name
                 plan = ()
             else:
@@ -115,14 +118,14 @@ class SectionPlan:
             self._plans[key] = plan
         return plan
 
-    def label(self, toolkit_id: str, version: int, grade: int | None) -> str | None:
+    def label(self, toolkit_id: str, version: int, grade: int | None, *, local: bool = False) -> str | None:
         if grade is None:
             return None
-        labels = self._labels.get((toolkit_id, version))
+        labels = self._labels.get((toolkit_id, version, local))
         if labels is None:
-            toolkit = self.toolkit(toolkit_id, version)
+            toolkit = self.toolkit(toolkit_id, version, local=local)
             labels = {g.value: g.label for g in toolkit.scale.grades} if toolkit else {}
-            self._labels[(toolkit_id, version)] = labels
+            self._labels[(toolkit_id, version, local)] = labels
         return labels.get(grade)
 
 
@@ -131,9 +134,12 @@ def condition_details(registry: Registry) -> list[str]:
     return sorted(
         {
             section.condition.case_detail
-            for toolkit_id in registry.ids()
-            for version in registry.versions(toolkit_id)
-            for section in registry.get(toolkit_id, version).sections
+            for toolkit_id in sorted(set(registry.ids()) | set(registry.local_ids()))
+            for version, local in [
+                *((v, False) for v in registry.versions(toolkit_id)),
+                *((v, True) for v in registry.local_versions(toolkit_id)),
+            ]
+            for section in registry.get(toolkit_id, version, local=local).sections
             if section.condition is not None
         }
     )
@@ -170,7 +176,7 @@ def rows_of(plan: SectionPlan, source: ParticipantGradesRow) -> Iterator[GradeRo
             section.section_id,
             section.title,
             grade,
-            plan.label(source.toolkit_id, source.toolkit_version, grade),
+            plan.label(source.toolkit_id, source.toolkit_version, grade, local=source.local_toolkit),
             source.contribution_status,
             source.submitted_at,
             computed,

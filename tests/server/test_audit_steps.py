@@ -424,7 +424,8 @@ async def test_a_reviewer_moderates_what_they_have_seen(
     assert (referral.grade, referral.computed_grade, referral.moderated) == (4, 2, True)
 
     async with unit_of_work(state, reviewer) as connection:
-        judgement = await judgement_of(connection, audit_toolkit(toolkits, moderated.audit), moderated.audit)
+        toolkit = await audit_toolkit(connection, toolkits, moderated.audit)
+        judgement = await judgement_of(connection, toolkit, moderated.audit)
     result = partnership_result(judgement)
     shared = next(s for s in result.sections if s.section_id == "referral")
     assert (shared.grade, shared.moderated) == (4, True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from fhir.resources.R4B.questionnaire import Questionnaire
 
@@ -49,3 +50,21 @@ def test_export_prints_a_valid_fhir_questionnaire() -> None:
     assert result.returncode == 0, result.stderr
     questionnaire = Questionnaire.model_validate(json.loads(result.stdout))
     assert questionnaire.url == "urn:maca:toolkit:tier2-cin-cp"
+
+
+def test_validate_checks_a_partnerships_own_version_as_an_upload_is_checked(tmp_path: Path) -> None:
+    shipped = (Path(__file__).resolve().parents[2] / "toolkits/definitions/multi-agency-cp/v1.yaml").read_text()
+    good = tmp_path / "v2.yaml"
+    good.write_text(shipped.replace("version: 1\n", "version: 2\n", 1))
+    bad = tmp_path / "v2-broken.yaml"
+    bad.write_text(shipped.replace("merge_policy: overall-75-25", "merge_policy: best-of"))
+
+    ok = maca("toolkits", "validate", str(good))
+    assert (ok.returncode, ok.stdout.strip()) == (0, "ok  v2.yaml: multi-agency-cp version 2")
+    refused = maca("toolkits", "validate", str(good), str(bad))
+    line = shipped[: shipped.index("merge_policy: overall-75-25")].count("\n") + 1
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines()[0] == (
+        f"v2-broken.yaml:{line}: $.merge_policy: unknown policy 'best-of'; known: median, overall-75-25, weakest-link"
+    )
+    assert "1 of 2 file(s) have problems" in refused.stderr

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 import yaml
 
@@ -167,3 +168,28 @@ def test_maca_toolkits_validate_lists_every_shipped_toolkit() -> None:
     )
     assert ok.returncode == 0, ok.stderr
     assert sorted(line.split()[1] for line in ok.stdout.splitlines()) == sorted(TOOLKIT_IDS)
+
+
+def test_a_partnerships_own_versions_sit_beside_the_shipped_ones(tmp_path: Path) -> None:
+    """A partnership's version 2 and a shipped version 2 published later are
+    two versions: an audit says which kind it was created with."""
+    write(tmp_path, minimal())
+    shipped_two = minimal() | {"version": 2, "title": "Shipped later"}
+    write(tmp_path, shipped_two)
+    shipped = load_registry(tmp_path)
+    local_two = msgspec.structs.replace(shipped.get("minimal", 1), version=2, title="Ours")
+
+    chosen = shipped.with_local([local_two], chosen={"minimal": (2, True)})
+
+    assert chosen.current("minimal").title == "Ours"
+    assert chosen.get("minimal", 2).title == "Shipped later"
+    assert chosen.get("minimal", 2, local=True).title == "Ours"
+    assert (chosen.versions("minimal"), chosen.local_versions("minimal"), chosen.newest_version("minimal")) == (
+        [1, 2],
+        [2],
+        2,
+    )
+    assert shipped.current("minimal").title == "Shipped later", "the shipped registry is unchanged"
+    assert shipped.with_local([local_two], chosen={}).current("minimal").title == "Shipped later"
+    with pytest.raises(UnknownToolkit):
+        shipped.with_local([], chosen={"minimal": (3, True)})

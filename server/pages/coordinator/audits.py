@@ -27,7 +27,7 @@ from litestar.params import FromPath
 
 from server.audits import audits as steps
 from server.audits import contributions as contribution_steps
-from server.audits.audits import STATUSES, TRANSITIONS, NewAudit
+from server.audits.audits import STATUSES, TRANSITIONS, NewAudit, NewAuditOptions
 from server.audits.checks import MAX_REASON
 from server.audits.views import OrganisationView, audit_overdue, today
 from server.auth.permissions import Permission, may, needs
@@ -48,7 +48,6 @@ from server.platform.problems import Conflict, InvalidInput, PreconditionFailed
 from server.platform.transactions import once_per_key, unit_of_work
 from toolkits.answers import CaseDetails
 from toolkits.model import Toolkit
-from toolkits.registry import Registry, UnknownToolkit
 from toolkits.validation import validate_case_details
 
 PAGE_SIZE: Final = 20
@@ -235,27 +234,25 @@ class AuditPages(PageController):
     async def choose_toolkit(
         self, request: Request[Any, Any, Any], state: State, principal: NamedDependency[Principal]
     ) -> Response[Any]:
-        return self._choose_page(request, state.toolkits, FormErrors(), None)
+        return self._choose_page(request, await self._options(state, principal), FormErrors(), None)
+
+    async def _options(self, state: State, principal: Principal) -> NewAuditOptions:
+        """The toolkits the partnership offers, as its new audits take them."""
+        async with unit_of_work(state, principal) as connection:
+            return await steps.new_audit_options(connection, principal, state.toolkits)
 
     def _choose_page(
-        self, request: Request[Any, Any, Any], registry: Registry, errors: FormErrors, chosen: str | None
+        self, request: Request[Any, Any, Any], options: NewAuditOptions, errors: FormErrors, chosen: str | None
     ) -> Response[Any]:
-        toolkits = sorted((registry.current(toolkit_id) for toolkit_id in registry.ids()), key=lambda t: t.title)
         return render_page(
             request,
             "web/coordinator/choose_toolkit.html",
             status_code=422 if errors else 200,
             errors=errors,
             title="Which audit tool will this audit use?",
-            toolkits=toolkits,
+            toolkits=options.toolkits,
             chosen=chosen,
         )
-
-    def _toolkit_or_none(self, registry: Registry, toolkit_id: str) -> Toolkit | None:
-        try:
-            return registry.current(toolkit_id) if toolkit_id else None
-        except UnknownToolkit:
-            return None
 
     async def _organisations(self, state: State, principal: Principal) -> list[OrganisationView]:
         async with unit_of_work(state, principal) as connection:
@@ -285,15 +282,19 @@ class AuditPages(PageController):
     async def case_details(
         self, request: Request[Any, Any, Any], state: State, principal: NamedDependency[Principal]
     ) -> Response[Any]:
-        registry: Registry = state.toolkits
-        toolkit_id = request.query_params.get("toolkit") or ""
-        toolkit = self._toolkit_or_none(registry, toolkit_id)
+        options = await self._options(state, principal)
+        toolkit = options.toolkit(request.query_params.get("toolkit") or "")
         if toolkit is None:
             errors = FormErrors()
             errors.add("toolkit", "Select the audit tool this audit will use")
-            return self._choose_page(request, registry, errors, None)
+            return self._choose_page(request, options, errors, None)
         organisations = await self._organisations(state, principal)
-        return self._details_page(request, toolkit, organisations, {}, FormErrors())
+        due = options.default_due_date
+        # The partnership's default due period, to keep or change.
+        values = (
+            {} if due is None else {"due-date-day": due.day, "due-date-month": due.month, "due-date-year": due.year}
+        )
+        return self._details_page(request, toolkit, organisations, values, FormErrors())
 
     @post("/new/details", cache=False, opt=needs(Permission.AUDIT_CREATE))
     async def check_details(
@@ -302,12 +303,12 @@ class AuditPages(PageController):
         """Check what was typed: the same form with its problems, or the
         "check your answers" page carrying it on in hidden fields."""
         form = await read_form(request)
-        registry: Registry = state.toolkits
-        toolkit = self._toolkit_or_none(registry, form.text("toolkit"))
+        options = await self._options(state, principal)
+        toolkit = options.toolkit(form.text("toolkit"))
         if toolkit is None:
             errors = FormErrors()
             errors.add("toolkit", "Select the audit tool this audit will use")
-            return self._choose_page(request, registry, errors, None)
+            return self._choose_page(request, options, errors, None)
         organisations = await self._organisations(state, principal)
         values = {name: value for name, value in form.values.items() if name not in ("change", "submission_key")}
         if form.text("change"):
@@ -337,12 +338,12 @@ class AuditPages(PageController):
         self, request: Request[Any, Any, Any], state: State, principal: NamedDependency[Principal]
     ) -> Response[Any]:
         form = await read_form(request)
-        registry: Registry = state.toolkits
-        toolkit = self._toolkit_or_none(registry, form.text("toolkit"))
+        options = await self._options(state, principal)
+        toolkit = options.toolkit(form.text("toolkit"))
         if toolkit is None:
             errors = FormErrors()
             errors.add("toolkit", "Select the audit tool this audit will use")
-            return self._choose_page(request, registry, errors, None)
+            return self._choose_page(request, options, errors, None)
         organisations = await self._organisations(state, principal)
         checked = read_new_audit(toolkit, form, organisations)
         values = {name: value for name, value in form.values.items() if name not in ("change", "submission_key")}

@@ -9,7 +9,7 @@ import pytest
 
 from agencies.organisations import InvalidOrganisation, Organisation, organisation
 from server.auth.claims import ClaimMapping, ClaimsRejected, claim_at, identity_from_claims
-from server.settings import load_settings
+from server.settings import SettingsError, load_settings
 
 BASE: dict[str, Any] = {
     "iss": "https://idp.example.org",
@@ -48,6 +48,8 @@ def test_the_mapping_comes_from_the_environment() -> None:
             "OIDC_CLAIM_ROLES": "realm_access.roles",
             "OIDC_CLAIM_NAME": "display",
             "OIDC_ROLE_SCOPE_PREFIX": "maca:",
+            "OIDC_ROLE_MAP": "audit:contribute=auditor, audit:coordinate=coordinator",
+            "OIDC_DEFAULT_PARTNERSHIP": "lscp-north",
         }
     )
     assert ClaimMapping.from_settings(settings) == ClaimMapping(
@@ -57,7 +59,44 @@ def test_the_mapping_comes_from_the_environment() -> None:
         roles="realm_access.roles",
         name="display",
         role_scope_prefix="maca:",
+        role_map=(("audit:contribute", "auditor"), ("audit:coordinate", "coordinator")),
+        default_partnership="lscp-north",
     )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("OIDC_ROLE_MAP", "audit:contribute", "'audit:contribute' is not value=role"),
+        ("OIDC_ROLE_MAP", "=auditor", "'=auditor' is not value=role"),
+        ("OIDC_ROLE_MAP", "a=auditor,a=reviewer", "'a' is mapped twice"),
+        ("OIDC_DEFAULT_PARTNERSHIP", "two words", "a partnership code is"),
+    ],
+)
+def test_a_role_map_or_default_partnership_that_cannot_be_used_stops_maca(variable: str, value: str, said: str) -> None:
+    with pytest.raises(SettingsError, match=said) as raised:
+        load_settings({variable: value})
+    assert raised.value.variable == variable
+
+
+def test_a_role_map_naming_a_role_maca_does_not_have_stops_maca() -> None:
+    settings = load_settings({"OIDC_ROLE_MAP": "audit:contribute=contributor"})
+    with pytest.raises(SettingsError, match=r"'contributor' \(for 'audit:contribute'\) is not one of Maca's roles"):
+        ClaimMapping.from_settings(settings)
+
+
+def test_claim_values_and_scopes_give_roles_through_the_role_map() -> None:
+    """A provider whose roles are not called as Maca's: a scope granted to an
+    agency's system, a group a person is in, each mapped by OIDC_ROLE_MAP."""
+    mapping = ClaimMapping(
+        roles="groups",
+        role_map=(("audit:contribute", "auditor"), ("audit:coordinate", "coordinator"), ("lscp-admins", "admin")),
+    )
+    assert identity(mapping, roles=None, scope="openid audit:contribute").roles == {"auditor"}
+    assert identity(mapping, roles=None, scp=["audit:coordinate"]).roles == {"coordinator"}
+    assert identity(mapping, roles=None, groups=["lscp-admins", "staff"]).roles == {"admin"}
+    assert identity(mapping, roles=None, groups="reviewer", scope="audit:unknown").roles == {"reviewer"}
+    assert identity(mapping, roles=None, scope="openid profile").roles == set()
 
 
 @pytest.mark.parametrize(
@@ -97,8 +136,6 @@ def test_scopes_with_the_prefix_grant_roles_when_configured() -> None:
 @pytest.mark.parametrize(
     ("changes", "said"),
     [
-        ({"organisation": None}, "names no organisation (claim 'organisation')"),
-        ({"organisation": ""}, "names no organisation"),
         ({"organisation": ["a", "b"]}, "must be a single text value"),
         ({"organisation": "has spaces in it"}, "not a usable organisation code"),
         ({"agency_kind": "wizards"}, "names no agency kind Maca knows"),
@@ -113,6 +150,13 @@ def test_what_maca_cannot_act_on_is_refused_naming_the_claim(changes: dict[str, 
 
 def test_a_one_element_list_is_read_as_its_element() -> None:
     assert identity(organisation=["trust-1"]).organisation_code == "trust-1"
+
+
+@pytest.mark.parametrize("absent", [None, ""])
+def test_a_token_may_leave_the_organisation_to_its_clients_registration(absent: str | None) -> None:
+    """Whether that is enough is decided when the bearer is recorded (a
+    registered agency's system may; a person may not): test_providers.py."""
+    assert identity(organisation=absent).organisation_code is None
 
 
 @pytest.mark.parametrize(
