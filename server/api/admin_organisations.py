@@ -20,6 +20,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
+from server.api.preconditions import IDEMPOTENCY_KEY, IF_MATCH, preconditions
 from server.audits.administration import clients, organisations, partnership
 from server.audits.administration.clients import ClientChanges, NewClient
 from server.audits.administration.organisations import Claim, Correction, NewOrganisation, OrganisationChanges
@@ -61,7 +62,7 @@ class AdminOrganisationController(Controller):
         "/",
         summary="Register an organisation, before anyone from it signs in",
         status_code=201,
-        opt=needs(Permission.ORGANISATION_ADMINISTER),
+        opt=needs(Permission.ORGANISATION_ADMINISTER) | preconditions(IDEMPOTENCY_KEY),
     )
     async def register(
         self,
@@ -108,7 +109,7 @@ class AdminOrganisationController(Controller):
     @patch(
         "/{organisation_id:uuid}",
         summary="Change an organisation's name, contacts, or whether it is active",
-        opt=needs(Permission.ORGANISATION_ADMINISTER),
+        opt=needs(Permission.ORGANISATION_ADMINISTER) | preconditions(IF_MATCH),
     )
     async def change(
         self,
@@ -130,7 +131,7 @@ class AdminOrganisationController(Controller):
         "/{organisation_id:uuid}/confirm",
         summary="Confirm an organisation first recorded at a sign-in",
         status_code=200,
-        opt=needs(Permission.ORGANISATION_ADMINISTER),
+        opt=needs(Permission.ORGANISATION_ADMINISTER) | preconditions(IF_MATCH),
     )
     async def confirm(
         self,
@@ -149,7 +150,7 @@ class AdminOrganisationController(Controller):
         "/{organisation_id:uuid}/corrections",
         summary="Correct an organisation's recorded agency kind or partnership, with a reason",
         status_code=200,
-        opt=needs(Permission.ORGANISATION_ADMINISTER),
+        opt=needs(Permission.ORGANISATION_ADMINISTER) | preconditions(IF_MATCH),
     )
     async def correct(
         self,
@@ -203,7 +204,7 @@ class AdminClientController(Controller):
         "/",
         summary="Register an agency's system (an OAuth client) to its organisation",
         status_code=201,
-        opt=needs(Permission.ORGANISATION_ADMINISTER),
+        opt=needs(Permission.ORGANISATION_ADMINISTER) | preconditions(IDEMPOTENCY_KEY),
     )
     async def register(
         self,
@@ -225,7 +226,7 @@ class AdminClientController(Controller):
     @patch(
         "/{client_id:str}",
         summary="Change an agency's system: its organisation, roles, description, or stop it",
-        opt=needs(Permission.ORGANISATION_ADMINISTER),
+        opt=needs(Permission.ORGANISATION_ADMINISTER) | preconditions(IF_MATCH),
     )
     async def change(
         self,

@@ -21,6 +21,7 @@ from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, JSONBody, Parameter
 
+from server.api.preconditions import IDEMPOTENCY_KEY, IF_MATCH, preconditions
 from server.audits.administration import partnership, toolkits
 from server.audits.administration.partnership import PartnershipSettings, PartnershipSettingsView, TrailEntryView
 from server.audits.administration.toolkits import (
@@ -76,7 +77,7 @@ class AdminPartnershipController(Controller):
     @put(
         "/partnership",
         summary="Set the partnership's name and code, due period, reminder schedule and retention period",
-        opt=needs(Permission.PARTNERSHIP_ADMINISTER),
+        opt=needs(Permission.PARTNERSHIP_ADMINISTER) | preconditions(IF_MATCH),
     )
     async def change_settings(
         self,
@@ -129,7 +130,7 @@ class AdminToolkitController(Controller):
     @put(
         "/toolkits/{toolkit_id:str}",
         summary="Offer a toolkit for new audits or not, and choose its merge policy",
-        opt=needs(Permission.TOOLKIT_ADMINISTER),
+        opt=needs(Permission.TOOLKIT_ADMINISTER) | preconditions(IF_MATCH),
     )
     async def change_choice(
         self,
@@ -150,7 +151,7 @@ class AdminToolkitController(Controller):
         "/toolkits/{toolkit_id:str}/activation",
         summary="Make new audits take one of the partnership's own versions (or the shipped one again)",
         status_code=200,
-        opt=needs(Permission.TOOLKIT_ADMINISTER),
+        opt=needs(Permission.TOOLKIT_ADMINISTER) | preconditions(IF_MATCH),
     )
     async def activate(
         self,
@@ -172,7 +173,7 @@ class AdminToolkitController(Controller):
         summary="Upload a toolkit version (YAML, as the shipped definitions): kept if it has no problem",
         status_code=201,
         operation_class=_YamlBody,
-        opt=needs(Permission.TOOLKIT_ADMINISTER),
+        opt=needs(Permission.TOOLKIT_ADMINISTER) | preconditions(IDEMPOTENCY_KEY),
     )
     async def upload(
         self,

@@ -48,6 +48,14 @@ def test_the_writes_that_need_if_match_are_the_ones_a_client_expects(app: Litest
         ("POST", f"{contribution}/return"),
         ("PATCH", "/api/audits/{audit_id}/actions/{action_id}"),
         ("PUT", "/api/audits/{audit_id}/judgement/sections/{section_id}"),
+        # The administrator's corrections and settings.
+        ("PATCH", "/api/admin/organisations/{organisation_id}"),
+        ("POST", "/api/admin/organisations/{organisation_id}/confirm"),
+        ("POST", "/api/admin/organisations/{organisation_id}/corrections"),
+        ("PATCH", "/api/admin/clients/{client_id}"),
+        ("PUT", "/api/admin/partnership"),
+        ("PUT", "/api/admin/toolkits/{toolkit_id}"),
+        ("POST", "/api/admin/toolkits/{toolkit_id}/activation"),
     }
 
 

@@ -165,7 +165,7 @@ async def change_client(
     owner = None if current is None else await organisations.get(connection, current.organisation_id)
     if current is None or owner is None or owner.partnership_id != principal.partnership_id:
         raise NotFound("no agency's system of your partnership has this client id")
-    check_seen_version(seen_version, current.row_version)
+    check_seen_version(seen_version, current.row_version, resource="the agency's system", read_at="/api/admin/clients")
     roles = None if isinstance(changes.roles, msgspec.UnsetType) else changes.roles
     description = None if isinstance(changes.description, msgspec.UnsetType) else changes.description
     problems = client_problems(None, roles, description)

@@ -341,7 +341,12 @@ async def change_organisation(
     people are refused while it is not)."""
     require(principal, Permission.ORGANISATION_ADMINISTER)
     current = await _own(connection, principal, organisation_id, for_update=True)
-    check_seen_version(seen_version, current.row_version)
+    check_seen_version(
+        seen_version,
+        current.row_version,
+        resource="the organisation",
+        read_at=f"/api/admin/organisations/{current.id}",
+    )
     problems = changes_problems(changes)
     if problems:
         raise invalid(problems)
@@ -418,7 +423,12 @@ async def confirm_organisation(
     administrator vouches for its name, kind and partnership."""
     require(principal, Permission.ORGANISATION_ADMINISTER)
     current = await _own(connection, principal, organisation_id, for_update=True)
-    check_seen_version(seen_version, current.row_version)
+    check_seen_version(
+        seen_version,
+        current.row_version,
+        resource="the organisation",
+        read_at=f"/api/admin/organisations/{current.id}",
+    )
     if current.needs_confirmation:
         await _write(connection, principal, current, needs_confirmation=False)
         await events.record(
@@ -446,7 +456,12 @@ async def correct_organisation(
     administrator to confirm it."""
     require(principal, Permission.ORGANISATION_ADMINISTER)
     current = await _own(connection, principal, organisation_id, for_update=True)
-    check_seen_version(seen_version, current.row_version)
+    check_seen_version(
+        seen_version,
+        current.row_version,
+        resource="the organisation",
+        read_at=f"/api/admin/organisations/{current.id}",
+    )
     problems = correction_problems(correction, current)
     if problems:
         raise invalid(problems)

@@ -158,7 +158,9 @@ async def change_settings(
 ) -> PartnershipSettingsView:
     require(principal, Permission.PARTNERSHIP_ADMINISTER)
     current = await _settings(connection, principal)
-    check_seen_version(seen_version, current.row_version)
+    check_seen_version(
+        seen_version, current.row_version, resource="the partnership's settings", read_at="/api/admin/partnership"
+    )
     problems = settings_problems(new)
     if problems:
         raise invalid(problems)

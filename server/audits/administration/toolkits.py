@@ -228,7 +228,12 @@ async def change_choice(
     if toolkit_id not in known:
         raise NotFound("no such toolkit")
     current = catalogue.choices.get(toolkit_id)
-    check_seen_version(seen_version, 0 if current is None else current.row_version)
+    check_seen_version(
+        seen_version,
+        0 if current is None else current.row_version,
+        resource="the toolkit's choice",
+        read_at="/api/admin/toolkits",
+    )
     if choice.merge_policy is not None and choice.merge_policy not in POLICIES:
         raise invalid(
             [FieldProblem(field="$.merge_policy", message=f"no such policy; one of: {', '.join(policy_names())}")]
@@ -437,7 +442,12 @@ async def activate_version(
     require(principal, Permission.TOOLKIT_ADMINISTER)
     catalogue = await catalogue_of(connection, registry, principal.partnership_id)
     current = catalogue.choices.get(toolkit_id)
-    check_seen_version(seen_version, 0 if current is None else current.row_version)
+    check_seen_version(
+        seen_version,
+        0 if current is None else current.row_version,
+        resource="the toolkit's choice",
+        read_at="/api/admin/toolkits",
+    )
     version: LocalVersionRow | None = None
     if version_id is not None:
         version = await _own_version(connection, principal, version_id)
