@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.api import (
+    action_plan,
     actions,
     admin_organisations,
     admin_partnership,
@@ -28,6 +29,7 @@ route_handlers: list[Any] = [
     *audits.route_handlers,
     *contributions.route_handlers,
     *actions.route_handlers,
+    *action_plan.route_handlers,
     *judgement.route_handlers,
     *organisations.route_handlers,
     *themes.route_handlers,

@@ -36,9 +36,10 @@ class NewAction(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
 
 
 class ActionChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Absent fields stay as they are. The responsible organisation records
-    progress (date reviewed, completed, comments, initials); what the action
-    is and who owns it only a coordinator changes."""
+    """Absent fields stay as they are; what the action is and who owns it
+    only a coordinator changes. Progress (date reviewed, completed,
+    comments) is refused here, naming the field: it is recorded with
+    ``POST /api/actions/{id}/updates``, which keeps every update."""
 
     action: str | msgspec.UnsetType = msgspec.UNSET
     who: str | msgspec.UnsetType | None = msgspec.UNSET
@@ -107,7 +108,7 @@ class ActionController(Controller):
     # of an action one's organisation is responsible for, else 404).
     @patch(
         "/{action_id:uuid}",
-        summary="Record progress on, or change, a remedial action",
+        summary="Change what a remedial action is and who owns it (coordinator)",
         opt=needs(Permission.ACTION_PROGRESS) | preconditions(IF_MATCH),
     )
     async def change_action(

@@ -49,7 +49,8 @@ __all__ = [
 MAX_FIELD = MAX_REASON
 
 # What the action is and who owns it only a coordinator changes; the
-# organisation responsible records its progress.
+# organisation responsible records its progress, as updates that are all
+# kept (the progress fields the seed's table had are refused here).
 COORDINATOR_FIELDS = ("action", "who", "timescale", "responsible_organisation_id", "due_date")
 PROGRESS_FIELDS = ("date_reviewed", "completed", "comments", "initials")
 
@@ -188,10 +189,11 @@ async def change_action(
     *,
     seen_version: int | None,
 ) -> RemedialActionRow:
-    """Record progress on an action (its responsible organisation, or a
-    coordinator) or change what it is (a coordinator): ``given`` holds the
+    """Change what an action is (a coordinator): ``given`` holds the
     fields sent, by name; 404 for an action the caller may not change
-    (:func:`changes_as`). 412 if it changed since ``seen_version``."""
+    (:func:`changes_as`), 422 for its progress (recorded as a kept update,
+    :func:`server.audits.action_plan.record_progress`). 412 if it changed
+    since ``seen_version``."""
     require(principal, Permission.ACTION_PROGRESS)
     audit = await visible_audit(connection, principal, audit_id)
     current = await actions.get(connection, audit.id, action_id)
@@ -205,6 +207,16 @@ async def change_action(
         read_at=f"/api/audits/{audit.id}/actions",
     )
     errors = _text_problems(given)
+    # Progress is a history, never an overwrite: each review is kept as an
+    # update of its own (server.audits.action_plan.record_progress).
+    errors += [
+        FieldError(
+            field=f"$.{name}",
+            message=f"record progress with POST /api/actions/{current.id}/updates, which keeps every update",
+        )
+        for name in given
+        if name in PROGRESS_FIELDS
+    ]
     if changer != "any field":
         errors += [
             FieldError(field=f"$.{name}", message="only a coordinator changes this")

@@ -37,6 +37,7 @@ from server.audits.access import (
     taking_part_as,
     visible_audit,
 )
+from server.audits.action_plan import track_submitted_actions
 from server.audits.checks import MAX_REASON, changed_meanwhile, check_reason, check_seen_version, invalid
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit, case_details_of, contribution_content, participant_of
@@ -257,6 +258,15 @@ async def save_own(
             connection, own.row.id, kind="amended", reason=reason, content=stored, user_id=principal.user_id
         )
         detail["reason"] = reason
+        await track_submitted_actions(
+            connection,
+            principal,
+            own.toolkit,
+            own.audit,
+            contribution_id=own.row.id,
+            organisation_id=own.row.organisation_id,
+            content=content,
+        )
     await events.record(
         connection,
         principal,
@@ -334,6 +344,15 @@ async def submit_own(
         audit_id=own.audit.id,
         target_organisation_id=own.row.organisation_id,
         detail={"version": version, "answered": progress.answered, "applicable": progress.applicable},
+    )
+    await track_submitted_actions(
+        connection,
+        principal,
+        own.toolkit,
+        own.audit,
+        contribution_id=own.row.id,
+        organisation_id=own.row.organisation_id,
+        content=own.content,
     )
     await summaries.refresh(connection, registry, own.audit.id)
     return saved

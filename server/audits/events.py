@@ -47,6 +47,8 @@ class EventName(enum.StrEnum):
     ACTION_CREATED = "action.created"
     ACTION_CHANGED = "action.changed"
     ACTIONS_READ = "actions.read"
+    ACTION_PROGRESS_RECORDED = "action.progress-recorded"
+    ACTION_PLAN_READ = "action-plan.read"
     # Reviewing across audits, and documents taken away.
     THEMES_READ = "themes.read"
     REPORT_PRODUCED = "report.produced"

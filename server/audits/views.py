@@ -83,7 +83,13 @@ def audit_overdue(audit: _Due) -> bool:
 
 
 def action_overdue(action: RemedialActionRow) -> bool:
-    return not action.completed and action.due_date is not None and action.due_date < today()
+    """Due before today and neither completed nor set aside."""
+    return (
+        not action.completed
+        and action.status != "not-taken-forward"
+        and action.due_date is not None
+        and action.due_date < today()
+    )
 
 
 def case_reference(toolkit: Toolkit, details: CaseDetails) -> str | None:
@@ -371,6 +377,12 @@ class ActionView(msgspec.Struct, frozen=True, kw_only=True):
     row_version: int
     created_at: datetime.datetime
     updated_at: datetime.datetime
+    # open, in-progress, completed or not-taken-forward; every change of it
+    # is kept (GET /api/actions/{id})
+    status: str = "open"
+    evidence: str | None = None
+    # the contribution's action table the action came from, if it did
+    source_question_id: str | None = None
 
 
 def action_view(action: RemedialActionRow) -> ActionView:
@@ -390,6 +402,9 @@ def action_view(action: RemedialActionRow) -> ActionView:
         row_version=action.row_version,
         created_at=action.created_at,
         updated_at=action.updated_at,
+        status=action.status,
+        evidence=action.evidence,
+        source_question_id=action.source_question_id,
     )
 
 

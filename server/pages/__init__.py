@@ -1,7 +1,7 @@
 """Server-rendered pages in the GOV.UK Design System, for people who will
 not use an API: each user's pages live in their own package
 (``auditor/``, ``coordinator/``, ``reviewer/``, ``admin/``); what more than one role
-sees is beside them (``common``, ``themes``, ``case_details``), with the
+sees is beside them (``common``, ``themes``, ``action_plan``, ``case_details``), with the
 rendering every page uses (``rendering``). A page calls a step of
 ``server.audits``, as the API does, and shapes what it returns."""
 
@@ -13,7 +13,7 @@ from typing import Any
 from litestar.static_files import create_static_files_router
 
 from server.auth.permissions import PUBLIC, needs
-from server.pages import admin, common, themes
+from server.pages import action_plan, admin, common, themes
 from server.pages.auditor import your_audits
 from server.pages.coordinator import audits
 from server.pages.reviewer import judgement
@@ -21,6 +21,7 @@ from server.pages.reviewer import judgement
 route_handlers: list[Any] = [
     *common.route_handlers,
     *themes.route_handlers,
+    *action_plan.route_handlers,
     *your_audits.route_handlers,
     *audits.route_handlers,
     *judgement.route_handlers,

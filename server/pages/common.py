@@ -13,7 +13,7 @@ from server.auth.permissions import SIGNED_IN, needs
 from server.auth.principal import Principal
 from server.pages.rendering import PageController, redirect, start_page
 
-__all__ = ["STATUS_TAGS", "HomePage", "route_handlers", "status_tag"]
+__all__ = ["ACTION_STATUS_TAGS", "STATUS_TAGS", "HomePage", "action_status_tag", "route_handlers", "status_tag"]
 
 # What each status is called on the pages, and the colour of its tag (the
 # words carry the meaning; the colour only helps).
@@ -32,6 +32,21 @@ STATUS_TAGS: Final[dict[str, tuple[str, str]]] = {
 def status_tag(status: str) -> dict[str, str]:
     """An audit's or a contribution's status as a ``govukTag``."""
     text, colour = STATUS_TAGS.get(status, (status, "govuk-tag--grey"))
+    return {"text": text, "classes": colour}
+
+
+# A remedial action's status (server.audits.action_plan.STATUSES).
+ACTION_STATUS_TAGS: Final[dict[str, tuple[str, str]]] = {
+    "open": ("Not started", "govuk-tag--grey"),
+    "in-progress": ("In progress", "govuk-tag--blue"),
+    "completed": ("Completed", "govuk-tag--green"),
+    "not-taken-forward": ("Not taken forward", "govuk-tag--yellow"),
+}
+
+
+def action_status_tag(status: str) -> dict[str, str]:
+    """A remedial action's status as a ``govukTag``."""
+    text, colour = ACTION_STATUS_TAGS.get(status, (status, "govuk-tag--grey"))
     return {"text": text, "classes": colour}
 
 

@@ -152,6 +152,10 @@ NAVIGATION: Final[tuple[tuple[Permission, str, str], ...]] = (
     (Permission.PARTNERSHIP_OVERSEE, "Audits", "/audits"),
     (Permission.AUDIT_CREATE, "Create an audit", "/audits/new"),
     (Permission.CONTRIBUTION_WRITE, "Your audits", "/your-audits"),
+    # The same page: the whole plan for those who oversee the partnership,
+    # an agency's own actions for its auditors (the first entry wins).
+    (Permission.PARTNERSHIP_OVERSEE, "Action plan", "/actions"),
+    (Permission.ACTION_READ, "Your actions", "/actions"),
     (Permission.PARTNERSHIP_ADMINISTER, "Administration", "/admin"),
     (Permission.ORGANISATION_ADMINISTER, "Organisations", "/admin/organisations"),
     (Permission.TOOLKIT_ADMINISTER, "Toolkits", "/admin/toolkits"),

@@ -47,6 +47,7 @@ def test_the_writes_that_need_if_match_are_the_ones_a_client_expects(app: Litest
         ("POST", f"{contribution}/submit"),
         ("POST", f"{contribution}/return"),
         ("PATCH", "/api/audits/{audit_id}/actions/{action_id}"),
+        ("POST", "/api/actions/{action_id}/updates"),
         ("PUT", "/api/audits/{audit_id}/judgement/sections/{section_id}"),
         # The administrator's corrections and settings.
         ("PATCH", "/api/admin/organisations/{organisation_id}"),

@@ -40,15 +40,25 @@ async def test_the_partnership_agrees_an_action_and_the_agency_responsible_recor
     assert created.headers["location"] == f"/api/audits/{audit['id']}/actions/{action['id']}"
 
     url = f"/api/audits/{audit['id']}/actions/{action['id']}"
-    progress = {"date_reviewed": datetime.date.today().isoformat(), "completed": True, "initials": "NN"}
-    assert (await request(people, "health", "PATCH", url, json=progress)).status_code == 428
-    done = await request(people, "health", "PATCH", url, json=progress, headers={"If-Match": created.headers["etag"]})
-    assert done.status_code == 200, done.text
+    # Progress is kept as updates (POST /api/actions/{id}/updates), never
+    # written over the last one.
+    updates = f"/api/actions/{action['id']}/updates"
+    progress = {
+        "status": "completed",
+        "date_reviewed": datetime.date.today().isoformat(),
+        "comments": "Attended the last three core groups",
+        "evidence": "Core group minutes",
+    }
+    assert (await request(people, "health", "POST", updates, json=progress)).status_code == 428
+    done = await request(
+        people, "health", "POST", updates, json=progress, headers={"If-Match": created.headers["etag"]}
+    )
+    assert done.status_code == 201, done.text
     assert done.json()["completed"] is True
     assert done.json()["overdue"] is False
 
     stale = await request(
-        people, "health", "PATCH", url, json={"comments": "x"}, headers={"If-Match": created.headers["etag"]}
+        people, "health", "POST", updates, json=progress, headers={"If-Match": created.headers["etag"]}
     )
     assert stale.status_code == 412
     not_theirs = await request(
@@ -56,9 +66,7 @@ async def test_the_partnership_agrees_an_action_and_the_agency_responsible_recor
     )
     assert not_theirs.status_code == 422
     assert fields(not_theirs) == ["$.action"]
-    police = await request(
-        people, "police", "PATCH", url, json={"comments": "x"}, headers={"If-Match": done.headers["etag"]}
-    )
+    police = await request(people, "police", "POST", updates, json=progress, headers={"If-Match": done.headers["etag"]})
     assert police.status_code == 404
     by_coordinator = await request(
         people, "coordinator", "PATCH", url, json={"timescale": "2 months"}, headers={"If-Match": done.headers["etag"]}

@@ -322,31 +322,41 @@ async def test_remedial_actions_are_added_tracked_and_flagged_overdue(pages: Pag
     assert added.status_code == 303, added.text
     page = await reviewer.follow(added)
     assert "Share the GP records" in page.text and "Overdue" in page.text and "Demo NHS Foundation Trust" in page.text
-    # The API's rule: reviewers agree actions; a coordinator changes them.
-    assert "Record progress" not in page.text
+    # Each action links to its own page, where its progress is kept.
+    link = re.search(r'href="(/actions/[0-9a-f-]+)"', page.text)
+    assert link is not None
+    # The API's rule: reviewers follow actions; a coordinator (or the agency) records progress.
+    assert "Record progress" not in (await reviewer.get(link.group(1))).text
 
     coordinator = await pages.signed_in("coordinator")
-    listed = await coordinator.get(url)
-    link = re.search(rf'href="({url}/[0-9a-f-]+)"', listed.text)
-    assert link is not None
     form = await coordinator.get(link.group(1))
+    assert form.status_code == 200 and "No progress has been recorded yet" in form.text
     done = await coordinator.post(
         link.group(1),
         {
             "row_version": version_in(form.text),
-            "completed": "yes",
+            "status": "completed",
             "comments": "Done at the May meeting",
-            "initials": "JS",
+            "evidence": "Strategy meeting minutes",
             **date_fields("date-reviewed", datetime.date.today()),
         },
     )
     assert done.status_code == 303, done.text
     page = await coordinator.follow(done)
     assert "Completed" in page.text and "Done at the May meeting" in page.text and "Overdue" not in page.text
-    stale = await coordinator.post(link.group(1), {"row_version": version_in(form.text), "initials": "XX"})
+    stale = await coordinator.post(
+        link.group(1),
+        {
+            "row_version": version_in(form.text),
+            "status": "in-progress",
+            "comments": "x",
+            **date_fields("date-reviewed", datetime.date.today()),
+        },
+    )
     assert stale.status_code == 409
+    tracker = await coordinator.get(url)
+    assert "Completed" in tracker.text and "Overdue" not in tracker.text
     assert [e for e in await events_of(pages, audit["id"]) if e.startswith("action.")] == [
         "action.created",
-        "action.changed",
+        "action.progress-recorded",
     ]
-    assert (await reviewer.get(link.group(1))).status_code == 403

@@ -1,8 +1,9 @@
 """The partnership reviewer's pages: an audit's combined view (every
 agency's grade beside the partnership's, with the rule that produced it,
 disagreements and immediate concerns), moderation of a section, and the
-remedial actions tracker (seed table: action, who, timescale, date
-reviewed, completed/comments, initials).
+remedial actions of an audit (seed table: action, who, timescale), each
+linking to its own page (``/actions/{id}``) where progress is recorded
+and kept.
 
 The judgement is computed by ``merging`` exactly as the judgement API
 computes it; a moderation form carries the judgement's version (its ETag),
@@ -28,7 +29,7 @@ from server.audits.views import action_overdue, case_reference
 from server.auth.permissions import Permission, may, needs
 from server.auth.principal import Principal
 from server.pages import case_details as case_form
-from server.pages.common import status_tag
+from server.pages.common import action_status_tag, status_tag
 from server.pages.rendering import (
     FormErrors,
     PageController,
@@ -262,7 +263,7 @@ class ReviewPages(PageController):
             ],
             values=values or {},
             date_text=case_form.date_text,
-            may_change=may(principal, Permission.ACTION_CHANGE),
+            status_tag=action_status_tag,
         )
 
     @get("/actions", cache=False, opt=needs(Permission.PARTNERSHIP_OVERSEE))
@@ -324,93 +325,6 @@ class ReviewPages(PageController):
             else:
                 return redirect_with_notice(f"/audits/{audit_id}/actions", "Remedial action added")
         return await self._actions_page(request, state, principal, audit_id, errors=errors, values=form.values)
-
-    async def _action_page(
-        self,
-        request: Request[Any, Any, Any],
-        state: State,
-        principal: Principal,
-        audit_id: UUID,
-        action_id: UUID,
-        *,
-        errors: FormErrors | None = None,
-        values: dict[str, Any] | None = None,
-    ) -> Response[Any]:
-        async with unit_of_work(state, principal) as connection:
-            audit, action = await action_steps.read_action(connection, principal, audit_id, action_id)
-        if values is None:
-            values = {"comments": action.comments or "", "initials": action.initials or ""}
-            if action.date_reviewed:
-                day = action.date_reviewed
-                values |= {
-                    "date-reviewed-day": day.day,
-                    "date-reviewed-month": day.month,
-                    "date-reviewed-year": day.year,
-                }
-            if action.completed:
-                values["completed"] = "yes"
-        return render_page(
-            request,
-            "web/reviewer/action.html",
-            status_code=(409 if errors and "row-version" in errors else 422) if errors else 200,
-            errors=errors,
-            title="Record progress on a remedial action",
-            audit=audit,
-            action=action,
-            values={k: str(v) for k, v in values.items()},
-            date_text=case_form.date_text,
-        )
-
-    @get("/actions/{action_id:uuid}", cache=False, opt=needs(Permission.ACTION_CHANGE))
-    async def action_form(
-        self,
-        request: Request[Any, Any, Any],
-        state: State,
-        principal: NamedDependency[Principal],
-        audit_id: FromPath[UUID],
-        action_id: FromPath[UUID],
-    ) -> Response[Any]:
-        return await self._action_page(request, state, principal, audit_id, action_id)
-
-    @post("/actions/{action_id:uuid}", cache=False, opt=needs(Permission.ACTION_CHANGE))
-    async def change_action(
-        self,
-        request: Request[Any, Any, Any],
-        state: State,
-        principal: NamedDependency[Principal],
-        audit_id: FromPath[UUID],
-        action_id: FromPath[UUID],
-    ) -> Response[Any]:
-        """The actions API's ``PATCH`` (progress fields), for a form."""
-        form = await read_form(request)
-        errors = FormErrors()
-        reviewed, wrong = case_form.parse_date(form, "date-reviewed")
-        if wrong:
-            errors.add("date-reviewed-day", f"The date reviewed {wrong}")
-        comments, initials = form.text("comments"), form.text("initials")
-        if len(comments) > MAX_FIELD:
-            errors.add("comments", f"Comments must be {MAX_FIELD} characters or fewer")
-        if len(initials) > 20:
-            errors.add("initials", "Initials must be 20 characters or fewer")
-        if not errors:
-            progress = {
-                "date_reviewed": reviewed,
-                "completed": form.text("completed") == "yes",
-                "comments": comments or None,
-                "initials": initials or None,
-            }
-            try:
-                async with unit_of_work(state, principal) as connection:
-                    await action_steps.change_action(
-                        connection, principal, audit_id, action_id, progress, seen_version=form.int_field("row_version")
-                    )
-            except PreconditionFailed:
-                errors.add("row-version", "Someone else changed this action since you opened the page; check it")
-            else:
-                return redirect_with_notice(f"/audits/{audit_id}/actions", "Remedial action updated")
-        return await self._action_page(
-            request, state, principal, audit_id, action_id, errors=errors, values=form.values
-        )
 
 
 route_handlers: list[Any] = [ReviewPages]
