@@ -43,6 +43,9 @@ class EventName(enum.StrEnum):
     # The partnership's judgement.
     JUDGEMENT_READ = "judgement.read"
     JUDGEMENT_MODERATED = "judgement.moderated"
+    # The multi-agency panel.
+    PANEL_READ = "panel.read"
+    PANEL_RECORDED = "panel.recorded"
     # Remedial actions.
     ACTION_CREATED = "action.created"
     ACTION_CHANGED = "action.changed"

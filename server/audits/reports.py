@@ -23,10 +23,12 @@ from server.audits.facts import audit_toolkit
 from server.audits.judgement import judgement_of, partnership_result
 from server.auth.permissions import Permission, is_partnership_staff, require
 from server.auth.principal import Principal
-from server.db import actions, audits
+from server.db import actions, audits, organisations, panels
 from server.db import exports as stored
+from server.db.audits import AuditRow
 from server.platform.problems import Forbidden
-from server.reports.report import CombinedReport, PartnershipGrade, combined_report
+from server.reports.report import CombinedReport, PartnershipGrade, ReportPanel, combined_report, report_panel
+from toolkits.model import Toolkit
 from toolkits.registry import Registry
 
 __all__ = ["read_report"]
@@ -52,6 +54,8 @@ async def read_report(
     # as the judgement read does for it; only the partnership's grades of
     # that leave this function.
     whole = await judgement_of(connection, toolkit, audit)
+    # The panel's record is the partnership's (its coordinators and reviewers).
+    panel = await _panel_of(connection, toolkit, audit) if staff else None
     await events.record(connection, principal, EventName.REPORT_PRODUCED, audit_id=audit.id, detail={"format": kind})
     generated_at = datetime.datetime.now(datetime.UTC)
     if staff:
@@ -64,6 +68,7 @@ async def read_report(
             generated_at=generated_at,
             prepared_for="the partnership",
             judgement=whole,
+            panel=panel,
         )
     result = partnership_result(whole)
     return combined_report(
@@ -84,4 +89,20 @@ async def read_report(
         ],
         partnership_overall=(result.overall_grade, result.overall_label),
         list_participants=False,
+    )
+
+
+async def _panel_of(connection: asyncpg.Connection[Any], toolkit: Toolkit, audit: AuditRow) -> ReportPanel | None:
+    record = await panels.get(connection, audit.id)
+    if record is None:
+        return None
+    names = {o.id: o.name for o in await organisations.of_partnership(connection, audit.partnership_id)}
+    return report_panel(
+        toolkit,
+        held_on=record.held_on,
+        attendees=record.attendees,
+        section_narratives=record.section_narratives,
+        overall_narrative=record.overall_narrative,
+        decisions=record.decisions,
+        organisation_names=names,
     )

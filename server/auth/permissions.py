@@ -102,6 +102,7 @@ class Permission(StrEnum):
     # --- the partnership's judgement -----------------------------------------
     JUDGEMENT_READ = "judgement:read"
     JUDGEMENT_MODERATE = "judgement:moderate"
+    PANEL_RECORD = "panel:record"
 
     # --- remedial actions ----------------------------------------------------
     ACTION_READ = "action:read"
@@ -135,6 +136,7 @@ IN_WORDS: Final[Mapping[Permission, str]] = {
     Permission.CONTRIBUTION_RETURN: "return a contribution to its agency",
     Permission.JUDGEMENT_READ: "see the partnership's judgement",
     Permission.JUDGEMENT_MODERATE: "moderate the partnership's judgement",
+    Permission.PANEL_RECORD: "write the multi-agency panel's record of an audit",
     Permission.ACTION_READ: "see remedial actions",
     Permission.ACTION_AGREE: "agree remedial actions",
     Permission.ACTION_CHANGE: "change any remedial action",
@@ -166,6 +168,7 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = {
             Permission.CONTRIBUTION_READ,
             Permission.CONTRIBUTION_RETURN,
             Permission.JUDGEMENT_READ,
+            Permission.PANEL_RECORD,
             Permission.ACTION_READ,
             Permission.ACTION_AGREE,
             Permission.ACTION_CHANGE,
@@ -199,6 +202,7 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = {
             Permission.CONTRIBUTION_READ,
             Permission.JUDGEMENT_READ,
             Permission.JUDGEMENT_MODERATE,
+            Permission.PANEL_RECORD,
             Permission.ACTION_READ,
             Permission.ACTION_AGREE,
             Permission.ORGANISATION_READ,

@@ -113,6 +113,73 @@ class ReportAction(msgspec.Struct, frozen=True, kw_only=True):
     initials: str | None
 
 
+class PanelAttendance(msgspec.Struct, frozen=True, kw_only=True):
+    organisation_name: str
+    role: str
+
+
+class PanelNarrative(msgspec.Struct, frozen=True, kw_only=True):
+    section_id: str
+    title: str
+    narrative: str
+
+
+class PanelDecision(msgspec.Struct, frozen=True, kw_only=True):
+    decision: str
+    made_by: str  # an organisation's name, or "The panel"
+
+
+class ReportPanel(msgspec.Struct, frozen=True, kw_only=True):
+    """What the multi-agency panel agreed: attendance by organisation and
+    role (no names), narratives per section and overall, decisions."""
+
+    held_on: datetime.date | None
+    attendees: tuple[PanelAttendance, ...]
+    narratives: tuple[PanelNarrative, ...]
+    overall_narrative: str | None
+    decisions: tuple[PanelDecision, ...]
+
+
+def report_panel(
+    toolkit: Toolkit,
+    *,
+    held_on: datetime.date | None,
+    attendees: Sequence[Mapping[str, Any]],
+    section_narratives: Mapping[str, str],
+    overall_narrative: str | None,
+    decisions: Sequence[Mapping[str, Any]],
+    organisation_names: Mapping[UUID, str],
+) -> ReportPanel:
+    """The panel's record in the toolkit's section order, organisations by name."""
+
+    def name(organisation_id: Any) -> str:
+        try:
+            return organisation_names.get(UUID(str(organisation_id)), "Another organisation")
+        except ValueError:
+            return "Another organisation"
+
+    return ReportPanel(
+        held_on=held_on,
+        attendees=tuple(
+            PanelAttendance(organisation_name=name(a.get("organisation_id")), role=str(a.get("role", "")))
+            for a in attendees
+        ),
+        narratives=tuple(
+            PanelNarrative(section_id=section.id, title=section.title, narrative=section_narratives[section.id])
+            for section in toolkit.sections
+            if section_narratives.get(section.id)
+        ),
+        overall_narrative=overall_narrative,
+        decisions=tuple(
+            PanelDecision(
+                decision=str(d.get("decision", "")),
+                made_by=name(d["made_by_organisation_id"]) if d.get("made_by_organisation_id") else "The panel",
+            )
+            for d in decisions
+        ),
+    )
+
+
 class CombinedReport(msgspec.Struct, frozen=True, kw_only=True):
     audit_id: UUID
     toolkit_id: str
@@ -139,6 +206,8 @@ class CombinedReport(msgspec.Struct, frozen=True, kw_only=True):
     partnership_grades: tuple[PartnershipGrade, ...] = ()
     partnership_overall_grade: int | None = None
     partnership_overall_label: str | None = None
+    # What the multi-agency panel agreed (once it has met).
+    panel: ReportPanel | None = None
 
 
 # --- answers as words ----------------------------------------------------------
@@ -344,6 +413,7 @@ def combined_report(
     partnership_grades: Sequence[PartnershipGrade] = (),
     partnership_overall: tuple[int | None, str | None] = (None, None),
     list_participants: bool = True,
+    panel: ReportPanel | None = None,
 ) -> CombinedReport:
     """The report as the caller may see it: ``submitted`` and
     ``found_actions`` are already narrowed to what the caller may see, and
@@ -387,4 +457,5 @@ def combined_report(
         partnership_grades=tuple(partnership_grades),
         partnership_overall_grade=partnership_overall[0],
         partnership_overall_label=partnership_overall[1],
+        panel=panel,
     )

@@ -49,6 +49,7 @@ def test_the_writes_that_need_if_match_are_the_ones_a_client_expects(app: Litest
         ("PATCH", "/api/audits/{audit_id}/actions/{action_id}"),
         ("POST", "/api/actions/{action_id}/updates"),
         ("PUT", "/api/audits/{audit_id}/judgement/sections/{section_id}"),
+        ("PUT", "/api/audits/{audit_id}/panel"),
         # The administrator's corrections and settings.
         ("PATCH", "/api/admin/organisations/{organisation_id}"),
         ("POST", "/api/admin/organisations/{organisation_id}/confirm"),
