@@ -67,6 +67,7 @@ __all__ = [
     "change_problems",
     "check_transition",
     "create_audit",
+    "create_draft",
     "distribution_problems",
     "list_audits",
     "list_organisations",
@@ -188,6 +189,14 @@ async def create_audit(
     toolkit, whatever the administrator chooses later; without a due date
     it is due after the partnership's default due period."""
     require(principal, Permission.AUDIT_CREATE)
+    return await create_draft(connection, principal, registry, new)
+
+
+async def create_draft(
+    connection: asyncpg.Connection[Any], principal: Principal, registry: Registry, new: NewAudit
+) -> AuditRow:
+    """:func:`create_audit` for a step that has checked its own permission
+    (a programme's cases, added by its coordinators or administrators)."""
     catalogue = await catalogue_of(connection, registry, principal.partnership_id)
     toolkit, problems = new_audit_problems(catalogue.registry, new)
     if toolkit is not None and not catalogue.offered(toolkit.id):

@@ -32,6 +32,10 @@ class EventName(enum.StrEnum):
     AUDIT_PROGRESS_READ = "audit.progress-read"
     AUDIT_EVENTS_READ = "audit.events-read"
     AUDITS_LISTED = "audits.listed"
+    # Audit programmes: themed rounds of audits.
+    PROGRAMME_CREATED = "programme.created"
+    PROGRAMME_CASES_ADDED = "programme.cases-added"
+    PROGRAMME_READ = "programme.read"
     ORGANISATIONS_LISTED = "organisations.listed"
     # An agency's contribution.
     CONTRIBUTION_SAVED = "contribution.saved"

@@ -54,6 +54,7 @@ __all__ = [
     "action_view",
     "audit_overdue",
     "case_reference",
+    "case_reference_question",
     "contribution_path",
     "contribution_view",
     "organisation_view",
@@ -97,6 +98,16 @@ def case_reference(toolkit: Toolkit, details: CaseDetails) -> str | None:
     tell audits apart in a list, if the toolkit asks for one. Every page
     labels an audit by it; never by the child's initials or name, which a
     list of audits has no need to show."""
+    question_id = case_reference_question(toolkit)
+    answer = None if question_id is None else details.answers.get(question_id)
+    if answer is not None and isinstance(answer.value, str) and answer.value.strip():
+        return answer.value.strip()
+    return None
+
+
+def case_reference_question(toolkit: Toolkit) -> str | None:
+    """The coordinator's question that holds the case's own reference (case
+    identifier, case ID, CF/ECINS ID), if the toolkit asks one."""
     for section in toolkit.sections:
         if section.completed_by != "coordinator":
             continue
@@ -104,9 +115,7 @@ def case_reference(toolkit: Toolkit, details: CaseDetails) -> str | None:
             if question.kind == "text" and (
                 "identifier" in question.id or question.id.endswith("-id") or question.id == "case-id"
             ):
-                answer = details.answers.get(question.id)
-                if answer is not None and isinstance(answer.value, str) and answer.value.strip():
-                    return answer.value.strip()
+                return question.id
     return None
 
 

@@ -94,6 +94,10 @@ class Permission(StrEnum):
     # part of an audit rather than only their own organisation's.
     PARTNERSHIP_OVERSEE = "partnership:oversee"
 
+    # --- audit programmes (themed rounds of audits) ---------------------------
+    PROGRAMME_READ = "programme:read"
+    PROGRAMME_MANAGE = "programme:manage"
+
     # --- contributions -------------------------------------------------------
     CONTRIBUTION_READ = "contribution:read"
     CONTRIBUTION_WRITE = "contribution:write"
@@ -131,6 +135,9 @@ IN_WORDS: Final[Mapping[Permission, str]] = {
     Permission.AUDIT_EDIT: "correct an audit's case details, agencies and dates",
     Permission.AUDIT_MOVE: "distribute, review, close or reopen audits",
     Permission.PARTNERSHIP_OVERSEE: "see every agency's part of the partnership's audits",
+    Permission.PROGRAMME_READ: "see the partnership's audit programmes and their progress",
+    Permission.PROGRAMME_MANAGE: "set up audit programmes (their cases, added one by one or from a CSV file, are "
+    "audits a coordinator creates)",
     Permission.CONTRIBUTION_READ: "read contributions",
     Permission.CONTRIBUTION_WRITE: "write and submit your organisation's contribution",
     Permission.CONTRIBUTION_RETURN: "return a contribution to its agency",
@@ -164,6 +171,8 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = {
             Permission.AUDIT_READ,
             Permission.AUDIT_EDIT,
             Permission.AUDIT_MOVE,
+            Permission.PROGRAMME_READ,
+            Permission.PROGRAMME_MANAGE,
             Permission.PARTNERSHIP_OVERSEE,
             Permission.CONTRIBUTION_READ,
             Permission.CONTRIBUTION_RETURN,
@@ -198,6 +207,7 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = {
     "reviewer": frozenset(
         {
             Permission.AUDIT_READ,
+            Permission.PROGRAMME_READ,
             Permission.PARTNERSHIP_OVERSEE,
             Permission.CONTRIBUTION_READ,
             Permission.JUDGEMENT_READ,
@@ -212,11 +222,13 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = {
     ),
     # The partnership's administrator (its business manager or IT): the
     # register of organisations and their contacts, identity bindings,
-    # agencies' systems, the partnership's settings and toolkit versions;
-    # no audit.
+    # agencies' systems, the partnership's settings and toolkit versions,
+    # and its audit programmes (whose cases a coordinator adds); no audit.
     "admin": frozenset(
         {
             Permission.ORGANISATION_READ,
+            Permission.PROGRAMME_READ,
+            Permission.PROGRAMME_MANAGE,
             Permission.ORGANISATION_ADMINISTER,
             Permission.PARTNERSHIP_ADMINISTER,
             Permission.TOOLKIT_ADMINISTER,

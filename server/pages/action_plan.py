@@ -52,15 +52,17 @@ class ActionPlanPages(PageController):
         state: State,
         principal: NamedDependency[Principal],
         status: Annotated[str | None, QueryParameter()] = None,
+        programme: Annotated[UUID | None, QueryParameter()] = None,
     ) -> Response[Any]:
         chosen = status if status in STATUSES else None
         async with unit_of_work(state, principal) as connection:
-            plan = await steps.read_plan(connection, principal, state.toolkits, status=chosen)
+            plan = await steps.read_plan(connection, principal, state.toolkits, status=chosen, programme_id=programme)
         return render_page(
             request,
             "web/actions/plan.html",
             title="Your actions" if plan.only_own else "Action plan",
             plan=plan,
+            programme=programme,
             status_tag=action_status_tag,
             date_text=case_form.date_text,
             status_items=[{"value": "", "text": "Any status", "selected": chosen is None}]
