@@ -50,6 +50,9 @@ class EventName(enum.StrEnum):
     # The multi-agency panel.
     PANEL_READ = "panel.read"
     PANEL_RECORDED = "panel.recorded"
+    # Learning: the themes list (an administrator's), tags, the dashboard.
+    LEARNING_READ = "learning.read"
+    LEARNING_TAGGED = "learning.tagged"
     # Remedial actions.
     ACTION_CREATED = "action.created"
     ACTION_CHANGED = "action.changed"
@@ -72,6 +75,8 @@ class EventName(enum.StrEnum):
     TOOLKIT_CHOICE_CHANGED = "toolkit.choice-changed"
     TOOLKIT_VERSION_UPLOADED = "toolkit.version-uploaded"
     TOOLKIT_VERSION_ACTIVATED = "toolkit.version-activated"
+    LEARNING_THEME_ADDED = "learning-theme.added"
+    LEARNING_THEME_CHANGED = "learning-theme.changed"
     # Retention (``maca purge``), by no one signed in.
     AUDITS_PURGED = "audits.purged"
     # ``maca demo``: an audit's made-up history, loaded in bulk (COPY, through

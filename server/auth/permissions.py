@@ -107,6 +107,7 @@ class Permission(StrEnum):
     JUDGEMENT_READ = "judgement:read"
     JUDGEMENT_MODERATE = "judgement:moderate"
     PANEL_RECORD = "panel:record"
+    LEARNING_TAG = "learning:tag"
 
     # --- remedial actions ----------------------------------------------------
     ACTION_READ = "action:read"
@@ -144,6 +145,7 @@ IN_WORDS: Final[Mapping[Permission, str]] = {
     Permission.JUDGEMENT_READ: "see the partnership's judgement",
     Permission.JUDGEMENT_MODERATE: "moderate the partnership's judgement",
     Permission.PANEL_RECORD: "write the multi-agency panel's record of an audit",
+    Permission.LEARNING_TAG: "tag passages of learning with the partnership's learning themes",
     Permission.ACTION_READ: "see remedial actions",
     Permission.ACTION_AGREE: "agree remedial actions",
     Permission.ACTION_CHANGE: "change any remedial action",
@@ -213,6 +215,7 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = {
             Permission.JUDGEMENT_READ,
             Permission.JUDGEMENT_MODERATE,
             Permission.PANEL_RECORD,
+            Permission.LEARNING_TAG,
             Permission.ACTION_READ,
             Permission.ACTION_AGREE,
             Permission.ORGANISATION_READ,

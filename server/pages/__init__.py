@@ -13,7 +13,7 @@ from typing import Any
 from litestar.static_files import create_static_files_router
 
 from server.auth.permissions import PUBLIC, needs
-from server.pages import action_plan, admin, common, panel, programmes, themes
+from server.pages import action_plan, admin, common, learning, panel, programmes, themes
 from server.pages.auditor import your_audits
 from server.pages.coordinator import audits
 from server.pages.reviewer import judgement
@@ -23,6 +23,7 @@ route_handlers: list[Any] = [
     *themes.route_handlers,
     *action_plan.route_handlers,
     *panel.route_handlers,
+    *learning.route_handlers,
     *programmes.route_handlers,
     *your_audits.route_handlers,
     *audits.route_handlers,

@@ -157,9 +157,11 @@ NAVIGATION: Final[tuple[tuple[Permission, str, str], ...]] = (
     # an agency's own actions for its auditors (the first entry wins).
     (Permission.PARTNERSHIP_OVERSEE, "Action plan", "/actions"),
     (Permission.ACTION_READ, "Your actions", "/actions"),
+    (Permission.PARTNERSHIP_OVERSEE, "Learning", "/learning"),
     (Permission.PARTNERSHIP_ADMINISTER, "Administration", "/admin"),
     (Permission.ORGANISATION_ADMINISTER, "Organisations", "/admin/organisations"),
     (Permission.TOOLKIT_ADMINISTER, "Toolkits", "/admin/toolkits"),
+    (Permission.PARTNERSHIP_ADMINISTER, "Learning themes", "/admin/learning-themes"),
 )
 
 

@@ -171,7 +171,12 @@ CREATE POLICY learning_themes_read_in_partnership ON learning_themes FOR SELECT
 CREATE POLICY learning_themes_kept_by_admins ON learning_themes
     USING (maca_partnership_admin(partnership_id)) WITH CHECK (maca_partnership_admin(partnership_id));
 
+-- The partnership reads the tags (the dashboard counts them; the passages
+-- behind them stay with the contributions' own rules); its coordinators
+-- and reviewers write them.
 ALTER TABLE learning_tags ENABLE ROW LEVEL SECURITY;
+CREATE POLICY learning_tags_read_in_partnership ON learning_tags FOR SELECT
+    USING (maca_partnership_member((SELECT a.partnership_id FROM audits a WHERE a.id = audit_id)));
 CREATE POLICY learning_tags_kept_by_staff ON learning_tags
     USING (maca_partnership_staff((SELECT a.partnership_id FROM audits a WHERE a.id = audit_id)))
     WITH CHECK (maca_partnership_staff((SELECT a.partnership_id FROM audits a WHERE a.id = audit_id)));

@@ -1,0 +1,199 @@
+"""Learning: the partnership's themes (a list its administrator keeps) and
+reviewers' tags on passages of learning, counted for the dashboard."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+
+class ThemeRow(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    name: str
+    description: str | None
+    active: bool
+    row_version: int
+    updated_at: datetime.datetime
+
+
+class TagRow(msgspec.Struct, frozen=True, kw_only=True):
+    audit_id: UUID
+    organisation_id: UUID | None  # None: the panel's record
+    question_id: str
+    theme_id: UUID
+
+
+class ThemeCountRow(msgspec.Struct, frozen=True, kw_only=True):
+    theme_id: UUID
+    name: str
+    passages: int
+    audits: int
+
+
+_THEME = "id, name, description, active, row_version, updated_at"
+
+
+async def themes(connection: asyncpg.Connection[Any], partnership_id: UUID) -> list[ThemeRow]:
+    rows = await connection.fetch(
+        f"SELECT {_THEME} FROM learning_themes WHERE partnership_id = $1 ORDER BY active DESC, name",  # noqa: S608
+        partnership_id,
+    )
+    return [msgspec.convert(dict(r), ThemeRow) for r in rows]
+
+
+async def add_theme(
+    connection: asyncpg.Connection[Any], partnership_id: UUID, name: str, description: str | None, user_id: UUID
+) -> ThemeRow | None:
+    """The new theme; None if the partnership has one of that name."""
+    row = await connection.fetchrow(
+        f"""
+        INSERT INTO learning_themes (partnership_id, name, description, updated_by) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (partnership_id, name) DO NOTHING
+        RETURNING {_THEME}
+        """,  # noqa: S608
+        partnership_id,
+        name,
+        description,
+        user_id,
+    )
+    return None if row is None else msgspec.convert(dict(row), ThemeRow)
+
+
+async def set_active(
+    connection: asyncpg.Connection[Any], partnership_id: UUID, theme_id: UUID, active: bool, user_id: UUID
+) -> ThemeRow | None:
+    row = await connection.fetchrow(
+        f"""
+        UPDATE learning_themes SET active = $3, updated_by = $4, updated_at = now(), row_version = row_version + 1
+        WHERE partnership_id = $1 AND id = $2
+        RETURNING {_THEME}
+        """,  # noqa: S608
+        partnership_id,
+        theme_id,
+        active,
+        user_id,
+    )
+    return None if row is None else msgspec.convert(dict(row), ThemeRow)
+
+
+async def tags_of(connection: asyncpg.Connection[Any], audit_id: UUID) -> list[TagRow]:
+    rows = await connection.fetch(
+        "SELECT audit_id, organisation_id, question_id, theme_id FROM learning_tags WHERE audit_id = $1", audit_id
+    )
+    return [msgspec.convert(dict(r), TagRow) for r in rows]
+
+
+async def replace_tags(
+    connection: asyncpg.Connection[Any],
+    audit_id: UUID,
+    organisation_id: UUID | None,
+    question_id: str,
+    theme_ids: list[UUID],
+    user_id: UUID,
+) -> None:
+    """The passage's themes become ``theme_ids``."""
+    await connection.execute(
+        """
+        DELETE FROM learning_tags
+        WHERE audit_id = $1 AND organisation_id IS NOT DISTINCT FROM $2 AND question_id = $3
+          AND NOT (theme_id = ANY($4::uuid[]))
+        """,
+        audit_id,
+        organisation_id,
+        question_id,
+        theme_ids,
+    )
+    await connection.executemany(
+        """
+        INSERT INTO learning_tags (audit_id, organisation_id, question_id, theme_id, tagged_by)
+        VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING
+        """,
+        [(audit_id, organisation_id, question_id, t, user_id) for t in theme_ids],
+    )
+
+
+async def theme_counts(
+    connection: asyncpg.Connection[Any], partnership_id: UUID, *, programme_id: UUID | None = None
+) -> list[ThemeCountRow]:
+    """Each theme of the partnership with how many passages and audits are
+    tagged with it (a programme's only, when given): one index scan per theme."""
+    rows = await connection.fetch(
+        """
+        SELECT t.id AS theme_id, t.name,
+               count(g.theme_id)::int AS passages, count(DISTINCT g.audit_id)::int AS audits
+          FROM learning_themes t
+          LEFT JOIN learning_tags g ON g.theme_id = t.id
+               AND ($2::uuid IS NULL OR g.audit_id IN (SELECT a.id FROM audits a WHERE a.programme_id = $2))
+         WHERE t.partnership_id = $1
+         GROUP BY t.id, t.name
+         ORDER BY count(g.theme_id) DESC, t.name
+        """,
+        partnership_id,
+        programme_id,
+    )
+    return [msgspec.convert(dict(r), ThemeCountRow) for r in rows]
+
+
+async def tagged(
+    connection: asyncpg.Connection[Any], theme_id: UUID, *, programme_id: UUID | None = None, limit: int = 50
+) -> list[TagRow]:
+    """The passages tagged with a theme, newest audits first."""
+    rows = await connection.fetch(
+        """
+        SELECT g.audit_id, g.organisation_id, g.question_id, g.theme_id
+          FROM learning_tags g
+         WHERE g.theme_id = $1
+           AND ($2::uuid IS NULL OR g.audit_id IN (SELECT a.id FROM audits a WHERE a.programme_id = $2))
+         ORDER BY g.tagged_at DESC
+         LIMIT $3
+        """,
+        theme_id,
+        programme_id,
+        limit,
+    )
+    return [msgspec.convert(dict(r), TagRow) for r in rows]
+
+
+class FoundContributionRow(msgspec.Struct, frozen=True, kw_only=True):
+    audit_id: UUID
+    organisation_id: UUID
+    organisation_name: str
+    content: dict[str, Any]
+
+
+async def search_submitted(
+    connection: asyncpg.Connection[Any],
+    partnership_id: UUID,
+    question_ids: list[str],
+    words: str,
+    *,
+    programme_id: UUID | None = None,
+    limit: int = 50,
+) -> list[FoundContributionRow]:
+    """Submitted contributions of the partnership (a programme's, when
+    given) whose answer to one of ``question_ids`` holds ``words``."""
+    pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = await connection.fetch(
+        """
+        SELECT c.audit_id, c.organisation_id, o.name AS organisation_name, c.content
+          FROM contributions c
+          JOIN audits a ON a.id = c.audit_id
+          JOIN organisations o ON o.id = c.organisation_id
+         WHERE a.partnership_id = $1 AND c.status = 'submitted'
+           AND ($4::uuid IS NULL OR a.programme_id = $4)
+           AND EXISTS (SELECT 1 FROM unnest($2::text[]) q
+                        WHERE c.content -> 'answers' -> q ->> 'value' ILIKE $3)
+         ORDER BY c.submitted_at DESC NULLS LAST
+         LIMIT $5
+        """,
+        partnership_id,
+        question_ids,
+        pattern,
+        programme_id,
+        limit,
+    )
+    return [msgspec.convert(dict(r), FoundContributionRow) for r in rows]
