@@ -197,3 +197,33 @@ async def search_submitted(
         limit,
     )
     return [msgspec.convert(dict(r), FoundContributionRow) for r in rows]
+
+
+async def report_audit_ids(
+    connection: asyncpg.Connection[Any],
+    partnership_id: UUID,
+    *,
+    programme_id: UUID | None,
+    created_from: datetime.date | None,
+    created_to: datetime.date | None,
+    limit: int,
+) -> list[UUID]:
+    """The audits a learning report covers: a programme's, or those created
+    in a period (both ends included), oldest first."""
+    rows = await connection.fetch(
+        """
+        SELECT id FROM audits
+         WHERE partnership_id = $1 AND status <> 'draft'
+           AND ($2::uuid IS NULL OR programme_id = $2)
+           AND ($3::date IS NULL OR created_at >= $3::date)
+           AND ($4::date IS NULL OR created_at < $4::date + 1)
+         ORDER BY created_at, id
+         LIMIT $5
+        """,
+        partnership_id,
+        programme_id,
+        created_from,
+        created_to,
+        limit,
+    )
+    return [r["id"] for r in rows]
