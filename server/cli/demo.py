@@ -30,6 +30,7 @@ from agencies.applicability import Participant, applicable_sections
 from agencies.contributions import validate_contribution
 from merging import AgencyContribution, CaseFacts, Moderation, merge
 from server.audits.events import EventName
+from server.audits.learning import PANEL_OVERALL, learning_questions
 from server.cli.database import CommandError, database_url, run_migrations
 from server.db import theme_versions
 from server.db import themes as stored
@@ -74,6 +75,9 @@ class Plan:
     moderations: int = 0
     actions: int = 0
     overdue_actions: int = 0
+    programmes: int = 0
+    panels: int = 0
+    learning_tags: int = 0
     seconds: float = 0.0
 
 
@@ -199,6 +203,8 @@ class Batch:
     versions: list[tuple[Any, ...]] = field(default_factory=list)
     moderations: list[tuple[Any, ...]] = field(default_factory=list)
     actions: list[tuple[Any, ...]] = field(default_factory=list)
+    panels: list[tuple[Any, ...]] = field(default_factory=list)
+    tags: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[tuple[Any, ...]] = field(default_factory=list)
     summaries: list[AuditSummaryRow] = field(default_factory=list)
     section_counts: dict[SectionKey, SectionValues] = field(default_factory=dict)
@@ -207,6 +213,123 @@ class Batch:
 
 def _json(value: Any) -> bytes:
     return msgspec.json.encode(value)
+
+
+# The audit cycle around the audits: a programme per quarter and toolkit
+# (a third of the audits belong to one), the partnership's learning themes,
+# a panel record for most audits in review or closed, and learning tagged.
+LEARNING_THEMES = (
+    "Voice of the child",
+    "Information sharing",
+    "Management oversight",
+    "Neglect recognised late",
+    "Multi-agency planning",
+    "Recording",
+)
+
+
+@dataclass
+class Cycle:
+    programmes: dict[tuple[str, str], uuid.UUID]
+    themes: list[uuid.UUID]
+    learning: dict[str, list[str]]  # toolkit id → its learning question ids
+
+    @classmethod
+    async def prepare(
+        cls,
+        connection: asyncpg.Connection[Any],
+        registry: Registry,
+        partnership_id: uuid.UUID,
+        organisations: Sequence[OrganisationRow],
+        now: datetime.datetime,
+        plan: Plan,
+    ) -> Cycle:
+        themes = []
+        for name in LEARNING_THEMES:
+            await connection.execute(
+                "INSERT INTO learning_themes (partnership_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                partnership_id,
+                name,
+            )
+            themes.append(
+                await connection.fetchval(
+                    "SELECT id FROM learning_themes WHERE partnership_id = $1 AND name = $2", partnership_id, name
+                )
+            )
+        programmes: dict[tuple[str, str], uuid.UUID] = {}
+        for days in range(0, DAYS + 92, 91):
+            day = (now - datetime.timedelta(days=days)).date()
+            quarter = f"{day.year} Q{(day.month - 1) // 3 + 1}"
+            start = datetime.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+            for toolkit_id in registry.ids():
+                name = f"Neglect, {quarter}, {registry.current(toolkit_id).title}"
+                programme_id = await connection.fetchval(
+                    """
+                    INSERT INTO programmes (partnership_id, name, focus, period_start, period_end, toolkit_id,
+                                            selection_criteria)
+                    VALUES ($1, $2, 'Neglect of children under five', $3::date, $3::date + 90, $4,
+                            'Children on a plan for neglect, reviewed in the quarter')
+                    ON CONFLICT (partnership_id, name) DO UPDATE SET name = EXCLUDED.name
+                    RETURNING id
+                    """,
+                    partnership_id,
+                    name,
+                    start,
+                    toolkit_id,
+                )
+                await connection.executemany(
+                    "INSERT INTO programme_agencies VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    [(programme_id, o.id) for o in organisations],
+                )
+                programmes[(quarter, toolkit_id)] = programme_id
+        plan.programmes = len(programmes)
+        learning = {i: list(learning_questions(registry.current(i))) for i in registry.ids()}
+        return cls(programmes=programmes, themes=themes, learning=learning)
+
+    def programme_of(self, toolkit_id: str, created: datetime.datetime, rng: random.Random) -> uuid.UUID | None:
+        if rng.random() >= 0.33:
+            return None
+        quarter = f"{created.year} Q{(created.month - 1) // 3 + 1}"
+        return self.programmes.get((quarter, toolkit_id))
+
+    def panel_and_learning(
+        self,
+        batch: Batch,
+        plan: Plan,
+        *,
+        toolkit: Toolkit,
+        audit_id: uuid.UUID,
+        taking_part: Sequence[OrganisationRow],
+        created: datetime.datetime,
+        rng: random.Random,
+    ) -> None:
+        panel = rng.random() < 0.7
+        if panel:
+            graded = [s.id for s in toolkit.sections if s.judgement is not None and s.completed_by == "agency"]
+            batch.panels.append(
+                (
+                    audit_id,
+                    (created + datetime.timedelta(days=44)).date(),
+                    _json([{"organisation_id": str(o.id), "role": "Safeguarding lead"} for o in taking_part]),
+                    _json({rng.choice(graded): "The agencies agreed the work was timely but thin."} if graded else {}),
+                    "The panel agreed the child's voice was missing from the plan.",
+                    _json([{"decision": "Share the learning at the next practice forum"}]),
+                )
+            )
+            plan.panels += 1
+        if rng.random() < 0.6:
+            themes = rng.sample(self.themes, rng.randint(1, 2))
+            questions = self.learning.get(toolkit.id, [])
+            organisation = rng.choice(list(taking_part))
+            if questions:
+                key: tuple[uuid.UUID | None, str] = (organisation.id, rng.choice(questions))
+            elif panel:
+                key = (None, PANEL_OVERALL)
+            else:
+                return
+            for theme in themes:
+                batch.tags.append((audit_id, key[0], key[1], theme))
+                plan.learning_tags += 1
 
 
 def build_audit(
@@ -221,6 +344,7 @@ def build_audit(
     templates: Templates,
     rng: random.Random,
     now: datetime.datetime,
+    cycle: Cycle | None = None,
 ) -> None:
     toolkit = registry.current(_weighted(rng, TOOLKIT_WEIGHTS))
     status = _weighted(rng, STATUS_WEIGHTS)
@@ -248,6 +372,7 @@ def build_audit(
             status,
             created,
             created,
+            cycle.programme_of(toolkit.id, created, rng) if cycle else None,
         )
     )
     batch.events.append(
@@ -355,11 +480,17 @@ def build_audit(
                     responsible.id,
                     due,
                     completed,
+                    "completed" if completed else rng.choice(("open", "in-progress")),
+                    "Minutes of the last three strategy meetings" if completed else None,
                     created,
                 )
             )
             plan.actions += 1
             plan.overdue_actions += int(not completed and due < now.date())
+    if cycle is not None and status in ("in-review", "closed"):
+        cycle.panel_and_learning(
+            batch, plan, toolkit=toolkit, audit_id=audit_id, taking_part=taking_part, created=created, rng=rng
+        )
     judgement = merge(
         toolkit,
         CaseFacts.of(case, referring_organisation_id=referrer.id if referrer else None),
@@ -398,6 +529,7 @@ async def _write(connection: asyncpg.Connection[Any], batch: Batch) -> None:
                 "status",
                 "created_at",
                 "updated_at",
+                "programme_id",
             ),
         )
         await connection.copy_records_to_table(
@@ -440,8 +572,18 @@ async def _write(connection: asyncpg.Connection[Any], batch: Batch) -> None:
                 "responsible_organisation_id",
                 "due_date",
                 "completed",
+                "status",
+                "evidence",
                 "created_at",
             ),
+        )
+        await connection.copy_records_to_table(
+            "panel_records",
+            records=batch.panels,
+            columns=("audit_id", "held_on", "attendees", "section_narratives", "overall_narrative", "decisions"),
+        )
+        await connection.copy_records_to_table(
+            "learning_tags", records=batch.tags, columns=("audit_id", "organisation_id", "question_id", "theme_id")
         )
         await connection.copy_records_to_table(
             "events",
@@ -530,6 +672,7 @@ async def _generate(
     now = now or datetime.datetime.now(datetime.UTC)
     templates = Templates()
     plan = Plan()
+    cycle = await Cycle.prepare(connection, registry, partnership_id, organisations, now, plan)
     for start in range(0, audits, BATCH):
         numbers = range(start, min(audits, start + BATCH))
         ids = [uuid.uuid5(NAMESPACE, f"{partnership}:{seed}:{n}") for n in numbers]
@@ -550,6 +693,7 @@ async def _generate(
                 templates=templates,
                 rng=random.Random(f"{seed}:{number}"),  # noqa: S311 - demo data, repeatable by seed
                 now=now,
+                cycle=cycle,
             )
         if batch.audits:
             await _write(connection, batch)
@@ -560,7 +704,9 @@ async def _generate(
         # Every batch added to the same few thousand counted rows: rewrite
         # them compactly (outside any transaction, as VACUUM must be).
         await connection.execute("VACUUM (FULL) theme_section_counts, theme_agency_counts")
-    await connection.execute("ANALYZE audits, audit_summaries, theme_section_counts, theme_agency_counts")
+    await connection.execute(
+        "ANALYZE audits, audit_summaries, theme_section_counts, theme_agency_counts, learning_tags, panel_records"
+    )
     plan.seconds = round(time.monotonic() - started, 1)
     return plan
 
@@ -620,5 +766,6 @@ def cmd_demo(settings: Any, args: Any) -> None:
     print(
         f"{plan.audits} audits generated ({plan.skipped} already there) in {plan.seconds} s ({rate}/s): "
         f"contributions {dict(sorted(plan.contributions.items()))}, {plan.moderations} moderations, "
-        f"{plan.actions} remedial actions ({plan.overdue_actions} overdue)"
+        f"{plan.actions} remedial actions ({plan.overdue_actions} overdue), {plan.programmes} programmes, "
+        f"{plan.panels} panel records, {plan.learning_tags} learning tags"
     )

@@ -59,6 +59,34 @@ async def test_the_generator_makes_what_it_reports(db: asyncpg.Connection[Any], 
     assert await db.fetchval("SELECT sum(immediate_concerns) FROM audit_summaries") > 0
 
 
+async def test_the_generator_makes_the_audit_cycle_around_the_audits(
+    db: asyncpg.Connection[Any], toolkits: Registry
+) -> None:
+    plan = await generate(db, toolkits, audits=300, seed=7, now=NOW)
+    assert await db.fetchval("SELECT count(*) FROM programmes") == plan.programmes > 0
+    assert 0 < await db.fetchval("SELECT count(*) FROM audits WHERE programme_id IS NOT NULL") < 300
+    # An audit's programme is of its toolkit.
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM audits a JOIN programmes p ON p.id = a.programme_id "
+            "WHERE p.toolkit_id <> a.toolkit_id"
+        )
+        == 0
+    )
+    assert await db.fetchval("SELECT count(*) FROM panel_records") == plan.panels > 0
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM panel_records r JOIN audits a ON a.id = r.audit_id WHERE a.status NOT IN "
+            "('in-review', 'closed')"
+        )
+        == 0
+    )
+    assert await db.fetchval("SELECT count(*) FROM learning_tags") == plan.learning_tags > 0
+    assert await db.fetchval("SELECT count(*) FROM learning_themes") == 6
+    # Actions' status agrees with their completion.
+    assert await db.fetchval("SELECT count(*) FROM remedial_actions WHERE completed <> (status = 'completed')") == 0
+
+
 async def test_submitted_contributions_are_valid_for_their_agency_on_their_case(
     db: asyncpg.Connection[Any], toolkits: Registry
 ) -> None:
