@@ -40,6 +40,12 @@ def themes_benchmark() -> dict[str, Any]:
     return themes.run()
 
 
+def learning_benchmark() -> dict[str, Any]:
+    from tests.bench import learning
+
+    return learning.run()
+
+
 def exports_benchmark() -> dict[str, Any]:
     from tests.bench import exports
 
@@ -50,6 +56,7 @@ BENCHMARKS = {
     "merge": merge_benchmark,
     "load": load_benchmark,
     "themes": themes_benchmark,
+    "learning": learning_benchmark,
     "exports": exports_benchmark,
 }
 
