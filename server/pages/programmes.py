@@ -169,7 +169,7 @@ class ProgrammePages(PageController):
             errors.add(
                 UPLOAD_FIELD,
                 f"Nothing was imported: the file has {count} {'problem' if count == 1 else 'problems'}. "
-                "Correct them and choose the file again"
+                f"Correct {'it' if count == 1 else 'them'} and choose the file again"
                 if count
                 else str(refused.detail),
             )
