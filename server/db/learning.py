@@ -123,14 +123,20 @@ async def theme_counts(
     tagged with it (a programme's only, when given): one index scan per theme."""
     rows = await connection.fetch(
         """
-        SELECT t.id AS theme_id, t.name,
-               count(g.theme_id)::int AS passages, count(DISTINCT g.audit_id)::int AS audits
-          FROM learning_themes t
-          LEFT JOIN learning_tags g ON g.theme_id = t.id
+        WITH per_audit AS (
+            SELECT g.theme_id, g.audit_id, count(*) AS passages
+              FROM learning_tags g
+             WHERE g.theme_id IN (SELECT id FROM learning_themes WHERE partnership_id = $1)
                AND ($2::uuid IS NULL OR g.audit_id IN (SELECT a.id FROM audits a WHERE a.programme_id = $2))
+             GROUP BY g.theme_id, g.audit_id
+        )
+        SELECT t.id AS theme_id, t.name,
+               coalesce(sum(p.passages), 0)::int AS passages, count(p.audit_id)::int AS audits
+          FROM learning_themes t
+          LEFT JOIN per_audit p ON p.theme_id = t.id
          WHERE t.partnership_id = $1
          GROUP BY t.id, t.name
-         ORDER BY count(g.theme_id) DESC, t.name
+         ORDER BY 3 DESC, t.name
         """,
         partnership_id,
         programme_id,

@@ -28,8 +28,10 @@ from server.settings import load_settings
 from tests.identity import bearer, token_for
 
 COUNTS = (
-    "SELECT t.id, t.name, count(g.theme_id), count(DISTINCT g.audit_id) FROM learning_themes t "
-    "LEFT JOIN learning_tags g ON g.theme_id = t.id WHERE t.partnership_id = $1 GROUP BY t.id, t.name"
+    "WITH per_audit AS (SELECT g.theme_id, g.audit_id, count(*) AS passages FROM learning_tags g "
+    "WHERE g.theme_id IN (SELECT id FROM learning_themes WHERE partnership_id = $1) GROUP BY 1, 2) "
+    "SELECT t.id, t.name, coalesce(sum(p.passages), 0), count(p.audit_id) FROM learning_themes t "
+    "LEFT JOIN per_audit p ON p.theme_id = t.id WHERE t.partnership_id = $1 GROUP BY t.id, t.name"
 )
 
 
