@@ -704,6 +704,8 @@ async def _generate(
         # Every batch added to the same few thousand counted rows: rewrite
         # them compactly (outside any transaction, as VACUUM must be).
         await connection.execute("VACUUM (FULL) theme_section_counts, theme_agency_counts")
+        # The learning counts read the tags' (theme, audit) index alone.
+        await connection.execute("VACUUM learning_tags")
     await connection.execute(
         "ANALYZE audits, audit_summaries, theme_section_counts, theme_agency_counts, learning_tags, panel_records"
     )

@@ -120,23 +120,24 @@ async def theme_counts(
     connection: asyncpg.Connection[Any], partnership_id: UUID, *, programme_id: UUID | None = None
 ) -> list[ThemeCountRow]:
     """Each theme of the partnership with how many passages and audits are
-    tagged with it (a programme's only, when given): one index scan per theme."""
+    tagged with it (a programme's only, when given): per theme, one scan of
+    the (theme, audit) index in audit order, so an audit is counted once
+    without sorting the tags (sorting 53,020 tags of 100,000 audits on disk
+    was most of a 250 ms count)."""
     rows = await connection.fetch(
         """
-        WITH per_audit AS (
-            SELECT g.theme_id, g.audit_id, count(*) AS passages
-              FROM learning_tags g
-             WHERE g.theme_id IN (SELECT id FROM learning_themes WHERE partnership_id = $1)
-               AND ($2::uuid IS NULL OR g.audit_id IN (SELECT a.id FROM audits a WHERE a.programme_id = $2))
-             GROUP BY g.theme_id, g.audit_id
-        )
-        SELECT t.id AS theme_id, t.name,
-               coalesce(sum(p.passages), 0)::int AS passages, count(p.audit_id)::int AS audits
+        SELECT t.id AS theme_id, t.name, c.passages, c.audits
           FROM learning_themes t
-          LEFT JOIN per_audit p ON p.theme_id = t.id
+          CROSS JOIN LATERAL (
+                SELECT coalesce(sum(per_audit.n), 0)::int AS passages, count(*)::int AS audits
+                  FROM (SELECT g.audit_id, count(*) AS n
+                          FROM learning_tags g
+                         WHERE g.theme_id = t.id
+                           AND ($2::uuid IS NULL
+                                OR g.audit_id IN (SELECT a.id FROM audits a WHERE a.programme_id = $2))
+                         GROUP BY g.audit_id) per_audit) c
          WHERE t.partnership_id = $1
-         GROUP BY t.id, t.name
-         ORDER BY 3 DESC, t.name
+         ORDER BY c.passages DESC, t.name
         """,
         partnership_id,
         programme_id,
