@@ -67,16 +67,21 @@ async def test_every_kind_of_change_is_seen_by_the_next_read(people: People, db:
     assert created.status_code == 201, created.text
     assert (await themes(people, "reviewer"))["overdue_total"] == 2
 
-    # An action completed.
+    # An action completed (recorded as a kept progress update).
     completed = await request(
         people,
         "coordinator",
-        "PATCH",
-        f"/api/audits/{a_id}/actions/{created.json()['id']}",
-        json={"completed": True},
+        "POST",
+        f"/api/actions/{created.json()['id']}/updates",
+        json={
+            "status": "completed",
+            "date_reviewed": datetime.date.today().isoformat(),
+            "comments": "Plan reviewed",
+            "evidence": "Review minutes",
+        },
         headers={"If-Match": created.headers["etag"]},
     )
-    assert completed.status_code == 200, completed.text
+    assert completed.status_code == 201, completed.text
     assert (await themes(people, "reviewer"))["overdue_total"] == 1
 
     # A submission: a third audit, graded.

@@ -8,6 +8,7 @@ credential scrubber (``server/platform/log_filter.py``) is tested on its own."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 from pathlib import Path
@@ -134,12 +135,16 @@ async def journey(people: People) -> None:
     progress = await request(
         people,
         "health",
-        "PATCH",
-        f"{audit_url}/actions/{action.json()['id']}",
-        json={"comments": SECRETS["action comments"], "initials": "HH"},
+        "POST",
+        f"/api/actions/{action.json()['id']}/updates",
+        json={
+            "status": "in-progress",
+            "date_reviewed": datetime.date.today().isoformat(),
+            "comments": SECRETS["action comments"],
+        },
         headers=etag(action),
     )
-    assert progress.status_code == 200, progress.text
+    assert progress.status_code == 201, progress.text
 
     current = await request(people, "coordinator", "GET", audit_url)
     review = await request(
