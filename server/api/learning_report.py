@@ -60,7 +60,7 @@ class LearningReportController(Controller):
         "/learning.html",
         summary="The learning report of a programme or a period, as an accessible page (anonymised)",
         media_type=MediaType.HTML,
-        opt=needs(Permission.REPORT_READ),
+        opt=needs(Permission.PARTNERSHIP_OVERSEE),
     )
     async def learning_page(
         self,
@@ -81,7 +81,7 @@ class LearningReportController(Controller):
         "/learning.pdf",
         summary="The learning report as a tagged PDF (PDF/UA-1), from the same template as the page",
         media_type="application/pdf",
-        opt=needs(Permission.REPORT_READ),
+        opt=needs(Permission.PARTNERSHIP_OVERSEE),
     )
     async def learning_pdf(
         self,

@@ -151,7 +151,8 @@ class ProgrammeController(Controller):
         "/{programme_id:uuid}/cases",
         summary="Add cases to a programme, each a draft audit (coordinator): all of them or none, problems named",
         status_code=201,
-        opt=needs(Permission.PROGRAMME_MANAGE) | preconditions(IDEMPOTENCY_KEY),
+        # Cases are audits: those who create audits (who also manage programmes).
+        opt=needs(Permission.AUDIT_CREATE) | preconditions(IDEMPOTENCY_KEY),
     )
     async def add_cases(
         self,
@@ -173,7 +174,7 @@ class ProgrammeController(Controller):
         "/{programme_id:uuid}/cases.csv",
         summary="Import a programme's cases from CSV, case_reference,agencies (coordinator): every line or none",
         status_code=201,
-        opt=needs(Permission.PROGRAMME_MANAGE) | preconditions(IDEMPOTENCY_KEY),
+        opt=needs(Permission.AUDIT_CREATE) | preconditions(IDEMPOTENCY_KEY),
     )
     async def import_cases(
         self,

@@ -142,7 +142,7 @@ class ProgrammePages(PageController):
     ) -> Response[Any]:
         return await self._page(request, state, principal, programme_id)
 
-    @post("/{programme_id:uuid}/cases", cache=False, opt=needs(Permission.PROGRAMME_MANAGE))
+    @post("/{programme_id:uuid}/cases", cache=False, opt=needs(Permission.AUDIT_CREATE))
     async def import_cases(
         self,
         request: Request[Any, Any, Any],

@@ -192,10 +192,13 @@ def test_a_person_with_two_roles_holds_both_roles_permissions() -> None:
     assert may(both, Permission.CONTRIBUTION_WRITE)
     assert not may(both, Permission.JUDGEMENT_MODERATE)
     administrator = a_principal(uuid.uuid4(), uuid.uuid4(), "admin")
-    # The partnership's administration, and no audit.
+    # The partnership's administration and its audit programmes (set up,
+    # not filled: cases are audits a coordinator creates), and no audit.
     assert {permission for permission in Permission if may(administrator, permission)} == {
         Permission.ORGANISATION_READ,
         Permission.ORGANISATION_ADMINISTER,
         Permission.PARTNERSHIP_ADMINISTER,
         Permission.TOOLKIT_ADMINISTER,
+        Permission.PROGRAMME_READ,
+        Permission.PROGRAMME_MANAGE,
     }
