@@ -8,23 +8,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import errno
 import json
 import logging
+import os
+import shutil
 import socket
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from server import __version__
 from server.cli.database import CommandError, database_url, run_migrations
 from server.cli.demo import add_demo_command
 from server.cli.security import add_security_commands
 from server.cli.token import add_token_command
 from server.db.migrate import MigrationError
+from server.platform import logs
 from server.settings import Settings, SettingsError, export_database_url, load_settings, trusted_proxies
 from toolkits.registry import InvalidDefinitions
+
+if TYPE_CHECKING:
+    from server.platform.metrics_server import MetricsServer
 
 log = logging.getLogger("maca")
 
@@ -43,6 +53,48 @@ def _check_port_free(settings: Settings) -> None:
             if error.errno == errno.EADDRINUSE:
                 raise SettingsError("MACA_PORT", f"port {settings.port} on {settings.host} is already in use") from None
             raise SettingsError("MACA_HOST", f"cannot listen on {settings.host}: {error.strerror}") from None
+
+
+def _metrics_directory() -> str:
+    """Where every worker writes its counts (prometheus-client's multiprocess
+    mode): ``PROMETHEUS_MULTIPROC_DIR`` if the operator set it, emptied as
+    its documentation asks, or a new temporary folder. Set in the
+    environment before any worker imports prometheus-client."""
+    from server.platform.metrics import MULTIPROC_DIR_VARIABLE
+
+    given = os.environ.get(MULTIPROC_DIR_VARIABLE)
+    if given:
+        directory = Path(given)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+    else:
+        directory = Path(tempfile.mkdtemp(prefix="maca-metrics-"))
+        # Gone when maca serve ends (the files are only counts).
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    os.environ[MULTIPROC_DIR_VARIABLE] = str(directory)
+    return str(directory)
+
+
+def _start_metrics(settings: Settings, database_url: str) -> MetricsServer | None:
+    if settings.metrics_port == 0:
+        return None
+    from server.db.pool import app_database_url
+    from server.platform import metrics_server
+
+    try:
+        started = metrics_server.start(
+            settings.metrics_host,
+            settings.metrics_port,
+            _metrics_directory(),
+            app_database_url(settings, database_url),
+            __version__,
+        )
+    except OSError as error:
+        where = f"{settings.metrics_host}:{settings.metrics_port}"
+        raise SettingsError("MACA_METRICS_PORT", f"cannot serve metrics on {where}: {error.strerror}") from None
+    print(f"Metrics at http://{settings.metrics_host}:{started.port}/metrics  (Prometheus)", flush=True)
+    return started
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
@@ -65,6 +117,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
 
             asyncio.run(load_demo_data_once(url, settings.db_statement_cache))
         export_database_url(url)
+        metrics = _start_metrics(settings, url)
         print(f"Maca is running at {settings.base_url}/  (web pages)", flush=True)
         print(
             f"API documentation at {settings.base_url}/schema  (OpenAPI 3.1: {settings.base_url}/schema/openapi.json)"
@@ -85,7 +138,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             # uvicorn's access log prints paths and client addresses only;
             # paths carry ids, never names.
             access_log=settings.env != "production",
+            # JSON lines in production, with the request id (server/platform/logs.py).
+            log_config=logs.uvicorn_log_config(settings),
         )
+        if metrics is not None:
+            metrics.stop()
 
 
 def cmd_toolkits(settings: Settings, args: argparse.Namespace) -> None:
@@ -166,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logs.configure(settings)
         # pgserver narrates every command it runs at INFO; its warnings are enough.
         logging.getLogger("pgserver").setLevel(max(logging.WARNING, logging.getLogger().level))
         args.handler(settings, args)
