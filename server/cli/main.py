@@ -93,8 +93,17 @@ def _start_metrics(settings: Settings, database_url: str) -> MetricsServer | Non
     except OSError as error:
         where = f"{settings.metrics_host}:{settings.metrics_port}"
         raise SettingsError("MACA_METRICS_PORT", f"cannot serve metrics on {where}: {error.strerror}") from None
-    print(f"Metrics at http://{settings.metrics_host}:{started.port}/metrics  (Prometheus)", flush=True)
+    _announce(settings, f"Metrics at http://{settings.metrics_host}:{started.port}/metrics  (Prometheus)")
     return started
+
+
+def _announce(settings: Settings, line: str) -> None:
+    """A line for the person who started Maca: printed, or, when the log is
+    JSON lines for a collector, logged as one of them."""
+    if logs.log_format(settings) == "json":
+        log.info("%s", line)
+    else:
+        print(line, flush=True)
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
@@ -118,11 +127,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             asyncio.run(load_demo_data_once(url, settings.db_statement_cache))
         export_database_url(url)
         metrics = _start_metrics(settings, url)
-        print(f"Maca is running at {settings.base_url}/  (web pages)", flush=True)
-        print(
-            f"API documentation at {settings.base_url}/schema  (OpenAPI 3.1: {settings.base_url}/schema/openapi.json)"
+        _announce(settings, f"Maca is running at {settings.base_url}/  (web pages)")
+        _announce(
+            settings,
+            f"API documentation at {settings.base_url}/schema  (OpenAPI 3.1: {settings.base_url}/schema/openapi.json)",
         )
-        print("Press Ctrl-C to stop Maca and its database.", flush=True)
+        _announce(settings, "Press Ctrl-C to stop Maca and its database.")
         uvicorn.run(
             "server.asgi:app_from_environment",
             factory=True,

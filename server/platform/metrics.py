@@ -4,7 +4,7 @@ Every family is named ``maca_…`` in base units (seconds), counters end in
 ``_total``, and labels take few values (a route template, never a path; a
 status code; a reason from a closed list), as Prometheus' naming guide
 asks. Nothing personal is ever a label value: route templates name ids as
-``{audit_id:uuid}``, and reasons and kinds are Maca's own words.
+``{audit_id}``, and reasons and kinds are Maca's own words.
 
 **Every worker counts.** ``maca serve`` runs several worker processes; each
 keeps its counts in memory-mapped files under ``PROMETHEUS_MULTIPROC_DIR``

@@ -10,7 +10,7 @@ too) and, for each HTTP request:
   is in every log line written while answering (``record.request_id``), in
   the ``X-Request-Id`` response header, and on every error page, so a
   person can quote it;
-- counts it and times it, by **route template** (``/api/audits/{audit_id:uuid}``,
+- counts it and times it, by **route template** (``/api/audits/{audit_id}``,
   or ``unmatched`` when no route matched: a path is whatever the client
   typed), method and status (``server/platform/metrics.py``);
 - names the request's trace span by the same template, with the ids of its
@@ -49,9 +49,17 @@ def _given_id(scope: Scope) -> str | None:
     return None
 
 
+def _route(scope: Scope) -> str:
+    """The matched route's template (Litestar's, without its converters:
+    ``/api/audits/{audit_id}``), or ``unmatched``."""
+    return str(scope["path_template"]) if "route_handler" in scope else metrics.UNMATCHED_ROUTE
+
+
 def _path_ids(scope: Scope) -> dict[str, str]:
     """The path's parameters that are ids (UUIDs, numbers): what a span may carry."""
     ids: dict[str, str] = {}
+    if "route_handler" not in scope:
+        return ids
     for name, value in (scope.get("path_params") or {}).items():
         if isinstance(value, UUID | int) and not isinstance(value, bool):
             ids[str(name)] = str(value)
@@ -79,18 +87,18 @@ class RequestTelemetry:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                # Now, not after the answer: the request's span ends with its last chunk.
+                tracing.name_request_span(method, _route(scope), _path_ids(scope))
                 message = {**message, "headers": [*message.get("headers", ()), header]}
             await send(message)
 
+        method = str(scope.get("method", ""))
         metrics.request_started()
         try:
             await self.app(scope, receive, send_with_id)
         finally:
             metrics.request_ended()
-            method = str(scope.get("method", ""))
-            route = str(scope["path_template"]) if "route_handler" in scope else metrics.UNMATCHED_ROUTE
-            metrics.observe_request(route, method, status, time.perf_counter() - started)
-            tracing.name_request_span(method, route, _path_ids(scope) if "route_handler" in scope else {})
+            metrics.observe_request(_route(scope), method, status, time.perf_counter() - started)
             request_id.reset(token)
 
 

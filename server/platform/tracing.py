@@ -7,7 +7,7 @@ Spans carry route templates and ids, never personal data. Three layers make
 sure of it:
 
 1. A request span is named by its method alone until routing is done, then
-   ``GET /api/audits/{audit_id:uuid}`` (``server/platform/telemetry.py``
+   ``GET /api/audits/{audit_id}`` (``server/platform/telemetry.py``
    renames it and adds ``http.route`` and the path's ids as ``maca.*``).
 2. Statements' parameters are never captured (the asyncpg
    instrumentation's default, kept): Maca's SQL is parameterised, so a
