@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from server import __version__
+from server.cli.backup import add_backup_commands
 from server.cli.database import CommandError, database_url, run_migrations
 from server.cli.demo import add_demo_command
 from server.cli.security import add_security_commands
@@ -227,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
 EXTRA_COMMANDS: list[Callable[[Any], None]] = [add_token_command]
 EXTRA_COMMANDS.append(add_security_commands)
 EXTRA_COMMANDS.append(add_demo_command)
+EXTRA_COMMANDS.append(add_backup_commands)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
