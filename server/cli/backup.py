@@ -21,7 +21,8 @@ The binaries: with no ``DATABASE_URL`` (the embedded PostgreSQL) those the
 ``pgserver`` package ships beside its server (``pginstall/bin``), so the
 versions match; with a ``DATABASE_URL``, ``pg_dump`` and ``pg_restore`` from
 the ``PATH`` (PostgreSQL's client tools, of the server's major version or
-newer). The password never appears on a command line (``PGPASSWORD``).
+newer), or, when the PATH has none (as in Maca's container image), pgserver's
+PostgreSQL 16 ones. The password never appears on a command line (``PGPASSWORD``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import json
 import os
 import shutil
 import subprocess
+import warnings
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,21 +54,32 @@ PREFIX = "maca-"
 SUFFIX = ".dump"
 
 
-def binary(settings: Settings, name: str) -> str:
-    """``pg_dump`` or ``pg_restore``: the embedded PostgreSQL's own, or the PATH's."""
-    if settings.database_url is None:
+def _shipped(name: str) -> Path:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: no XDG_RUNTIME_DIR
         import pgserver
 
-        shipped = Path(pgserver.__file__).parent / "pginstall" / "bin" / name
+    return Path(pgserver.__file__).parent / "pginstall" / "bin" / name
+
+
+def binary(settings: Settings, name: str) -> str:
+    """``pg_dump`` or ``pg_restore``: the embedded PostgreSQL's own; for a
+    configured database the PATH's, or, with none there (Maca's image), the
+    one pgserver ships (PostgreSQL 16: it dumps servers up to 16)."""
+    shipped = _shipped(name)
+    if settings.database_url is None:
         if not shipped.exists():
             raise CommandError(f"the embedded PostgreSQL has no {name} at {shipped}")
         return str(shipped)
     found = shutil.which(name)
-    if found is None:
-        raise CommandError(
-            f"{name} is not on the PATH: install PostgreSQL's client tools (the server's major version or newer)"
-        )
-    return found
+    if found is not None:
+        return found
+    if shipped.exists():
+        print(f"{name} is not on the PATH: using the PostgreSQL 16 {name} the pgserver package ships")
+        return str(shipped)
+    raise CommandError(
+        f"{name} is not on the PATH: install PostgreSQL's client tools (the server's major version or newer)"
+    )
 
 
 def libpq_target(url: str) -> tuple[str, dict[str, str]]:
