@@ -136,3 +136,25 @@ def test_the_dashboard_is_importable_grafana_json() -> None:
         if panel["type"] != "row":
             assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
     assert any(v["type"] == "datasource" for v in document["templating"]["list"])
+
+
+def test_the_readme_lists_every_metric_maca_exposes_and_only_those() -> None:
+    readme = (DEPLOY.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Operating Maca", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `(maca_[a-z0-9_]+)`(?:, `(maca_[a-z0-9_]+)`)?", section, re.MULTILINE))
+    names = {name for pair in documented for name in pair if name}
+    families = {re.sub(r"_(bucket|count|sum)$", "", name) for name in exposed_names()}
+    assert names == families
+
+
+def test_the_readme_configuration_names_the_operating_settings() -> None:
+    readme = (DEPLOY.parent / "README.md").read_text(encoding="utf-8")
+    for variable in (
+        "MACA_LOG_FORMAT",
+        "MACA_METRICS_HOST",
+        "MACA_METRICS_PORT",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_SERVICE_NAME",
+        "MACA_BACKUP_DIR",
+    ):
+        assert f"| `{variable}` |" in readme, variable
