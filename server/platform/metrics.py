@@ -208,11 +208,21 @@ def _method(method: str) -> str:
     return method if method in _METHODS else "other"
 
 
+# Each (route, method, status)'s counter and histogram, looked up once:
+# ``labels()`` takes a lock and builds a key on every call. Bounded: routes
+# are the application's templates, methods and statuses few.
+_request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
-    f = families()
-    labels = {"route": route, "method": _method(method), "status": str(status)}
-    f.requests.labels(**labels).inc()
-    f.latency.labels(**labels).observe(seconds)
+    key = (route, method, status)
+    children = _request_children.get(key)
+    if children is None:
+        f = families()
+        labels = {"route": route, "method": _method(method), "status": str(status)}
+        children = _request_children[key] = (f.requests.labels(**labels), f.latency.labels(**labels))
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def request_started() -> None:
