@@ -78,14 +78,14 @@ class ReleaseCode:
     def verifies_events(self) -> bool:
         return has(self.code, "def cmd_events", "server")
 
-    def maca(self, *arguments: str, **extra: str) -> str:
+    def maca(self, *arguments: str, timeout: float = 600, **extra: str) -> str:
         done = subprocess.run(
             [sys.executable, "-m", "server.cli", *arguments],
             cwd=self.code,
             env={**self.environment, **extra},
             capture_output=True,
             text=True,
-            timeout=600,
+            timeout=timeout,
         )
         assert done.returncode == 0, f"{self.code.name}: maca {' '.join(arguments)}:\n{done.stdout}\n{done.stderr}"
         return done.stdout
