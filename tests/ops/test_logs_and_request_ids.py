@@ -67,3 +67,21 @@ def test_a_json_line_names_an_exception_by_type_and_place_never_by_its_message()
     assert line["exception"]["type"] == "ValueError"
     assert "test_logs_and_request_ids.py:" in line["exception"]["where"]
     assert "C-SENTINEL" not in json.dumps(line)
+
+
+def test_in_development_a_log_line_is_for_a_person_and_carries_the_request_id(
+    database_url: str, tmp_path: Path
+) -> None:
+    log = tmp_path / "maca.log"
+    environment = maca_environment(database_url, tmp_path / "data", MACA_ENV="development", MACA_LOG_LEVEL="info")
+    with maca_server(environment, log) as base_url:
+        page = httpx.get(f"{base_url}/no-such-page", headers={"Accept": "text/html"})
+    output = log.read_text()
+
+    page_id = page.headers["x-request-id"]
+    assert f"give them this reference: {page_id}" in page.text
+    (access,) = [line for line in output.splitlines() if "/no-such-page" in line]
+    # time LEVEL logger [request id] message
+    assert re.match(rf"\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ INFO uvicorn\.access \[{page_id}\] ", access), access
+    assert not any(line.lstrip().startswith("{") for line in output.splitlines())
+    assert re.search(r"INFO uvicorn\.error \[-\] ", output), "a line outside any request shows no id"
