@@ -20,17 +20,18 @@ from litestar.static_files import create_static_files_router
 
 from agencies.kinds import AGENCY_KIND_CODES
 from merging import policy_names
-from server import api, pages
+from server import __version__, api, pages
 from server.api import openapi
 from server.auth.permissions import PUBLIC, needs
 from server.auth.rate_limit import SignInRateLimit
 from server.auth.wiring import identity_parts
 from server.db.pool import create_pool
 from server.pages.rendering import error_page, from_a_browser
-from server.platform import log_filter, maintenance
+from server.platform import log_filter, maintenance, metrics, tracing
 from server.platform.bodies import check_request_body
 from server.platform.problems import EXCEPTION_HANDLERS
 from server.platform.security_headers import SecurityHeaders, SwaggerPagePolicy
+from server.platform.telemetry import RequestTelemetry
 from server.settings import Settings
 from toolkits.registry import Registry, load_registry
 
@@ -38,6 +39,15 @@ log = logging.getLogger("maca")
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = ROOT / "node_modules"
+POOL_SAMPLE_SECONDS = 1.0
+
+
+async def _sample_pool(pool: Any) -> None:
+    """The pool's state into the metrics, every second (reading it is a few
+    attribute reads; the gauges live in this worker's metrics file)."""
+    while True:
+        metrics.observe_pool(pool)
+        await asyncio.sleep(POOL_SAMPLE_SECONDS)
 
 
 def load_toolkits() -> Registry:
@@ -112,15 +122,20 @@ def create_app(
         app.state.maintenance = asyncio.create_task(
             maintenance.run_every(app.state.pool, settings.maintenance_minutes), name="maintenance"
         )
+        app.state.pool_sampler = asyncio.create_task(_sample_pool(app.state.pool), name="pool metrics")
         try:
             yield
         finally:
             # Stopped before the pool closes, so no run is cut off mid-way
             # by a closing connection (a cancelled run's transaction rolls back).
-            app.state.maintenance.cancel()
-            with suppress(asyncio.CancelledError):
-                await app.state.maintenance
+            for task in (app.state.maintenance, app.state.pool_sampler):
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
             await app.state.pool.close()
+            metrics.pool_closed()
+            metrics.process_exiting()
+            tracing.flush()
 
     static: list[Any] = []
     swagger_dist = NODE_MODULES / "swagger-ui-dist"
@@ -162,7 +177,7 @@ def create_app(
         state=State({"settings": settings, "toolkits": toolkits, **identity.state}),
         openapi_config=OpenAPIConfig(
             title="Maca",
-            version="0.1.0",
+            version=__version__,
             description="Multi-agency case audits for children's safeguarding partnerships.",
             # The document and its page are public; Litestar builds the
             # router's handlers, and the router carries their declaration.
@@ -177,4 +192,9 @@ def create_app(
     app = Litestar.from_config(config)
     # The document describes the problem responses Maca really gives (issue 9).
     openapi.install(app)
+    # Every request gets an id, a count and a time, and (tracing on) a span
+    # named by its route template: wrapped round Litestar's whole handler,
+    # as Litestar's own OpenTelemetry plugin does, so the router's 404s and
+    # 405s are counted too (app middleware runs only once a route matched).
+    app.asgi_handler = tracing.instrument(RequestTelemetry(app.asgi_handler), settings, __version__)
     return app

@@ -109,6 +109,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # any address, so by default only a proxy on this machine is.
     forwarded_allow_ips: str = msgspec.field(default="127.0.0.1", name="MACA_FORWARDED_ALLOW_IPS")
 
+    # Operating Maca (README "Operating Maca"). Log lines: one JSON object per
+    # line, or a human line; unset, JSON in production.
+    log_format: Literal["json", "text"] | None = msgspec.field(default=None, name="MACA_LOG_FORMAT")
+    # The metrics endpoint is a port of its own, not a route people's
+    # requests can reach (server/platform/metrics_server.py); 0 turns it off.
+    metrics_host: str = msgspec.field(default="127.0.0.1", name="MACA_METRICS_HOST")
+    metrics_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = msgspec.field(default=9464, name="MACA_METRICS_PORT")
+    # Traces are sent only when an OTLP endpoint is named (OpenTelemetry's
+    # own variable; its SDK reads the rest of its OTEL_* settings itself).
+    otel_exporter_otlp_endpoint: str | None = msgspec.field(default=None, name="OTEL_EXPORTER_OTLP_ENDPOINT")
+    otel_service_name: str = msgspec.field(default="maca", name="OTEL_SERVICE_NAME")
+    # Where `maca backup` writes (unset: MACA_DATA_DIR/backups).
+    backup_dir: str | None = msgspec.field(default=None, name="MACA_BACKUP_DIR")
+
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
@@ -116,6 +130,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir)
+
+    @property
+    def backup_path(self) -> Path:
+        return Path(self.backup_dir) if self.backup_dir else self.data_path / "backups"
+
+    @property
+    def tracing(self) -> bool:
+        return self.otel_exporter_otlp_endpoint is not None
 
     @property
     def uses_dev_issuer(self) -> bool:
@@ -175,6 +197,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     if settings.public_url is not None and urlsplit(settings.public_url).scheme not in ("http", "https"):
         raise SettingsError("MACA_PUBLIC_URL", "must start with https:// (or http:// in development)")
     _check_identity(settings)
+    if settings.otel_exporter_otlp_endpoint is not None and urlsplit(
+        settings.otel_exporter_otlp_endpoint
+    ).scheme not in ("http", "https"):
+        raise SettingsError("OTEL_EXPORTER_OTLP_ENDPOINT", "must be the collector's http:// or https:// URL")
     trusted_proxies(settings.forwarded_allow_ips, "MACA_FORWARDED_ALLOW_IPS")
     return settings
 

@@ -9,6 +9,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar import MediaType, Response
 
+from server.platform.log_filter import current_request_id
+
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 _environment = Environment(
@@ -18,6 +20,8 @@ _environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+# The id of the request being answered, shown on the sign-in failure page.
+_environment.globals["request_id"] = current_request_id
 
 
 def render(

@@ -103,6 +103,7 @@ from markupsafe import Markup, escape
 from server.auth.middleware import CSRF_FIELD
 from server.auth.permissions import Permission, may
 from server.auth.principal import Principal
+from server.platform.log_filter import current_request_id
 from server.platform.problems import DATABASE_UNAVAILABLE, EXCEPTION_HANDLERS, LOGIN_REFUSED, Problem, Unauthorized
 from toolkits.model import Grade
 
@@ -464,4 +465,6 @@ def lines_html(text: str | None) -> Markup:
 
 
 environment.globals["grade_label"] = grade_label
+# The id of the request being answered, shown on error pages for a person to quote.
+environment.globals["request_id"] = current_request_id
 environment.filters["lines"] = lines_html

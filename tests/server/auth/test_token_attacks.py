@@ -16,6 +16,7 @@ import hmac
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -78,10 +79,10 @@ def hs256_with_the_public_key(settings: Settings, header: dict[str, Any], claims
 
 def with_claims(**changes: Any) -> Callable[[Settings, dict[str, Any], dict[str, Any]], str]:
     def make(settings: Settings, header: dict[str, Any], claims: dict[str, Any]) -> str:
-        # A time is taken when the token is forged, not when the module was
-        # imported: a slow run reached this test 14 minutes after collection,
-        # and "600 s in the future" was by then in the past.
-        changed = {**claims, **{k: v() if callable(v) else v for k, v in changes.items()}}
+        # A time is a number of seconds from now, counted when the token is
+        # forged: the suite can take longer than any margin from collection.
+        now = int(time.time())
+        changed = {**claims, **{k: now + v.seconds if isinstance(v, FromNow) else v for k, v in changes.items()}}
         return signed(settings, header, {k: v for k, v in changed.items() if v is not None})
 
     return make
@@ -107,16 +108,17 @@ def a_strangers_key(settings: Settings, header: dict[str, Any], claims: dict[str
     return jwt.encode(header, claims, stranger, algorithms=["RS256"])
 
 
-def now_plus(seconds: int) -> Callable[[], int]:
-    return lambda: int(time.time()) + seconds
+@dataclass(frozen=True)
+class FromNow:
+    seconds: int
 
 
 ATTACKS: list[tuple[str, Callable[[Settings, dict[str, Any], dict[str, Any]], str], str]] = [
     ("alg none", alg_none, "the token's algorithm is not accepted (only RS256, PS256, ES256)"),
     ("HS256 keyed with the RSA public key", hs256_with_the_public_key, "the token's algorithm is not accepted"),
-    ("expired", with_claims(exp=now_plus(-120)), "the token has expired"),
-    ("not yet valid", with_claims(nbf=now_plus(600)), "the token is not valid yet"),
-    ("issued in the future", with_claims(iat=now_plus(600)), "the token was issued in the future"),
+    ("expired", with_claims(exp=FromNow(-120)), "the token has expired"),
+    ("not yet valid", with_claims(nbf=FromNow(600)), "the token is not valid yet"),
+    ("issued in the future", with_claims(iat=FromNow(600)), "the token was issued in the future"),
     (
         "wrong issuer",
         with_claims(iss="https://idp.example.org/realms/other"),
