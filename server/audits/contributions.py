@@ -30,7 +30,7 @@ from agencies.applicability import Participant, applicable_sections
 from agencies.contributions import contribution_progress, validate_contribution
 from server.audits import events, summaries
 from server.audits.access import contribution_reader, own_contribution_row, visible_audit
-from server.audits.checks import MAX_REASON, check_reason, check_seen_version, invalid
+from server.audits.checks import MAX_REASON, check_reason, check_seen_version, check_text, invalid
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit, case_details_of, contribution_content, participant_of
 from server.audits.views import ContributionView, ParticipantView, VersionView, contribution_view, participant_views
@@ -39,7 +39,7 @@ from server.auth.principal import Principal
 from server.db import audits, contributions
 from server.db.audits import AuditRow
 from server.db.contributions import ContributionRow
-from server.platform.problems import Conflict, FieldError, InvalidInput, NotFound, PreconditionFailed
+from server.platform.problems import Conflict, NotFound, PreconditionFailed
 from toolkits.answers import CaseDetails, ContributionContent
 from toolkits.model import Section, Toolkit
 from toolkits.registry import Registry
@@ -333,10 +333,11 @@ async def submit_contribution(
 
 
 def check_return_comment(comment: str) -> None:
-    if not comment.strip() or len(comment) > MAX_REASON:
-        raise InvalidInput(
-            errors=[FieldError(field="$.comment", message=f"say what is needed, in 1 to {MAX_REASON} characters")]
-        )
+    problems = check_text(
+        comment, field="$.comment", required=True, missing=f"say what is needed, in 1 to {MAX_REASON} characters"
+    )
+    if problems:
+        raise invalid(problems)
 
 
 async def return_contribution(

@@ -49,6 +49,7 @@ from server.platform.transactions import once_per_key, unit_of_work
 from toolkits.answers import CaseDetails
 from toolkits.model import Toolkit
 from toolkits.registry import Registry, UnknownToolkit
+from toolkits.text import has_visible_character
 from toolkits.validation import validate_case_details
 
 PAGE_SIZE: Final = 20
@@ -527,7 +528,7 @@ class AuditPages(PageController):
         form = await read_form(request)
         comment = form.text("comment")
         errors = FormErrors()
-        if not comment:
+        if not has_visible_character(comment):
             errors.add("comment", "Enter what the agency needs to do")
         elif len(comment) > MAX_REASON:
             errors.add("comment", f"What the agency needs to do must be {MAX_REASON} characters or fewer")
