@@ -28,8 +28,10 @@ from server.auth.wiring import identity_parts
 from server.db.pool import create_pool
 from server.pages.rendering import error_page, from_a_browser
 from server.platform import log_filter, maintenance
+from server.platform.bodies import BodyFirst
 from server.platform.problems import EXCEPTION_HANDLERS
 from server.platform.security_headers import SecurityHeaders, SwaggerPagePolicy
+from server.platform.writes import WriteLimit
 from server.settings import Settings
 from toolkits.registry import Registry, load_registry
 
@@ -151,7 +153,10 @@ def create_app(
         # router's own 404/405 too; the documentation page gets a policy
         # naming its inline blocks by hash. Sign-in attempts are counted.
         before_send=[SecurityHeaders(settings)],
-        middleware=[SwaggerPagePolicy(), SignInRateLimit(), *identity.middleware],
+        # The body is read whole, bounded in size and time, before anything
+        # else runs; each person's writes take their turn once they are known
+        # (server/platform/bodies.py, writes.py).
+        middleware=[BodyFirst(), SwaggerPagePolicy(), SignInRateLimit(), *identity.middleware, WriteLimit()],
         guards=identity.guards,
         dependencies=identity.dependencies,
         exception_handlers={**EXCEPTION_HANDLERS, HTTPException: _page_or_problem},

@@ -56,6 +56,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     public_url: str | None = msgspec.field(default=None, name="MACA_PUBLIC_URL")
     log_level: Literal["debug", "info", "warning", "error"] = msgspec.field(default="info", name="MACA_LOG_LEVEL")
     max_body_bytes: Positive = msgspec.field(default=1_048_576, name="MACA_MAX_BODY_BYTES")
+    # Bounded waiting (README "Security"): a request's whole body must arrive
+    # within this (408 after), before anything else of the request runs.
+    body_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=600)] = msgspec.field(
+        default=15.0, name="MACA_BODY_TIMEOUT_SECONDS"
+    )
+    # Writes one person may have running at once in a server process; more
+    # wait up to MACA_DB_TIMEOUT_SECONDS for their turn, then 429.
+    writes_per_user: Positive = msgspec.field(default=4, name="MACA_WRITES_PER_USER")
+    # Set on the maca_app role by `maca migrate`: PostgreSQL ends a statement
+    # running longer, and a session idle inside a transaction longer.
+    db_statement_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = msgspec.field(
+        default=30.0, name="MACA_DB_STATEMENT_TIMEOUT_SECONDS"
+    )
+    db_idle_in_transaction_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = msgspec.field(
+        default=30.0, name="MACA_DB_IDLE_IN_TRANSACTION_SECONDS"
+    )
 
     # Identity (README "Signing in"). Unset OIDC_ISSUER: Maca's own
     # development issuer at {base_url}/dev-idp (never in production).

@@ -33,13 +33,15 @@ WHY: Final[dict[int, str]] = {
     401: "Not signed in, or the access token was refused (`WWW-Authenticate` says why)",
     403: "Signed in, but without the permission this needs (or a form's CSRF token is missing)",
     404: "No such resource, or not one the caller may see",
+    408: "The request body did not arrive within `MACA_BODY_TIMEOUT_SECONDS`; send it again",
     409: "Not allowed in the resource's current state; `allowed` lists what is",
     412: "Changed since the caller read it: `If-Match` does not match the `ETag`",
     413: "The request body is larger than the server accepts",
     415: "The request body is not JSON",
     422: "The request body (or a query parameter) is not valid; `errors` names each field and what is wrong",
     428: "`If-Match` is required: read the resource first and send its `ETag` back",
-    503: "The database is not answering; try again after `Retry-After` seconds",
+    429: "The caller has too many of these in progress; try again after `Retry-After` seconds",
+    503: "The database is not answering, or Maca is too busy to finish in time; try again after `Retry-After` seconds",
 }
 
 # Routes that answer without the database.
@@ -57,7 +59,7 @@ def statuses_for(method: str, path: str, access: Access | None, *, has_query: bo
     if "{" in path or path.startswith("/api/audits"):
         statuses.append(404)
     if method in _WRITES:
-        statuses += [409, 412, 413, 415, 422, 428]
+        statuses += [408, 409, 412, 413, 415, 422, 428, 429]
     if has_query:
         statuses.append(422)
     if not path.startswith(_NO_DATABASE):
@@ -70,7 +72,7 @@ def _problem_response(status: int, problem: dict[str, Any]) -> dict[str, Any]:
         "description": WHY[status],
         "content": {PROBLEM_JSON: {"schema": problem}},
     }
-    if status == 503:
+    if status in (429, 503):
         response["headers"] = {
             "Retry-After": {"description": "seconds to wait", "schema": {"type": "string"}},
         }

@@ -389,7 +389,9 @@ def from_a_browser(request: Request[Any, Any, Any]) -> bool:
 def _from_problem(request: Request[Any, Any, Any], exc: Problem) -> Response[Any]:
     if isinstance(exc, Unauthorized):
         return sign_in_redirect(request) if from_a_browser(request) else problem_handler(request, exc)
-    return error_page(request, exc.status, exc.detail)
+    page = error_page(request, exc.status, exc.detail)
+    page.headers.update(exc.headers)  # Retry-After (429, 503), Connection: close (408)
+    return page
 
 
 def _from_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
