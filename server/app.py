@@ -32,6 +32,7 @@ from server.platform.bodies import BodyFirst
 from server.platform.problems import EXCEPTION_HANDLERS
 from server.platform.security_headers import SecurityHeaders, SwaggerPagePolicy
 from server.platform.writes import WriteLimit
+from server.reports.pdf import PdfRenderer
 from server.settings import Settings
 from toolkits.registry import Registry, load_registry
 
@@ -110,6 +111,7 @@ def create_app(
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
         app.state.pool = await create_pool(settings, dsn)
+        app.state.pdf_renderer = PdfRenderer.for_settings(settings)
         app.state.maintenance = asyncio.create_task(
             maintenance.run_every(app.state.pool, settings.maintenance_minutes), name="maintenance"
         )
@@ -122,6 +124,7 @@ def create_app(
             with suppress(asyncio.CancelledError):
                 await app.state.maintenance
             await app.state.pool.close()
+            app.state.pdf_renderer.close()
 
     static: list[Any] = []
     swagger_dist = NODE_MODULES / "swagger-ui-dist"

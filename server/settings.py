@@ -72,6 +72,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     db_idle_in_transaction_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = msgspec.field(
         default=30.0, name="MACA_DB_IDLE_IN_TRANSACTION_SECONDS"
     )
+    # Report PDFs (server/reports/pdf.py): laid out by this many processes
+    # per server worker, each replaced after so many PDFs; so many more may
+    # wait (503 past them), and one person may have so many in progress
+    # (429 past them).
+    pdf_processes: Annotated[int, msgspec.Meta(ge=1, le=16)] = msgspec.field(default=1, name="MACA_PDF_PROCESSES")
+    pdf_renders_per_process: Positive = msgspec.field(default=20, name="MACA_PDF_RENDERS_PER_PROCESS")
+    pdf_queue: NonNegative = msgspec.field(default=2, name="MACA_PDF_QUEUE")
+    pdf_per_user: Positive = msgspec.field(default=2, name="MACA_PDF_PER_USER")
 
     # Identity (README "Signing in"). Unset OIDC_ISSUER: Maca's own
     # development issuer at {base_url}/dev-idp (never in production).

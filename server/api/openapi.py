@@ -47,6 +47,8 @@ WHY: Final[dict[int, str]] = {
 # Routes that answer without the database.
 _NO_DATABASE: Final = ("/healthz", "/api/toolkits")
 _WRITES: Final = frozenset({"post", "put", "patch", "delete"})
+# Reads of work rationed per person (server/reports/pdf.py).
+_RATIONED: Final = ("/report.pdf",)
 
 
 def statuses_for(method: str, path: str, access: Access | None, *, has_query: bool = False) -> list[int]:
@@ -60,6 +62,8 @@ def statuses_for(method: str, path: str, access: Access | None, *, has_query: bo
         statuses.append(404)
     if method in _WRITES:
         statuses += [408, 409, 412, 413, 415, 422, 428, 429]
+    if path.endswith(_RATIONED):
+        statuses.append(429)
     if has_query:
         statuses.append(422)
     if not path.startswith(_NO_DATABASE):

@@ -46,11 +46,18 @@ def exports_benchmark() -> dict[str, Any]:
     return exports.run()
 
 
+def pdf_benchmark() -> dict[str, Any]:
+    from tests.bench import pdf
+
+    return pdf.run()
+
+
 BENCHMARKS = {
     "merge": merge_benchmark,
     "load": load_benchmark,
     "themes": themes_benchmark,
     "exports": exports_benchmark,
+    "pdf": pdf_benchmark,
 }
 
 

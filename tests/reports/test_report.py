@@ -10,7 +10,7 @@ from uuid import UUID
 import asyncpg
 from weasyprint.formatting_structure.boxes import TextBox
 
-from server.api.reports import layout
+from server.reports.pdf import layout
 from server.reports.report import answer_text
 from tests.server.audit_fixtures import (
     People,
