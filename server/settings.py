@@ -206,6 +206,12 @@ def _check_identity(settings: Settings) -> None:
     parts = urlsplit(settings.oidc_issuer)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SettingsError("OIDC_ISSUER", "must be the provider's https:// URL")
+    if parts.scheme == "http" and settings.env == "production":
+        # Its keys would be fetched over plain HTTP: whoever is on the path
+        # could publish their own and sign any token.
+        raise SettingsError(
+            "OIDC_ISSUER", "must be https:// when MACA_ENV=production (its signing keys are fetched from it)"
+        )
 
 
 def _plain(message: str, value: object, field_name: str) -> str:
