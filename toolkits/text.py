@@ -34,6 +34,7 @@ __all__ = [
     "hidden_character",
     "is_case_reference",
     "is_identifier",
+    "isolated",
 ]
 
 # The explicit directional formatting characters of the Unicode
@@ -45,6 +46,21 @@ BIDI_CONTROLS: Final = frozenset(
     "\u2066\u2067\u2068\u2069"  # LRI RLI FSI PDI
     "\u200e\u200f\u061c"  # LRM RLM ALM
 )
+
+_OPENERS: Final = {
+    "\u202a": "\u202c",  # LRE … PDF
+    "\u202b": "\u202c",  # RLE … PDF
+    "\u202d": "\u202c",  # LRO … PDF
+    "\u202e": "\u202c",  # RLO … PDF
+    "\u2066": "\u2069",  # LRI … PDI
+    "\u2067": "\u2069",  # RLI … PDI
+    "\u2068": "\u2069",  # FSI … PDI
+}
+_FIRST_STRONG_ISOLATE: Final = "\u2068"
+_POP_DIRECTIONAL_ISOLATE: Final = "\u2069"
+_POP_DIRECTIONAL_FORMATTING: Final = "\u202c"
+# Where one bidirectional paragraph ends and the next begins (UAX #9 type B).
+_PARAGRAPH_SEPARATORS: Final = frozenset("\n\r\x1c\x1d\x1e\x85\u2029")
 
 # Letters and symbols by category that fonts draw as nothing: the Hangul
 # fillers (default-ignorable code points of category Lo) and the Braille
@@ -66,6 +82,54 @@ def has_visible_character(text: str) -> bool:
         unicodedata.category(character)[0] in _VISIBLE_CATEGORIES and character not in _DRAWN_AS_NOTHING
         for character in text
     )
+
+
+def isolated(text: str) -> str:
+    """``text`` made a directional isolate in plain text, as ``<bdi>`` makes
+    it in HTML (UAX #9 §2.7: FIRST STRONG ISOLATE … POP DIRECTIONAL
+    ISOLATE): for where no markup can go (a page's ``<title>``, a sentence
+    composed around a name). Text without bidi controls is given back as it
+    is. Otherwise each paragraph is isolated on its own, as isolates end
+    with their paragraph, after balancing its controls: a closer with no
+    opener is dropped (a stray PDI would close the isolate early), and
+    every opener left open is closed."""
+    if not any(character in BIDI_CONTROLS for character in text):
+        return text
+    paragraphs: list[str] = []
+    current: list[str] = []
+    for character in text:
+        if character in _PARAGRAPH_SEPARATORS:
+            paragraphs.append(_isolate_paragraph(current) + character)
+            current = []
+        else:
+            current.append(character)
+    paragraphs.append(_isolate_paragraph(current))
+    return "".join(paragraphs)
+
+
+def _isolate_paragraph(characters: list[str]) -> str:
+    balanced: list[str] = []
+    open_closers: list[str] = []
+    for character in characters:
+        if character in _OPENERS:
+            open_closers.append(_OPENERS[character])
+            balanced.append(character)
+        elif character == _POP_DIRECTIONAL_ISOLATE:
+            if _POP_DIRECTIONAL_ISOLATE not in open_closers:
+                continue  # closes nothing of this text's own
+            # A PDI also ends the embeddings opened inside its isolate.
+            while open_closers.pop() != _POP_DIRECTIONAL_ISOLATE:
+                pass
+            balanced.append(character)
+        elif character == _POP_DIRECTIONAL_FORMATTING:
+            if not open_closers or open_closers[-1] != _POP_DIRECTIONAL_FORMATTING:
+                continue
+            open_closers.pop()
+            balanced.append(character)
+        else:
+            balanced.append(character)
+    closing = "".join(reversed(open_closers))
+    return _FIRST_STRONG_ISOLATE + "".join(balanced) + closing + _POP_DIRECTIONAL_ISOLATE
 
 
 def hidden_character(text: str) -> str | None:

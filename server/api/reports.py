@@ -25,6 +25,7 @@ from litestar.static_files import create_static_files_router
 from server.audits.reports import read_report
 from server.auth.permissions import PUBLIC, Permission, needs
 from server.auth.principal import Principal
+from server.platform.bidi import bdi, bdi_lines
 from server.platform.transactions import unit_of_work
 from server.reports.pdf import STATIC, PdfRenderer
 from server.reports.report import CombinedReport
@@ -41,6 +42,9 @@ _environment = Environment(
     lstrip_blocks=True,
 )
 _environment.globals["utc"] = datetime.UTC
+# What a person wrote, isolated from the report around it (server/platform/bidi.py).
+_environment.filters["bdi"] = bdi
+_environment.filters["lines"] = bdi_lines
 
 # The report page needs nothing but its own stylesheet: no script at all.
 REPORT_PAGE_POLICY = (

@@ -9,6 +9,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar import MediaType, Response
 
+from server.platform.bidi import bdi
+
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 _environment = Environment(
@@ -18,6 +20,8 @@ _environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+# Names from the identity provider, isolated from the page around them.
+_environment.filters["bdi"] = bdi
 
 
 def render(

@@ -49,7 +49,7 @@ from server.platform.transactions import once_per_key, unit_of_work
 from toolkits.answers import CaseDetails
 from toolkits.model import Toolkit
 from toolkits.registry import Registry, UnknownToolkit
-from toolkits.text import has_visible_character
+from toolkits.text import has_visible_character, isolated
 from toolkits.validation import validate_case_details
 
 PAGE_SIZE: Final = 20
@@ -488,7 +488,7 @@ class AuditPages(PageController):
             "web/coordinator/return.html",
             status_code=422 if errors else 200,
             errors=errors,
-            title=f"Return {read.participant.organisation_name}'s contribution",
+            title=f"Return {isolated(read.participant.organisation_name)}'s contribution",
             audit=read.audit,
             participant=read.participant,
             contribution=read.contribution,
