@@ -84,6 +84,19 @@ def with_claims(**changes: Any) -> Callable[[Settings, dict[str, Any], dict[str,
     return make
 
 
+def with_times(**seconds_from_now: int) -> Callable[[Settings, dict[str, Any], dict[str, Any]], str]:
+    """Time claims set when the token is made, not when the module was
+    imported: a whole suite can take longer than the 600 s margin below."""
+
+    def make(settings: Settings, header: dict[str, Any], claims: dict[str, Any]) -> str:
+        now = int(time.time())
+        return with_claims(**{name: now + offset for name, offset in seconds_from_now.items()})(
+            settings, header, claims
+        )
+
+    return make
+
+
 def with_header(**changes: Any) -> Callable[[Settings, dict[str, Any], dict[str, Any]], str]:
     def make(settings: Settings, header: dict[str, Any], claims: dict[str, Any]) -> str:
         changed = {**header, **changes}
@@ -104,14 +117,12 @@ def a_strangers_key(settings: Settings, header: dict[str, Any], claims: dict[str
     return jwt.encode(header, claims, stranger, algorithms=["RS256"])
 
 
-NOW = int(time.time())
-
 ATTACKS: list[tuple[str, Callable[[Settings, dict[str, Any], dict[str, Any]], str], str]] = [
     ("alg none", alg_none, "the token's algorithm is not accepted (only RS256, PS256, ES256)"),
     ("HS256 keyed with the RSA public key", hs256_with_the_public_key, "the token's algorithm is not accepted"),
-    ("expired", with_claims(exp=NOW - 120), "the token has expired"),
-    ("not yet valid", with_claims(nbf=NOW + 600), "the token is not valid yet"),
-    ("issued in the future", with_claims(iat=NOW + 600), "the token was issued in the future"),
+    ("expired", with_times(exp=-120), "the token has expired"),
+    ("not yet valid", with_times(nbf=600), "the token is not valid yet"),
+    ("issued in the future", with_times(iat=600), "the token was issued in the future"),
     ("wrong issuer", with_claims(iss="https://idp.example.org/realms/other"), "the token is from another issuer"),
     ("wrong audience", with_claims(aud="someone-else"), "the token is for another audience"),
     ("unknown kid", with_header(kid="no-such-key"), "the token is signed with a key the issuer does not publish"),
