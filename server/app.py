@@ -29,9 +29,12 @@ from server.db.pool import create_pool
 from server.pages.rendering import error_page, from_a_browser
 from server.platform import log_filter, maintenance, metrics, tracing
 from server.platform.bodies import check_request_body
+from server.platform.body_first import BodyFirst
 from server.platform.problems import EXCEPTION_HANDLERS
 from server.platform.security_headers import SecurityHeaders, SwaggerPagePolicy
 from server.platform.telemetry import RequestTelemetry
+from server.platform.writes import WriteLimit
+from server.reports.pdf import PdfRenderer
 from server.settings import Settings
 from toolkits.registry import Registry, load_registry
 
@@ -119,6 +122,7 @@ def create_app(
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
         app.state.pool = await create_pool(settings, dsn)
+        app.state.pdf_renderer = PdfRenderer.for_settings(settings)
         app.state.maintenance = asyncio.create_task(
             maintenance.run_every(app.state.pool, settings.maintenance_minutes), name="maintenance"
         )
@@ -133,6 +137,7 @@ def create_app(
                 with suppress(asyncio.CancelledError):
                     await task
             await app.state.pool.close()
+            app.state.pdf_renderer.close()
             metrics.pool_closed()
             metrics.process_exiting()
             tracing.flush()
@@ -167,7 +172,10 @@ def create_app(
         # router's own 404/405 too; the documentation page gets a policy
         # naming its inline blocks by hash. Sign-in attempts are counted.
         before_send=[SecurityHeaders(settings)],
-        middleware=[SwaggerPagePolicy(), SignInRateLimit(), *identity.middleware],
+        # The body is read whole, bounded in size and time, before anything
+        # else runs; each person's writes take their turn once they are known
+        # (server/platform/body_first.py, writes.py).
+        middleware=[BodyFirst(), SwaggerPagePolicy(), SignInRateLimit(), *identity.middleware, WriteLimit()],
         guards=identity.guards,
         # A JSON body is read, and refused whole (415, 400, 422 naming every
         # field), before the handler's parameters are (server/platform/bodies.py).

@@ -58,6 +58,30 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     public_url: str | None = msgspec.field(default=None, name="MACA_PUBLIC_URL")
     log_level: Literal["debug", "info", "warning", "error"] = msgspec.field(default="info", name="MACA_LOG_LEVEL")
     max_body_bytes: Positive = msgspec.field(default=1_048_576, name="MACA_MAX_BODY_BYTES")
+    # Bounded waiting (README "Security"): a request's whole body must arrive
+    # within this (408 after), before anything else of the request runs.
+    body_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=600)] = msgspec.field(
+        default=15.0, name="MACA_BODY_TIMEOUT_SECONDS"
+    )
+    # Writes one person may have running at once in a server process; more
+    # wait up to MACA_DB_TIMEOUT_SECONDS for their turn, then 429.
+    writes_per_user: Positive = msgspec.field(default=4, name="MACA_WRITES_PER_USER")
+    # Set on the maca_app role by `maca migrate`: PostgreSQL ends a statement
+    # running longer, and a session idle inside a transaction longer.
+    db_statement_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = msgspec.field(
+        default=30.0, name="MACA_DB_STATEMENT_TIMEOUT_SECONDS"
+    )
+    db_idle_in_transaction_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = msgspec.field(
+        default=30.0, name="MACA_DB_IDLE_IN_TRANSACTION_SECONDS"
+    )
+    # Report PDFs (server/reports/pdf.py): laid out by this many processes
+    # per server worker, each replaced after so many PDFs; so many more may
+    # wait (503 past them), and one person may have so many in progress
+    # (429 past them).
+    pdf_processes: Annotated[int, msgspec.Meta(ge=1, le=16)] = msgspec.field(default=1, name="MACA_PDF_PROCESSES")
+    pdf_renders_per_process: Positive = msgspec.field(default=20, name="MACA_PDF_RENDERS_PER_PROCESS")
+    pdf_queue: NonNegative = msgspec.field(default=2, name="MACA_PDF_QUEUE")
+    pdf_per_user: Positive = msgspec.field(default=2, name="MACA_PDF_PER_USER")
 
     # Identity (README "Signing in"). Unset OIDC_ISSUER: Maca's own
     # development issuer at {base_url}/dev-idp (never in production).
@@ -236,6 +260,12 @@ def _check_identity(settings: Settings) -> None:
     parts = urlsplit(settings.oidc_issuer)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SettingsError("OIDC_ISSUER", "must be the provider's https:// URL")
+    if parts.scheme == "http" and settings.env == "production":
+        # Its keys would be fetched over plain HTTP: whoever is on the path
+        # could publish their own and sign any token.
+        raise SettingsError(
+            "OIDC_ISSUER", "must be https:// when MACA_ENV=production (its signing keys are fetched from it)"
+        )
 
 
 def _plain(message: str, value: object, field_name: str) -> str:

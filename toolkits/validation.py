@@ -32,6 +32,7 @@ import msgspec
 from toolkits.answers import Answer, CaseDetails, Judgement
 from toolkits.checks import SCALE_VALUES
 from toolkits.model import FIXED_CHOICES, Column, Question, Section, Toolkit
+from toolkits.text import has_visible_character, hidden_character, is_identifier
 
 __all__ = [
     "MAX_LIST",
@@ -52,6 +53,9 @@ __all__ = [
 # cannot be used to store a document.
 MAX_TEXT = 20_000
 MAX_LIST = 500  # rows, evidence references, choices in one answer
+
+# Why an identifier is refused a hidden character, after naming it.
+PLAINLY = "an identifier is written with visible characters only"
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -85,7 +89,8 @@ def is_answered(answer: Answer | None) -> bool:
         return False
     value = answer.value
     if isinstance(value, str):
-        return bool(value.strip())
+        # "\u200b" or "\u2800" is not an answer, whatever str.strip says.
+        return has_visible_character(value)
     if isinstance(value, list | tuple):
         return len(value) > 0
     return True
@@ -317,6 +322,7 @@ def validate_case_details(
         if question_id in central:
             section, question = central[question_id]
             problems.extend(answer_problems(section, question, answer, path))
+            problems.extend(_identifier_problems(question, answer.value, f"{path}.value"))
         elif question_id in agency_questions:
             problems.append(FieldProblem(field=path, message="is answered by the agencies, not a case detail"))
         else:
@@ -327,6 +333,25 @@ def validate_case_details(
                 missing_answer_problems(question, details.answers.get(question.id), f"{prefix}.answers.{question.id}")
             )
     return problems
+
+
+def _identifier_problems(question: Question, value: object, path: str) -> Iterator[FieldProblem]:
+    """A case identifier, reference or initials (``toolkits.text.is_identifier``)
+    names the case in every list and heading: it may hold no character that
+    hides itself or turns the text round (U+202E RIGHT-TO-LEFT OVERRIDE made
+    a case identifier display reversed)."""
+    if question.kind == "text" and is_identifier(question.id) and isinstance(value, str):
+        hidden = hidden_character(value)
+        if hidden is not None:
+            yield FieldProblem(field=path, message=f"contains {hidden}; {PLAINLY}")
+    elif question.kind == "rows" and isinstance(value, list):
+        for r, row in enumerate(value):
+            for column in question.columns:
+                cell = row.get(column.id) if isinstance(row, dict) else None
+                if column.kind == "text" and is_identifier(column.id) and isinstance(cell, str):
+                    hidden = hidden_character(cell)
+                    if hidden is not None:
+                        yield FieldProblem(field=f"{path}[{r}].{column.id}", message=f"contains {hidden}; {PLAINLY}")
 
 
 def case_details_progress(toolkit: Toolkit, details: CaseDetails) -> Progress:

@@ -37,7 +37,14 @@ from server.audits.access import (
     taking_part_as,
     visible_audit,
 )
-from server.audits.checks import MAX_REASON, changed_meanwhile, check_reason, check_seen_version, invalid
+from server.audits.checks import (
+    MAX_REASON,
+    changed_meanwhile,
+    check_reason,
+    check_seen_version,
+    check_text,
+    invalid,
+)
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit, case_details_of, contribution_content, participant_of
 from server.audits.views import (
@@ -53,7 +60,7 @@ from server.auth.principal import Principal
 from server.db import audits, contributions
 from server.db.audits import AuditRow
 from server.db.contributions import ContributionRow
-from server.platform.problems import Conflict, FieldError, InvalidInput, NotFound
+from server.platform.problems import Conflict, NotFound
 from toolkits.answers import CaseDetails, ContributionContent
 from toolkits.model import Section, Toolkit
 from toolkits.registry import Registry
@@ -357,10 +364,11 @@ async def submit_contribution(
 
 
 def check_return_comment(comment: str) -> None:
-    if not comment.strip() or len(comment) > MAX_REASON:
-        raise InvalidInput(
-            errors=[FieldError(field="$.comment", message=f"say what is needed, in 1 to {MAX_REASON} characters")]
-        )
+    problems = check_text(
+        comment, field="$.comment", required=True, missing=f"say what is needed, in 1 to {MAX_REASON} characters"
+    )
+    if problems:
+        raise invalid(problems)
 
 
 async def return_contribution(

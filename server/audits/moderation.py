@@ -14,7 +14,7 @@ import asyncpg
 from merging import OVERALL, PartnershipJudgement
 from server.audits import events, summaries
 from server.audits.access import visible_audit
-from server.audits.checks import MAX_MODERATION_REASON
+from server.audits.checks import MAX_MODERATION_REASON, check_text, invalid
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit
 from server.audits.judgement import judgement_of
@@ -22,15 +22,22 @@ from server.auth.permissions import Permission, require
 from server.auth.principal import Principal
 from server.db import judgements
 from server.db.audits import AuditRow
-from server.platform.problems import FieldError, InvalidInput, NotFound, PreconditionFailed
+from server.platform.problems import NotFound, PreconditionFailed
 from toolkits.registry import Registry
 
 __all__ = ["MAX_MODERATION_REASON", "Moderated", "check_moderation_reason", "moderate"]
 
 
 def check_moderation_reason(reason: str) -> None:
-    if not reason.strip():
-        raise InvalidInput(errors=[FieldError(field="$.reason", message="give the reason the panel agreed")])
+    problems = check_text(
+        reason,
+        field="$.reason",
+        required=True,
+        missing="give the reason the panel agreed",
+        max_length=MAX_MODERATION_REASON,
+    )
+    if problems:
+        raise invalid(problems)
 
 
 @dataclass(frozen=True, kw_only=True)

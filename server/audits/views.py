@@ -32,6 +32,7 @@ from server.db.audits import OrganisationRow, ParticipantRow
 from server.db.contributions import ContributionRow
 from toolkits.answers import CaseDetails, ContributionContent
 from toolkits.model import Toolkit
+from toolkits.text import is_case_reference
 from toolkits.validation import case_detail_values
 
 __all__ = [
@@ -95,9 +96,7 @@ def case_reference(toolkit: Toolkit, details: CaseDetails) -> str | None:
         if section.completed_by != "coordinator":
             continue
         for question in section.questions:
-            if question.kind == "text" and (
-                "identifier" in question.id or question.id.endswith("-id") or question.id == "case-id"
-            ):
+            if question.kind == "text" and is_case_reference(question.id):
                 answer = details.answers.get(question.id)
                 if answer is not None and isinstance(answer.value, str) and answer.value.strip():
                     return answer.value.strip()

@@ -33,6 +33,52 @@ log = logging.getLogger(__name__)
 APP_ROLE = "maca_app"
 
 
+class PoolExhausted(TimeoutError):
+    """Every connection of the pool stayed in use for as long as a request
+    may wait for one (``MACA_DB_TIMEOUT_SECONDS``): Maca is busy, and says
+    so (503 with ``Retry-After``) rather than keep the caller waiting."""
+
+
+class BoundedPool(asyncpg.Pool):
+    """asyncpg's pool, whose ``acquire`` waits at most ``acquire_timeout``
+    seconds unless told otherwise (asyncpg's own waits for ever: a red-team
+    pass held every connection and everybody else's requests hung)."""
+
+    def __init__(self, *args: Any, acquire_timeout: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.acquire_timeout = acquire_timeout
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        return _Acquiring(self, super().acquire(timeout=self.acquire_timeout if timeout is None else timeout))
+
+
+class _Acquiring:
+    """``pool.acquire()``, as an async context manager or awaited, telling a
+    pool with every connection in use (:class:`PoolExhausted`) from a
+    database that does not answer (``TimeoutError`` while connecting)."""
+
+    def __init__(self, pool: BoundedPool, acquiring: Any) -> None:
+        self._pool = pool
+        self._acquiring = acquiring
+
+    def _busy(self) -> bool:
+        return self._pool.get_size() >= self._pool.get_max_size() and self._pool.get_idle_size() == 0
+
+    async def __aenter__(self) -> Any:
+        try:
+            return await self._acquiring.__aenter__()
+        except TimeoutError:
+            if self._busy():
+                raise PoolExhausted("every database connection is in use") from None
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._acquiring.__aexit__(*exc)
+
+    def __await__(self) -> Any:
+        return self.__aenter__().__await__()
+
+
 class UnsafeApplicationRole(asyncpg.exceptions.InterfaceError):
     """The application's connection could bypass row-level security: Maca
     answers 503 rather than serve without its second wall."""
@@ -119,11 +165,19 @@ async def _keep_session(connection: asyncpg.Connection[Any]) -> None:
 async def create_pool(settings: Settings, dsn: str) -> asyncpg.Pool[Any]:
     """A pool of ``maca_app`` connections to the database ``dsn`` names,
     opened on demand (``min_size=0``), so Maca starts and reports itself
-    unready while the database is away, rather than failing to start."""
-    pool = await asyncpg.create_pool(
+    unready while the database is away, rather than failing to start. A
+    request waits at most ``MACA_DB_TIMEOUT_SECONDS`` for a connection,
+    whether the database is slow to answer or every connection is in use."""
+    pool = BoundedPool(
         app_database_url(settings, dsn),
+        acquire_timeout=settings.db_timeout_seconds,
         min_size=0,
         max_size=settings.db_pool_max,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
         statement_cache_size=settings.db_statement_cache,
         command_timeout=settings.db_timeout_seconds * 6,
         timeout=settings.db_timeout_seconds,
@@ -131,5 +185,5 @@ async def create_pool(settings: Settings, dsn: str) -> asyncpg.Pool[Any]:
         reset=_keep_session,
         server_settings={"application_name": "maca"},
     )
-    assert pool is not None
+    await pool  # opens min_size connections: none
     return pool

@@ -25,6 +25,7 @@ from litestar import Request, Response
 from litestar.datastructures import State
 
 from server.db import idempotency
+from server.platform.body_first import request_body
 from server.platform.problems import FieldError, InvalidInput, PreconditionFailed, PreconditionRequired
 
 T = TypeVar("T")
@@ -80,7 +81,11 @@ async def unit_of_work(state: State, principal: Actor) -> AsyncIterator[asyncpg.
     or a PgBouncer server connection never keeps them), and row-level
     security confines it by them: an agency to its own organisation's
     contributions, coordinators and reviewers to their partnership's
-    (migration 0005). A transaction that sets none sees no contribution."""
+    (migration 0005). A transaction that sets none sees no contribution.
+
+    The connection is waited for at most ``MACA_DB_TIMEOUT_SECONDS`` (then
+    503, ``server/db/pool.py``); the request's body was read before
+    (``server/platform/body_first.py``), so nothing inside waits on the client."""
     pool: asyncpg.Pool[Any] = state.pool
     async with pool.acquire() as connection:
         await connection.execute(_begin_as(principal))
@@ -142,7 +147,9 @@ async def idempotent(
         raise InvalidInput(
             errors=[FieldError(field="Idempotency-Key", message=f"must be 1 to {MAX_IDEMPOTENCY_KEY} characters")]
         )
-    body = await request.body()
+    # Read before the transaction opened (server/platform/body_first.py): waiting
+    # on the client here would hold a connection idle in the transaction.
+    body = request_body(request)
     digest = hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
     stored = await idempotency.claim(connection, principal.user_id, key, request.method, request.url.path, digest)
     if stored is not None:

@@ -32,6 +32,7 @@ from server.db.audits import AuditRow, ParticipantRow
 from server.db.exports import SubmittedContributionRow
 from toolkits.answers import Answer, CaseDetails, ContributionContent, Judgement
 from toolkits.model import FIXED_CHOICES, Question, Section, Toolkit
+from toolkits.text import isolated
 
 # The seed's marking (003: "RESTRICTED WHEN COMPLETED: Failure to comply with
 # the restriction is in breach of data protection and confidentiality."),
@@ -171,7 +172,7 @@ def _evidence(references: Any) -> tuple[str, ...]:
     for reference in references or ():
         document = reference.get("document") if isinstance(reference, Mapping) else getattr(reference, "document", "")
         date = reference.get("date") if isinstance(reference, Mapping) else getattr(reference, "date", None)
-        lines.append(f"{document} ({date})" if date else str(document))
+        lines.append(f"{isolated(str(document))} ({date})" if date else str(document))
     return tuple(lines)
 
 
@@ -192,7 +193,8 @@ def answer_text(toolkit: Toolkit, question: Question, value: Any) -> str:
                 if cell in (None, ""):
                     continue
                 choices = {c.value: c.label for c in column.choices}
-                cells.append(f"{column.label}: {choices.get(str(cell), _plain(cell))}")
+                # Each cell isolated: what one person wrote turns no other round.
+                cells.append(f"{column.label}: {isolated(choices.get(str(cell), _plain(cell)))}")
             rows.append("; ".join(cells))
         return "\n".join(rows)
     if question.kind == "evidence":

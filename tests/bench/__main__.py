@@ -52,12 +52,19 @@ def migrations_benchmark() -> dict[str, Any]:
     return migrations.run()
 
 
+def pdf_benchmark() -> dict[str, Any]:
+    from tests.bench import pdf
+
+    return pdf.run()
+
+
 BENCHMARKS = {
     "merge": merge_benchmark,
     "load": load_benchmark,
     "themes": themes_benchmark,
     "exports": exports_benchmark,
     "migrations": migrations_benchmark,
+    "pdf": pdf_benchmark,
 }
 
 

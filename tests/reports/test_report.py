@@ -10,7 +10,7 @@ from uuid import UUID
 import asyncpg
 from weasyprint.formatting_structure.boxes import TextBox
 
-from server.api.reports import layout
+from server.reports.pdf import layout
 from server.reports.report import answer_text
 from tests.server.audit_fixtures import (
     People,
@@ -139,7 +139,8 @@ async def test_the_report_holds_the_case_every_agency_the_judgement_moderation_a
         assert organisation_name(people, persona, full) in page
     assert HEALTH_RECOMMENDATION in page and POLICE_RECOMMENDATION in page
     assert EDUCATION_DRAFT not in page
-    assert f"{organisation_name(people, 'education', full)} (education, in-progress)" in page
+    # Names are isolated (<bdi>): what an organisation is called turns nothing round.
+    assert f"<bdi>{organisation_name(people, 'education', full)}</bdi> (education, in-progress)" in page
     # The judgement with its reasons, the disagreement, moderation, concern.
     assert "under the overall-75-25 policy" in page
     assert "Disagreement" in page and "2 grades apart" in page

@@ -173,7 +173,7 @@ async def test_overdue_agencies_are_named_on_the_list_and_the_audit(pages: Pages
     listed = await coordinator.get("/audits?overdue=yes")
     assert listed.status_code == 200
     assert "C-1001" in listed.text and "Overdue" in listed.text
-    assert "Demo NHS Foundation Trust: not started" in listed.text
+    assert "<bdi>Demo NHS Foundation Trust</bdi>: not started" in listed.text
     assert "1 of 2 submitted" in listed.text
     nothing = await coordinator.get("/audits?status=closed")
     assert "No audits match" in nothing.text
@@ -195,7 +195,7 @@ async def test_a_coordinator_returns_a_submitted_contribution_with_a_comment(pag
     reviewer = await pages.signed_in("reviewer")
     assert "/return" not in (await reviewer.get(f"/audits/{audit['id']}")).text
     page = await coordinator.get(url)
-    assert page.status_code == 200 and "What does Demo NHS Foundation Trust need to do?" in page.text
+    assert page.status_code == 200 and "What does <bdi>Demo NHS Foundation Trust</bdi> need to do?" in page.text
 
     empty = await coordinator.post(url, {"comment": "", "row_version": version_in(page.text)})
     assert empty.status_code == 422 and 'href="#comment"' in empty.text

@@ -22,6 +22,7 @@ import msgspec
 from server.pages.rendering import Form, FormErrors, grade_label
 from toolkits.answers import Answer, ContributionContent, EvidenceReference, Judgement
 from toolkits.model import FIXED_CHOICES, Question, Section, Toolkit
+from toolkits.text import isolated
 from toolkits.validation import FieldProblem, is_answered
 
 # Rows offered beyond those already filled in (no JavaScript needed to add one).
@@ -403,7 +404,9 @@ def answer_text(toolkit: Toolkit, question: Question, answer: Answer | None) -> 
         columns = {c.id: c.label for c in question.columns}
         return [
             "; ".join(
-                f"{columns.get(k, k)}: {'Yes' if v is True else v}" for k, v in row.items() if v not in ("", None)
+                f"{columns.get(k, k)}: {'Yes' if v is True else isolated(str(v))}"
+                for k, v in row.items()
+                if v not in ("", None)
             )
             for row in (value if isinstance(value, list) else [])
             if isinstance(row, dict)

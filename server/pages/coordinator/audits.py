@@ -48,6 +48,7 @@ from server.platform.problems import Conflict, InvalidInput, PreconditionFailed
 from server.platform.transactions import once_per_key, unit_of_work
 from toolkits.answers import CaseDetails
 from toolkits.model import Toolkit
+from toolkits.text import has_visible_character, isolated
 from toolkits.validation import validate_case_details
 
 PAGE_SIZE: Final = 20
@@ -488,7 +489,7 @@ class AuditPages(PageController):
             "web/coordinator/return.html",
             status_code=422 if errors else 200,
             errors=errors,
-            title=f"Return {read.participant.organisation_name}'s contribution",
+            title=f"Return {isolated(read.participant.organisation_name)}'s contribution",
             audit=read.audit,
             participant=read.participant,
             contribution=read.contribution,
@@ -528,7 +529,7 @@ class AuditPages(PageController):
         form = await read_form(request)
         comment = form.text("comment")
         errors = FormErrors()
-        if not comment:
+        if not has_visible_character(comment):
             errors.add("comment", "Enter what the agency needs to do")
         elif len(comment) > MAX_REASON:
             errors.add("comment", f"What the agency needs to do must be {MAX_REASON} characters or fewer")

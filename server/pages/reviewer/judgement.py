@@ -40,6 +40,7 @@ from server.pages.rendering import (
 from server.platform.problems import InvalidInput, NotFound, PreconditionFailed
 from server.platform.transactions import unit_of_work
 from toolkits.model import Toolkit
+from toolkits.text import has_visible_character
 
 CHANGED_SINCE: Final = (
     "The judgement changed since you opened this page (an agency submitted or amended, or another reviewer "
@@ -189,7 +190,7 @@ class ReviewPages(PageController):
         errors = FormErrors()
         if grade_text_typed not in ("1", "2", "3", "4"):
             errors.add("grade", "Select the grade the panel agreed")
-        if not reason:
+        if not has_visible_character(reason):
             errors.add("reason", "Enter the reason the panel agreed this grade")
         elif len(reason) > MAX_MODERATION_REASON:
             errors.add("reason", f"The reason must be {MAX_MODERATION_REASON} characters or fewer")
@@ -287,7 +288,7 @@ class ReviewPages(PageController):
         form = await read_form(request)
         errors = FormErrors()
         text = {name: form.text(name) for name in ("action", "who", "timescale")}
-        if not text["action"]:
+        if not has_visible_character(text["action"]):
             errors.add("action", "Enter what is to be done")
         for name, label in (("action", "The action"), ("who", "Who"), ("timescale", "The timescale")):
             if len(text[name]) > MAX_FIELD:
