@@ -276,6 +276,17 @@ def pages_of(audit: dict[str, Any], pages: Pages) -> dict[str, list[str]]:
             "/account",
         ],
         "police": ["/your-audits", mine],
+        # The administrator sees the organisation recorded at its first
+        # sign-in, under the name its token gave.
+        "admin": [
+            "/admin",
+            "/admin/organisations",
+            f"/admin/organisations/{audit['newcomer']}",
+            f"/admin/organisations/{audit['newcomer']}/change",
+            f"/admin/organisations/{audit['newcomer']}/correct",
+            "/admin/clients",
+            "/admin/trail",
+        ],
     }
 
 
@@ -285,10 +296,11 @@ SHOWN_TO = {
     "reviewer": ["organisation-name", "moderation-reason", "action-timescale"],
     "health": ["display-name", "case-religion", "answer-", "comments-", "evidence-", "judgement-impact"],
     "police": ["return-comment", "case-language"],
+    "admin": ["organisation-name"],
 }
 
 
-@pytest.mark.parametrize("persona", ["coordinator", "reviewer", "health", "police"])
+@pytest.mark.parametrize("persona", ["coordinator", "reviewer", "health", "police", "admin"])
 async def test_no_page_shows_a_persons_words_unisolated(pages: Pages, persona: str) -> None:
     audit = await hostile_audit(pages)
     session = await pages.signed_in(persona)

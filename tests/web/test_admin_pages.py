@@ -93,7 +93,7 @@ async def test_an_organisation_first_seen_at_a_sign_in_is_confirmed_or_corrected
     admin = await pages.signed_in("admin")
     listing = await admin.get("/admin/organisations")
     assert "first seen at a sign-in" in listing.text
-    organisation_id = re.search(r'href="/admin/organisations/([0-9a-f-]{36})">RX2<', listing.text)
+    organisation_id = re.search(r'href="/admin/organisations/([0-9a-f-]{36})"><bdi>RX2</bdi><', listing.text)
     assert organisation_id is not None
     url = f"/admin/organisations/{organisation_id.group(1)}"
 
