@@ -23,6 +23,8 @@ from typing import Any
 
 import asyncpg
 
+from server.db.identity import keep_key
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 # An arbitrary constant naming "Maca's schema" among advisory locks.
@@ -60,12 +62,19 @@ def read_migrations(directory: Path = MIGRATIONS) -> list[Migration]:
 
 
 async def migrate(
-    connection: asyncpg.Connection[Any], directory: Path = MIGRATIONS, *, app_password: str | None = None
+    connection: asyncpg.Connection[Any],
+    directory: Path = MIGRATIONS,
+    *,
+    app_password: str | None = None,
+    identity_key: bytes | None = None,
 ) -> list[Migration]:
     """Apply every pending migration; return those applied by this call.
 
     With ``app_password`` (server/db/pool.py), also give the application's
-    role ``maca_app`` that password, in the same transaction."""
+    role ``maca_app`` that password, in the same transaction. The key that
+    seals identities (server/db/identity.py) is ``identity_key`` if given
+    (``MACA_DB_IDENTITY_KEY``), or else the one already stored, or a new
+    random one."""
     migrations = read_migrations(directory)
     async with connection.transaction():
         await connection.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
@@ -107,6 +116,7 @@ async def migrate(
             )
         if app_password is not None:
             await set_app_password(connection, app_password)
+        await keep_key(connection, identity_key)
     return pending
 
 

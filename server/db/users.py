@@ -10,6 +10,11 @@ misconfiguration must not quietly hand one agency's audits to another).
 
 Plain values in (what a validated token said), a :class:`UserRow` out; the
 authentication layer (``server/auth/recording.py``) makes the principal.
+
+``maca_app`` may write a person, organisation or partnership only as the
+server's seal of the token's claims says (migration 0011, ``maca.recording``):
+an injected statement cannot give anyone another role or organisation, and a
+browser session's principal is read from here.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
+
+from server.db.identity import declare_recording
 
 
 class IdentityConflict(Exception):
@@ -122,6 +129,7 @@ async def record(connection: asyncpg.Connection[Any], identity: Claimed) -> User
     organisation; :class:`IdentityConflict` when the token contradicts what
     is recorded."""
     async with connection.transaction():
+        await declare_recording(connection, _recording_claims(identity))
         organisation = await _record_organisation(connection, identity)
         user_id: UUID = await connection.fetchval(
             """
@@ -152,6 +160,21 @@ async def record(connection: asyncpg.Connection[Any], identity: Claimed) -> User
         agency_kind=organisation.agency_kind,
         partnership_id=organisation.partnership_id,
     )
+
+
+def _recording_claims(identity: Claimed) -> dict[str, Any]:
+    """What the database lets this transaction write (migration 0011's
+    policies compare every written row with it)."""
+    return {
+        "issuer": identity.issuer,
+        "subject": identity.subject,
+        "organisation": identity.organisation_code,
+        "organisation_name": identity.organisation_name,
+        "agency_kind": identity.agency_kind,
+        "partnership": identity.partnership_code,
+        "name": identity.display_name,
+        "roles": sorted(identity.roles),
+    }
 
 
 def user_from_row(row: asyncpg.Record) -> UserRow:
