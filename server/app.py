@@ -27,7 +27,7 @@ from server.auth.rate_limit import SignInRateLimit
 from server.auth.wiring import identity_parts
 from server.db.pool import create_pool
 from server.pages.rendering import error_page, from_a_browser
-from server.platform import log_filter, maintenance
+from server.platform import log_filter, maintenance, trail
 from server.platform.problems import EXCEPTION_HANDLERS
 from server.platform.security_headers import SecurityHeaders, SwaggerPagePolicy
 from server.settings import Settings
@@ -111,14 +111,19 @@ def create_app(
         app.state.maintenance = asyncio.create_task(
             maintenance.run_every(app.state.pool, settings.maintenance_minutes), name="maintenance"
         )
+        # The event trail's signed checkpoints, kept outside the database.
+        app.state.trail_checkpoints = asyncio.create_task(
+            trail.run_every(app.state.pool, settings), name="trail-checkpoints"
+        )
         try:
             yield
         finally:
             # Stopped before the pool closes, so no run is cut off mid-way
             # by a closing connection (a cancelled run's transaction rolls back).
-            app.state.maintenance.cancel()
-            with suppress(asyncio.CancelledError):
-                await app.state.maintenance
+            for task in (app.state.maintenance, app.state.trail_checkpoints):
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
             await app.state.pool.close()
 
     static: list[Any] = []
