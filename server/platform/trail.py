@@ -148,6 +148,11 @@ async def run_every(pool: asyncpg.Pool[Any], settings: Settings) -> None:
         # line; the checkpoints are the point of the log here.
         log.addHandler(logging.StreamHandler())
     log.setLevel(logging.INFO)
+    if settings.trail_checkpoint_key is None and settings.env == "production":
+        log.warning(
+            "MACA_TRAIL_CHECKPOINT_KEY is unset: trail checkpoints are signed with a key generated into "
+            "MACA_DATA_DIR, which other replicas and a replaced pod do not share; set the same key everywhere"
+        )
     while True:
         await asyncio.sleep(settings.trail_checkpoint_minutes * 60)
         try:
