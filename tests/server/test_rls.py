@@ -389,6 +389,53 @@ async def test_an_agency_sees_its_own_part_and_no_one_elses(
         assert await rows_in(as_app, "contributions") == 0
 
 
+async def test_who_takes_part_is_kept_by_the_database_not_written_by_a_request(
+    as_app: asyncpg.Connection[Any], world: World, sealer: Sealer, db: asyncpg.Connection[Any]
+) -> None:
+    """An agency sees an audit by audits.taking_part, which only the
+    participants' triggers write: naming education in it shows education
+    nothing; adding education as a participant does, and removing it again
+    takes the audit away."""
+    coordinator, education = world.people["coordinator"], world.people["education"]
+
+    async def education_sees() -> int:
+        async with as_app.transaction():
+            await as_person(as_app, sealer, education)
+            return await rows_in(as_app, "audits")
+
+    async with as_app.transaction():
+        await as_person(as_app, sealer, coordinator)
+        named = "UPDATE audits SET taking_part = taking_part || $2::uuid WHERE id = $1"
+        assert await as_app.execute(named, world.audit, education.organisation_id) == "UPDATE 1"
+    assert education.organisation_id not in await db.fetchval(
+        "SELECT taking_part FROM audits WHERE id = $1", world.audit
+    )
+    assert await education_sees() == 0
+
+    async with as_app.transaction():
+        await as_person(as_app, sealer, coordinator)
+        await as_app.execute(
+            "INSERT INTO audit_participants (audit_id, organisation_id, added_by) VALUES ($1, $2, $3)",
+            world.audit,
+            education.organisation_id,
+            coordinator.user_id,
+        )
+    assert await education_sees() == 1
+    async with as_app.transaction():
+        await as_person(as_app, sealer, coordinator)
+        await as_app.execute(
+            "UPDATE audit_participants SET removed_at = now(), removed_by = $3, removal_reason = 'added in error' "
+            "WHERE audit_id = $1 AND organisation_id = $2",
+            world.audit,
+            education.organisation_id,
+            coordinator.user_id,
+        )
+    assert await education_sees() == 0
+    assert sorted(await db.fetchval("SELECT taking_part FROM audits WHERE id = $1", world.audit)) == sorted(
+        [world.people["health"].organisation_id, world.people["police"].organisation_id]
+    )
+
+
 @pytest.mark.parametrize("persona", ["coordinator", "reviewer"])
 async def test_the_partnerships_coordinators_and_reviewers_see_every_agencys_part(
     as_app: asyncpg.Connection[Any], world: World, sealer: Sealer, persona: str
