@@ -27,7 +27,7 @@ from server.auth.rate_limit import SignInRateLimit
 from server.auth.wiring import identity_parts
 from server.db.pool import create_pool
 from server.pages.rendering import error_page, from_a_browser
-from server.platform import log_filter, maintenance, metrics, tracing
+from server.platform import log_filter, maintenance, metrics, tracing, trail
 from server.platform.bodies import check_request_body
 from server.platform.body_first import BodyFirst
 from server.platform.problems import EXCEPTION_HANDLERS
@@ -127,12 +127,16 @@ def create_app(
             maintenance.run_every(app.state.pool, settings.maintenance_minutes), name="maintenance"
         )
         app.state.pool_sampler = asyncio.create_task(_sample_pool(app.state.pool), name="pool metrics")
+        # The event trail's signed checkpoints, kept outside the database.
+        app.state.trail_checkpoints = asyncio.create_task(
+            trail.run_every(app.state.pool, settings), name="trail-checkpoints"
+        )
         try:
             yield
         finally:
             # Stopped before the pool closes, so no run is cut off mid-way
             # by a closing connection (a cancelled run's transaction rolls back).
-            for task in (app.state.maintenance, app.state.pool_sampler):
+            for task in (app.state.maintenance, app.state.pool_sampler, app.state.trail_checkpoints):
                 task.cancel()
                 with suppress(asyncio.CancelledError):
                     await task

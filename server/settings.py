@@ -126,6 +126,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     maintenance_minutes: Annotated[float, msgspec.Meta(gt=0, le=24 * 60)] = msgspec.field(
         default=10.0, name="MACA_MAINTENANCE_MINUTES"
     )
+    # The key that seals who is asking for PostgreSQL (README "Database
+    # roles", migration 0011): `maca migrate` stores it where maca_app cannot
+    # read it, and the server seals each transaction's identity with it.
+    # Unset: the one `maca migrate` generated, which the server reads with
+    # the owner's DATABASE_URL (so it is needed when DATABASE_URL names maca_app).
+    db_identity_key: Annotated[str, msgspec.Meta(min_length=32)] | None = msgspec.field(
+        default=None, name="MACA_DB_IDENTITY_KEY"
+    )
+    # The event trail's signed checkpoints (README "Database roles"): how
+    # often each server process writes one, where (a file it appends to, or
+    # unset: the log), and the key that signs them. Unset key: one generated
+    # into MACA_DATA_DIR; set the same key on every replica and where you verify.
+    trail_checkpoint_minutes: Annotated[float, msgspec.Meta(gt=0, le=24 * 60)] = msgspec.field(
+        default=60.0, name="MACA_TRAIL_CHECKPOINT_MINUTES"
+    )
+    trail_checkpoint_file: str | None = msgspec.field(default=None, name="MACA_TRAIL_CHECKPOINT_FILE")
+    trail_checkpoint_key: Annotated[str, msgspec.Meta(min_length=32)] | None = msgspec.field(
+        default=None, name="MACA_TRAIL_CHECKPOINT_KEY"
+    )
     # The reverse proxies whose X-Forwarded-For (and -Proto) Maca believes:
     # addresses or networks, comma-separated, or "*". Sign-in attempts are
     # counted per client address (server/auth/rate_limit.py), which behind a proxy

@@ -40,6 +40,7 @@ from server.db import sessions
 from server.platform import metrics
 from server.platform.metrics import SignInRefusal
 from server.platform.problems import Problem
+from server.platform.transactions import unit_of_work
 from server.settings import Settings
 
 with warnings.catch_warnings():
@@ -231,7 +232,9 @@ class SignInController(Controller):
             return _failed(f"Maca cannot accept this sign-in: {rejected}.", 401, refusal)
         except Problem as problem:
             return _failed(f"Maca cannot accept this sign-in: {problem.detail}.", problem.status, None)
-        async with state.pool.acquire() as connection:
+        # The session is opened in a transaction sealed for the person it is
+        # for: the database lets maca_app open no one else's (migration 0011).
+        async with unit_of_work(state, principal) as connection:
             # A new session key on every sign-in (no session fixation).
             previous = request.cookies.get(SESSION_COOKIE)
             if previous:

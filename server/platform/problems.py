@@ -361,7 +361,15 @@ UNSTORABLE_TEXT: tuple[type[BaseException], ...] = (
 )
 
 
+# The database's own refusal to change a closed audit (migration 0011):
+# a route that forgot to check answers as the ones that check do.
+AUDIT_CLOSED_SQLSTATE = "55M01"
+
+
 def _from_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    if isinstance(exc, asyncpg.PostgresError) and exc.sqlstate == AUDIT_CLOSED_SQLSTATE:
+        log.warning("the database refused a change to a closed audit in %s %s", request.method, request.url.path)
+        return problem_response(409, "Conflict", "the audit is closed; reopen it to change it", allowed=["open"])
     unreadable = _unreadable_body(exc)
     if unreadable is not None:
         return problem_response(400, "Bad request", unreadable, errors=[FieldError(field="$", message=unreadable)])
