@@ -176,6 +176,9 @@ async def reviewer_moderates(page: Page, live_server: LiveServer, journey: Journ
     assert page.url.endswith("/audits"), page.url
     await expect(page.locator("table")).to_contain_text("2 of 2 submitted", timeout=WAIT)
     await page.get_by_role("link", name="C-2024-17").click()
+    # The audit's page, not the list still unloading (on a loaded machine
+    # axe once met a document with no body yet).
+    await page.wait_for_url(live_server.url(f"/audits/{audit_id}"))
     await journey.looked_at(page, "20-reviewer-audit")
     await page.get_by_role("link", name="The partnership judgement").click()
 
