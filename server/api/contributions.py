@@ -26,7 +26,7 @@ from server.audits.views import ContributionView, VersionView, contribution_view
 from server.auth.permissions import Permission, needs
 from server.auth.principal import Principal
 from server.platform.transactions import etag, expected_version, idempotent, json_response, unit_of_work
-from toolkits.answers import Answer, ContributionContent, Judgement
+from toolkits.answers import Answer, ContributionContent, Judgement, NotInvolved, SignificantFailure
 
 
 class ContributionDraft(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -36,6 +36,10 @@ class ContributionDraft(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     answers: dict[str, Answer] = msgspec.field(default_factory=dict)
     judgements: dict[str, Judgement] = msgspec.field(default_factory=dict)
     overall: Judgement | None = None
+    # Section id → why the agency was not involved at this stage (instead of grading it).
+    not_involved: dict[str, NotInvolved] = msgspec.field(default_factory=dict)
+    # Section id → a significant failure which has impacted on the safety of the child.
+    significant_failures: dict[str, SignificantFailure] = msgspec.field(default_factory=dict)
     reason: str | None = None
 
 
@@ -44,7 +48,13 @@ class ReturnRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 
 
 def _content(draft: ContributionDraft) -> ContributionContent:
-    return ContributionContent(answers=draft.answers, judgements=draft.judgements, overall=draft.overall)
+    return ContributionContent(
+        answers=draft.answers,
+        judgements=draft.judgements,
+        overall=draft.overall,
+        not_involved=draft.not_involved,
+        significant_failures=draft.significant_failures,
+    )
 
 
 class ContributionController(Controller):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from server.platform.problems import FieldError, InvalidInput
+from server.platform.problems import Conflict, FieldError, InvalidInput
 from server.platform.transactions import check_version
 from toolkits.validation import FieldProblem
 
@@ -21,6 +21,7 @@ __all__ = [
     "check_reason",
     "check_seen_version",
     "invalid",
+    "refuse_when_closed",
 ]
 
 MAX_REASON = 2_000
@@ -45,3 +46,15 @@ def check_seen_version(seen: int | None, current: int) -> None:
     """412 unless the caller changes the version it last saw (a form that
     lost its hidden version field saw none)."""
     check_version(-1 if seen is None else seen, current)
+
+
+def refuse_when_closed(status: str, what: str) -> None:
+    """A closed audit's judgement is final (DESIGN: "Once the audit is closed
+    the judgement is final"): nothing that would change it — a moderation,
+    a return, an amendment — is done until the audit is reopened, which
+    takes a reason. 409, naming the one move allowed."""
+    if status == "closed":
+        raise Conflict(
+            f"the audit is closed and its judgement is final; to {what}, reopen the audit first, with a reason",
+            allowed=["open"],
+        )

@@ -11,14 +11,22 @@ from uuid import UUID
 import msgspec
 
 from agencies.applicability import Participant
-from merging import CaseFacts
+from merging import CaseFacts, Policy, policy_for
 from server.db.contributions import ContributionRow
 from server.platform.problems import Conflict
 from toolkits.answers import CaseDetails, ContributionContent
 from toolkits.model import Toolkit
 from toolkits.registry import Registry, UnknownToolkit
 
-__all__ = ["StoredCase", "audit_toolkit", "case_details_of", "case_facts", "contribution_content", "participant_of"]
+__all__ = [
+    "StoredCase",
+    "audit_policy",
+    "audit_toolkit",
+    "case_details_of",
+    "case_facts",
+    "contribution_content",
+    "participant_of",
+]
 
 
 class StoredCase(Protocol):
@@ -61,3 +69,15 @@ def case_facts(audit: StoredCase) -> CaseFacts:
     """The case as the merging rules read it: who referred, and the
     coordinator's case details (question id → value)."""
     return CaseFacts.of(case_details_of(audit), referring_organisation_id=audit.referring_organisation_id)
+
+
+class _JudgedCase(Protocol):
+    @property
+    def judgement_rules(self) -> int: ...
+
+
+def audit_policy(toolkit: Toolkit, audit: _JudgedCase) -> Policy:
+    """The merge policy the audit is judged by: its toolkit version's, as it
+    was in the edition of the rules the audit was created under (an audit
+    created before a rule changed keeps its judgement)."""
+    return policy_for(toolkit, audit.judgement_rules)

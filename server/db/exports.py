@@ -59,6 +59,9 @@ class ParticipantGradesRow(msgspec.Struct, frozen=True, kw_only=True):
     judgements: dict[str, Any] | None
     # Only the case details that decide conditional sections (question id → value).
     conditions: dict[str, Any] | None
+    # Section id → {"reason"}: the sections the agency was not involved in,
+    # only for a submitted contribution (their rows have no grade).
+    not_involved: dict[str, Any] | None = None
 
 
 def _json(value: Any) -> Any:
@@ -74,7 +77,8 @@ _GRADES = """
            CASE WHEN c.status = 'submitted' THEN c.content -> 'judgements' END,
            (SELECT jsonb_object_agg(e.key, e.value -> 'value')
               FROM jsonb_each(a.case_details -> 'answers') AS e
-             WHERE e.key = ANY($8::text[]))
+             WHERE e.key = ANY($8::text[])),
+           CASE WHEN c.status = 'submitted' THEN c.content -> 'not_involved' END
       FROM audits a
       JOIN audit_participants p ON p.audit_id = a.id AND p.removed_at IS NULL
       JOIN organisations o ON o.id = p.organisation_id
@@ -131,6 +135,7 @@ async def participant_grades(
             submitted_at=row[10],
             judgements=_json(row[11]),
             conditions=_json(row[12]),
+            not_involved=_json(row[13]),
         )
 
 
