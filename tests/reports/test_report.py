@@ -56,6 +56,9 @@ async def move(people: People, audit: dict[str, Any], status: str, reason: str |
     body: dict[str, Any] = {"status": status}
     if reason:
         body["reason"] = reason
+    if status == "closed":
+        # Closing confirms what is outstanding (the panel agreed no overall grade here).
+        body |= {"confirm_outstanding": True, "reason": reason or "The panel has met"}
     moved = await request(
         people,
         "coordinator",
@@ -141,7 +144,9 @@ async def test_the_report_holds_the_case_every_agency_the_judgement_moderation_a
     assert EDUCATION_DRAFT not in page
     assert f"{organisation_name(people, 'education', full)} (education, in-progress)" in page
     # The judgement with its reasons, the disagreement, moderation, concern.
-    assert "under the overall-75-25 policy" in page
+    # The rule in plain words, never its id.
+    assert "under the partnership's 75% / 25% rule" in page.replace("&#39;", "'")
+    assert "overall-75-25" not in page
     assert "Disagreement" in page and "2 grades apart" in page
     assert PANEL_REASON in page and "Moderated" in page
     assert "Provisional" in page
