@@ -9,6 +9,8 @@ each other's data. Nothing here is a mock.
 from __future__ import annotations
 
 import secrets
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -23,6 +25,26 @@ from server.db import embedded
 from server.db.migrate import migrate
 from server.settings import Settings, load_settings
 from toolkits.registry import Registry
+
+_OWN_BASETEMP = "_maca_own_basetemp"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each run gets a temporary folder of its own, outside pytest's shared
+    ``pytest-of-<user>`` folder. Every run that starts makes that shared
+    folder private again (mode 0700), and the embedded PostgreSQL, which
+    runs as its own system user, then loses its data folder: two runs at
+    once (two checkouts on one machine) broke each other's databases."""
+    if config.option.basetemp is None:
+        folder = tempfile.mkdtemp(prefix="maca-pytest-")
+        config.option.basetemp = folder
+        setattr(config, _OWN_BASETEMP, folder)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = getattr(config, _OWN_BASETEMP, None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def with_database(url: str, database: str) -> str:
