@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from server.platform.problems import FieldError, InvalidInput, PreconditionFailed
+from server.platform.problems import Conflict, FieldError, InvalidInput, PreconditionFailed
 from server.platform.transactions import etag
 from toolkits.validation import FieldProblem
 
@@ -22,6 +22,7 @@ __all__ = [
     "check_reason",
     "check_seen_version",
     "invalid",
+    "refuse_when_closed",
 ]
 
 MAX_REASON = 2_000
@@ -62,3 +63,15 @@ def check_seen_version(seen: int | None, current: int, *, resource: str, read_at
 def changed_meanwhile(resource: str) -> PreconditionFailed:
     """412 for a write that lost a race between its read and its write."""
     return PreconditionFailed(f"{resource} changed while your change was being made; read it again and retry")
+
+
+def refuse_when_closed(status: str, what: str) -> None:
+    """A closed audit's judgement is final (DESIGN: "Once the audit is closed
+    the judgement is final"): nothing that would change it — a moderation,
+    a return, an amendment — is done until the audit is reopened, which
+    takes a reason. 409, naming the one move allowed."""
+    if status == "closed":
+        raise Conflict(
+            f"the audit is closed and its judgement is final; to {what}, reopen the audit first, with a reason",
+            allowed=["open"],
+        )

@@ -75,7 +75,7 @@ async def test_the_grades_csv_has_a_row_per_audit_agency_and_section_and_no_draf
     # Education has only a draft: its rows say so, with no grade.
     assert {(r["grade"], r["contribution_status"]) for r in by_agency["education"]} == {("", "in-progress")}
     row = health["referral"]
-    assert row["toolkit"] == "multi-agency-cp" and row["toolkit_version"] == "1"
+    assert row["toolkit"] == "multi-agency-cp" and row["toolkit_version"] == "2"
     assert (row["audit_status"], row["period_start"], row["period_end"]) == ("open", "2025-01-01", "2025-12-31")
     assert row["organisation_code"] == "demo-health" and row["section_title"] == "3. Referral"
     assert row["submitted_at"]
@@ -228,8 +228,8 @@ async def test_a_contribution_is_a_valid_questionnaire_response_of_the_toolkit(
     assert response.headers["content-type"].startswith("application/fhir+json")
     resource = response.json()
     parsed = QuestionnaireResponse.model_validate(resource)  # raises on anything FHIR R4 refuses
-    toolkit = toolkits.get("multi-agency-cp", 1)
-    assert parsed.questionnaire == "urn:maca:toolkit:multi-agency-cp|1"
+    toolkit = toolkits.get("multi-agency-cp", 2)  # new audits are of the current version
+    assert parsed.questionnaire == "urn:maca:toolkit:multi-agency-cp|2"
     assert parsed.status == "completed"
     assert set(link_ids(resource["item"])) <= set(link_ids(questionnaire(toolkit)["item"]))
     groups = {item["linkId"]: item for item in resource["item"]}
