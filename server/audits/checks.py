@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from server.platform.problems import FieldError, InvalidInput, PreconditionFailed
+from server.platform.problems import Conflict, FieldError, InvalidInput, PreconditionFailed
 from server.platform.transactions import etag
 from toolkits.text import has_visible_character
 from toolkits.validation import FieldProblem
@@ -31,6 +31,7 @@ __all__ = [
     "check_seen_version",
     "check_text",
     "invalid",
+    "refuse_when_closed",
 ]
 
 MAX_REASON = 2_000
@@ -80,3 +81,15 @@ def check_seen_version(seen: int | None, current: int, *, resource: str, read_at
 def changed_meanwhile(resource: str) -> PreconditionFailed:
     """412 for a write that lost a race between its read and its write."""
     return PreconditionFailed(f"{resource} changed while your change was being made; read it again and retry")
+
+
+def refuse_when_closed(status: str, what: str) -> None:
+    """A closed audit's judgement is final (DESIGN: "Once the audit is closed
+    the judgement is final"): nothing that would change it — a moderation,
+    a return, an amendment — is done until the audit is reopened, which
+    takes a reason. 409, naming the one move allowed."""
+    if status == "closed":
+        raise Conflict(
+            f"the audit is closed and its judgement is final; to {what}, reopen the audit first, with a reason",
+            allowed=["open"],
+        )

@@ -24,7 +24,8 @@ async def test_the_list_shows_every_toolkit_with_scale_and_counts(client: Client
         "childs-journey-early-help",
     }
     cp = listed["multi-agency-cp"]
-    assert cp["version"] == 1 and cp["versions"] == [1]
+    # Version 2 is current; version 1 stays for the audits created with it.
+    assert cp["version"] == 2 and cp["versions"] == [1, 2]
     assert [g["label"] for g in cp["scale"]] == ["Outstanding", "Good", "Adequate", "Inadequate"]
     assert cp["counts"]["questions"] > 40
 

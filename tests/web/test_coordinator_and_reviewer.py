@@ -148,7 +148,22 @@ async def test_the_audit_page_distributes_reviews_closes_and_reopens(pages: Page
     )
     assert reviewed.status_code == 303, reviewed.text
     page = await coordinator.follow(reviewed)
-    closed = await coordinator.post(f"{url}/status", {"status": "closed", "row_version": version_in(page.text)})
+    # Closing shows what it would leave undone, and needs a confirmation and a reason.
+    assert "Closing now would leave 3 things outstanding" in page.text
+    assert "Demo NHS Foundation Trust has not submitted" in page.text
+    assert "The panel has not agreed an overall grade" in page.text
+    unconfirmed = await coordinator.post(f"{url}/status", {"status": "closed", "row_version": version_in(page.text)})
+    assert unconfirmed.status_code == 422
+    assert 'href="#confirm-outstanding"' in unconfirmed.text and 'href="#reason-closed"' in unconfirmed.text
+    closed = await coordinator.post(
+        f"{url}/status",
+        {
+            "status": "closed",
+            "row_version": version_in(page.text),
+            "confirm-outstanding": "yes",
+            "reason": "Neither agency could take part this quarter",
+        },
+    )
     page = await coordinator.follow(closed)
     assert "The audit is closed" in page.text and "Reopen the audit" in page.text
 

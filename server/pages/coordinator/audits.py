@@ -407,6 +407,7 @@ class AuditPages(PageController):
             submitted=sum(1 for p in active if p.contribution_status == "submitted"),
             audit_overdue=audit_overdue(audit),
             moves=moves if may(principal, Permission.AUDIT_MOVE) else [],
+            outstanding=read.outstanding,
             may_return=may(principal, Permission.CONTRIBUTION_RETURN),
             status_tag=status_tag,
             date_text=case_form.date_text,
@@ -433,6 +434,7 @@ class AuditPages(PageController):
         form = await read_form(request)
         target = form.text("status")
         reason = form.text("reason") or None
+        confirmed = form.text("confirm-outstanding") == "yes"
         errors = FormErrors()
         if target not in STATUSES:
             errors.add("move", "Choose what to do with the audit")
@@ -449,6 +451,7 @@ class AuditPages(PageController):
                         target,
                         reason,
                         seen_version=form.int_field("row_version"),
+                        confirm_outstanding=confirmed,
                     )
                 return redirect_with_notice(f"/audits/{audit_id}", MOVE_NOTICES.get(target, "Done"))
             except PreconditionFailed:
@@ -457,14 +460,24 @@ class AuditPages(PageController):
                 errors.add("move", (conflict.detail or "This cannot be done now").capitalize())
             except InvalidInput as invalid:
                 for problem in invalid.errors:
-                    if problem.field == "$.reason":
+                    if problem.field == "$.confirm_outstanding":
+                        errors.add(
+                            "confirm-outstanding",
+                            "Confirm that you are closing the audit with these things outstanding",
+                        )
+                    elif problem.field == "$.reason":
                         errors.add(f"reason-{target}", _reason_message(problem.message))
                     elif problem.field.startswith("$.case_details"):
                         errors.add("case-details", f"Case details: {problem.message}")
                     else:
                         errors.add("participants", "Add at least one agency before distributing the audit")
         return await self._audit_page(
-            request, state, principal, audit_id, errors=errors, values={f"reason-{target}": form.raw("reason")}
+            request,
+            state,
+            principal,
+            audit_id,
+            errors=errors,
+            values={f"reason-{target}": form.raw("reason"), "confirm-outstanding": form.text("confirm-outstanding")},
         )
 
     # --- returning a contribution ---
