@@ -199,8 +199,10 @@ def missing_feature_problems(
 
 
 def short_text_problems(text: str, path: str, *, what: str, limit: int = MAX_SHORT_TEXT) -> Iterator[FieldProblem]:
-    """A reason or description that must say something, within ``limit``."""
-    if not text.strip():
+    """A reason or description that must say something, within ``limit``:
+    something visible ("\u200b" or "\u2800" says nothing, whatever
+    str.strip says; issue 18's rule for every reason)."""
+    if not has_visible_character(text):
         yield FieldProblem(field=path, message=f"give {what}")
     elif len(text) > limit:
         yield FieldProblem(field=path, message=f"is longer than {limit} characters")
@@ -221,7 +223,7 @@ def missing_judgement_problems(section: Section, judgement: Judgement | None, pa
 
 
 def _filled(text: str | None) -> bool:
-    return text is not None and bool(text.strip())
+    return text is not None and has_visible_character(text)
 
 
 def _blank(value: object) -> bool:
