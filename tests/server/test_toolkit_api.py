@@ -59,7 +59,7 @@ async def test_an_unknown_toolkit_or_agency_is_a_clear_error(client: Client) -> 
     )
     old = await client.get("/api/toolkits/multi-agency-cp", params={"version": 9})
     assert old.status_code == 404
-    assert old.json()["detail"] == "no toolkit multi-agency-cp version 9; the versions of multi-agency-cp are: 1"
+    assert old.json()["detail"] == "no toolkit multi-agency-cp version 9; the versions of multi-agency-cp are: 1, 2"
     bad = await client.get("/api/toolkits/multi-agency-cp", params={"agency": "wizards"})
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "agency"
