@@ -42,10 +42,10 @@ _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 # checked as they are created (PostgreSQL's check_function_bodies, as
 # pg_restore does), and the later migration named here replaces those
 # functions in the same transaction, before anything calls them. 0012 keyed
-# its two functions to maca_setting_uuid, which 0011 dropped; 0015 keys them
+# its two functions to maca_setting_uuid, which 0011 dropped; 0013 keys them
 # to the sealed identity. An applied migration is never edited, so this is
 # the only way 0012 applies after 0011.
-BODIES_REPLACED_LATER = {12: 15}
+BODIES_REPLACED_LATER = {12: 13}
 
 
 class MigrationError(Exception):

@@ -97,7 +97,7 @@ async def create(connection: asyncpg.Connection[Any], user_id: UUID, hours: floa
 async def find(connection: asyncpg.Connection[Any], key: str) -> SessionRow | None:
     """The current session for ``key`` and who it belongs to. An
     organisation an administrator made inactive ends its people's sessions
-    (``maca_session`` finds none for them, migration 0015)."""
+    (``maca_session`` finds none for them, migration 0013)."""
     row = await connection.fetchrow(
         """
         SELECT csrf_token, expires_at, id, issuer, subject, display_name, roles,

@@ -540,7 +540,7 @@ async def test_no_one_is_given_another_role_or_organisation_by_a_statement(
         await as_person(as_app, sealer, health)
         promote = "UPDATE users SET roles = '{coordinator,reviewer}' WHERE id = $1"
         assert await as_app.execute(promote, health.user_id) == "UPDATE 0"
-    # Administrators change organisations (migration 0015), so maca_app may
+    # Administrators change organisations (migration 0013), so maca_app may
     # update them; no one else's statement reaches a row: not without an
     # identity, not as the organisation's own auditor, not as another
     # partnership's coordinator.

@@ -1,5 +1,5 @@
 """The administration's tables behind row-level security (migration 0012,
-keyed to the sealed identity by 0015), tried as the application's own
+keyed to the sealed identity by 0013), tried as the application's own
 login role, maca_app, carrying a seal as unit_of_work does: a transaction reads
 only its own partnership's contacts, settings, toolkit choices and
 versions; only its administrators change them; nobody changes a kept
@@ -121,7 +121,7 @@ async def test_the_settings_maca_app_used_to_write_for_itself_show_nothing(
     as_app: asyncpg.Connection[Any], partnerships: Partnerships
 ) -> None:
     """Migration 0012's policies first read maca.partnership_id and
-    maca.roles, which maca_app could write for itself; 0015 keyed them to
+    maca.roles, which maca_app could write for itself; 0013 keyed them to
     the seal, so those settings, even an administrator's, show nothing."""
     async with as_app.transaction():
         await as_app.execute(
