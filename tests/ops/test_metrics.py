@@ -59,7 +59,7 @@ def test_after_a_journey_the_metrics_show_the_routes_served_and_nothing_personal
         exposition = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
 
     found = samples(exposition)
-    contribution = "/api/audits/{audit_id}/contributions/{organisation_id}"
+    contribution = "/api/audits/{audit_id}/contributions/{organisation}"
     assert requests_of(found, "/healthz", "GET") == 40
     assert requests_of(found, "/api/audits/{audit_id}/status", "POST") == 3  # open, in review, closed
     assert requests_of(found, "/api/audits", "POST") == 1

@@ -50,7 +50,7 @@ def test_traces_of_a_journey_carry_route_templates_and_ids_and_nothing_personal(
     assert set(collector.paths) == {"/v1/traces"}
     by_name = {span.name for span in spans}
     assert "POST /api/audits" in by_name
-    assert "PUT /api/audits/{audit_id}/contributions/{organisation_id}" in by_name
+    assert "PUT /api/audits/{audit_id}/contributions/{organisation}" in by_name
     assert "PUT /api/audits/{audit_id}/judgement/sections/{section_id}" in by_name
     assert "GET /sign-in" in by_name
     server_spans = [span for span in spans if "http.route" in attributes(span)]
