@@ -61,6 +61,9 @@ REVIEWED: dict[int, set[tuple[str, str]]] = {
         ("policy", "contributions"),
     },
     10: {("alter table", "audits")},
+    # A new policy: ACCESS EXCLUSIVE on audit_summaries for a catalogue
+    # change only, no row read (as 0009's policy: milliseconds at any size).
+    14: {("policy", "audit_summaries")},
     11: {
         ("alter table", "audit_participants"),
         ("alter table", "audit_summaries"),
