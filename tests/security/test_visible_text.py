@@ -105,9 +105,13 @@ async def etag_of(people: People, persona: str, url: str) -> str:
     return response.headers["etag"]
 
 
-async def move(people: People, audit_id: str, status: str, reason: str | None) -> Any:
+async def move(
+    people: People, audit_id: str, status: str, reason: str | None, *, confirm_outstanding: bool = False
+) -> Any:
     url = f"/api/audits/{audit_id}"
-    body = {"status": status} if reason is None else {"status": status, "reason": reason}
+    body: dict[str, Any] = {"status": status} if reason is None else {"status": status, "reason": reason}
+    if confirm_outstanding:
+        body["confirm_outstanding"] = True
     return await request(
         people,
         "coordinator",
@@ -122,7 +126,10 @@ async def move(people: People, audit_id: str, status: str, reason: str | None) -
 async def test_reopening_a_closed_audit_needs_a_reason_a_reader_sees(people: People, reason: str) -> None:
     audit = await submitted_audit(people)
     assert (await move(people, audit["id"], "in-review", "Police has not started; panel is booked")).status_code == 200
-    assert (await move(people, audit["id"], "closed", None)).status_code == 200
+    # Police never submitted: since issue 17 closing says so and takes a
+    # confirmation with a reason (tests/server/test_closing.py).
+    closing = "Police withdrew; the panel agreed to close"
+    assert (await move(people, audit["id"], "closed", closing, confirm_outstanding=True)).status_code == 200
 
     refused = await move(people, audit["id"], "open", reason)
 
