@@ -197,7 +197,8 @@ async def test_a_closed_audits_judgement_is_final_and_cannot_be_moderated(pages:
 
     reviewer = await pages.signed_in("reviewer")
     judgement = await reviewer.get(f"{url}/judgement")
-    assert 'id="final"' in judgement.text and "Demo Police never submitted" in judgement.text
+    # The agency's name is what a person typed, so it is isolated (<bdi>, issue 18).
+    assert 'id="final"' in judgement.text and "<bdi>Demo Police</bdi> never submitted" in judgement.text
     assert "Provisional" not in judgement.text and "Agree a grade" not in judgement.text
     moderation = await reviewer.get(f"{url}/judgement/referral")
     assert moderation.status_code == 200 and "Record the agreed grade" not in moderation.text
