@@ -442,9 +442,9 @@ def _another_issuer(given: Any, expected: str) -> str:
 
 
 def _invalid_claim(claim: str) -> str:
+    """Why a claim other than the issuer and the audience is refused
+    (those two are worded by ``_invalid``, naming what Maca expects)."""
     return {
-        "iss": "the token is from another issuer",
-        "aud": "the token is for another audience",
         "nbf": "the token is not valid yet",
         "iat": "the token was issued in the future",
         "exp": "the token's expiry is not a time",
