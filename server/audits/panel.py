@@ -23,7 +23,7 @@ import msgspec
 
 from server.audits import events
 from server.audits.access import visible_audit
-from server.audits.checks import MAX_REASON, changed_meanwhile, check_seen_version
+from server.audits.checks import MAX_REASON, changed_meanwhile, check_seen_version, refuse_when_closed
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit, case_details_of
 from server.audits.views import case_reference, today
@@ -182,8 +182,7 @@ async def record_panel(
     ``seen_version`` (0: there was none), 422 naming every problem."""
     require(principal, Permission.PANEL_RECORD)
     audit = await visible_audit(connection, principal, audit_id, for_update=True)
-    if audit.status == "closed":
-        raise Conflict("the audit is closed: its panel record is final")
+    refuse_when_closed(audit.status, "change the panel's record")
     if audit.status != "in-review":
         raise Conflict(f"the panel's record is written once the audit is in review; it is {audit.status}")
     current = await panels.get(connection, audit.id)

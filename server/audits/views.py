@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 import msgspec
@@ -32,6 +32,7 @@ from server.db.audits import OrganisationRow, ParticipantRow
 from server.db.contributions import ContributionRow
 from toolkits.answers import CaseDetails, ContributionContent
 from toolkits.model import Toolkit
+from toolkits.text import is_case_reference
 from toolkits.validation import case_detail_values
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "EventView",
     "ListedAudit",
     "OrganisationView",
+    "OutstandingItem",
     "ParticipantView",
     "ProgressView",
     "RemedialAction",
@@ -55,6 +57,7 @@ __all__ = [
     "audit_overdue",
     "case_reference",
     "case_reference_question",
+    "case_reference_questions",
     "contribution_path",
     "contribution_view",
     "organisation_view",
@@ -98,25 +101,30 @@ def case_reference(toolkit: Toolkit, details: CaseDetails) -> str | None:
     tell audits apart in a list, if the toolkit asks for one. Every page
     labels an audit by it; never by the child's initials or name, which a
     list of audits has no need to show."""
-    question_id = case_reference_question(toolkit)
-    answer = None if question_id is None else details.answers.get(question_id)
-    if answer is not None and isinstance(answer.value, str) and answer.value.strip():
-        return answer.value.strip()
+    for question_id in case_reference_questions(toolkit):
+        answer = details.answers.get(question_id)
+        if answer is not None and isinstance(answer.value, str) and answer.value.strip():
+            return answer.value.strip()
     return None
+
+
+def case_reference_questions(toolkit: Toolkit) -> list[str]:
+    """The coordinator's questions that hold the case's own reference (case
+    identifier, case ID, CF/ECINS ID), in the toolkit's order."""
+    return [
+        question.id
+        for section in toolkit.sections
+        if section.completed_by == "coordinator"
+        for question in section.questions
+        if question.kind == "text" and is_case_reference(question.id)
+    ]
 
 
 def case_reference_question(toolkit: Toolkit) -> str | None:
-    """The coordinator's question that holds the case's own reference (case
-    identifier, case ID, CF/ECINS ID), if the toolkit asks one."""
-    for section in toolkit.sections:
-        if section.completed_by != "coordinator":
-            continue
-        for question in section.questions:
-            if question.kind == "text" and (
-                "identifier" in question.id or question.id.endswith("-id") or question.id == "case-id"
-            ):
-                return question.id
-    return None
+    """The first question that holds the case's own reference, if the toolkit
+    asks one: where a programme's import writes the reference it is given."""
+    questions = case_reference_questions(toolkit)
+    return questions[0] if questions else None
 
 
 # --- an audit and who takes part --------------------------------------------------
@@ -144,6 +152,8 @@ class ParticipantView(msgspec.Struct, frozen=True, kw_only=True):
     overdue: bool
     removed_at: datetime.datetime | None = None
     removal_reason: str | None = None
+    # The sections it said it was not involved in (section ids).
+    not_involved: list[str] = msgspec.field(default_factory=list)
 
 
 def participant_views(
@@ -156,7 +166,13 @@ def participant_views(
     views: list[ParticipantView] = []
     for p in participants:
         who = participant_of(audit, p.organisation_id, p.agency_kind)
-        applicable = contribution_progress(toolkit, who, empty, case_details=values).applicable
+        # Only which sections it was not involved in matters to what applies.
+        marked = (
+            msgspec.convert({"not_involved": {s: {"reason": "-"} for s in p.not_involved}}, ContributionContent)
+            if p.not_involved
+            else empty
+        )
+        applicable = contribution_progress(toolkit, who, marked, case_details=values).applicable
         views.append(
             ParticipantView(
                 organisation_id=p.organisation_id,
@@ -178,6 +194,7 @@ def participant_views(
                 ),
                 removed_at=p.removed_at,
                 removal_reason=p.removal_reason,
+                not_involved=list(p.not_involved),
             )
         )
     return views
@@ -235,6 +252,15 @@ class VersionView(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime.datetime
 
 
+class OutstandingItem(msgspec.Struct, frozen=True, kw_only=True):
+    """Something not done that closing an audit would leave undone: an
+    agency that has not submitted, a disagreement no grade was agreed for,
+    no agreed overall grade, an immediate concern."""
+
+    kind: Literal["not-submitted", "disagreement", "no-agreed-overall", "immediate-concern"]
+    text: str
+
+
 class AuditView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     id: UUID
     toolkit: ToolkitRef
@@ -251,6 +277,10 @@ class AuditView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     # Coordinators and reviewers: who takes part and how far they are.
     participants: list[ParticipantView] | None = None
     allowed_transitions: list[str] | None = None
+    # Coordinators and reviewers, while the audit is in review: what closing
+    # it now would leave undone (closing then needs a confirmation and a
+    # reason).
+    outstanding: list[OutstandingItem] | None = None
     # Auditors: the questions their agency answers on this case, and their
     # own contribution.
     questions: Toolkit | None = None

@@ -29,6 +29,7 @@ import msgspec
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from server.platform.bidi import bdi, bdi_lines, isolated
 from server.reports import charts
 
 __all__ = [
@@ -162,6 +163,11 @@ _environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+# What a person wrote is shown isolated (server/platform/bidi.py), on the
+# page and in the PDF made from it.
+_environment.filters["bdi"] = bdi
+_environment.filters["lines"] = bdi_lines
+_environment.filters["isolated"] = isolated
 
 
 def _charts(report: LearningReport) -> dict[str, Markup | None]:

@@ -52,12 +52,26 @@ def exports_benchmark() -> dict[str, Any]:
     return exports.run()
 
 
+def migrations_benchmark() -> dict[str, Any]:
+    from tests.bench import migrations
+
+    return migrations.run()
+
+
+def pdf_benchmark() -> dict[str, Any]:
+    from tests.bench import pdf
+
+    return pdf.run()
+
+
 BENCHMARKS = {
     "merge": merge_benchmark,
     "load": load_benchmark,
     "themes": themes_benchmark,
     "learning": learning_benchmark,
     "exports": exports_benchmark,
+    "migrations": migrations_benchmark,
+    "pdf": pdf_benchmark,
 }
 
 

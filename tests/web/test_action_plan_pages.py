@@ -30,7 +30,7 @@ async def test_police_see_their_actions_and_record_two_updates_both_kept(pages: 
     assert listed.status_code == 200, listed.text
     assert "Your actions" in listed.text and ACTIONS_ROWS[0]["action"] in listed.text and "CF-4711" in listed.text
     assert 'href="/actions"' in listed.text  # in the service navigation
-    link = re.search(r'href="(/actions/[0-9a-f-]+)">Share the missing-episode log', listed.text)
+    link = re.search(r'href="(/actions/[0-9a-f-]+)"><bdi>Share the missing-episode log', listed.text)
     assert link is not None
     page = await police.get(link.group(1))
     assert "No progress has been recorded yet" in page.text and "Record progress" in page.text

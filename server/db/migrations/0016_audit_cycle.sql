@@ -3,11 +3,13 @@
 -- the multi-agency panel's record, and learning tagged with the
 -- partnership's themes.
 --
--- Row-level security on every new table, as README "Database roles" says:
--- a transaction reads only its own partnership's rows; what an agency's
--- auditor may add is narrowed to its own organisation. Nothing here is
--- changed by maca_app once kept where the history matters (progress
--- updates).
+-- Row-level security on every new table, keyed to the sealed identity of
+-- migration 0011 as README "Database roles" says (maca_organisation(),
+-- maca_partnership(), maca_overseen_partnership(), in scalar subqueries so
+-- the seal is verified once per statement): a transaction reads only its
+-- own partnership's rows; what an agency's auditor may add is narrowed to
+-- its own organisation. Nothing here is changed by maca_app once kept
+-- where the history matters (progress updates).
 
 -- 1. The action plan. Actions the tools' own action tables hold (002
 --    `remedial-actions`, 004 `remedial-actions-required`) become tracked
@@ -49,23 +51,37 @@ CREATE TABLE remedial_action_updates (
 
 CREATE INDEX remedial_action_updates_action ON remedial_action_updates (action_id, recorded_at);
 
--- Whether the transaction may see the action: its partnership's
--- coordinators and reviewers, or the organisation responsible for it.
-CREATE FUNCTION maca_action_visible(action_id uuid) RETURNS boolean LANGUAGE sql STABLE AS $$
-    SELECT coalesce((
-        SELECT r.responsible_organisation_id = maca_setting_uuid('maca.organisation_id')
-               OR maca_partnership_staff(a.partnership_id)
-          FROM remedial_actions r JOIN audits a ON a.id = r.audit_id
-         WHERE r.id = maca_action_visible.action_id), false)
-$$;
+-- An agency's submission tracks the rows of its own action table: 0011
+-- lets only the partnership's coordinators and reviewers agree an action,
+-- so an auditor may add one only from its own organisation's contribution
+-- to the audit, responsible for it itself. (Bringing a tracked action up to
+-- date on an amendment is 0011's remedial_actions_changed: the responsible
+-- organisation's.)
+CREATE POLICY remedial_actions_from_own_table ON remedial_actions FOR INSERT
+    WITH CHECK (
+        responsible_organisation_id = (SELECT maca_organisation())
+        AND EXISTS (SELECT 1 FROM contributions c
+                     WHERE c.id = remedial_actions.source_contribution_id
+                       AND c.audit_id = remedial_actions.audit_id
+                       AND c.organisation_id = (SELECT maca_organisation())));
 
--- The history is a history: maca_app adds to it and reads it, never
--- changes or removes a kept update (`maca purge` runs as the owner).
+-- The history is seen with its action (0011's remedial_actions policies
+-- apply inside: the partnership's coordinators and reviewers, or the
+-- organisation responsible); an update is added by those who may change
+-- the action, as the sealed person and organisation themselves, never in
+-- someone else's name. maca_app adds to it and reads it, never changes or
+-- removes a kept update (`maca purge` runs as the owner).
 ALTER TABLE remedial_action_updates ENABLE ROW LEVEL SECURITY;
 CREATE POLICY remedial_action_updates_read ON remedial_action_updates FOR SELECT
-    USING (maca_action_visible(action_id));
+    USING (EXISTS (SELECT 1 FROM remedial_actions r WHERE r.id = remedial_action_updates.action_id));
 CREATE POLICY remedial_action_updates_added ON remedial_action_updates FOR INSERT
-    WITH CHECK (maca_action_visible(action_id));
+    WITH CHECK (
+        recorded_by = (SELECT maca_user())
+        AND recorded_by_organisation IS NOT DISTINCT FROM (SELECT maca_organisation())
+        AND EXISTS (SELECT 1 FROM remedial_actions r JOIN audits a ON a.id = r.audit_id
+                     WHERE r.id = remedial_action_updates.action_id
+                       AND (a.partnership_id = (SELECT maca_overseen_partnership())
+                            OR r.responsible_organisation_id = (SELECT maca_organisation()))));
 REVOKE UPDATE, DELETE, TRUNCATE ON remedial_action_updates FROM maca_app;
 
 -- 2. Audit programmes: a named round ("neglect, Q1") with a focus, a
@@ -99,21 +115,36 @@ CREATE TABLE programme_agencies (
 ALTER TABLE audits ADD COLUMN programme_id uuid REFERENCES programmes (id);
 CREATE INDEX audits_programme ON audits (programme_id, status) WHERE programme_id IS NOT NULL;
 
+-- Programmes are read in their partnership (an agency sees the round it
+-- is asked to take part in) and kept by its coordinators and reviewers
+-- and its administrators; never deleted.
 ALTER TABLE programmes ENABLE ROW LEVEL SECURITY;
 CREATE POLICY programmes_read_in_partnership ON programmes FOR SELECT
-    USING (maca_partnership_member(partnership_id));
-CREATE POLICY programmes_kept_by_staff ON programmes
-    USING (maca_partnership_staff(partnership_id) OR maca_partnership_admin(partnership_id))
-    WITH CHECK (maca_partnership_staff(partnership_id) OR maca_partnership_admin(partnership_id));
+    USING (partnership_id = (SELECT maca_partnership()));
+CREATE POLICY programmes_added ON programmes FOR INSERT
+    WITH CHECK (partnership_id = (SELECT maca_overseen_partnership())
+                OR (partnership_id = (SELECT maca_partnership()) AND (SELECT maca_holds_role('admin'))));
+CREATE POLICY programmes_changed ON programmes FOR UPDATE
+    USING (partnership_id = (SELECT maca_overseen_partnership())
+           OR (partnership_id = (SELECT maca_partnership()) AND (SELECT maca_holds_role('admin'))))
+    WITH CHECK (partnership_id = (SELECT maca_overseen_partnership())
+                OR (partnership_id = (SELECT maca_partnership()) AND (SELECT maca_holds_role('admin'))));
+REVOKE DELETE, TRUNCATE ON programmes FROM maca_app;
 
+-- Its agencies go with it (replaced as a list when it is changed).
 ALTER TABLE programme_agencies ENABLE ROW LEVEL SECURITY;
-CREATE POLICY programme_agencies_read_in_partnership ON programme_agencies FOR SELECT
-    USING (maca_partnership_member((SELECT p.partnership_id FROM programmes p WHERE p.id = programme_id)));
-CREATE POLICY programme_agencies_kept_by_staff ON programme_agencies
-    USING (maca_partnership_staff((SELECT p.partnership_id FROM programmes p WHERE p.id = programme_id))
-           OR maca_partnership_admin((SELECT p.partnership_id FROM programmes p WHERE p.id = programme_id)))
-    WITH CHECK (maca_partnership_staff((SELECT p.partnership_id FROM programmes p WHERE p.id = programme_id))
-                OR maca_partnership_admin((SELECT p.partnership_id FROM programmes p WHERE p.id = programme_id)));
+CREATE POLICY programme_agencies_read ON programme_agencies FOR SELECT
+    USING (EXISTS (SELECT 1 FROM programmes p WHERE p.id = programme_agencies.programme_id));
+CREATE POLICY programme_agencies_kept ON programme_agencies
+    USING (EXISTS (SELECT 1 FROM programmes p
+                    WHERE p.id = programme_agencies.programme_id
+                      AND (p.partnership_id = (SELECT maca_overseen_partnership())
+                           OR (SELECT maca_holds_role('admin')))))
+    WITH CHECK (EXISTS (SELECT 1 FROM programmes p
+                         WHERE p.id = programme_agencies.programme_id
+                           AND (p.partnership_id = (SELECT maca_overseen_partnership())
+                                OR (SELECT maca_holds_role('admin')))));
+REVOKE TRUNCATE ON programme_agencies FROM maca_app;
 
 -- 3. The multi-agency panel: between "in review" and "closed" the agencies
 --    meet and agree (seed 003: "where consensus amongst agencies… has not
@@ -132,10 +163,19 @@ CREATE TABLE panel_records (
     updated_at          timestamptz NOT NULL DEFAULT now()
 );
 
+-- The partnership's coordinators and reviewers read and write it; and, as
+-- the audit's own record, it is held with the audit once closed (0011's
+-- trigger: 409 until it is reopened).
 ALTER TABLE panel_records ENABLE ROW LEVEL SECURITY;
-CREATE POLICY panel_records_kept_by_staff ON panel_records
-    USING (maca_partnership_staff((SELECT a.partnership_id FROM audits a WHERE a.id = audit_id)))
-    WITH CHECK (maca_partnership_staff((SELECT a.partnership_id FROM audits a WHERE a.id = audit_id)));
+CREATE POLICY panel_records_kept_by_overseers ON panel_records
+    USING (EXISTS (SELECT 1 FROM audits a
+                    WHERE a.id = panel_records.audit_id AND a.partnership_id = (SELECT maca_overseen_partnership())))
+    WITH CHECK (EXISTS (SELECT 1 FROM audits a
+                         WHERE a.id = panel_records.audit_id
+                           AND a.partnership_id = (SELECT maca_overseen_partnership())));
+REVOKE DELETE, TRUNCATE ON panel_records FROM maca_app;
+CREATE TRIGGER panel_records_closed BEFORE INSERT OR UPDATE ON panel_records
+    FOR EACH ROW EXECUTE FUNCTION maca_private.refuse_changes_to_closed_audits();
 
 -- 4. Learning: the partnership's themes (a list its administrator keeps),
 --    and reviewers' tags on passages of learning. A passage is an answer
@@ -167,26 +207,37 @@ CREATE INDEX learning_tags_theme ON learning_tags (theme_id, audit_id);
 
 ALTER TABLE learning_themes ENABLE ROW LEVEL SECURITY;
 CREATE POLICY learning_themes_read_in_partnership ON learning_themes FOR SELECT
-    USING (maca_partnership_member(partnership_id));
+    USING (partnership_id = (SELECT maca_partnership()));
 CREATE POLICY learning_themes_kept_by_admins ON learning_themes
-    USING (maca_partnership_admin(partnership_id)) WITH CHECK (maca_partnership_admin(partnership_id));
+    USING (partnership_id = (SELECT maca_partnership()) AND (SELECT maca_holds_role('admin')))
+    WITH CHECK (partnership_id = (SELECT maca_partnership()) AND (SELECT maca_holds_role('admin')));
+REVOKE DELETE, TRUNCATE ON learning_themes FROM maca_app;
 
 -- The partnership reads the tags (the dashboard counts them; the passages
 -- behind them stay with the contributions' own rules); its coordinators
--- and reviewers write them. A tag's partnership is its theme's: reading
--- tests the theme against the partnership's themes, found once per query
--- (an uncorrelated subquery), not an audit looked up per row — over
--- 100,000 audits' tags the per-row lookup made the dashboard's count 0.8 s.
+-- and reviewers write them, with its own themes only. A tag's partnership
+-- is its theme's: reading tests the theme against the partnership's
+-- themes, found once per query (an uncorrelated subquery), not an audit
+-- looked up per row — over 100,000 audits' tags the per-row lookup made
+-- the dashboard's count 0.8 s.
 ALTER TABLE learning_tags ENABLE ROW LEVEL SECURITY;
 CREATE POLICY learning_tags_read_in_partnership ON learning_tags FOR SELECT
-    USING (theme_id IN (SELECT t.id FROM learning_themes t
-                         WHERE t.partnership_id = maca_setting_uuid('maca.partnership_id')));
-CREATE POLICY learning_tags_added_by_staff ON learning_tags FOR INSERT
-    WITH CHECK (maca_partnership_staff((SELECT a.partnership_id FROM audits a WHERE a.id = audit_id))
-                AND theme_id IN (SELECT t.id FROM learning_themes t
-                                  WHERE t.partnership_id = maca_setting_uuid('maca.partnership_id')));
-CREATE POLICY learning_tags_changed_by_staff ON learning_tags FOR UPDATE
-    USING (maca_partnership_staff((SELECT a.partnership_id FROM audits a WHERE a.id = audit_id)))
-    WITH CHECK (maca_partnership_staff((SELECT a.partnership_id FROM audits a WHERE a.id = audit_id)));
-CREATE POLICY learning_tags_removed_by_staff ON learning_tags FOR DELETE
-    USING (maca_partnership_staff((SELECT a.partnership_id FROM audits a WHERE a.id = audit_id)));
+    USING (theme_id IN (SELECT t.id FROM learning_themes t WHERE t.partnership_id = (SELECT maca_partnership())));
+CREATE POLICY learning_tags_added_by_overseers ON learning_tags FOR INSERT
+    WITH CHECK (
+        EXISTS (SELECT 1 FROM audits a
+                 WHERE a.id = learning_tags.audit_id AND a.partnership_id = (SELECT maca_overseen_partnership()))
+        AND theme_id IN (SELECT t.id FROM learning_themes t
+                          WHERE t.partnership_id = (SELECT maca_overseen_partnership())));
+CREATE POLICY learning_tags_changed_by_overseers ON learning_tags FOR UPDATE
+    USING (EXISTS (SELECT 1 FROM audits a
+                    WHERE a.id = learning_tags.audit_id AND a.partnership_id = (SELECT maca_overseen_partnership())))
+    WITH CHECK (
+        EXISTS (SELECT 1 FROM audits a
+                 WHERE a.id = learning_tags.audit_id AND a.partnership_id = (SELECT maca_overseen_partnership()))
+        AND theme_id IN (SELECT t.id FROM learning_themes t
+                          WHERE t.partnership_id = (SELECT maca_overseen_partnership())));
+CREATE POLICY learning_tags_removed_by_overseers ON learning_tags FOR DELETE
+    USING (EXISTS (SELECT 1 FROM audits a
+                    WHERE a.id = learning_tags.audit_id AND a.partnership_id = (SELECT maca_overseen_partnership())));
+REVOKE TRUNCATE ON learning_tags FROM maca_app;
