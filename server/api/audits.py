@@ -84,6 +84,7 @@ class AuditController(Controller):
         toolkit: FromQuery[str | None] = None,
         due_before: FromQuery[datetime.date | None] = None,
         overdue: FromQuery[bool] = False,
+        programme: FromQuery[UUID | None] = None,
         limit: int = Parameter(default=20, ge=1, le=100),
         # Bounded by PostgreSQL's bigint: a larger number was a 500.
         offset: int = Parameter(default=0, ge=0, le=MAX_BIGINT),
@@ -99,6 +100,7 @@ class AuditController(Controller):
                 overdue=overdue,
                 limit=limit,
                 offset=offset,
+                programme_id=programme,
             )
         return AuditPage(audits=[AuditListItem.of(a) for a in found], total=total, limit=limit, offset=offset)
 

@@ -56,6 +56,7 @@ async def provide_grade_filters(
     toolkit: Annotated[str | None, QueryParameter(description="a toolkit id")] = None,
     agency_kind: Annotated[str | None, QueryParameter(description="only this agency kind's rows")] = None,
     status: Annotated[str | None, QueryParameter(description="draft, open, in-review or closed")] = None,
+    programme: Annotated[str | None, QueryParameter(description="only this programme's audits (its id)")] = None,
 ) -> GradeFilters:
     """The grades exports' query parameters, declared once for every format
     so each documents and refuses them alike."""
@@ -66,6 +67,7 @@ async def provide_grade_filters(
         toolkit=toolkit,
         agency_kind=agency_kind,
         status=status,
+        programme=programme,
     )
 
 

@@ -50,9 +50,15 @@ class ThemesController(Controller):
         toolkit: Annotated[str | None, QueryParameter(description="a toolkit id")] = None,
         agency_kind: Annotated[str | None, QueryParameter(description="audits this agency kind took part in")] = None,
         status: Annotated[str | None, QueryParameter(description="draft, open, in-review or closed")] = None,
+        programme: Annotated[str | None, QueryParameter(description="only this programme's audits (its id)")] = None,
     ) -> Themes:
         filters = Filters(
-            period_from=period_from, period_to=period_to, toolkit=toolkit, agency_kind=agency_kind, status=status
+            period_from=period_from,
+            period_to=period_to,
+            toolkit=toolkit,
+            agency_kind=agency_kind,
+            status=status,
+            programme=programme,
         )
         async with unit_of_work(state, principal) as connection:
             return await read_themes(connection, principal, state.toolkits, ThemesCache.of(state), filters)

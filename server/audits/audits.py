@@ -715,13 +715,16 @@ async def list_audits(
     offset: int,
     own_organisation: bool = False,
     with_progress: bool = False,
+    programme_id: UUID | None = None,
 ) -> tuple[list[ListedAudit], int]:
     """A page of the audits ``principal`` may see, soonest due first, and
     how many match in all; the read recorded. ``own_organisation``: only
     those their organisation takes part in, whatever else they may see (an
     auditor's own list). ``with_progress``: each current participant's
-    progress too. One statement reads the page, whatever its length, and
-    one more the participants of all of it."""
+    progress too. ``programme_id``: only that programme's audits (none for
+    a programme of another partnership, which row-level security hides).
+    One statement reads the page, whatever its length, and one more the
+    participants of all of it."""
     if own_organisation:
         require(principal, Permission.CONTRIBUTION_WRITE)
         organisation_id: UUID | None = principal.organisation_id
@@ -737,6 +740,7 @@ async def list_audits(
         overdue_on=today() if overdue else None,
         limit=limit,
         offset=offset,
+        programme_id=programme_id,
     )
     progress = await audits.participants_of(connection, [row.id for row in rows]) if with_progress and rows else {}
     # The partnership's own versions the page's audits were created with:

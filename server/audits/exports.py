@@ -36,6 +36,7 @@ from server.audits.catalogue import catalogue_of
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit, case_details_of
 from server.audits.judgement import judgement_of, partnership_result
+from server.audits.programmes import check_programme_filter
 from server.audits.views import AuditExport, ContributionExport, RemedialAction, participant_views
 from server.auth.permissions import Permission, is_partnership_staff, require
 from server.auth.principal import Principal
@@ -68,9 +69,16 @@ def grade_filters(
     toolkit: str | None,
     agency_kind: str | None,
     status: str | None,
+    programme: str | None = None,
 ) -> GradeFilters:
     """The dashboard's filters, checked: 422 naming every wrong one."""
     problems: list[FieldError] = []
+    programme_id = None
+    if programme is not None:
+        try:
+            programme_id = UUID(programme)
+        except ValueError:
+            problems.append(FieldError(field="programme", message="must be a programme's id"))
     first = last = None
     if period_from is not None and (first := parse_quarter(period_from)) is None:
         problems.append(FieldError(field="from", message="must be a quarter written YYYY-Qn, such as 2025-Q2"))
@@ -96,12 +104,13 @@ def grade_filters(
         toolkit=toolkit,
         agency_kind=agency_kind,
         status=status,
+        programme=programme_id,
     )
 
 
 def _filters_detail(filters: GradeFilters) -> dict[str, Any]:
     return {
-        k: (v.isoformat() if isinstance(v, datetime.date) else v)
+        k: (v.isoformat() if isinstance(v, datetime.date) else str(v) if isinstance(v, UUID) else v)
         for k, v in msgspec.structs.asdict(filters).items()
         if v is not None
     }
@@ -113,6 +122,7 @@ async def record_grades_export(
     """Record a grades export before its rows are streamed (its own
     transaction: the download may take a while)."""
     require(principal, Permission.EXPORT_DOWNLOAD)
+    await check_programme_filter(connection, principal, filters.programme)
     await events.record(
         connection,
         principal,

@@ -167,6 +167,17 @@ async def list_programmes(connection: asyncpg.Connection[Any], principal: Princi
     return await programmes.of_partnership(connection, principal.partnership_id)
 
 
+async def check_programme_filter(
+    connection: asyncpg.Connection[Any], principal: Principal, programme_id: UUID | None
+) -> None:
+    """A programme named as a filter (themes, grades export) must be one of
+    the caller's partnership: 422 naming ``programme`` otherwise."""
+    if programme_id is not None and await programmes.get(connection, principal.partnership_id, programme_id) is None:
+        raise InvalidInput(
+            errors=[FieldError(field="programme", message="no programme of your partnership has this id")]
+        )
+
+
 async def _programme(connection: asyncpg.Connection[Any], principal: Principal, programme_id: UUID) -> ProgrammeRow:
     found = await programmes.get(connection, principal.partnership_id, programme_id)
     if found is None:

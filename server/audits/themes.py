@@ -22,6 +22,7 @@ from agencies.kinds import AGENCY_KIND_CODES
 from merging import OVERALL
 from server.audits import events
 from server.audits.events import EventName
+from server.audits.programmes import check_programme_filter
 from server.auth.permissions import Permission, is_partnership_staff, require
 from server.auth.principal import Principal
 from server.db import plans, theme_versions
@@ -75,9 +76,18 @@ def check_filters(registry: Registry, filters: Filters) -> tuple[datetime.date, 
         )
     if filters.status is not None and filters.status not in STATUSES:
         problems.append(FieldError(field="status", message=f"must be one of: {', '.join(STATUSES)}"))
+    if filters.programme is not None and programme_id(filters) is None:
+        problems.append(FieldError(field="programme", message="must be a programme's id"))
     if problems:
         raise InvalidInput(errors=problems)
     return first, last
+
+
+def programme_id(filters: Filters) -> UUID | None:
+    try:
+        return None if filters.programme is None else UUID(filters.programme)
+    except ValueError:
+        return None
 
 
 async def read_themes(
@@ -92,6 +102,7 @@ async def read_themes(
     version and the day are those it was computed at."""
     require(principal, Permission.REPORT_READ)
     first, last = check_filters(registry, filters)
+    await check_programme_filter(connection, principal, programme_id(filters))
     own = None if is_partnership_staff(principal) else principal.organisation_id
     today = datetime.date.today()
     # Read first: a change committed while the figures are read below makes
@@ -130,16 +141,30 @@ async def _compute(
 ) -> Themes:
     titles, labels = titles_and_labels(registry.current(i) for i in registry.ids())
     await plans.plan_for_the_values_given(connection)
-    agency = await stored.agency_rows(
-        connection,
-        principal.partnership_id,
-        first=first,
-        last=last,
-        toolkit_id=filters.toolkit,
-        status=filters.status,
-        agency_kind=filters.agency_kind,
-        organisation_id=own,
-    )
+    programme = programme_id(filters)
+    if programme is None:
+        agency = await stored.agency_rows(
+            connection,
+            principal.partnership_id,
+            first=first,
+            last=last,
+            toolkit_id=filters.toolkit,
+            status=filters.status,
+            agency_kind=filters.agency_kind,
+            organisation_id=own,
+        )
+    else:
+        agency = await stored.programme_agency_rows(
+            connection,
+            principal.partnership_id,
+            programme,
+            first=first,
+            last=last,
+            toolkit_id=filters.toolkit,
+            status=filters.status,
+            agency_kind=filters.agency_kind,
+            organisation_id=own,
+        )
     overdue = await stored.overdue_actions(
         connection,
         principal.partnership_id,
@@ -150,10 +175,13 @@ async def _compute(
         status=filters.status,
         agency_kind=filters.agency_kind,
         organisation_id=own,
+        programme_id=programme,
     )
     # An agency's auditor never sees the partnership-wide figures.
-    sections, trend = (
-        await stored.section_rows(
+    sections: list[stored.SectionRow] | None = None
+    trend: list[stored.QuarterRow] | None = None
+    if own is None and programme is None:
+        sections, trend = await stored.section_rows(
             connection,
             principal.partnership_id,
             participating_kind=filters.agency_kind or EVERY_AUDIT,
@@ -162,9 +190,17 @@ async def _compute(
             toolkit_id=filters.toolkit,
             status=filters.status,
         )
-        if own is None
-        else (None, None)
-    )
+    elif own is None and programme is not None:
+        sections, trend = await stored.programme_section_rows(
+            connection,
+            principal.partnership_id,
+            programme,
+            participating_kind=filters.agency_kind or EVERY_AUDIT,
+            first=first,
+            last=last,
+            toolkit_id=filters.toolkit,
+            status=filters.status,
+        )
     overdue_actions = tuple(OverdueActions(agency_kind=kind, overdue=n) for kind, n in overdue)
     return Themes(
         scope="partnership" if own is None else "organisation",

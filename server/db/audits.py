@@ -397,13 +397,15 @@ async def list_audits(
     overdue_on: datetime.date | None,
     limit: int,
     offset: int,
+    programme_id: UUID | None = None,
 ) -> tuple[list[AuditListRow], int]:
     """A page of the partnership's audits, soonest due first, and how many
     match in all: one statement, whatever the page's length (a second only
     to count the matches when asked for a page past the last).
     ``organisation_id``: only audits it takes part in (and that have been
     distributed), with its own contribution's status. ``overdue_on``: due
-    before that day and not yet in review or closed."""
+    before that day and not yet in review or closed. ``programme_id``: only
+    the audits of that programme (the partial index audits_programme)."""
     await plans.plan_for_the_values_given(connection)
     rows = await connection.fetch(
         """
@@ -427,6 +429,7 @@ async def list_audits(
           AND ($4::text IS NULL OR a.toolkit_id = $4)
           AND ($5::date IS NULL OR a.due_date < $5)
           AND ($6::date IS NULL OR (a.due_date < $6 AND a.status IN ('draft', 'open')))
+          AND ($9::uuid IS NULL OR a.programme_id = $9)
         ORDER BY a.due_date NULLS LAST, a.created_at, a.id
         LIMIT $7 OFFSET $8
         """,
@@ -438,6 +441,7 @@ async def list_audits(
         overdue_on,
         limit,
         offset,
+        programme_id,
     )
     total = int(rows[0]["total"]) if rows else 0
     if not rows and offset > 0:
@@ -453,6 +457,7 @@ async def list_audits(
                   AND ($4::text IS NULL OR a.toolkit_id = $4)
                   AND ($5::date IS NULL OR a.due_date < $5)
                   AND ($6::date IS NULL OR (a.due_date < $6 AND a.status IN ('draft', 'open')))
+                  AND ($7::uuid IS NULL OR a.programme_id = $7)
                 """,
                 partnership_id,
                 organisation_id,
@@ -460,6 +465,7 @@ async def list_audits(
                 toolkit_id,
                 due_before,
                 overdue_on,
+                programme_id,
             )
         )
     found = [msgspec.convert({k: v for k, v in dict(row).items() if k != "total"}, AuditListRow) for row in rows]

@@ -39,6 +39,7 @@ class GradeFilters(msgspec.Struct, frozen=True, kw_only=True):
     toolkit: str | None = None
     agency_kind: str | None = None
     status: str | None = None
+    programme: UUID | None = None  # only that programme's audits
 
 
 class ParticipantGradesRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -101,6 +102,7 @@ _GRADES = """
        AND ($5::text IS NULL OR p.agency_kind = $5)
        AND ($6::date IS NULL OR a.created_at >= $6::date::timestamp AT TIME ZONE 'UTC')
        AND ($7::date IS NULL OR a.created_at < $7::date::timestamp AT TIME ZONE 'UTC')
+       AND ($9::uuid IS NULL OR a.programme_id = $9)
      ORDER BY a.created_at, a.id, o.code
 """
 
@@ -129,6 +131,7 @@ async def participant_grades(
         filters.created_from,
         filters.created_before,
         list(condition_details),
+        filters.programme,
         prefetch=prefetch,
     )
     async for row in cursor:

@@ -311,6 +311,115 @@ async def section_rows(
     return sections, trend
 
 
+async def programme_section_rows(
+    connection: asyncpg.Connection[Any],
+    partnership_id: UUID,
+    programme_id: UUID,
+    *,
+    participating_kind: str,
+    first: datetime.date,
+    last: datetime.date,
+    toolkit_id: str | None,
+    status: str | None,
+) -> tuple[list[SectionRow], list[QuarterRow]]:
+    """:func:`section_rows` for one programme's audits, counted from their
+    summaries as the counted rows are (server/reports/themes.py,
+    section_counts: a section no one graded is grade 0): a programme holds
+    tens or hundreds of audits, which the counted rows do not tell apart.
+    One statement; the audits found by the partial index audits_programme."""
+    rows = await connection.fetch(
+        """
+        WITH counted AS (
+            SELECT s.quarter, s.toolkit_id, x.section_id, coalesce(x.grade, 0) AS grade,
+                   coalesce(x.disagreement, false) AS disagreement, coalesce(x.moderated, false) AS moderated,
+                   coalesce(x.provisional, false) AS provisional, coalesce(x.concerns, 0) AS concerns
+              FROM audits a
+              JOIN audit_summaries s ON s.audit_id = a.id
+             CROSS JOIN LATERAL jsonb_to_recordset(s.sections)
+                   AS x(section_id text, grade int, disagreement boolean, moderated boolean, provisional boolean,
+                        concerns int)
+             WHERE a.programme_id = $2 AND s.partnership_id = $1 AND s.quarter BETWEEN $4 AND $5
+               AND ($3::text = '*' OR $3::text = ANY (s.participating_kinds))
+               AND ($6::text IS NULL OR s.toolkit_id = $6) AND ($7::text IS NULL OR s.status = $7)
+        )
+        SELECT NULL::date AS quarter, toolkit_id, section_id, grade, count(*)::int AS audits,
+               count(*) FILTER (WHERE disagreement)::int AS disagreed,
+               count(*) FILTER (WHERE moderated)::int AS moderated,
+               count(*) FILTER (WHERE provisional)::int AS provisional, sum(concerns)::int AS concerns
+          FROM counted
+         GROUP BY toolkit_id, section_id, grade
+        UNION ALL
+        SELECT quarter, NULL, NULL, grade, count(*)::int, 0, 0, 0, 0
+          FROM counted
+         WHERE section_id = 'overall'
+         GROUP BY quarter, grade
+        """,
+        partnership_id,
+        programme_id,
+        participating_kind,
+        first,
+        last,
+        toolkit_id,
+        status,
+    )
+    sections = [
+        SectionRow(
+            toolkit_id=r[1],
+            section_id=r[2],
+            grade=r[3],
+            audits=r[4],
+            disagreed=r[5],
+            moderated=r[6],
+            provisional=r[7],
+            concerns=r[8],
+        )
+        for r in rows
+        if r[0] is None
+    ]
+    trend = [QuarterRow(quarter=r[0], grade=r[3], audits=r[4]) for r in rows if r[0] is not None]
+    return sections, trend
+
+
+async def programme_agency_rows(
+    connection: asyncpg.Connection[Any],
+    partnership_id: UUID,
+    programme_id: UUID,
+    *,
+    first: datetime.date,
+    last: datetime.date,
+    toolkit_id: str | None,
+    status: str | None,
+    agency_kind: str | None,
+    organisation_id: UUID | None,
+) -> list[AgencyRow]:
+    """:func:`agency_rows` for one programme's audits, from their summaries
+    (each submitted grade counted once, as agency_counts counts them). An
+    agency's auditor reads only the summaries row-level security shows it:
+    its closed audits' (migration 0014)."""
+    rows = await connection.fetch(
+        """
+        SELECT s.toolkit_id, g.agency_kind, g.section_id, g.grade, count(*)::int AS grades
+          FROM audits a
+          JOIN audit_summaries s ON s.audit_id = a.id
+         CROSS JOIN LATERAL jsonb_to_recordset(s.agency_grades)
+               AS g(organisation_id uuid, agency_kind text, section_id text, grade int)
+         WHERE a.programme_id = $2 AND s.partnership_id = $1 AND s.quarter BETWEEN $3 AND $4
+           AND ($5::text IS NULL OR s.toolkit_id = $5) AND ($6::text IS NULL OR s.status = $6)
+           AND ($7::text IS NULL OR g.agency_kind = $7) AND ($8::uuid IS NULL OR g.organisation_id = $8)
+         GROUP BY 1, 2, 3, 4
+        """,
+        partnership_id,
+        programme_id,
+        first,
+        last,
+        toolkit_id,
+        status,
+        agency_kind,
+        organisation_id,
+    )
+    return [AgencyRow(toolkit_id=r[0], agency_kind=r[1], section_id=r[2], grade=r[3], grades=r[4]) for r in rows]
+
+
 async def agency_rows(
     connection: asyncpg.Connection[Any],
     partnership_id: UUID,
@@ -354,6 +463,7 @@ async def overdue_actions(
     status: str | None,
     agency_kind: str | None,
     organisation_id: UUID | None,
+    programme_id: UUID | None = None,
 ) -> list[tuple[str, int]]:
     """Open actions past their due date, by the responsible organisation's
     agency kind, of the audits created in the period. With
@@ -372,6 +482,7 @@ async def overdue_actions(
            AND ($8::uuid IS NULL OR (r.responsible_organisation_id = $8 AND EXISTS (
                 SELECT 1 FROM audit_participants p
                  WHERE p.audit_id = a.id AND p.organisation_id = $8 AND p.removed_at IS NULL)))
+           AND ($9::uuid IS NULL OR a.programme_id = $9)
          GROUP BY 1
          ORDER BY 1
         """,
@@ -383,5 +494,6 @@ async def overdue_actions(
         status,
         agency_kind,
         organisation_id,
+        programme_id,
     )
     return [(row["agency_kind"], row["overdue"]) for row in rows]

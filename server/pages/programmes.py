@@ -129,6 +129,8 @@ class ProgrammePages(PageController):
             status_tag=status_tag,
             date_text=case_form.date_text,
             may_add=may(principal, Permission.PROGRAMME_MANAGE) and may(principal, Permission.AUDIT_CREATE),
+            # The audits list, themes and grades export are the overseers'.
+            may_list_audits=may(principal, Permission.PARTNERSHIP_OVERSEE),
             toolkit_title=state.toolkits.current(read.programme.toolkit_id).title,
         )
 

@@ -102,6 +102,7 @@ class ThemesPage(PageController):
         toolkit: Annotated[str | None, QueryParameter()] = None,
         agency_kind: Annotated[str | None, QueryParameter()] = None,
         status: Annotated[str | None, QueryParameter()] = None,
+        programme: Annotated[str | None, QueryParameter()] = None,
     ) -> Response[str]:
         filters = Filters(
             period_from=period_from or None,
@@ -109,6 +110,7 @@ class ThemesPage(PageController):
             toolkit=toolkit or None,
             agency_kind=agency_kind or None,
             status=status or None,
+            programme=programme or None,
         )
         errors = FormErrors()
         themes: Themes | None = None

@@ -211,6 +211,7 @@ class Filters(msgspec.Struct, frozen=True, kw_only=True):
     toolkit: str | None = None
     agency_kind: str | None = None
     status: str | None = None
+    programme: str | None = None  # a programme's id: only its audits
 
 
 class GradeCount(msgspec.Struct, frozen=True, kw_only=True):

@@ -177,7 +177,7 @@ async def test_both_formats_document_the_same_filters(people: People) -> None:
     parameters = [document["paths"][f"/api/exports/grades.{kind}"]["get"]["parameters"] for kind in ("csv", "xlsx")]
     assert parameters[0] == parameters[1]
     described = {p["name"]: p.get("description") for p in parameters[0] if p["in"] == "query"}
-    assert set(described) == {"from", "to", "toolkit", "agency_kind", "status"}
+    assert set(described) == {"from", "to", "toolkit", "agency_kind", "status", "programme"}
     assert all(described.values())
 
 

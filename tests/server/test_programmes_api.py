@@ -154,3 +154,80 @@ async def test_programmes_are_set_up_by_coordinators_and_administrators_and_chec
     )
     assert twice.status_code == 409
     assert [p["name"] for p in (await request(people, "reviewer", "GET", "/api/programmes")).json()] == ["Neglect, Q1"]
+
+
+async def test_the_programme_filters_the_audits_list_the_themes_and_the_grades_export(people: People) -> None:
+    """One programme's audits only, in the list, the themes (counted from
+    their summaries) and the grades export; an audit outside it is left out,
+    and the programme's themes are exactly what the partnership-wide counts
+    give for the same audits."""
+    from tests.server.audit_fixtures import CASE_DETAILS, a_draft_audit
+
+    programme = await a_programme(people, persona="coordinator", name="Neglect, Q3")
+    added = await request(
+        people,
+        "coordinator",
+        "POST",
+        f"/api/programmes/{programme['id']}/cases",
+        json={"cases": [{"case_reference": "P-3001", "agencies": ["demo-health", "demo-police"]}]},
+    )
+    assert added.status_code == 201, added.text
+    in_programme = added.json()["audit_ids"][0]
+    audit = (await request(people, "coordinator", "GET", f"/api/audits/{in_programme}")).json()
+    changed = await request(
+        people,
+        "coordinator",
+        "PATCH",
+        f"/api/audits/{in_programme}",
+        json={"case_details": CASE_DETAILS},
+        headers={"If-Match": f'"{audit["row_version"]}"'},
+    )
+    assert changed.status_code == 200, changed.text
+    opened = await request(
+        people,
+        "coordinator",
+        "POST",
+        f"/api/audits/{in_programme}/status",
+        json={"status": "open"},
+        headers={"If-Match": changed.headers["etag"]},
+    )
+    assert opened.status_code == 200, opened.text
+    await draft_and_submit(people, "health", opened.json())
+    outside = (await a_draft_audit(people, participants=["health", "police"]))["id"]  # in no programme
+    only = f"programme={programme['id']}"
+
+    listed = (await request(people, "coordinator", "GET", f"/api/audits?{only}&limit=100")).json()
+    assert [a["id"] for a in listed["audits"]] == [in_programme] and listed["total"] == 1
+    every = (await request(people, "coordinator", "GET", "/api/audits?limit=100")).json()
+    assert {in_programme, outside} <= {a["id"] for a in every["audits"]}
+
+    themes = await request(people, "reviewer", "GET", f"/api/reports/themes?{only}")
+    assert themes.status_code == 200, themes.text
+    assert themes.json()["audits"] == 1
+    assert (await request(people, "reviewer", "GET", "/api/reports/themes")).json()["audits"] == 2
+    # The open audits are the programme's one: both ways of counting agree.
+    open_everywhere = (await request(people, "reviewer", "GET", "/api/reports/themes?status=open")).json()
+    open_in_programme = (await request(people, "reviewer", "GET", f"/api/reports/themes?status=open&{only}")).json()
+    for part in ("audits", "sections", "agency_kinds", "trend", "immediate_concerns", "overdue_total"):
+        assert open_in_programme[part] == open_everywhere[part], part
+    assert any(kind["agency_kind"] == "health" for kind in open_in_programme["agency_kinds"])
+    drafts_in_programme = (await request(people, "reviewer", "GET", f"/api/reports/themes?status=draft&{only}")).json()
+    assert drafts_in_programme["audits"] == 0
+
+    exported = await request(people, "reviewer", "GET", f"/api/exports/grades.csv?{only}")
+    assert exported.status_code == 200, exported.text
+    rows = exported.text.splitlines()[1:]
+    assert rows and all(in_programme in row for row in rows)
+    assert outside in (await request(people, "reviewer", "GET", "/api/exports/grades.csv")).text
+
+    nowhere = "00000000-0000-4000-8000-000000000000"
+    for url in (
+        "/api/reports/themes?programme=neglect",
+        f"/api/reports/themes?programme={nowhere}",
+        f"/api/exports/grades.csv?programme={nowhere}",
+        "/api/exports/grades.csv?programme=neglect",
+    ):
+        refused = await request(people, "reviewer", "GET", url)
+        assert refused.status_code == 422, url
+        assert [e["field"] for e in refused.json()["errors"]] == ["programme"], url
+    assert (await request(people, "coordinator", "GET", "/api/audits?programme=neglect")).status_code == 400

@@ -159,6 +159,15 @@ def _sentence(message: str) -> str:
     return message[:1].upper() + message[1:]
 
 
+def parse_uuid(text: str | None) -> UUID | None:
+    """An id from a query string; None for anything else (a filter that
+    matches nothing is never an error on a page of links)."""
+    try:
+        return UUID(text) if text else None
+    except ValueError:
+        return None
+
+
 # --- the controller ----------------------------------------------------------------------
 
 
@@ -177,6 +186,8 @@ class AuditPages(PageController):
         if status not in (None, *STATUSES):
             status = None
         overdue_only = request.query_params.get("overdue") == "yes"
+        # One programme's audits (a link from the programme's page).
+        programme = parse_uuid(request.query_params.get("programme"))
         page_text = request.query_params.get("page") or "1"
         page = int(page_text) if page_text.isdigit() and 0 < int(page_text) < 100_000 else 1
         async with unit_of_work(state, principal) as connection:
@@ -189,6 +200,7 @@ class AuditPages(PageController):
                 limit=PAGE_SIZE,
                 offset=(page - 1) * PAGE_SIZE,
                 with_progress=True,
+                programme_id=programme,
             )
         # An audit of a toolkit version no longer installed is left out.
         listed = [
@@ -207,7 +219,13 @@ class AuditPages(PageController):
         ]
         pages = max(1, -(-total // PAGE_SIZE))
         query = "&".join(
-            part for part in (f"status={status}" if status else "", "overdue=yes" if overdue_only else "") if part
+            part
+            for part in (
+                f"status={status}" if status else "",
+                "overdue=yes" if overdue_only else "",
+                f"programme={programme}" if programme else "",
+            )
+            if part
         )
         return render_page(
             request,
@@ -217,6 +235,7 @@ class AuditPages(PageController):
             total=total,
             status=status,
             overdue_only=overdue_only,
+            programme=programme,
             status_options=[
                 {"value": "", "text": "Any status", "selected": status is None},
                 *({"value": s, "text": STATUS_TAGS[s][0], "selected": s == status} for s in STATUSES),
