@@ -43,6 +43,16 @@ class EventName(enum.StrEnum):
     # The partnership's judgement.
     JUDGEMENT_READ = "judgement.read"
     JUDGEMENT_MODERATED = "judgement.moderated"
+    # Immediate concerns (issue 20): raised from an answer, acknowledged,
+    # escalated by Maca when nobody did, closed with an outcome or because
+    # the answer was withdrawn; and what was sent.
+    CONCERN_RAISED = "concern.raised"
+    CONCERN_ACKNOWLEDGED = "concern.acknowledged"
+    CONCERN_ESCALATED = "concern.escalated"
+    CONCERN_CLOSED = "concern.closed"
+    CONCERN_READ = "concern.read"
+    CONCERNS_LISTED = "concerns.listed"
+    NOTIFICATIONS_READ = "notifications.read"
     # Remedial actions.
     ACTION_CREATED = "action.created"
     ACTION_CHANGED = "action.changed"
@@ -93,15 +103,17 @@ async def record(
     )
 
 
-async def record_unattributed(connection: asyncpg.Connection[Any], name: EventName, detail: dict[str, Any]) -> int:
-    """Append an event done by Maca itself (a maintenance command run by the
-    tables' owner, no one signed in); its id."""
+async def record_unattributed(
+    connection: asyncpg.Connection[Any], name: EventName, detail: dict[str, Any], *, audit_id: UUID | None = None
+) -> int:
+    """Append an event done by Maca itself (a maintenance command or the
+    worker, run by the tables' owner, no one signed in); its id."""
     return await stored.append(
         connection,
         user_id=None,
         organisation_id=None,
         action=name.value,
-        audit_id=None,
+        audit_id=audit_id,
         target_organisation_id=None,
         detail=detail,
     )

@@ -103,6 +103,10 @@ class Permission(StrEnum):
     JUDGEMENT_READ = "judgement:read"
     JUDGEMENT_MODERATE = "judgement:moderate"
 
+    # --- immediate concerns ---------------------------------------------------
+    CONCERN_READ = "concern:read"
+    CONCERN_HANDLE = "concern:handle"
+
     # --- remedial actions ----------------------------------------------------
     ACTION_READ = "action:read"
     ACTION_AGREE = "action:agree"
@@ -135,6 +139,8 @@ IN_WORDS: Final[Mapping[Permission, str]] = {
     Permission.CONTRIBUTION_RETURN: "return a contribution to its agency",
     Permission.JUDGEMENT_READ: "see the partnership's judgement",
     Permission.JUDGEMENT_MODERATE: "moderate the partnership's judgement",
+    Permission.CONCERN_READ: "see the partnership's immediate concerns",
+    Permission.CONCERN_HANDLE: "acknowledge and close immediate concerns",
     Permission.ACTION_READ: "see remedial actions",
     Permission.ACTION_AGREE: "agree remedial actions",
     Permission.ACTION_CHANGE: "change any remedial action",
@@ -166,6 +172,8 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = {
             Permission.CONTRIBUTION_READ,
             Permission.CONTRIBUTION_RETURN,
             Permission.JUDGEMENT_READ,
+            Permission.CONCERN_READ,
+            Permission.CONCERN_HANDLE,
             Permission.ACTION_READ,
             Permission.ACTION_AGREE,
             Permission.ACTION_CHANGE,
@@ -199,6 +207,8 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = {
             Permission.CONTRIBUTION_READ,
             Permission.JUDGEMENT_READ,
             Permission.JUDGEMENT_MODERATE,
+            Permission.CONCERN_READ,
+            Permission.CONCERN_HANDLE,
             Permission.ACTION_READ,
             Permission.ACTION_AGREE,
             Permission.ORGANISATION_READ,

@@ -1,0 +1,256 @@
+"""What Maca tells people, and whom: the messages of the audit cycle,
+written to the outbox in the transaction of the change that causes them.
+
+Every message says what needs doing and links to the page; it names the
+audit only by its reference number (:func:`audit_reference`) and never
+carries a child's initials, names, date of birth, an answer or a comment
+(``tests/server/test_notifications.py`` searches every message a journey
+sends for them). The recipients are the organisation's contacts, as its
+administrator recorded them (``server/audits/administration/directory.py``),
+and the people who signed in for it with an address (the ``email`` claim).
+Immediate concerns go to everyone named whatever they chose; the rest
+only to people who have not turned non-urgent mail off.
+
+The message list (README "Notifications") is :class:`Message`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from server.audits.administration.directory import organisation_contacts
+from server.auth.permissions import Permission, holders_of
+from server.db import notifications as outbox
+from server.db.notifications import Outgoing
+
+__all__ = [
+    "KIND_WORDS",
+    "Message",
+    "Recipient",
+    "audit_reference",
+    "concern_escalated",
+    "concern_raised",
+    "write",
+]
+
+
+class Message(enum.StrEnum):
+    """Every message Maca sends (``notifications.message``)."""
+
+    CONCERN_RAISED = "concern-raised"
+    CONCERN_ESCALATED = "concern-escalated"
+    AUDIT_DISTRIBUTED = "audit-distributed"
+    DUE_SOON = "due-soon"
+    OVERDUE = "overdue"
+    CONTRIBUTION_RETURNED = "contribution-returned"
+    READY_FOR_PANEL = "ready-for-panel"
+    ACTION_ASSIGNED = "action-assigned"
+    ACTION_DUE = "action-due"
+    ACTION_OVERDUE = "action-overdue"
+    AUDIT_CLOSED = "audit-closed"
+
+
+# An immediate concern's kind, in the words a message uses.
+KIND_WORDS = {
+    "child-not-safe": "an auditor answered that the child is not currently safe",
+    "significant-failure": "an auditor recorded a significant failure affecting the child's safety",
+    "escalation": "an auditor asked for the case to be escalated",
+}
+
+
+def audit_reference(audit_id: UUID) -> str:
+    """The audit's reference number in messages: from its id, never from
+    the case (``MACA-1A2B3C4D``)."""
+    return "MACA-" + audit_id.hex[:8].upper()
+
+
+class Recipient:
+    """Someone to tell: an address, who they are to the audit, and the user
+    it belongs to when they signed in."""
+
+    __slots__ = ("email", "role", "user_id")
+
+    def __init__(self, email: str, role: str, user_id: UUID | None = None) -> None:
+        self.email = email
+        self.role = role
+        self.user_id = user_id
+
+
+def _unique(recipients: Iterable[Recipient]) -> list[Recipient]:
+    seen: set[str] = set()
+    kept = []
+    for recipient in recipients:
+        address = recipient.email.strip().lower()
+        if address in seen:
+            continue
+        seen.add(address)
+        kept.append(recipient)
+    return kept
+
+
+# Who is who to an audit, by what they may do (never a role by name:
+# server/auth/permissions.py maps roles to permissions in one table).
+COORDINATING = Permission.AUDIT_MOVE
+REVIEWING = Permission.JUDGEMENT_MODERATE
+CONTRIBUTING = Permission.CONTRIBUTION_WRITE
+
+
+async def _signed_in(
+    connection: asyncpg.Connection[Any],
+    partnership_id: UUID,
+    organisation_id: UUID | None,
+    permission: Permission,
+    label: str,
+    *,
+    urgent: bool,
+) -> list[Recipient]:
+    people = await outbox.people_to_tell(connection, partnership_id, organisation_id, holders_of(permission))
+    return [Recipient(p.email, label, p.user_id) for p in people if urgent or p.non_urgent_mail]
+
+
+async def audit_coordinators(
+    connection: asyncpg.Connection[Any], partnership_id: UUID, created_by: UUID | None, *, urgent: bool
+) -> list[Recipient]:
+    """The audit's coordinator (who created it), or, without an address for
+    them, the partnership's coordinators."""
+    if created_by is not None:
+        person = await outbox.user_email(connection, partnership_id, created_by)
+        if person is not None and (urgent or person.non_urgent_mail):
+            return [Recipient(person.email, "audit coordinator", person.user_id)]
+    return await _signed_in(connection, partnership_id, None, COORDINATING, "coordinators", urgent=urgent)
+
+
+async def reviewers(connection: asyncpg.Connection[Any], partnership_id: UUID, *, urgent: bool) -> list[Recipient]:
+    return await _signed_in(connection, partnership_id, None, REVIEWING, "reviewers", urgent=urgent)
+
+
+async def organisation_people(
+    connection: asyncpg.Connection[Any], partnership_id: UUID, organisation_id: UUID
+) -> list[Recipient]:
+    """Whom an organisation's audit requests go to: its audit contacts and
+    its auditors who signed in (unless they turned such mail off)."""
+    contacts = (await organisation_contacts(connection, [organisation_id])).get(organisation_id)
+    found = [Recipient(email, "audit-contact") for email in (contacts.audit_contacts if contacts else ())]
+    found += await _signed_in(connection, partnership_id, organisation_id, CONTRIBUTING, "auditors", urgent=False)
+    return _unique(found)
+
+
+async def safeguarding_lead(connection: asyncpg.Connection[Any], organisation_id: UUID) -> list[Recipient]:
+    contacts = (await organisation_contacts(connection, [organisation_id])).get(organisation_id)
+    if contacts is None or contacts.safeguarding_lead_email is None:
+        return []
+    return [Recipient(contacts.safeguarding_lead_email, "safeguarding-lead")]
+
+
+async def write(
+    connection: asyncpg.Connection[Any],
+    *,
+    message: Message,
+    key: str,
+    partnership_id: UUID,
+    audit_id: UUID | None,
+    recipients: Iterable[Recipient],
+    subject: str,
+    body: str,
+    link: str | None,
+    concern_id: UUID | None = None,
+    urgent: bool = False,
+) -> int:
+    """Write one message to each recipient (their own key: ``key`` and the
+    address), in the caller's transaction; how many were new."""
+    rows = [
+        Outgoing(
+            key=f"{key}:{recipient.email.strip().lower()}",
+            partnership_id=partnership_id,
+            audit_id=audit_id,
+            concern_id=concern_id,
+            message=message.value,
+            urgent=urgent,
+            recipient=recipient.email.strip(),
+            recipient_user_id=recipient.user_id,
+            recipient_role=recipient.role,
+            subject=subject,
+            body=body,
+            link=link,
+        )
+        for recipient in _unique(recipients)
+    ]
+    return await outbox.write(connection, rows)
+
+
+# --- the messages ---------------------------------------------------------------------
+
+
+async def concern_raised(
+    connection: asyncpg.Connection[Any],
+    *,
+    concern_id: UUID,
+    partnership_id: UUID,
+    audit_id: UUID,
+    audit_created_by: UUID | None,
+    organisation_id: UUID,
+    organisation_name: str,
+    kind: str,
+) -> int:
+    """An immediate concern, at once, to the audit's coordinator and the
+    raising organisation's safeguarding lead."""
+    reference = audit_reference(audit_id)
+    recipients = [
+        *await audit_coordinators(connection, partnership_id, audit_created_by, urgent=True),
+        *await safeguarding_lead(connection, organisation_id),
+    ]
+    return await write(
+        connection,
+        message=Message.CONCERN_RAISED,
+        key=f"concern-raised:{concern_id}",
+        partnership_id=partnership_id,
+        audit_id=audit_id,
+        concern_id=concern_id,
+        urgent=True,
+        recipients=recipients,
+        subject=f"Immediate concern on audit {reference}",
+        body=(
+            f"An immediate concern has been raised on audit {reference}: {KIND_WORDS.get(kind, kind)} "
+            f"({organisation_name}).\n\n"
+            "Someone must acknowledge it in Maca and record what was done. If nobody acknowledges it, "
+            "it is escalated to the partnership's reviewers."
+        ),
+        link=f"/concerns/{concern_id}",
+    )
+
+
+async def concern_escalated(
+    connection: asyncpg.Connection[Any],
+    *,
+    concern_id: UUID,
+    partnership_id: UUID,
+    audit_id: UUID,
+    organisation_name: str,
+    kind: str,
+    escalation: int,
+    waiting_for: str,
+) -> int:
+    """An immediate concern nobody acknowledged, to the partnership's reviewers."""
+    reference = audit_reference(audit_id)
+    return await write(
+        connection,
+        message=Message.CONCERN_ESCALATED,
+        key=f"concern-escalated:{concern_id}:{escalation}",
+        partnership_id=partnership_id,
+        audit_id=audit_id,
+        concern_id=concern_id,
+        urgent=True,
+        recipients=await reviewers(connection, partnership_id, urgent=True),
+        subject=f"Escalated: immediate concern on audit {reference} not acknowledged",
+        body=(
+            f"An immediate concern on audit {reference} has not been acknowledged after {waiting_for}: "
+            f"{KIND_WORDS.get(kind, kind)} ({organisation_name}).\n\n"
+            "Please acknowledge it in Maca and make sure it is acted on."
+        ),
+        link=f"/concerns/{concern_id}",
+    )
