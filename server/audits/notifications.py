@@ -17,7 +17,7 @@ The message list (README "Notifications") is :class:`Message`.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
