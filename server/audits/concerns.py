@@ -204,6 +204,16 @@ async def open_concerns(connection: asyncpg.Connection[Any], principal: Principa
     return await stored.open_in_partnership(connection, principal.partnership_id)
 
 
+async def concerns_of_audit(
+    connection: asyncpg.Connection[Any], principal: Principal, audit_id: UUID
+) -> list[ConcernRow]:
+    """Every concern of the audit, newest first, for the audit's page (its
+    read is recorded there); empty for someone who does not handle them."""
+    if not may(principal, Permission.CONCERN_READ):
+        return []
+    return await stored.of_audit(connection, audit_id)
+
+
 @dataclass(frozen=True, kw_only=True)
 class ConcernRead:
     concern: ConcernRow

@@ -24,7 +24,8 @@ from uuid import UUID
 import asyncpg
 
 from server.audits.administration.directory import organisation_contacts
-from server.auth.permissions import Permission, holders_of
+from server.auth.permissions import Permission, holders_of, may
+from server.auth.principal import Principal
 from server.db import notifications as outbox
 from server.db.notifications import Outgoing
 
@@ -35,6 +36,7 @@ __all__ = [
     "audit_reference",
     "concern_escalated",
     "concern_raised",
+    "told_about",
     "write",
 ]
 
@@ -254,3 +256,17 @@ async def concern_escalated(
         ),
         link=f"/concerns/{concern_id}",
     )
+
+
+# --- reading who was told what ------------------------------------------------------------
+
+
+async def told_about(
+    connection: asyncpg.Connection[Any], principal: Principal, audit_id: UUID
+) -> list[outbox.NotificationRow]:
+    """Who was told what about the audit, and whether it reached them, for
+    the audit's page (its read is recorded there); empty for someone who may
+    not oversee the partnership's audits."""
+    if not may(principal, Permission.PARTNERSHIP_OVERSEE):
+        return []
+    return await outbox.of_audit(connection, audit_id)

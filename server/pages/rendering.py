@@ -151,6 +151,7 @@ START_PAGES: Final[tuple[tuple[Permission, str], ...]] = (
 NAVIGATION: Final[tuple[tuple[Permission, str, str], ...]] = (
     (Permission.PARTNERSHIP_OVERSEE, "Audits", "/audits"),
     (Permission.AUDIT_CREATE, "Create an audit", "/audits/new"),
+    (Permission.CONCERN_READ, "Concerns", "/concerns"),
     (Permission.CONTRIBUTION_WRITE, "Your audits", "/your-audits"),
     (Permission.PARTNERSHIP_ADMINISTER, "Administration", "/admin"),
     (Permission.ORGANISATION_ADMINISTER, "Organisations", "/admin/organisations"),

@@ -39,6 +39,9 @@ def maca_environment(database_url: str, data_dir: Path, **extra: str) -> dict[st
             "MACA_DATA_DIR": str(data_dir),
             "MACA_LOG_LEVEL": "warning",
             "PYTHONUNBUFFERED": "1",
+            # Processes of a test deliver no mail unless the test says so:
+            # several share one database, and so one queue (issue 20).
+            "MACA_WORKER": "off",
         }
     )
     env.update(extra)

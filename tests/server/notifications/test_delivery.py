@@ -73,7 +73,7 @@ async def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(
         # The first worker's sends stop mid-DATA; once it is dead they end
         # without the server taking the message, as a dropped connection does.
         started.set()
-        while holding.is_set():
+        while holding.is_set():  # noqa: ASYNC110 - a threading.Event, set from the test's thread
             await asyncio.sleep(0.05)
         return "451 the sender went away"
 
