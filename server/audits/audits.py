@@ -22,7 +22,7 @@ import msgspec
 
 from agencies.applicability import Participant, view_for
 from agencies.contributions import contribution_progress
-from server.audits import events, summaries
+from server.audits import events, notifications, summaries
 from server.audits.access import listed_organisation, taking_part_as, visible_audit
 from server.audits.catalogue import Catalogue, catalogue_of, local_toolkits
 from server.audits.checks import NO_SUCH_ORGANISATION, changed_meanwhile, check_reason, check_seen_version, invalid
@@ -462,6 +462,25 @@ async def move_audit(
         detail={"from": audit.status, "to": target, "reason": reason},
     )
     await summaries.refresh(connection, registry, audit.id)
+    # Tell the people who must act, in this transaction (the outbox).
+    taking_part = [p.organisation_id for p in participants]
+    if audit.status == "draft" and target == "open":
+        await notifications.audit_distributed(
+            connection,
+            partnership_id=audit.partnership_id,
+            audit_id=audit.id,
+            organisation_ids=taking_part,
+            due_date=audit.due_date,
+        )
+    elif target == "closed":
+        await notifications.audit_closed(
+            connection,
+            partnership_id=audit.partnership_id,
+            audit_id=audit.id,
+            audit_created_by=audit.created_by,
+            organisation_ids=taking_part,
+            key=f"{audit.id}:{updated.row_version}",
+        )
     return updated
 
 

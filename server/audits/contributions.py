@@ -28,7 +28,7 @@ import msgspec
 
 from agencies.applicability import Participant, applicable_sections
 from agencies.contributions import contribution_progress, validate_contribution
-from server.audits import concerns, events, summaries
+from server.audits import concerns, events, notifications, summaries
 from server.audits.access import (
     OrganisationReference,
     contribution_reader,
@@ -358,6 +358,14 @@ async def submit_own(
         detail={"version": version, "answered": progress.answered, "applicable": progress.applicable},
     )
     await summaries.refresh(connection, registry, own.audit.id)
+    if await audits.all_submitted(connection, own.audit.id):
+        await notifications.ready_for_panel(
+            connection,
+            partnership_id=own.audit.partnership_id,
+            audit_id=own.audit.id,
+            audit_created_by=own.audit.created_by,
+            key=f"{own.row.id}:{version}",
+        )
     return saved
 
 
@@ -424,6 +432,13 @@ async def return_contribution(
         target_organisation_id=organisation_id,
     )
     await summaries.refresh(connection, registry, audit.id)
+    await notifications.contribution_returned(
+        connection,
+        partnership_id=audit.partnership_id,
+        audit_id=audit.id,
+        organisation_id=organisation_id,
+        key=f"{returned.id}:{returned.row_version}",
+    )
     return returned
 
 

@@ -16,6 +16,7 @@ The message list (README "Notifications") is :class:`Message`.
 
 from __future__ import annotations
 
+import datetime
 import enum
 from collections.abc import Iterable
 from typing import Any
@@ -33,9 +34,15 @@ __all__ = [
     "KIND_WORDS",
     "Message",
     "Recipient",
+    "action_assigned",
+    "audit_closed",
+    "audit_distributed",
     "audit_reference",
     "concern_escalated",
     "concern_raised",
+    "contribution_returned",
+    "due_reminder",
+    "ready_for_panel",
     "told_about",
     "write",
 ]
@@ -270,3 +277,188 @@ async def told_about(
     if not may(principal, Permission.PARTNERSHIP_OVERSEE):
         return []
     return await outbox.of_audit(connection, audit_id)
+
+
+# --- the audit cycle's messages -------------------------------------------------------------
+
+
+async def audit_distributed(
+    connection: asyncpg.Connection[Any],
+    *,
+    partnership_id: UUID,
+    audit_id: UUID,
+    organisation_ids: Iterable[UUID],
+    due_date: datetime.date | None,
+) -> int:
+    """An audit distributed: to each taking-part organisation's contacts and auditors."""
+    reference = audit_reference(audit_id)
+    due = f" by {due_date.strftime('%d %B %Y')}" if due_date else ""
+    written = 0
+    for organisation_id in organisation_ids:
+        written += await write(
+            connection,
+            message=Message.AUDIT_DISTRIBUTED,
+            key=f"audit-distributed:{audit_id}:{organisation_id}",
+            partnership_id=partnership_id,
+            audit_id=audit_id,
+            recipients=await organisation_people(connection, partnership_id, organisation_id),
+            subject=f"A case audit to complete: {reference}",
+            body=(
+                f"Your organisation has been asked to contribute to multi-agency case audit {reference}{due}.\n\n"
+                "Sign in to Maca to see the questions your agency answers."
+            ),
+            link=f"/your-audits/{audit_id}",
+        )
+    return written
+
+
+async def contribution_returned(
+    connection: asyncpg.Connection[Any], *, partnership_id: UUID, audit_id: UUID, organisation_id: UUID, key: str
+) -> int:
+    reference = audit_reference(audit_id)
+    return await write(
+        connection,
+        message=Message.CONTRIBUTION_RETURNED,
+        key=f"contribution-returned:{key}",
+        partnership_id=partnership_id,
+        audit_id=audit_id,
+        recipients=await organisation_people(connection, partnership_id, organisation_id),
+        subject=f"Your contribution to audit {reference} was returned",
+        body=(
+            f"The audit's coordinator returned your organisation's contribution to audit {reference} for more "
+            "work. Their comment is in Maca."
+        ),
+        link=f"/your-audits/{audit_id}",
+    )
+
+
+async def ready_for_panel(
+    connection: asyncpg.Connection[Any],
+    *,
+    partnership_id: UUID,
+    audit_id: UUID,
+    audit_created_by: UUID | None,
+    key: str,
+) -> int:
+    """Every taking-part agency has submitted: to the coordinator and the reviewers."""
+    reference = audit_reference(audit_id)
+    recipients = [
+        *await audit_coordinators(connection, partnership_id, audit_created_by, urgent=False),
+        *await reviewers(connection, partnership_id, urgent=False),
+    ]
+    return await write(
+        connection,
+        message=Message.READY_FOR_PANEL,
+        key=f"ready-for-panel:{key}",
+        partnership_id=partnership_id,
+        audit_id=audit_id,
+        recipients=recipients,
+        subject=f"Audit {reference}: every agency has submitted",
+        body=f"Every agency taking part in audit {reference} has submitted. It is ready for review and the panel.",
+        link=f"/audits/{audit_id}",
+    )
+
+
+async def audit_closed(
+    connection: asyncpg.Connection[Any],
+    *,
+    partnership_id: UUID,
+    audit_id: UUID,
+    audit_created_by: UUID | None,
+    organisation_ids: Iterable[UUID],
+    key: str,
+) -> int:
+    """The audit closed, with the report's link, to those entitled to it:
+    the coordinator, the reviewers, each taking-part organisation."""
+    reference = audit_reference(audit_id)
+    subject = f"Audit {reference} is closed"
+    body = f"Audit {reference} is closed. The combined report is in Maca."
+    written = await write(
+        connection,
+        message=Message.AUDIT_CLOSED,
+        key=f"audit-closed:{key}:staff",
+        partnership_id=partnership_id,
+        audit_id=audit_id,
+        recipients=[
+            *await audit_coordinators(connection, partnership_id, audit_created_by, urgent=False),
+            *await reviewers(connection, partnership_id, urgent=False),
+        ],
+        subject=subject,
+        body=body,
+        link=f"/api/audits/{audit_id}/report.html",
+    )
+    for organisation_id in organisation_ids:
+        written += await write(
+            connection,
+            message=Message.AUDIT_CLOSED,
+            key=f"audit-closed:{key}:{organisation_id}",
+            partnership_id=partnership_id,
+            audit_id=audit_id,
+            recipients=await organisation_people(connection, partnership_id, organisation_id),
+            subject=subject,
+            body=body,
+            link=f"/api/audits/{audit_id}/report.html",
+        )
+    return written
+
+
+async def action_assigned(
+    connection: asyncpg.Connection[Any],
+    *,
+    partnership_id: UUID,
+    audit_id: UUID,
+    action_id: UUID,
+    responsible_organisation_id: UUID | None,
+    due_date: datetime.date | None,
+) -> int:
+    """A remedial action assigned to an organisation: to its contacts and
+    auditors (call it in the transaction that agrees or reassigns the action)."""
+    if responsible_organisation_id is None:
+        return 0
+    reference = audit_reference(audit_id)
+    due = f", due {due_date.strftime('%d %B %Y')}" if due_date else ""
+    return await write(
+        connection,
+        message=Message.ACTION_ASSIGNED,
+        key=f"action-assigned:{action_id}:{responsible_organisation_id}",
+        partnership_id=partnership_id,
+        audit_id=audit_id,
+        recipients=await organisation_people(connection, partnership_id, responsible_organisation_id),
+        subject=f"A remedial action for your organisation on audit {reference}",
+        body=f"A remedial action on audit {reference} was assigned to your organisation{due}. It is in Maca.",
+        link=f"/audits/{audit_id}/actions/{action_id}",
+    )
+
+
+async def due_reminder(
+    connection: asyncpg.Connection[Any],
+    *,
+    message: Message,
+    partnership_id: UUID,
+    audit_id: UUID,
+    organisation_id: UUID,
+    due_date: datetime.date,
+    key: str,
+    link: str,
+    what: str,
+) -> int:
+    """A due date approaching or passed: an audit's contribution, or a remedial action."""
+    reference = audit_reference(audit_id)
+    when = due_date.strftime("%d %B %Y")
+    if message in (Message.DUE_SOON, Message.ACTION_DUE):
+        subject = f"Due {when}: {what} for audit {reference}"
+        body = f"Your organisation's {what} for audit {reference} is due on {when}."
+    else:
+        subject = f"Overdue: {what} for audit {reference}"
+        body = f"Your organisation's {what} for audit {reference} was due on {when} and is overdue."
+    return await write(
+        connection,
+        message=message,
+        key=key,
+        partnership_id=partnership_id,
+        audit_id=audit_id,
+        recipients=await organisation_people(connection, partnership_id, organisation_id),
+        subject=subject,
+        body=body,
+        link=link,
+    )

@@ -161,6 +161,21 @@ $$;
 REVOKE ALL ON FUNCTION maca_people_to_tell(uuid, uuid, text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION maca_people_to_tell(uuid, uuid, text[]) TO maca_app;
 
+-- Whether every organisation taking part in an audit has submitted: an
+-- agency's submission tells the partnership when it was the last, though
+-- its transaction sees only its own contribution. Only a yes or no leaves.
+CREATE FUNCTION maca_all_submitted(audit uuid) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    SELECT count(*) > 0 AND bool_and(c.status IS NOT DISTINCT FROM 'submitted')
+      FROM audit_participants p
+      JOIN audits a ON a.id = p.audit_id
+      LEFT JOIN contributions c ON c.audit_id = p.audit_id AND c.organisation_id = p.organisation_id
+     WHERE p.audit_id = audit AND p.removed_at IS NULL
+       AND (session_user <> 'maca_app' OR a.partnership_id = maca_setting_uuid('maca.partnership_id'))
+$$;
+REVOKE ALL ON FUNCTION maca_all_submitted(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION maca_all_submitted(uuid) TO maca_app;
+
 -- 6. The job queue: PgQueuer's own schema (pgqueuer 1.6.0, as `Queries.install`
 --    renders it for the schema maca_queue and the channel maca_queue), kept
 --    apart from the application's tables: maca_app has no right on it.
