@@ -77,8 +77,8 @@ async def sign_in(browser: Browser, server: LiveServer, persona: str) -> Page:
     return page
 
 
-async def mail_to(catcher: Catcher, address: str, subject: str, timeout: float = 60) -> Caught:
-    deadline = time.monotonic() + timeout
+async def mail_to(catcher: Catcher, address: str, subject: str, within: float = 60) -> Caught:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         for message in caught_messages(catcher.folder):
             if message.to == address and subject in message.subject:
