@@ -138,8 +138,12 @@ class NotifyChannel:
                 reference=letter.key,
             )
         except HTTPError as error:
-            messages = "; ".join(str(m.get("message", "")) for m in (error.message or []) if isinstance(m, dict))
-            raise DeliveryFailed(f"GOV.UK Notify answered {error.status_code}: {messages[:300]}") from error
+            if error.response is None:
+                raise DeliveryFailed("could not reach GOV.UK Notify") from error
+            detail = error.message
+            if isinstance(detail, list):
+                detail = "; ".join(str(m.get("message", "")) for m in detail if isinstance(m, dict))
+            raise DeliveryFailed(f"GOV.UK Notify answered {error.status_code}: {str(detail)[:300]}") from error
         except APIError as error:
             raise DeliveryFailed(f"could not reach GOV.UK Notify: {type(error).__name__}") from error
         except OSError as error:
