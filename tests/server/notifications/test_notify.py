@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 import jwt
 import pytest
@@ -28,9 +28,9 @@ REFUSED = "refused@agency.example"
 
 
 class FakeNotify(BaseHTTPRequestHandler):
-    received: list[dict[str, Any]] = []
+    received: ClassVar[list[dict[str, Any]]] = []
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     def answer(self, status: int, body: dict[str, Any]) -> None:
@@ -41,7 +41,7 @@ class FakeNotify(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         auth = self.headers.get("Authorization", "")
         if not auth.startswith("Bearer "):
             return self.answer(403, {"errors": [{"error": "AuthError", "message": "Unauthorized: no token"}]})
