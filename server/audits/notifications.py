@@ -24,8 +24,10 @@ from uuid import UUID
 
 import asyncpg
 
+from server.audits import events
 from server.audits.administration.directory import organisation_contacts
-from server.auth.permissions import Permission, holders_of, may
+from server.audits.events import EventName
+from server.auth.permissions import Permission, holders_of, may, require
 from server.auth.principal import Principal
 from server.db import notifications as outbox
 from server.db.notifications import Outgoing
@@ -44,6 +46,7 @@ __all__ = [
     "due_reminder",
     "ready_for_panel",
     "told_about",
+    "undelivered",
     "write",
 ]
 
@@ -462,3 +465,18 @@ async def due_reminder(
         body=body,
         link=link,
     )
+
+
+async def undelivered(connection: asyncpg.Connection[Any], principal: Principal) -> list[outbox.NotificationRow]:
+    """The partnership's messages that failed for good, or whose last
+    attempt failed, with the reason (for its administrator), the read
+    recorded in the administration trail."""
+    require(principal, Permission.PARTNERSHIP_ADMINISTER)
+    found = await outbox.failed_in_partnership(connection, principal.partnership_id)
+    await events.record(
+        connection,
+        principal,
+        EventName.NOTIFICATIONS_READ,
+        detail={"partnership_ids": [str(principal.partnership_id)], "undelivered": len(found)},
+    )
+    return found

@@ -60,3 +60,22 @@ async def test_an_open_concern_heads_the_first_page_and_is_handled_on_its_own(
 async def test_dev_mail_is_not_there_outside_development(pages: Pages) -> None:
     coordinator = await pages.signed_in("coordinator")
     assert (await coordinator.get("/dev-mail")).status_code == 404
+
+
+async def test_the_administrator_sees_what_could_not_be_delivered_and_why(
+    pages: Pages, db: asyncpg.Connection[Any]
+) -> None:
+    partnership = await db.fetchval("SELECT partnership_id FROM organisations WHERE code = 'demo-police'")
+    await db.execute(
+        "INSERT INTO notifications (key, partnership_id, message, recipient, recipient_role, subject, body, status, "
+        "attempts, last_error) VALUES ('k', $1, 'audit-distributed', 'old@police.example', 'audit-contact', "
+        "'A case audit to complete', 'b', 'failed', 15, 'the mail server refused the recipient: 550')",
+        partnership,
+    )
+    admin = await pages.signed_in("admin")
+    page = await admin.get("/admin/notifications")
+    assert page.status_code == 200
+    assert "old@police.example" in page.text
+    assert "the mail server refused the recipient: 550" in page.text
+    assert "/admin/notifications" in (await admin.get("/admin")).text
+    assert (await (await pages.signed_in("coordinator")).get("/admin/notifications")).status_code == 403

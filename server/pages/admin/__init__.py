@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.pages.admin import organisations, partnership, toolkits
+from server.pages.admin import notifications, organisations, partnership, toolkits
 
 route_handlers: list[Any] = [
     *partnership.route_handlers,
     *organisations.route_handlers,
     *toolkits.route_handlers,
+    *notifications.route_handlers,
 ]
