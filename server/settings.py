@@ -121,6 +121,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # starttls: upgrade the connection (port 587); tls: TLS from the start
     # (port 465); none: plain (a catcher on this machine only).
     smtp_security: Literal["starttls", "tls", "none"] = msgspec.field(default="starttls", name="MACA_SMTP_SECURITY")
+    # The name Maca greets the mail server with (EHLO); unset: this machine's.
+    smtp_local_hostname: str | None = msgspec.field(default=None, name="MACA_SMTP_LOCAL_HOSTNAME")
     smtp_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=300)] = msgspec.field(
         default=30.0, name="MACA_SMTP_TIMEOUT_SECONDS"
     )

@@ -58,7 +58,9 @@ class Catcher:
         self.host = host
         self.port = port or _free_port(host)
         self.handler = _Keep(folder, on_message)
-        self.controller = Controller(self.handler, hostname=host, port=self.port)
+        # A fixed name: aiosmtpd would otherwise look its own up (socket.getfqdn,
+        # blocking) for every connection.
+        self.controller = Controller(self.handler, hostname=host, port=self.port, server_hostname="maca-catcher")
 
     def start(self) -> Catcher:
         self.controller.start()

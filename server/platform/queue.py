@@ -49,6 +49,7 @@ SCHEMA = "maca_queue"
 CHANNEL = "maca_queue"
 DELIVER = "deliver"
 MAX_DELAY = datetime.timedelta(hours=1)
+CONCURRENT_SENDS = 8
 
 
 def queue_settings() -> DBSettings:
@@ -129,7 +130,7 @@ class Worker:
     async def run(self, *, heartbeat: datetime.timedelta = datetime.timedelta(seconds=30)) -> None:
         settings = self.settings
         listener = await asyncpg.connect(self.owner_dsn)
-        pool = await asyncpg.create_pool(self.owner_dsn, min_size=1, max_size=4)
+        pool = await asyncpg.create_pool(self.owner_dsn, min_size=1, max_size=CONCURRENT_SENDS)
         try:
             queries = queries_for(listener)
             queuer = PgQueuer(queries.driver, channel=QueueChannel(CHANNEL), queries=queries)
@@ -159,7 +160,15 @@ class Worker:
             for name, expression, work in self.scheduled:
                 queuer.schedule(name, expression)(_scheduled(work, pool, name))
 
-            await queuer.run(dequeue_timeout=datetime.timedelta(seconds=5), batch_size=10, heartbeat_timeout=heartbeat)
+            # At most CONCURRENT_SENDS jobs picked at once, each with a connection
+            # of its own: a burst is taken a batch at a time, and a worker
+            # that dies strands no more than that for the heartbeat to free.
+            await queuer.run(
+                dequeue_timeout=datetime.timedelta(seconds=5),
+                batch_size=CONCURRENT_SENDS // 2,
+                max_concurrent_tasks=CONCURRENT_SENDS,
+                heartbeat_timeout=heartbeat,
+            )
         finally:
             await pool.close()
             await listener.close()

@@ -46,11 +46,18 @@ def exports_benchmark() -> dict[str, Any]:
     return exports.run()
 
 
+def notifications_benchmark() -> dict[str, Any]:
+    from tests.bench import notifications
+
+    return notifications.run()
+
+
 BENCHMARKS = {
     "merge": merge_benchmark,
     "load": load_benchmark,
     "themes": themes_benchmark,
     "exports": exports_benchmark,
+    "notifications": notifications_benchmark,
 }
 
 
