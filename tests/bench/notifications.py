@@ -61,7 +61,7 @@ async def _burst(url: str, count: int, folder: Path) -> dict[str, Any]:
             )
             written = time.perf_counter() - started
             while await connection.fetchval("SELECT count(*) FROM notifications WHERE status = 'sent'") < count:
-                await asyncio.sleep(0.05)  # noqa: ASYNC110 - polling the database, not an event
+                await asyncio.sleep(0.05)
             seconds = time.perf_counter() - started
             worker.stop()
             await asyncio.wait_for(running, 30)
