@@ -60,7 +60,8 @@ async def _burst(url: str, count: int, folder: Path) -> dict[str, Any]:
                 count,
             )
             written = time.perf_counter() - started
-            while await connection.fetchval("SELECT count(*) FROM notifications WHERE status = 'sent'") < count:
+            sent = "SELECT count(*) FROM notifications WHERE status = 'sent'"
+            while await connection.fetchval(sent) < count:  # noqa: ASYNC110 - polling the database
                 await asyncio.sleep(0.05)
             seconds = time.perf_counter() - started
             worker.stop()
