@@ -53,6 +53,7 @@ class EventName(enum.StrEnum):
     CONCERN_READ = "concern.read"
     CONCERNS_LISTED = "concerns.listed"
     NOTIFICATIONS_READ = "notifications.read"
+    MAIL_PREFERENCE_CHANGED = "mail.preference-changed"
     # Remedial actions.
     ACTION_CREATED = "action.created"
     ACTION_CHANGED = "action.changed"

@@ -44,7 +44,9 @@ __all__ = [
     "concern_raised",
     "contribution_returned",
     "due_reminder",
+    "mail_preference",
     "ready_for_panel",
+    "set_mail_preference",
     "told_about",
     "undelivered",
     "write",
@@ -480,3 +482,20 @@ async def undelivered(connection: asyncpg.Connection[Any], principal: Principal)
         detail={"partnership_ids": [str(principal.partnership_id)], "undelivered": len(found)},
     )
     return found
+
+
+# --- what a person wants ----------------------------------------------------------------
+
+
+async def mail_preference(connection: asyncpg.Connection[Any], principal: Principal) -> tuple[bool, str | None]:
+    """Whether the person gets non-urgent mail, and the address their last
+    sign-in gave (None: Maca has none, so writes to them only through their
+    organisation's contacts)."""
+    return await outbox.wants_non_urgent_mail(connection, principal.user_id)
+
+
+async def set_mail_preference(connection: asyncpg.Connection[Any], principal: Principal, wanted: bool) -> None:
+    """Turn non-urgent mail on or off for the person; immediate concerns
+    always go."""
+    await outbox.set_non_urgent_mail(connection, principal.user_id, wanted)
+    await events.record(connection, principal, EventName.MAIL_PREFERENCE_CHANGED, detail={"non_urgent_mail": wanted})

@@ -210,3 +210,12 @@ async def mark_failed(connection: asyncpg.Connection[Any], notification_id: UUID
         notification_id,
         error[:500],
     )
+
+
+async def wants_non_urgent_mail(connection: asyncpg.Connection[Any], user_id: UUID) -> tuple[bool, str | None]:
+    row = await connection.fetchrow("SELECT non_urgent_mail, email FROM users WHERE id = $1", user_id)
+    return (True, None) if row is None else (row["non_urgent_mail"], row["email"])
+
+
+async def set_non_urgent_mail(connection: asyncpg.Connection[Any], user_id: UUID, wanted: bool) -> None:
+    await connection.execute("UPDATE users SET non_urgent_mail = $2 WHERE id = $1", user_id, wanted)

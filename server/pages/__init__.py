@@ -13,7 +13,7 @@ from typing import Any
 from litestar.static_files import create_static_files_router
 
 from server.auth.permissions import PUBLIC, needs
-from server.pages import admin, common, concerns, dev_mail, themes
+from server.pages import admin, common, concerns, dev_mail, mail_preferences, themes
 from server.pages.auditor import your_audits
 from server.pages.coordinator import audits
 from server.pages.reviewer import judgement
@@ -27,6 +27,7 @@ route_handlers: list[Any] = [
     *admin.route_handlers,
     *concerns.route_handlers,
     *dev_mail.route_handlers,
+    *mail_preferences.route_handlers,
 ]
 
 # Maca's own CSS and JavaScript (no inline styles or scripts anywhere).

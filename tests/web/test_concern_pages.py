@@ -79,3 +79,24 @@ async def test_the_administrator_sees_what_could_not_be_delivered_and_why(
     assert "the mail server refused the recipient: 550" in page.text
     assert "/admin/notifications" in (await admin.get("/admin")).text
     assert (await (await pages.signed_in("coordinator")).get("/admin/notifications")).status_code == 403
+
+
+async def test_a_person_may_turn_off_non_urgent_mail_but_never_immediate_concerns(
+    pages: Pages, db: asyncpg.Connection[Any]
+) -> None:
+    police = await pages.signed_in("police")
+    page = await police.get("/account/mail")
+    assert page.status_code == 200 and "police@demo-police.example" in page.text
+    assert (await police.post("/account/mail", {"non_urgent_mail": "no"})).status_code == 303
+    assert await db.fetchval("SELECT non_urgent_mail FROM users WHERE email = 'police@demo-police.example'") is False
+
+    coordinator = await pages.signed_in("coordinator")
+    assert (await coordinator.post("/account/mail", {"non_urgent_mail": "no"})).status_code == 303
+
+    audit = await an_open_audit(pages.people, participants=["police", "health"])
+    told = {r["recipient"] for r in await db.fetch("SELECT recipient FROM notifications")}
+    assert told == {"health@demo-health.example"}  # the police auditor's distribution could wait
+    content = {"answers": {"child-currently-safe": {"value": "no", "comments": "Seen in the records"}}}
+    assert (await save_draft(pages.people, "police", audit, content)).status_code == 200
+    urgent = await db.fetch("SELECT recipient FROM notifications WHERE urgent")
+    assert {r["recipient"] for r in urgent} == {"coordinator@demo-csc.example"}  # an immediate concern always goes
