@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import socket
 import threading
 from dataclasses import dataclass
@@ -16,6 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+# aiosmtpd narrates every connection at INFO (peers, EHLO, EOF); what it
+# caught is at /dev-mail.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 __all__ = ["Catcher", "Caught", "caught_messages"]
 
