@@ -88,6 +88,13 @@ def raised_by_answers(
     return list(merge(toolkit, case_facts(audit), [contribution], policy=audit.merge_policy).immediate_concerns)
 
 
+def _key(concern: ImmediateConcern) -> tuple[str, str, str]:
+    """What makes a concern the same one from save to save: its kind, section
+    and question ("" for one recorded against a whole section, as a
+    significant failure per section is)."""
+    return (concern.kind, concern.section_id, concern.question_id or "")
+
+
 async def reconcile(
     connection: asyncpg.Connection[Any],
     principal: Principal,
@@ -112,7 +119,7 @@ async def reconcile(
         status=status,
         content=content,
     )
-    now_raised = {(c.kind, c.section_id, c.question_id) for c in raised}
+    now_raised = {_key(c) for c in raised}
     open_now = await stored.open_for_organisation(connection, audit.id, organisation_id)
     open_keys = {(c.kind, c.section_id, c.question_id) for c in open_now}
     for stale in open_now:
@@ -144,7 +151,7 @@ async def reconcile(
         return
     handled = await stored.handled_before(connection, audit.id, organisation_id)
     for concern in raised:
-        key = (concern.kind, concern.section_id, concern.question_id)
+        key = _key(concern)
         if key in open_keys or key in handled:
             continue
         concern_id = await stored.raise_concern(
@@ -154,7 +161,7 @@ async def reconcile(
             organisation_id=organisation_id,
             kind=concern.kind,
             section_id=concern.section_id,
-            question_id=concern.question_id,
+            question_id=key[2],
             raised_by=principal.user_id,
         )
         if concern_id is None:
@@ -169,7 +176,7 @@ async def reconcile(
                 "concern_id": str(concern_id),
                 "kind": concern.kind,
                 "section_id": concern.section_id,
-                "question_id": concern.question_id,
+                "question_id": key[2],
                 "submitted": concern.submitted,
             },
         )

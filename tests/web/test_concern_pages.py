@@ -27,6 +27,8 @@ async def test_an_open_concern_heads_the_first_page_and_is_handled_on_its_own(
         assert "What needs you" in first.text
         assert f"/concerns/{concern_id}" in first.text
         assert "not acknowledged" in first.text
+        dashboard = await (await pages.signed_in(persona)).get("/reports/themes")
+        assert "What needs you" in dashboard.text and f"/concerns/{concern_id}" in dashboard.text
     police = await pages.signed_in("police")
     assert "What needs you" not in (await police.get("/your-audits")).text
     assert (await police.get(f"/concerns/{concern_id}")).status_code == 403
