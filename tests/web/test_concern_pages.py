@@ -30,7 +30,7 @@ async def test_an_open_concern_heads_the_first_page_and_is_handled_on_its_own(
         dashboard = await (await pages.signed_in(persona)).get("/reports/themes")
         assert "What needs you" in dashboard.text and f"/concerns/{concern_id}" in dashboard.text
     police = await pages.signed_in("police")
-    assert "What needs you" not in (await police.get("/your-audits")).text
+    assert f"/concerns/{concern_id}" not in (await police.get("/your-audits")).text
     assert (await police.get(f"/concerns/{concern_id}")).status_code == 403
 
     reviewer = await pages.signed_in("reviewer")
@@ -102,3 +102,13 @@ async def test_a_person_may_turn_off_non_urgent_mail_but_never_immediate_concern
     assert (await save_draft(pages.people, "police", audit, content)).status_code == 200
     urgent = await db.fetch("SELECT recipient FROM notifications WHERE urgent")
     assert {r["recipient"] for r in urgent} == {"coordinator@demo-csc.example"}  # an immediate concern always goes
+
+
+async def test_what_needs_an_auditor_heads_their_first_page(pages: Pages) -> None:
+    audit = await an_open_audit(pages.people, participants=["police"])
+    police = await pages.signed_in("police")
+    page = await police.get("/your-audits")
+    assert "What needs you" in page.text
+    assert f"/your-audits/{audit['id']}" in page.text and "To complete" in page.text
+    health = await pages.signed_in("health")
+    assert "What needs you" not in (await health.get("/your-audits")).text
