@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import msgspec
 
-from toolkits.model import Question, Section, Selector, Toolkit
+from toolkits.model import Condition, Question, Section, Selector, Toolkit
 
 
 class Participant(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,14 +38,39 @@ def question_applies(toolkit: Toolkit, section: Section, question: Question, par
     return selects(toolkit.selectors[name], participant)
 
 
+def condition_holds(condition: Condition | None, case_details: Mapping[str, object] | None) -> bool:
+    """Whether the case details meet a section's or a question's condition.
+    With no case details known yet, everything is shown."""
+    if condition is None or case_details is None:
+        return True
+    value = case_details.get(condition.case_detail)
+    values = value if isinstance(value, list) else [value]
+    return any(v in condition.any_of for v in values)
+
+
 def section_shown(section: Section, case_details: Mapping[str, object] | None) -> bool:
     """Whether a conditional section is part of this case (001's planning and
     review variants). With no case details known yet, every variant is shown."""
-    if section.condition is None or case_details is None:
-        return True
-    value = case_details.get(section.condition.case_detail)
-    values = value if isinstance(value, list) else [value]
-    return any(v in section.condition.any_of for v in values)
+    return condition_holds(section.condition, case_details)
+
+
+def question_shown(question: Question, case_details: Mapping[str, object] | None) -> bool:
+    """Whether a question is asked on this case: 001's criteria only a
+    looked-after child's work has, 002's "If CP, …" and "For CwD …" items."""
+    return condition_holds(question.condition, case_details)
+
+
+def is_area(section: Section) -> bool:
+    """An area of the audited work: an agency section that counts towards
+    the overall judgement (not the key questions, outcomes, recommendations
+    or the auditor's own details). A significant failure is recorded in one."""
+    return section.completed_by == "agency" and section.counts_towards_overall
+
+
+def may_be_not_involved(toolkit: Toolkit, section: Section) -> bool:
+    """Whether an agency may mark ``section`` "not involved at this stage":
+    a graded agency section of a toolkit that offers it."""
+    return toolkit.not_involved is not None and section.completed_by == "agency" and section.judgement is not None
 
 
 def applicable_sections(
@@ -64,7 +89,11 @@ def applicable_sections(
     for section in toolkit.sections:
         if section.completed_by != "agency" or not section_shown(section, case_details):
             continue
-        questions = tuple(q for q in section.questions if question_applies(toolkit, section, q, participant))
+        questions = tuple(
+            q
+            for q in section.questions
+            if question_applies(toolkit, section, q, participant) and question_shown(q, case_details)
+        )
         if questions or (not section.questions and _section_applies(toolkit, section, participant)):
             sections.append(msgspec.structs.replace(section, questions=questions))
     return tuple(sections)

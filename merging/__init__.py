@@ -1,9 +1,10 @@
 """How answers combine: agency contributions in, the partnership's judgement
 out, with provenance, disagreements and immediate concerns. Pure: no I/O."""
 
-from merging.merge import merge
+from merging.merge import merge, merged_in_judgement, policy_for
 from merging.model import (
     OVERALL,
+    AgencyAnswer,
     AgencyContribution,
     AgencyGrade,
     AgreedGrade,
@@ -12,17 +13,23 @@ from merging.model import (
     ContributionStatus,
     Disagreement,
     ImmediateConcern,
+    ItemResult,
     Moderation,
+    NotInvolvedAgency,
     OverallCounts,
     OverallResult,
     PartnershipJudgement,
     SectionResult,
+    SignificantFailureRecord,
+    StatedJudgement,
 )
-from merging.policies import POLICIES, Policy, UnknownPolicy, policy_named, policy_names
+from merging.policies import POLICIES, RULES_EDITION, Policy, UnknownPolicy, policy_named, policy_names
 
 __all__ = [
     "OVERALL",
     "POLICIES",
+    "RULES_EDITION",
+    "AgencyAnswer",
     "AgencyContribution",
     "AgencyGrade",
     "AgreedGrade",
@@ -31,14 +38,20 @@ __all__ = [
     "ContributionStatus",
     "Disagreement",
     "ImmediateConcern",
+    "ItemResult",
     "Moderation",
+    "NotInvolvedAgency",
     "OverallCounts",
     "OverallResult",
     "PartnershipJudgement",
     "Policy",
     "SectionResult",
+    "SignificantFailureRecord",
+    "StatedJudgement",
     "UnknownPolicy",
     "merge",
+    "merged_in_judgement",
+    "policy_for",
     "policy_named",
     "policy_names",
 ]

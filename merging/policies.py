@@ -12,6 +12,16 @@ is a significant failure which has impacted on the safety of the child, the
 case should be considered inadequate". **Choice:** under every policy, not
 only ``overall-75-25``: a recorded failure that harmed a child's safety is
 never outweighed, averaged away or out-voted by good work elsewhere.
+
+Editions. A policy's rules may change (``overall-75-25``'s section rule did:
+it took the weakest agency's grade, and now applies the 75% / 25%
+thresholds to the agencies' grades). An audit keeps the edition of the
+rules it was created under (``audits.judgement_rules``), so an audit
+created before a change keeps its judgement: :func:`policy_named` gives a
+policy as it was in an edition. :data:`POLICIES` holds the current edition.
+
+People never read a policy's id: each has a ``title`` in plain words ("the
+partnership's 75% / 25% rule"), which rule traces use.
 """
 
 from __future__ import annotations
@@ -20,6 +30,8 @@ from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 
 import msgspec
+
+from toolkits.grading import at_least, percent, share
 
 OUTSTANDING, GOOD, ADEQUATE, INADEQUATE = 1, 2, 3, 4
 
@@ -32,10 +44,11 @@ SEED_000_LABELS: Mapping[int, str] = MappingProxyType(
 class SectionOutcome(msgspec.Struct, frozen=True, kw_only=True):
     """A section rule's result: the grade, and why, as the rest of a sentence
     "<Label> because <the agencies that graded ``named``> graded ``named``
-    <because>", which :func:`merging.merge` completes with the names."""
+    <because>", which :func:`merging.merge` completes with the names; with
+    no ``named`` grade, "<Label> because <because>"."""
 
     grade: int
-    named: int  # the grade whose agencies the reason names
+    named: int | None  # the grade whose agencies the reason names
     because: str
 
 
@@ -55,10 +68,12 @@ OverallRule = Callable[[Sequence[int], bool, Mapping[int, str]], OverallOutcome]
 class Policy(msgspec.Struct, frozen=True, kw_only=True):
     """A named pair of rules a partnership can choose per toolkit."""
 
-    name: str
+    name: str  # the id a toolkit definition names
+    title: str  # what people read: "the partnership's 75% / 25% rule"
     description: str  # for people choosing one: what it does, in a sentence or two
     section_rule: SectionRule
     overall_rule: OverallRule
+    edition: int = 1  # the edition of the rules this policy is as of
 
 
 class UnknownPolicy(LookupError):
@@ -69,11 +84,7 @@ def _lower(labels: Mapping[int, str], grade: int) -> str:
     return labels.get(grade, str(grade)).lower()
 
 
-def _share(count: int, total: int) -> str:
-    # One decimal where the share is not whole, so 73.3% never reads as a
-    # rounded-up 75% beside a 75% threshold.
-    whole, rest = divmod(100 * count, total)
-    return f"{count} of {total} ({whole}%)" if rest == 0 else f"{count} of {total} ({100 * count / total:.1f}%)"
+_share = share  # "3 of 4 (75%)": one formatter for every rule (toolkits.grading)
 
 
 def _yes(holds: bool) -> str:
@@ -92,8 +103,8 @@ def _median_towards_worse(grades: Sequence[int]) -> tuple[list[int], int]:
 
 _SIGNIFICANT_FAILURE = (
     "A significant failure which has impacted on the safety of the child is recorded, so the case is {label} "
-    "whatever its areas' grades (seed 000: “or if there is a significant failure which has impacted on the safety "
-    "of the child, the case should be considered inadequate”)."
+    "whatever its areas' grades (the grading guidance: “or if there is a significant failure which has impacted "
+    "on the safety of the child, the case should be considered inadequate”)."
 )
 
 
@@ -153,6 +164,54 @@ def median_agency(grades: Sequence[int], labels: Mapping[int, str] = SEED_000_LA
         named=middle,
         because=f", the median of the agency grades {_listed(ordered)} rounded towards worse",
     )
+
+
+def seventy_five_twenty_five_agencies(
+    grades: Sequence[int], labels: Mapping[int, str] = SEED_000_LABELS
+) -> SectionOutcome:
+    """Seed 000's thresholds applied to the involved agencies' grades of one
+    section, in the same order as the overall rule
+    (:func:`seventy_five_twenty_five`):
+
+    - inadequate if 25% or more of the agency grades are inadequate;
+    - outstanding only if all are good or better and at least 75% outstanding;
+    - good if at least 75% are good or better and none is inadequate;
+    - adequate if at least 75% are adequate or better, else inadequate
+      (on a 4-point scale, under 25% inadequate leaves over 75% adequate or
+      better, so "else" is never reached; it is kept so the rule reads as
+      the issue and the README state it).
+
+    Why thresholds rather than the weakest grade: seed 000 judges by how
+    much of the work meets each description ("at least 75% of the features
+    above are evident"), and a section's partnership grade is the
+    partnership's work on that stage. One agency's inadequate work out of
+    four (25%) still makes the section inadequate; a lone grade stands.
+    """
+    total = len(grades)
+    outstanding = sum(1 for g in grades if g == OUTSTANDING)
+    good = sum(1 for g in grades if g <= GOOD)
+    adequate = sum(1 for g in grades if g <= ADEQUATE)
+    inadequate = total - adequate
+    o, g, a, i = (_lower(labels, v) for v in (OUTSTANDING, GOOD, ADEQUATE, INADEQUATE))
+
+    def of(count: int) -> str:
+        # "1 of the 4 agency grades (25%) is"
+        return f"{count} of the {total} agency grades ({percent(count, total)}) {'is' if count == 1 else 'are'}"
+
+    if at_least(inadequate, total, 25):
+        return SectionOutcome(grade=INADEQUATE, named=INADEQUATE, because=f": {of(inadequate)} {i}, 25% or more")
+    if good == total and at_least(outstanding, total, 75):
+        return SectionOutcome(
+            grade=OUTSTANDING,
+            named=None,
+            because=f"every agency grade is {g} or better and {of(outstanding)} {o}",
+        )
+    if at_least(good, total, 75) and inadequate == 0:
+        return SectionOutcome(grade=GOOD, named=None, because=f"{of(good)} {g} or better and none is {i}")
+    if at_least(adequate, total, 75):
+        not_good = f"{of(good)} {g} or better, under 75%" if not at_least(good, total, 75) else f"{of(inadequate)} {i}"
+        return SectionOutcome(grade=ADEQUATE, named=None, because=f"{not_good}, and {of(adequate)} {a} or better")
+    return SectionOutcome(grade=INADEQUATE, named=None, because=f"only {of(adequate)} {a} or better, under 75%")
 
 
 # --- overall rules -------------------------------------------------------------
@@ -274,41 +333,78 @@ def median_area(
 
 # --- the registry --------------------------------------------------------------
 
+RULES_EDITION = 2  # the edition new audits are judged by
+
+_SEVENTY_FIVE_TWENTY_FIVE = (
+    "A section's grade applies the 75% / 25% thresholds to the grades of the agencies involved in it: inadequate "
+    "if 25% or more are inadequate; outstanding only if all are good or better and at least 75% outstanding; good "
+    "if at least 75% are good or better and none inadequate; otherwise adequate if at least 75% are adequate or "
+    "better, else inadequate. The case's overall grade applies the same thresholds to its areas. A significant "
+    "failure which has impacted on the safety of the child makes the case inadequate."
+)
+
 POLICIES: Mapping[str, Policy] = MappingProxyType(
     {
         policy.name: policy
         for policy in (
             Policy(
                 name="overall-75-25",
-                description=(
-                    "Seed 000's overall rule. A section is as good as the weakest agency's work on it; the case is "
-                    "inadequate if 25% or more of its areas are inadequate or a significant failure affected the "
-                    "child's safety, outstanding if every area is good or better and at least 75% outstanding, good "
-                    "if at least 75% are good or better and none inadequate, otherwise adequate if at least 75% are "
-                    "adequate or better."
-                ),
-                section_rule=weakest_agency,
+                title="the partnership's 75% / 25% rule",
+                description=_SEVENTY_FIVE_TWENTY_FIVE,
+                section_rule=seventy_five_twenty_five_agencies,
                 overall_rule=seventy_five_twenty_five,
+                edition=RULES_EDITION,
             ),
             Policy(
                 name="weakest-link",
+                title="the weakest-link rule",
                 description=(
                     "A section is as good as the weakest agency's work on it, and the case as its weakest area; a "
-                    "significant failure that affected the child's safety makes the case inadequate."
+                    "significant failure which has impacted on the safety of the child makes the case inadequate."
                 ),
                 section_rule=weakest_agency,
                 overall_rule=weakest_area,
+                edition=RULES_EDITION,
             ),
             Policy(
                 name="median",
+                title="the median rule",
                 description=(
                     "A section takes the median agency grade, rounded towards worse, with any inadequate grade "
                     "pulling it to grade 3 or worse; the case takes the median area grade the same way. A "
-                    "significant failure that affected the child's safety makes the case inadequate."
+                    "significant failure which has impacted on the safety of the child makes the case inadequate."
                 ),
                 section_rule=median_agency,
                 overall_rule=median_area,
+                edition=RULES_EDITION,
             ),
+        )
+    }
+)
+
+# What changed since each earlier edition: the policies as they were then.
+# Edition 1 (before the rules' second edition): the 75% / 25% rule took each
+# section at its weakest agency's grade.
+_EARLIER_EDITIONS: Mapping[int, Mapping[str, Policy]] = MappingProxyType(
+    {
+        1: MappingProxyType(
+            {
+                "overall-75-25": Policy(
+                    name="overall-75-25",
+                    title="the partnership's 75% / 25% rule (first edition)",
+                    description=(
+                        "A section is as good as the weakest agency's work on it; the case is inadequate if 25% or "
+                        "more of its areas are inadequate or a significant failure which has impacted on the safety "
+                        "of the child is recorded, outstanding if every area is good or better and at least 75% "
+                        "outstanding, good if at least 75% are good or better and none inadequate, otherwise "
+                        "adequate if at least 75% are adequate or better. (The rules' first edition, which this "
+                        "audit was created under.)"
+                    ),
+                    section_rule=weakest_agency,
+                    overall_rule=seventy_five_twenty_five,
+                    edition=1,
+                ),
+            }
         )
     }
 )
@@ -319,7 +415,16 @@ def policy_names() -> tuple[str, ...]:
     return tuple(sorted(POLICIES))
 
 
-def policy_named(name: str) -> Policy:
+def policy_named(name: str, edition: int = RULES_EDITION) -> Policy:
+    """The policy ``name`` as it was in the rules' ``edition`` (the current
+    one by default): an edition's own version of it where that edition
+    differs, else the current one."""
+    if not 1 <= edition <= RULES_EDITION:
+        raise UnknownPolicy(f"no edition {edition} of the judgement rules; editions 1 to {RULES_EDITION}")
+    for earlier in range(edition, RULES_EDITION):
+        changed = _EARLIER_EDITIONS.get(earlier, {})
+        if name in changed:
+            return changed[name]
     try:
         return POLICIES[name]
     except KeyError:

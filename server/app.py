@@ -21,7 +21,7 @@ from litestar.static_files import create_static_files_router
 
 from agencies.kinds import AGENCY_KIND_CODES
 from merging import policy_names
-from server import api, pages
+from server import __version__, api, pages
 from server.api import openapi
 from server.audits.jobs import scheduled_jobs
 from server.auth.permissions import PUBLIC, needs
@@ -29,12 +29,16 @@ from server.auth.rate_limit import SignInRateLimit
 from server.auth.wiring import identity_parts
 from server.db.pool import APP_ROLE, create_pool
 from server.pages.rendering import error_page, from_a_browser
-from server.platform import log_filter, maintenance
+from server.platform import log_filter, maintenance, metrics, tracing, trail
 from server.platform.bodies import check_request_body
+from server.platform.body_first import BodyFirst
 from server.platform.mail import channel_for
 from server.platform.problems import EXCEPTION_HANDLERS
 from server.platform.queue import Worker
 from server.platform.security_headers import SecurityHeaders, SwaggerPagePolicy
+from server.platform.telemetry import RequestTelemetry
+from server.platform.writes import WriteLimit
+from server.reports.pdf import PdfRenderer
 from server.settings import Settings
 from toolkits.registry import Registry, load_registry
 
@@ -42,6 +46,15 @@ log = logging.getLogger("maca")
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = ROOT / "node_modules"
+POOL_SAMPLE_SECONDS = 1.0
+
+
+async def _sample_pool(pool: Any) -> None:
+    """The pool's state into the metrics, every second (reading it is a few
+    attribute reads; the gauges live in this worker's metrics file)."""
+    while True:
+        metrics.observe_pool(pool)
+        await asyncio.sleep(POOL_SAMPLE_SECONDS)
 
 
 def load_toolkits() -> Registry:
@@ -122,6 +135,7 @@ def create_app(
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
         app.state.pool = await create_pool(settings, dsn)
+        app.state.pdf_renderer = PdfRenderer.for_settings(settings)
         # The worker (notifications and the scheduled jobs, maintenance
         # among them) beside the server, when it may: it needs the tables'
         # owner. Otherwise `maca worker` runs it, and this process keeps
@@ -132,15 +146,25 @@ def create_app(
         else:
             background = worker.run()
         app.state.maintenance = asyncio.create_task(background, name="maintenance")
+        app.state.pool_sampler = asyncio.create_task(_sample_pool(app.state.pool), name="pool metrics")
+        # The event trail's signed checkpoints, kept outside the database.
+        app.state.trail_checkpoints = asyncio.create_task(
+            trail.run_every(app.state.pool, settings), name="trail-checkpoints"
+        )
         try:
             yield
         finally:
             # Stopped before the pool closes, so no run is cut off mid-way
             # by a closing connection (a cancelled run's transaction rolls back).
-            app.state.maintenance.cancel()
-            with suppress(asyncio.CancelledError):
-                await app.state.maintenance
+            for task in (app.state.maintenance, app.state.pool_sampler, app.state.trail_checkpoints):
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
             await app.state.pool.close()
+            app.state.pdf_renderer.close()
+            metrics.pool_closed()
+            metrics.process_exiting()
+            tracing.flush()
 
     static: list[Any] = []
     swagger_dist = NODE_MODULES / "swagger-ui-dist"
@@ -172,7 +196,10 @@ def create_app(
         # router's own 404/405 too; the documentation page gets a policy
         # naming its inline blocks by hash. Sign-in attempts are counted.
         before_send=[SecurityHeaders(settings)],
-        middleware=[SwaggerPagePolicy(), SignInRateLimit(), *identity.middleware],
+        # The body is read whole, bounded in size and time, before anything
+        # else runs; each person's writes take their turn once they are known
+        # (server/platform/body_first.py, writes.py).
+        middleware=[BodyFirst(), SwaggerPagePolicy(), SignInRateLimit(), *identity.middleware, WriteLimit()],
         guards=identity.guards,
         # A JSON body is read, and refused whole (415, 400, 422 naming every
         # field), before the handler's parameters are (server/platform/bodies.py).
@@ -182,7 +209,7 @@ def create_app(
         state=State({"settings": settings, "toolkits": toolkits, **identity.state}),
         openapi_config=OpenAPIConfig(
             title="Maca",
-            version="0.1.0",
+            version=__version__,
             description="Multi-agency case audits for children's safeguarding partnerships.",
             # The document and its page are public; Litestar builds the
             # router's handlers, and the router carries their declaration.
@@ -197,4 +224,9 @@ def create_app(
     app = Litestar.from_config(config)
     # The document describes the problem responses Maca really gives (issue 9).
     openapi.install(app)
+    # Every request gets an id, a count and a time, and (tracing on) a span
+    # named by its route template: wrapped round Litestar's whole handler,
+    # as Litestar's own OpenTelemetry plugin does, so the router's 404s and
+    # 405s are counted too (app middleware runs only once a route matched).
+    app.asgi_handler = tracing.instrument(RequestTelemetry(app.asgi_handler), settings, __version__)
     return app

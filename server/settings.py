@@ -58,6 +58,30 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     public_url: str | None = msgspec.field(default=None, name="MACA_PUBLIC_URL")
     log_level: Literal["debug", "info", "warning", "error"] = msgspec.field(default="info", name="MACA_LOG_LEVEL")
     max_body_bytes: Positive = msgspec.field(default=1_048_576, name="MACA_MAX_BODY_BYTES")
+    # Bounded waiting (README "Security"): a request's whole body must arrive
+    # within this (408 after), before anything else of the request runs.
+    body_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=600)] = msgspec.field(
+        default=15.0, name="MACA_BODY_TIMEOUT_SECONDS"
+    )
+    # Writes one person may have running at once in a server process; more
+    # wait up to MACA_DB_TIMEOUT_SECONDS for their turn, then 429.
+    writes_per_user: Positive = msgspec.field(default=4, name="MACA_WRITES_PER_USER")
+    # Set on the maca_app role by `maca migrate`: PostgreSQL ends a statement
+    # running longer, and a session idle inside a transaction longer.
+    db_statement_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = msgspec.field(
+        default=30.0, name="MACA_DB_STATEMENT_TIMEOUT_SECONDS"
+    )
+    db_idle_in_transaction_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = msgspec.field(
+        default=30.0, name="MACA_DB_IDLE_IN_TRANSACTION_SECONDS"
+    )
+    # Report PDFs (server/reports/pdf.py): laid out by this many processes
+    # per server worker, each replaced after so many PDFs; so many more may
+    # wait (503 past them), and one person may have so many in progress
+    # (429 past them).
+    pdf_processes: Annotated[int, msgspec.Meta(ge=1, le=16)] = msgspec.field(default=1, name="MACA_PDF_PROCESSES")
+    pdf_renders_per_process: Positive = msgspec.field(default=20, name="MACA_PDF_RENDERS_PER_PROCESS")
+    pdf_queue: NonNegative = msgspec.field(default=2, name="MACA_PDF_QUEUE")
+    pdf_per_user: Positive = msgspec.field(default=2, name="MACA_PDF_PER_USER")
 
     # Identity (README "Signing in"). Unset OIDC_ISSUER: Maca's own
     # development issuer at {base_url}/dev-idp (never in production).
@@ -101,6 +125,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # process at a time does the work, whatever the number of replicas.
     maintenance_minutes: Annotated[float, msgspec.Meta(gt=0, le=24 * 60)] = msgspec.field(
         default=10.0, name="MACA_MAINTENANCE_MINUTES"
+    )
+    # The key that seals who is asking for PostgreSQL (README "Database
+    # roles", migration 0011): `maca migrate` stores it where maca_app cannot
+    # read it, and the server seals each transaction's identity with it.
+    # Unset: the one `maca migrate` generated, which the server reads with
+    # the owner's DATABASE_URL (so it is needed when DATABASE_URL names maca_app).
+    db_identity_key: Annotated[str, msgspec.Meta(min_length=32)] | None = msgspec.field(
+        default=None, name="MACA_DB_IDENTITY_KEY"
+    )
+    # The event trail's signed checkpoints (README "Database roles"): how
+    # often each server process writes one, where (a file it appends to, or
+    # unset: the log), and the key that signs them. Unset key: one generated
+    # into MACA_DATA_DIR; set the same key on every replica and where you verify.
+    trail_checkpoint_minutes: Annotated[float, msgspec.Meta(gt=0, le=24 * 60)] = msgspec.field(
+        default=60.0, name="MACA_TRAIL_CHECKPOINT_MINUTES"
+    )
+    trail_checkpoint_file: str | None = msgspec.field(default=None, name="MACA_TRAIL_CHECKPOINT_FILE")
+    trail_checkpoint_key: Annotated[str, msgspec.Meta(min_length=32)] | None = msgspec.field(
+        default=None, name="MACA_TRAIL_CHECKPOINT_KEY"
     )
     # The reverse proxies whose X-Forwarded-For (and -Proto) Maca believes:
     # addresses or networks, comma-separated, or "*". Sign-in attempts are
@@ -149,6 +192,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     working_hours: str = msgspec.field(default="mon-fri 09:00-17:00", name="MACA_WORKING_HOURS")
     timezone: str = msgspec.field(default="Europe/London", name="MACA_TIMEZONE")
 
+    # Operating Maca (README "Operating Maca"). Log lines: one JSON object per
+    # line, or a human line; unset, JSON in production.
+    log_format: Literal["json", "text"] | None = msgspec.field(default=None, name="MACA_LOG_FORMAT")
+    # The metrics endpoint is a port of its own, not a route people's
+    # requests can reach (server/platform/metrics_server.py); 0 turns it off.
+    metrics_host: str = msgspec.field(default="127.0.0.1", name="MACA_METRICS_HOST")
+    metrics_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = msgspec.field(default=9464, name="MACA_METRICS_PORT")
+    # Traces are sent only when an OTLP endpoint is named (OpenTelemetry's
+    # own variable; its SDK reads the rest of its OTEL_* settings itself).
+    otel_exporter_otlp_endpoint: str | None = msgspec.field(default=None, name="OTEL_EXPORTER_OTLP_ENDPOINT")
+    otel_service_name: str = msgspec.field(default="maca", name="OTEL_SERVICE_NAME")
+    # Where `maca backup` writes (unset: MACA_DATA_DIR/backups).
+    backup_dir: str | None = msgspec.field(default=None, name="MACA_BACKUP_DIR")
+
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
@@ -156,6 +213,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir)
+
+    @property
+    def backup_path(self) -> Path:
+        return Path(self.backup_dir) if self.backup_dir else self.data_path / "backups"
+
+    @property
+    def tracing(self) -> bool:
+        return self.otel_exporter_otlp_endpoint is not None
 
     @property
     def uses_dev_issuer(self) -> bool:
@@ -215,6 +280,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     if settings.public_url is not None and urlsplit(settings.public_url).scheme not in ("http", "https"):
         raise SettingsError("MACA_PUBLIC_URL", "must start with https:// (or http:// in development)")
     _check_identity(settings)
+    if settings.otel_exporter_otlp_endpoint is not None and urlsplit(
+        settings.otel_exporter_otlp_endpoint
+    ).scheme not in ("http", "https"):
+        raise SettingsError("OTEL_EXPORTER_OTLP_ENDPOINT", "must be the collector's http:// or https:// URL")
     trusted_proxies(settings.forwarded_allow_ips, "MACA_FORWARDED_ALLOW_IPS")
     return settings
 
@@ -250,6 +319,12 @@ def _check_identity(settings: Settings) -> None:
     parts = urlsplit(settings.oidc_issuer)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SettingsError("OIDC_ISSUER", "must be the provider's https:// URL")
+    if parts.scheme == "http" and settings.env == "production":
+        # Its keys would be fetched over plain HTTP: whoever is on the path
+        # could publish their own and sign any token.
+        raise SettingsError(
+            "OIDC_ISSUER", "must be https:// when MACA_ENV=production (its signing keys are fetched from it)"
+        )
 
 
 def _plain(message: str, value: object, field_name: str) -> str:

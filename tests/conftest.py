@@ -154,7 +154,7 @@ async def _empty_tables_after_each_test(request: pytest.FixtureRequest) -> Async
         )
         if tables:
             await connection.execute(f"TRUNCATE {', '.join(t['name'] for t in tables)} CASCADE")
-        # The job queue's own schema (migration 0013): jobs left by a test.
+        # The job queue's own schema (migration 0015): jobs left by a test.
         if await connection.fetchval("SELECT to_regclass('maca_queue.pgqueuer') IS NOT NULL"):
             await connection.execute("TRUNCATE maca_queue.pgqueuer, maca_queue.pgqueuer_log")
     finally:

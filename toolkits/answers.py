@@ -32,10 +32,34 @@ class Answer(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
 
 
 class Judgement(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A grade on the toolkit's scale with the words that justify it."""
+    """A grade on the toolkit's scale with the words that justify it.
+
+    Where the toolkit grades by features (seed 000), ``features`` holds the
+    grade at which the auditor found each feature evident (feature id →
+    2, 3 or 4), and ``override_reason`` why the grade given is not the one
+    the features suggest (:mod:`toolkits.grading`)."""
 
     grade: int | None = None
     impact: str | None = None
+    features: dict[str, int] = {}
+    override_reason: str | None = None
+
+
+class NotInvolved(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An agency's "not involved at this stage", for one section, instead
+    of grading it: its questions there are not asked of it, and the
+    partnership's grade of that section leaves it out."""
+
+    reason: str
+
+
+class SignificantFailure(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Seed 000: "a significant failure which has impacted on the safety of
+    the child", recorded by an agency in one section of its work. Submitted,
+    it makes the case inadequate; in a draft as much as submitted, it is an
+    immediate concern."""
+
+    description: str
 
 
 class ContributionContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -44,6 +68,8 @@ class ContributionContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
     answers: dict[str, Answer] = {}
     judgements: dict[str, Judgement] = {}  # section id → section judgement
     overall: Judgement | None = None
+    not_involved: dict[str, NotInvolved] = {}  # section id → why the agency was not involved
+    significant_failures: dict[str, SignificantFailure] = {}  # section id → the failure
 
 
 class CaseDetails(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

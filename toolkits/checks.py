@@ -11,9 +11,14 @@ from collections.abc import Collection, Iterator
 
 import msgspec
 
-from toolkits.model import FIXED_CHOICES, Choice, Question, Section, Toolkit
+from toolkits.model import FIXED_CHOICES, Choice, Condition, Feature, Question, Toolkit
 
 SCALE_VALUES = (1, 2, 3, 4)
+# The grades a feature is described at: seed 000's Good, Adequate and
+# Inadequate columns (its Outstanding cell is an overall rule, no feature).
+FEATURE_GRADES = (2, 3, 4)
+# The kinds of answer the partnership's judgement merges beside the sections.
+MERGED_KINDS = ("grade", "yes-no", "date")
 
 
 class DefinitionProblem(msgspec.Struct, frozen=True, kw_only=True):
@@ -107,7 +112,9 @@ def _problems(
                     path=f"{path}.judgement", message="sections completed by the coordinator are not graded"
                 )
         if section.condition is not None:
-            yield from _condition(toolkit, f"{path}.condition", section)
+            yield from _condition(toolkit, f"{path}.condition", section.condition)
+        if section.judgement is not None:
+            yield from _features(f"{path}.judgement.features", section.judgement.features)
         for q, question in enumerate(section.questions):
             qpath = f"{path}.questions[{q}]"
             if question.id in seen_questions:
@@ -120,10 +127,18 @@ def _problems(
                 # Sections and questions share one namespace as FHIR linkIds.
                 yield DefinitionProblem(path=f"{qpath}.id", message=f"{question.id!r} is already a section id")
             yield from _question(toolkit, qpath, question)
+            if question.in_judgement and section.completed_by != "agency":
+                yield DefinitionProblem(
+                    path=f"{qpath}.in_judgement", message="only the agencies' answers are merged into the judgement"
+                )
 
     if toolkit.overall is not None:
         yield from _text("$.overall.prompt", toolkit.overall.prompt)
         yield from _descriptors("$.overall.descriptors", toolkit.overall.descriptors)
+        yield from _features("$.overall.features", toolkit.overall.features)
+    if toolkit.not_involved is not None:
+        yield from _text("$.not_involved.label", toolkit.not_involved.label)
+        yield from _text("$.not_involved.reason_label", toolkit.not_involved.reason_label)
 
 
 def _question(toolkit: Toolkit, path: str, question: Question) -> Iterator[DefinitionProblem]:
@@ -165,6 +180,14 @@ def _question(toolkit: Toolkit, path: str, question: Question) -> Iterator[Defin
     if question.min is not None and question.max is not None and question.min > question.max:
         yield DefinitionProblem(path=f"{path}.min", message="min is above max")
 
+    if question.condition is not None:
+        yield from _condition(toolkit, f"{path}.condition", question.condition)
+    if question.in_judgement and question.kind not in MERGED_KINDS:
+        yield DefinitionProblem(
+            path=f"{path}.in_judgement",
+            message=f"a {question.kind} answer cannot be merged; only {', '.join(MERGED_KINDS)}",
+        )
+
     if question.alert is not None:
         allowed = choice_values(question)
         if not allowed:
@@ -178,28 +201,45 @@ def _question(toolkit: Toolkit, path: str, question: Question) -> Iterator[Defin
         yield from _text(f"{path}.alert.message", question.alert.message)
 
 
-def _condition(toolkit: Toolkit, path: str, section: Section) -> Iterator[DefinitionProblem]:
-    assert section.condition is not None
+def _condition(toolkit: Toolkit, path: str, condition: Condition) -> Iterator[DefinitionProblem]:
     target = next(
         (
             question
             for other in toolkit.sections
             if other.completed_by == "coordinator"
             for question in other.questions
-            if question.id == section.condition.case_detail
+            if question.id == condition.case_detail
         ),
         None,
     )
     if target is None:
         yield DefinitionProblem(
             path=f"{path}.case_detail",
-            message=f"{section.condition.case_detail!r} is not a case detail filled by the coordinator",
+            message=f"{condition.case_detail!r} is not a case detail filled by the coordinator",
         )
         return
     allowed = choice_values(target)
-    for value in section.condition.any_of:
+    for value in condition.any_of:
         if value not in allowed:
             yield DefinitionProblem(path=f"{path}.any_of", message=f"{value!r} is not an answer to {target.id!r}")
+
+
+def _features(path: str, features: tuple[Feature, ...]) -> Iterator[DefinitionProblem]:
+    seen: set[str] = set()
+    for f, feature in enumerate(features):
+        fpath = f"{path}[{f}]"
+        yield from _identifier(f"{fpath}.id", feature.id)
+        if feature.id in seen:
+            yield DefinitionProblem(path=f"{fpath}.id", message=f"duplicate feature id {feature.id!r}")
+        seen.add(feature.id)
+        if not feature.texts:
+            yield DefinitionProblem(path=f"{fpath}.texts", message="a feature is described at one grade at least")
+        for grade, text in feature.texts.items():
+            if grade not in FEATURE_GRADES:
+                yield DefinitionProblem(
+                    path=f"{fpath}.texts.{grade}", message="features are described at grades 2, 3 and 4"
+                )
+            yield from _text(f"{fpath}.texts.{grade}", text)
 
 
 def _choices(path: str, choices: tuple[Choice, ...]) -> Iterator[DefinitionProblem]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from toolkits.model import FIXED_CHOICES, Column, Question, Section, Toolkit
+from toolkits.model import FIXED_CHOICES, Column, Feature, Question, Section, Toolkit
 
 ORDINAL_VALUE = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
 SYSTEM = "urn:maca"
@@ -20,6 +20,26 @@ def canonical_url(toolkit: Toolkit) -> str:
 
 def scale_system(toolkit: Toolkit) -> str:
     return f"{SYSTEM}:scale:{toolkit.scale.id}"
+
+
+SIGNIFICANT_FAILURE_TEXT = "A significant failure which has impacted on the safety of the child"
+OVERRIDE_REASON_TEXT = "Why the grade given is not the one the features suggest"
+
+
+def feature_link(owner: str, feature: Feature) -> str:
+    """A feature's linkId: ``{section}.features.{feature}`` (``overall.features.…``)."""
+    return f"{owner}.features.{feature.id}"
+
+
+def takes_significant_failure(section: Section) -> bool:
+    """An area of the work (an agency section counting towards the overall
+    judgement): where an agency records a significant failure."""
+    return section.completed_by == "agency" and section.counts_towards_overall
+
+
+def takes_not_involved(toolkit: Toolkit, section: Section) -> bool:
+    """A graded agency section of a toolkit that asks whether the agency was involved."""
+    return toolkit.not_involved is not None and section.completed_by == "agency" and section.judgement is not None
 
 
 def overall_rationale_label(toolkit: Toolkit) -> str:
@@ -36,6 +56,7 @@ def questionnaire(toolkit: Toolkit) -> dict[str, Any]:
         items.append(
             {"linkId": "overall.impact", "text": overall_rationale_label(toolkit), "type": "text", "required": False}
         )
+        items.extend(_feature_items(toolkit, "overall", toolkit.overall.features))
     resource: dict[str, Any] = {
         "resourceType": "Questionnaire",
         "id": toolkit.id,
@@ -64,6 +85,28 @@ def _section(toolkit: Toolkit, section: Section) -> dict[str, Any]:
                 "required": section.judgement.impact_required,
             }
         )
+        items.extend(_feature_items(toolkit, section.id, section.judgement.features))
+    if takes_not_involved(toolkit, section):
+        assert toolkit.not_involved is not None
+        # Answered (with the short reason) only when the agency was not
+        # involved in this stage: then the section's other items are not.
+        items.append(
+            {
+                "linkId": f"{section.id}.not-involved",
+                "text": f"{toolkit.not_involved.label}: {toolkit.not_involved.reason_label}",
+                "type": "text",
+                "required": False,
+            }
+        )
+    if takes_significant_failure(section):
+        items.append(
+            {
+                "linkId": f"{section.id}.significant-failure",
+                "text": SIGNIFICANT_FAILURE_TEXT,
+                "type": "text",
+                "required": False,
+            }
+        )
     group: dict[str, Any] = {"linkId": section.id, "text": section.title, "type": "group", "item": items}
     if section.condition is not None:
         group["enableWhen"] = [
@@ -88,6 +131,25 @@ def _grade_item(toolkit: Toolkit, link_id: str, text: str, *, required: bool) ->
             for grade in toolkit.scale.grades
         ],
     }
+
+
+def _feature_items(toolkit: Toolkit, owner: str, features: tuple[Feature, ...]) -> list[dict[str, Any]]:
+    """Seed 000's features of an area (or of the overall judgement): each
+    answered with the grade at which it was found evident, and the reason
+    when the grade given is not the one they suggest."""
+    if not features:
+        return []
+    items: list[dict[str, Any]] = []
+    for feature in features:
+        item = _grade_item(
+            toolkit, feature_link(owner, feature), next(iter(feature.texts.values()), feature.id), required=False
+        )
+        item["answerOption"] = [o for o in item["answerOption"] if int(o["valueCoding"]["code"]) in feature.texts]
+        items.append(item)
+    items.append(
+        {"linkId": f"{owner}.override-reason", "text": OVERRIDE_REASON_TEXT, "type": "text", "required": False}
+    )
+    return items
 
 
 def _choice_options(question: Question) -> list[dict[str, Any]]:

@@ -119,11 +119,29 @@ class Selector(_Definition, frozen=True, kw_only=True):
 
 
 class Condition(_Definition, frozen=True, kw_only=True):
-    """Show a section only when a case detail has one of some values (001's
-    two variants of planning and review: CIN/CP, and looked after)."""
+    """Ask a section or a question only when a case detail has one of some
+    values: 001's two variants of planning and review (CIN/CP, and looked
+    after), its criteria only a looked-after child's work has ("Placement
+    finding", "Life Story work"), 002's items that say so themselves ("If
+    CP, …", "For CwD …"). The case details decide; with none known yet,
+    everything is shown."""
 
     case_detail: str  # id of a question in a coordinator section
     any_of: tuple[str, ...]
+
+
+class Feature(_Definition, frozen=True, kw_only=True):
+    """One feature of an area of work, as a grading guidance's descriptors
+    describe it at each grade (seed 000: the Good, Adequate and Inadequate
+    cells of one area say the same things at three levels, clause by
+    clause: "The child's needs were identified accurately" / "The child's
+    needs were identified" / "The child's needs were not fully
+    identified"). ``texts`` maps the grade to the seed's clause; a feature
+    the seed describes at only some grades has only those. The auditor
+    marks which of them is evident; :mod:`toolkits.grading` counts them."""
+
+    id: str
+    texts: dict[int, str]  # grade value (2, 3, 4) → the seed's clause
 
 
 class Question(_Definition, frozen=True, kw_only=True):
@@ -143,6 +161,14 @@ class Question(_Definition, frozen=True, kw_only=True):
     min: float | None = None  # number only
     max: float | None = None
     alert: Alert | None = None
+    condition: Condition | None = None  # asked only on some cases (see Condition)
+    # Merged into the partnership's judgement beside the sections: each
+    # agency's answer, the partnership's, and whether they disagree (003's
+    # Every Child Matters outcome grades and key questions, 002's graded
+    # items outside a section judgement). None: a grade question of an
+    # agency section that has no judgement of its own is merged, nothing
+    # else is.
+    in_judgement: bool | None = None
 
 
 class SectionJudgement(_Definition, frozen=True, kw_only=True):
@@ -154,6 +180,10 @@ class SectionJudgement(_Definition, frozen=True, kw_only=True):
     impact_label: str
     descriptors: dict[int, str] = {}  # grade value → descriptor (001, 004)
     impact_required: bool = True
+    # The area's features, when the guidance grades by counting them (seed
+    # 000): the auditor marks each, is given the grade the guidance
+    # suggests, and confirms it or gives another with a reason.
+    features: tuple[Feature, ...] = ()
 
 
 class Section(_Definition, frozen=True, kw_only=True):
@@ -177,6 +207,24 @@ class OverallJudgement(_Definition, frozen=True, kw_only=True):
     prompt: str
     descriptors: dict[int, str] = {}
     rationale_label: str | None = None
+    # The overall rule's conditions an auditor states (seed 000: good
+    # "providing the child has been effectively safeguarded and their
+    # welfare promoted throughout the work", adequate "providing the child
+    # has been safeguarded and their welfare generally promoted"), as
+    # features marked like an area's: with them, and areas that have
+    # features, the overall grade is suggested by :mod:`toolkits.grading`.
+    features: tuple[Feature, ...] = ()
+
+
+class NotInvolvedOption(_Definition, frozen=True, kw_only=True):
+    """Whether an agency may say, section by section, that it was not
+    involved in that stage of the work instead of grading it (seed 003 "is
+    to be completed by each of the agencies involved with the child"; its
+    questions are for "All relevant agencies"). Offered on every graded
+    agency section of a toolkit that has it."""
+
+    label: str  # "Not involved at this stage"
+    reason_label: str  # the prompt for the short reason
 
 
 class Toolkit(_Definition, frozen=True, kw_only=True):
@@ -193,3 +241,5 @@ class Toolkit(_Definition, frozen=True, kw_only=True):
     default_applies_to: str | None = None  # selector id; None = every agency
     sections: tuple[Section, ...]
     overall: OverallJudgement | None = None
+    # Agencies may mark a graded section "not involved" (multi-agency tools).
+    not_involved: NotInvolvedOption | None = None

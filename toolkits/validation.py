@@ -31,7 +31,9 @@ import msgspec
 
 from toolkits.answers import Answer, CaseDetails, Judgement
 from toolkits.checks import SCALE_VALUES
-from toolkits.model import FIXED_CHOICES, Column, Question, Section, Toolkit
+from toolkits.grading import marks_allowed
+from toolkits.model import FIXED_CHOICES, Column, Feature, Question, Section, Toolkit
+from toolkits.text import has_visible_character, hidden_character, is_identifier
 
 __all__ = [
     "MAX_LIST",
@@ -41,10 +43,13 @@ __all__ = [
     "answer_problems",
     "case_detail_values",
     "case_details_progress",
+    "feature_problems",
     "is_answered",
     "judgement_problems",
     "missing_answer_problems",
+    "missing_feature_problems",
     "missing_judgement_problems",
+    "short_text_problems",
     "validate_case_details",
 ]
 
@@ -52,6 +57,11 @@ __all__ = [
 # cannot be used to store a document.
 MAX_TEXT = 20_000
 MAX_LIST = 500  # rows, evidence references, choices in one answer
+# "Not involved at this stage" asks for a short reason.
+MAX_SHORT_TEXT = 1_000
+
+# Why an identifier is refused a hidden character, after naming it.
+PLAINLY = "an identifier is written with visible characters only"
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -85,7 +95,8 @@ def is_answered(answer: Answer | None) -> bool:
         return False
     value = answer.value
     if isinstance(value, str):
-        return bool(value.strip())
+        # "\u200b" or "\u2800" is not an answer, whatever str.strip says.
+        return has_visible_character(value)
     if isinstance(value, list | tuple):
         return len(value) > 0
     return True
@@ -132,12 +143,69 @@ def missing_answer_problems(question: Question, answer: Answer | None, path: str
                     yield FieldProblem(field=f"{path}.value[{r}].{column.id}", message="required before submitting")
 
 
-def judgement_problems(judgement: Judgement, path: str) -> Iterator[FieldProblem]:
+def judgement_problems(judgement: Judgement, path: str, features: tuple[Feature, ...] = ()) -> Iterator[FieldProblem]:
     """What is wrong with a section or overall judgement at ``path``: a
-    grade off the scale, an impact text too long."""
+    grade off the scale, an impact text too long, a feature the judgement
+    does not have or marked at a grade it is not described at."""
     if judgement.grade is not None and (isinstance(judgement.grade, bool) or judgement.grade not in SCALE_VALUES):
         yield FieldProblem(field=f"{path}.grade", message="must be a grade 1, 2, 3 or 4")
     yield from _text(judgement.impact, f"{path}.impact")
+    yield from _text(judgement.override_reason, f"{path}.override_reason")
+    yield from feature_problems(features, judgement.features, f"{path}.features")
+
+
+def feature_problems(features: tuple[Feature, ...], marks: dict[str, int], path: str) -> Iterator[FieldProblem]:
+    """Marks of features the judgement does not have, or at grades the
+    feature is not described at."""
+    known = {feature.id: feature for feature in features}
+    for feature_id, mark in marks.items():
+        feature = known.get(feature_id)
+        if feature is None:
+            yield FieldProblem(
+                field=f"{path}.{feature_id}",
+                message="no such feature in this judgement" if known else "this judgement has no features to mark",
+            )
+            continue
+        allowed = marks_allowed(feature)
+        if type(mark) is not int or mark not in allowed:
+            yield FieldProblem(field=f"{path}.{feature_id}", message=f"must be one of: {', '.join(map(str, allowed))}")
+
+
+def missing_feature_problems(
+    features: tuple[Feature, ...], judgement: Judgement | None, suggested: int | None, path: str
+) -> Iterator[FieldProblem]:
+    """What a submission still lacks in a judgement graded by features:
+    every feature marked, and a reason for a grade other than the one the
+    features suggest."""
+    if not features:
+        return
+    marks = judgement.features if judgement is not None else {}
+    for feature in features:
+        if feature.id not in marks:
+            yield FieldProblem(
+                field=f"{path}.features.{feature.id}", message="mark how far this feature is evident before submitting"
+            )
+    if (
+        judgement is not None
+        and suggested is not None
+        and judgement.grade is not None
+        and judgement.grade != suggested
+        and not _filled(judgement.override_reason)
+    ):
+        yield FieldProblem(
+            field=f"{path}.override_reason",
+            message=f"give the reason for a grade other than the suggested one ({suggested}) before submitting",
+        )
+
+
+def short_text_problems(text: str, path: str, *, what: str, limit: int = MAX_SHORT_TEXT) -> Iterator[FieldProblem]:
+    """A reason or description that must say something, within ``limit``:
+    something visible ("\u200b" or "\u2800" says nothing, whatever
+    str.strip says; issue 18's rule for every reason)."""
+    if not has_visible_character(text):
+        yield FieldProblem(field=path, message=f"give {what}")
+    elif len(text) > limit:
+        yield FieldProblem(field=path, message=f"is longer than {limit} characters")
 
 
 def missing_judgement_problems(section: Section, judgement: Judgement | None, path: str) -> Iterator[FieldProblem]:
@@ -155,7 +223,7 @@ def missing_judgement_problems(section: Section, judgement: Judgement | None, pa
 
 
 def _filled(text: str | None) -> bool:
-    return text is not None and bool(text.strip())
+    return text is not None and has_visible_character(text)
 
 
 def _blank(value: object) -> bool:
@@ -317,6 +385,7 @@ def validate_case_details(
         if question_id in central:
             section, question = central[question_id]
             problems.extend(answer_problems(section, question, answer, path))
+            problems.extend(_identifier_problems(question, answer.value, f"{path}.value"))
         elif question_id in agency_questions:
             problems.append(FieldProblem(field=path, message="is answered by the agencies, not a case detail"))
         else:
@@ -327,6 +396,25 @@ def validate_case_details(
                 missing_answer_problems(question, details.answers.get(question.id), f"{prefix}.answers.{question.id}")
             )
     return problems
+
+
+def _identifier_problems(question: Question, value: object, path: str) -> Iterator[FieldProblem]:
+    """A case identifier, reference or initials (``toolkits.text.is_identifier``)
+    names the case in every list and heading: it may hold no character that
+    hides itself or turns the text round (U+202E RIGHT-TO-LEFT OVERRIDE made
+    a case identifier display reversed)."""
+    if question.kind == "text" and is_identifier(question.id) and isinstance(value, str):
+        hidden = hidden_character(value)
+        if hidden is not None:
+            yield FieldProblem(field=path, message=f"contains {hidden}; {PLAINLY}")
+    elif question.kind == "rows" and isinstance(value, list):
+        for r, row in enumerate(value):
+            for column in question.columns:
+                cell = row.get(column.id) if isinstance(row, dict) else None
+                if column.kind == "text" and is_identifier(column.id) and isinstance(cell, str):
+                    hidden = hidden_character(cell)
+                    if hidden is not None:
+                        yield FieldProblem(field=f"{path}[{r}].{column.id}", message=f"contains {hidden}; {PLAINLY}")
 
 
 def case_details_progress(toolkit: Toolkit, details: CaseDetails) -> Progress:

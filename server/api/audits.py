@@ -36,6 +36,9 @@ MAX_BIGINT = 2**63 - 1
 class StatusChange(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     status: AuditStatus
     reason: str | None = None
+    # Closing with something outstanding (the audit's ``outstanding``, or
+    # the 422 that lists it) needs this and a reason.
+    confirm_outstanding: bool = False
 
 
 def audit_headers(row_version: int) -> dict[str, str]:
@@ -153,7 +156,14 @@ class AuditController(Controller):
 
             async def write() -> Response[AuditView]:
                 updated = await steps.move_audit(
-                    connection, principal, state.toolkits, audit_id, data.status, data.reason, seen_version=expected
+                    connection,
+                    principal,
+                    state.toolkits,
+                    audit_id,
+                    data.status,
+                    data.reason,
+                    seen_version=expected,
+                    confirm_outstanding=data.confirm_outstanding,
                 )
                 read = await steps.view_of(connection, principal, state.toolkits, updated)
                 return json_response(read.view(), headers=audit_headers(updated.row_version))

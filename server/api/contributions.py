@@ -49,7 +49,7 @@ from server.platform.bodies import MERGE_PATCH_JSON
 from server.platform.problems import FHIR_JSON, Problem, as_fhir
 from server.platform.transactions import etag, expected_version, idempotent, json_response, unit_of_work
 from server.reports.fhir_import import QuestionnaireResponseIn
-from toolkits.answers import Answer, ContributionContent, EvidenceReference, Judgement
+from toolkits.answers import Answer, ContributionContent, EvidenceReference, Judgement, NotInvolved, SignificantFailure
 
 __all__ = ["ContributionDraft", "ContributionPatch", "Organisation", "ReturnRequest", "route_handlers"]
 
@@ -69,6 +69,10 @@ class ContributionDraft(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     answers: dict[str, Answer] = msgspec.field(default_factory=dict)
     judgements: dict[str, Judgement] = msgspec.field(default_factory=dict)
     overall: Judgement | None = None
+    # Section id → why the agency was not involved at this stage (instead of grading it).
+    not_involved: dict[str, NotInvolved] = msgspec.field(default_factory=dict)
+    # Section id → a significant failure which has impacted on the safety of the child.
+    significant_failures: dict[str, SignificantFailure] = msgspec.field(default_factory=dict)
     reason: str | None = None
 
 
@@ -83,6 +87,17 @@ class AnswerPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 class JudgementPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     grade: int | msgspec.UnsetType | None = msgspec.UNSET
     impact: str | msgspec.UnsetType | None = msgspec.UNSET
+    # Feature id → the grade at which it was found evident (null removes one).
+    features: dict[str, int | None] | msgspec.UnsetType | None = msgspec.UNSET
+    override_reason: str | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class NotInvolvedPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    reason: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class SignificantFailurePatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    description: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class ContributionPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -93,6 +108,10 @@ class ContributionPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     answers: dict[str, AnswerPatch | None] | msgspec.UnsetType = msgspec.UNSET
     judgements: dict[str, JudgementPatch | None] | msgspec.UnsetType = msgspec.UNSET
     overall: JudgementPatch | msgspec.UnsetType | None = msgspec.UNSET
+    # Section id → not involved at this stage (null: involved after all).
+    not_involved: dict[str, NotInvolvedPatch | None] | msgspec.UnsetType = msgspec.UNSET
+    # Section id → a significant failure (null: none recorded there).
+    significant_failures: dict[str, SignificantFailurePatch | None] | msgspec.UnsetType = msgspec.UNSET
     reason: str | msgspec.UnsetType | None = msgspec.UNSET
 
 
@@ -101,7 +120,13 @@ class ReturnRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 
 
 def _content(draft: ContributionDraft) -> ContributionContent:
-    return ContributionContent(answers=draft.answers, judgements=draft.judgements, overall=draft.overall)
+    return ContributionContent(
+        answers=draft.answers,
+        judgements=draft.judgements,
+        overall=draft.overall,
+        not_involved=draft.not_involved,
+        significant_failures=draft.significant_failures,
+    )
 
 
 # Restricted data: not cached on the way.

@@ -34,18 +34,22 @@ WHY: Final[dict[int, str]] = {
     401: "Not signed in, or the access token was refused (`WWW-Authenticate` says why)",
     403: "Signed in, but without the permission this needs (or a form's CSRF token is missing)",
     404: "No such resource, or not one the caller may see",
+    408: "The request body did not arrive within `MACA_BODY_TIMEOUT_SECONDS`; send it again",
     409: "Not allowed in the resource's current state; `allowed` lists what is",
     412: "Changed since the caller read it: `If-Match` does not match the `ETag`",
     413: "The request body is larger than the server accepts",
     415: "The body is not sent as the media type the operation reads (`application/json` unless it says another)",
     422: "The request body (or a query parameter) is not valid; `errors` names each field and what is wrong",
     428: "`If-Match` is required: read the resource first and send its `ETag` back",
-    503: "The database is not answering; try again after `Retry-After` seconds",
+    429: "The caller has too many of these in progress; try again after `Retry-After` seconds",
+    503: "The database is not answering, or Maca is too busy to finish in time; try again after `Retry-After` seconds",
 }
 
 # Routes that answer without the database.
 _NO_DATABASE: Final = ("/healthz", "/api/toolkits")
 _WRITES: Final = frozenset({"post", "put", "patch", "delete"})
+# Reads of work rationed per person (server/reports/pdf.py).
+_RATIONED: Final = ("/report.pdf",)
 
 
 # How each precondition header is documented as a parameter.
@@ -91,11 +95,15 @@ def statuses_for(
     if "{" in path or path.startswith(("/api/audits", "/api/admin")):
         statuses.append(404)
     if method in _WRITES:
-        statuses += [409, 413, 415, 422]
+        # 408: the body came too slowly (server/platform/body_first.py);
+        # 429: the caller's other writes are still in progress (writes.py).
+        statuses += [408, 409, 413, 415, 422, 429]
     if IF_MATCH in headers:
         statuses += [412, 428]
     if IDEMPOTENCY_KEY in headers:
         statuses.append(422)
+    if path.endswith(_RATIONED):
+        statuses.append(429)
     if has_query:
         statuses.append(422)
     if not path.startswith(_NO_DATABASE):
@@ -109,7 +117,7 @@ def _problem_response(status: int, problem: dict[str, Any], outcome: dict[str, A
         # A FHIR client's refusals past the sign-in are OperationOutcomes.
         content[FHIR_JSON] = {"schema": outcome}
     response: dict[str, Any] = {"description": WHY[status], "content": content}
-    if status == 503:
+    if status in (429, 503):
         response["headers"] = {
             "Retry-After": {"description": "seconds to wait", "schema": {"type": "string"}},
         }

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 from uuid import UUID
 
-import anyio.to_thread
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar import Controller, MediaType, Response, get
 from litestar.datastructures import State
@@ -26,16 +25,13 @@ from litestar.static_files import create_static_files_router
 from server.audits.reports import read_report
 from server.auth.permissions import PUBLIC, Permission, needs
 from server.auth.principal import Principal
+from server.platform.bidi import bdi, bdi_lines
 from server.platform.transactions import unit_of_work
+from server.reports.pdf import STATIC, PdfRenderer
 from server.reports.report import CombinedReport
-
-if TYPE_CHECKING:
-    from weasyprint.document import Document
 
 SERVER = Path(__file__).resolve().parent.parent
 TEMPLATES = SERVER / "templates"
-STATIC = SERVER / "static" / "report"
-STYLESHEET = STATIC / "report.css"
 STYLESHEET_URL = "/static/report/report.css"
 
 _environment = Environment(
@@ -46,6 +42,9 @@ _environment = Environment(
     lstrip_blocks=True,
 )
 _environment.globals["utc"] = datetime.UTC
+# What a person wrote, isolated from the report around it (server/platform/bidi.py).
+_environment.filters["bdi"] = bdi
+_environment.filters["lines"] = bdi_lines
 
 # The report page needs nothing but its own stylesheet: no script at all.
 REPORT_PAGE_POLICY = (
@@ -57,25 +56,6 @@ NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 
 def render_html(report: CombinedReport, *, stylesheet_url: str | None) -> str:
     return _environment.get_template("web/report/report.html").render(report=report, stylesheet_url=stylesheet_url)
-
-
-def layout(html: str) -> Document:
-    """The report's HTML laid out on A4 pages by WeasyPrint, with the page's
-    own stylesheet (its @page rules put the marking in every page's header
-    and footer)."""
-    # Imported on first use: loading Pango takes a second, and most
-    # processes never make a PDF.
-    from weasyprint import CSS, HTML
-
-    return HTML(string=html, base_url=str(STATIC)).render(stylesheets=[CSS(filename=str(STYLESHEET))])
-
-
-def render_pdf(report: CombinedReport) -> bytes:
-    # The same template as the page; the stylesheet is given to WeasyPrint
-    # rather than linked.
-    pdf = layout(render_html(report, stylesheet_url=None)).write_pdf()
-    assert pdf is not None
-    return cast("bytes", pdf)
 
 
 async def _report(state: State, principal: Principal, audit_id: UUID, kind: str) -> CombinedReport:
@@ -112,15 +92,24 @@ class ReportController(Controller):
     @get(
         "/report.pdf",
         summary="The combined audit report as a PDF (A4), from the same template as the page",
+        description=(
+            "Laid out in processes of their own, a few at a time: a person with PDFs already in progress gets "
+            "429, and when Maca is making as many as it can, 503; both say in Retry-After when to ask again."
+        ),
         media_type="application/pdf",
         opt=needs(Permission.REPORT_READ),
     )
     async def report_pdf(
         self, state: State, principal: NamedDependency[Principal], audit_id: FromPath[UUID]
     ) -> Response[bytes]:
-        report = await _report(state, principal, audit_id, "pdf")
-        # Layout is CPU work of a second or so: off the event loop.
-        pdf = await anyio.to_thread.run_sync(render_pdf, report)
+        renderer: PdfRenderer = state.pdf_renderer
+        # A place is asked for before the report is read: a PDF refused
+        # (429, 503) reads nothing and records no event.
+        async with renderer.admitted(principal.user_id):
+            report = await _report(state, principal, audit_id, "pdf")
+            # The same template as the page, the stylesheet given to
+            # WeasyPrint rather than linked; laid out in another process.
+            pdf = await renderer.render(render_html(report, stylesheet_url=None))
         return Response(
             pdf,
             media_type="application/pdf",

@@ -19,7 +19,7 @@ import msgspec
 
 from server.audits import events
 from server.audits.access import visible_audit
-from server.audits.checks import MAX_REASON, changed_meanwhile, check_seen_version
+from server.audits.checks import MAX_REASON, changed_meanwhile, check_seen_version, check_text
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit, case_details_of
 from server.audits.views import case_reference
@@ -31,6 +31,8 @@ from server.db.audits import AuditRow, ParticipantRow
 from server.platform.problems import FieldError, InvalidInput, NotFound
 from toolkits.model import Toolkit
 from toolkits.registry import Registry
+from toolkits.text import hidden_character
+from toolkits.validation import PLAINLY, FieldProblem
 
 __all__ = [
     "COORDINATOR_FIELDS",
@@ -54,6 +56,7 @@ COORDINATOR_FIELDS = ("action", "who", "timescale", "responsible_organisation_id
 PROGRESS_FIELDS = ("date_reviewed", "completed", "comments", "initials")
 
 NOT_TAKING_PART = "is not an organisation taking part"
+SAY_WHAT = "say what is to be done"
 
 # How someone may change an action: all of it, or its progress as the
 # organisation responsible for it.
@@ -61,11 +64,21 @@ Changer = Literal["any field", "progress"]
 
 
 def _text_problems(values: Mapping[str, object]) -> list[FieldError]:
-    return [
-        FieldError(field=f"$.{name}", message=f"is longer than {MAX_FIELD} characters")
-        for name, value in values.items()
-        if isinstance(value, str) and len(value) > MAX_FIELD
-    ]
+    """The action's texts as every person's text is checked (``check_text``;
+    ``action``, when sent, says what is to be done in visible words), and
+    the initials of whoever reviewed it as an identifier: no character
+    that hides or turns text round (``toolkits.text``)."""
+    problems = []
+    for name, value in values.items():
+        if not isinstance(value, str) and not (name == "action" and value is None):
+            continue
+        problems += check_text(
+            value, field=f"$.{name}", required=name == "action", missing=SAY_WHAT, max_length=MAX_FIELD
+        )
+        hidden = hidden_character(value) if name == "initials" and isinstance(value, str) else None
+        if hidden is not None:
+            problems.append(FieldProblem(field=f"$.{name}", message=f"contains {hidden}; {PLAINLY}"))
+    return [FieldError(field=p.field, message=p.message) for p in problems]
 
 
 def changes_as(principal: Principal, action: RemedialActionRow) -> Changer | None:
@@ -149,8 +162,6 @@ async def agree_action(
     responsible takes part (422 naming every problem)."""
     require(principal, Permission.ACTION_AGREE)
     errors = _text_problems({"action": action, "who": who, "timescale": timescale})
-    if not action.strip():
-        errors.append(FieldError(field="$.action", message="say what is to be done"))
     audit = await visible_audit(connection, principal, audit_id)
     if responsible_organisation_id is not None and not await audits.is_participant(
         connection, audit.id, responsible_organisation_id
@@ -211,8 +222,6 @@ async def change_action(
             for name in given
             if name in COORDINATOR_FIELDS
         ]
-    if "action" in given and not str(given["action"]).strip():
-        errors.append(FieldError(field="$.action", message="say what is to be done"))
     organisation = given.get("responsible_organisation_id")
     if isinstance(organisation, UUID) and not await audits.is_participant(connection, audit.id, organisation):
         errors.append(FieldError(field="$.responsible_organisation_id", message=NOT_TAKING_PART))

@@ -11,6 +11,7 @@ the read, in the same transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,17 +23,20 @@ import msgspec
 
 from agencies.applicability import Participant, view_for
 from agencies.contributions import contribution_progress
+from merging import RULES_EDITION, PartnershipJudgement
 from server.audits import events, notifications, summaries
 from server.audits.access import listed_organisation, taking_part_as, visible_audit
 from server.audits.catalogue import Catalogue, catalogue_of, local_toolkits
 from server.audits.checks import NO_SUCH_ORGANISATION, changed_meanwhile, check_reason, check_seen_version, invalid
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit, case_details_of, contribution_content, participant_of
+from server.audits.judgement import judgement_of
 from server.audits.views import (
     AuditView,
     EventView,
     ListedAudit,
     OrganisationView,
+    OutstandingItem,
     ParticipantView,
     ProgressView,
     ToolkitRef,
@@ -43,7 +47,7 @@ from server.audits.views import (
     participant_views,
     today,
 )
-from server.auth.permissions import Permission, is_partnership_staff, require
+from server.auth.permissions import Permission, is_partnership_staff, may, require
 from server.auth.principal import Principal
 from server.db import audits, contributions
 from server.db import events as stored_events
@@ -66,6 +70,7 @@ __all__ = [
     "change_audit",
     "change_problems",
     "check_transition",
+    "closing_outstanding",
     "create_audit",
     "distribution_problems",
     "list_audits",
@@ -213,6 +218,7 @@ async def create_audit(
         period_end=new.period_end,
         referring_organisation_id=known[new.referring_organisation].id if new.referring_organisation else None,
         due_date=new.due_date or _due_by_default(catalogue),
+        judgement_rules=RULES_EDITION,
         user_id=principal.user_id,
         local_toolkit_version_id=catalogue.current_local_id(toolkit.id),
         merge_policy=catalogue.merge_policy(toolkit.id),
@@ -399,18 +405,80 @@ def distribution_problems(toolkit: Toolkit, details: CaseDetails) -> list[FieldP
     return problems
 
 
+def closing_outstanding(judgement: PartnershipJudgement, participants: list[ParticipantRow]) -> list[OutstandingItem]:
+    """What closing the audit now would leave undone, in plain words: agencies
+    that have not submitted (their work would never be part of the final
+    judgement), disagreements of two grades or more no grade was agreed
+    for, no overall grade agreed by the panel, and immediate concerns."""
+    items: list[OutstandingItem] = []
+    for p in participants:
+        if p.contribution_status != "submitted":
+            status = {"not-started": "not started", "in-progress": "in progress", "returned": "returned to it"}
+            items.append(
+                OutstandingItem(
+                    kind="not-submitted",
+                    text=f"{p.organisation_name} has not submitted "
+                    f"(its contribution is {status.get(p.contribution_status, p.contribution_status)})",
+                )
+            )
+    for section in judgement.sections:
+        if section.disagreement is not None and section.moderation is None:
+            items.append(
+                OutstandingItem(
+                    kind="disagreement",
+                    text=f"Agencies are {section.disagreement.spread} grades apart on {section.title} "
+                    "and no grade has been agreed",
+                )
+            )
+    overall = judgement.overall
+    if overall.moderation is None:
+        text = "The panel has not agreed an overall grade"
+        if overall.disagreement is not None:
+            text += f" (the agencies' own overall judgements are {overall.disagreement.spread} grades apart)"
+        items.append(OutstandingItem(kind="no-agreed-overall", text=text))
+    for concern in judgement.immediate_concerns:
+        if concern.question_id is None:  # a significant failure recorded in a section
+            text = (
+                "A significant failure which has impacted on the safety of the child, recorded by "
+                f"{concern.organisation_name} in {concern.section_title}"
+            )
+        else:
+            text = f"An immediate concern from {concern.organisation_name}: {concern.message}"
+        items.append(OutstandingItem(kind="immediate-concern", text=text))
+    return items
+
+
 def status_change_problems(
-    toolkit: Toolkit, audit: AuditRow, participants: list[ParticipantRow], target: str, reason: str | None
+    toolkit: Toolkit,
+    audit: AuditRow,
+    participants: list[ParticipantRow],
+    target: str,
+    reason: str | None,
+    *,
+    outstanding: list[OutstandingItem] | None = None,
+    confirmed: bool = False,
 ) -> list[FieldProblem]:
     """What stops ``audit`` becoming ``target``: a reason to reopen, or to
     review before every agency has submitted; complete case details and at
-    least one participant to distribute it."""
+    least one participant to distribute it; to close it with anything
+    ``outstanding``, a confirmation and a reason."""
     problems: list[FieldProblem] = []
     if target == "open" and audit.status != "draft":
         problems += check_reason(reason, required=True, why="to reopen an audit")
     elif target == "in-review":
         all_submitted = all(p.contribution_status == "submitted" for p in participants)
         problems += check_reason(reason, required=not all_submitted, why="to review before every agency has submitted")
+    elif target == "closed" and outstanding:
+        if not confirmed:
+            listed = "; ".join(item.text for item in outstanding)
+            problems.append(
+                FieldProblem(
+                    field="$.confirm_outstanding",
+                    message=f"confirm you are closing the audit with {len(outstanding)} thing"
+                    f"{'s' if len(outstanding) != 1 else ''} outstanding: {listed}",
+                )
+            )
+        problems += check_reason(reason, required=True, why="to close the audit with something outstanding")
     else:
         problems += check_reason(reason, required=False, why="")
     if audit.status == "draft":
@@ -429,17 +497,28 @@ async def move_audit(
     reason: str | None,
     *,
     seen_version: int | None,
+    confirm_outstanding: bool = False,
 ) -> AuditRow:
-    """Distribute, review, close or reopen the audit; the audit as it is now."""
+    """Distribute, review, close or reopen the audit; the audit as it is now.
+    Closing makes the judgement final: with anything outstanding
+    (:func:`closing_outstanding`) it needs ``confirm_outstanding`` and a
+    reason, and the 422 lists what is outstanding."""
     require(principal, Permission.AUDIT_MOVE)
     audit = await visible_audit(connection, principal, audit_id, for_update=True)
     check_seen_version(seen_version, audit.row_version, resource="the audit", read_at=f"/api/audits/{audit.id}")
     check_transition(audit.status, target)
     toolkit = await audit_toolkit(connection, registry, audit)
     participants = [p for p in await audits.participants(connection, audit.id) if p.removed_at is None]
-    problems = status_change_problems(toolkit, audit, participants, target, reason)
+    outstanding: list[OutstandingItem] = []
+    if target == "closed":
+        outstanding = closing_outstanding(await judgement_of(connection, toolkit, audit), participants)
+    problems = status_change_problems(
+        toolkit, audit, participants, target, reason, outstanding=outstanding, confirmed=confirm_outstanding
+    )
     if problems:
-        raise invalid(problems, "the audit cannot move on yet")
+        raise invalid(
+            problems, "closing would leave things outstanding" if outstanding else "the audit cannot move on yet"
+        )
     updated = await audits.update(
         connection,
         audit.id,
@@ -454,13 +533,14 @@ async def move_audit(
     )
     if updated is None:  # unreachable while the row is locked; kept for safety
         raise changed_meanwhile("the audit")
-    await events.record(
-        connection,
-        principal,
-        EventName.AUDIT_STATUS_CHANGED,
-        audit_id=audit.id,
-        detail={"from": audit.status, "to": target, "reason": reason},
-    )
+    detail: dict[str, Any] = {"from": audit.status, "to": target, "reason": reason}
+    if outstanding:
+        # What was confirmed as outstanding, by kind (the texts name agencies).
+        detail["outstanding"] = {
+            kind: sum(1 for item in outstanding if item.kind == kind)
+            for kind in dict.fromkeys(item.kind for item in outstanding)
+        }
+    await events.record(connection, principal, EventName.AUDIT_STATUS_CHANGED, audit_id=audit.id, detail=detail)
     await summaries.refresh(connection, registry, audit.id)
     # Tell the people who must act, in this transaction (the outbox).
     taking_part = [p.organisation_id for p in participants]
@@ -498,6 +578,8 @@ class AuditRead:
     participants: list[ParticipantView] | None = None
     agency: Participant | None = None
     contribution: ContributionRow | None = None
+    # In review, for those who may close it: what closing would leave undone.
+    outstanding: list[OutstandingItem] | None = None
 
     @property
     def active(self) -> list[ParticipantView]:
@@ -533,7 +615,10 @@ class AuditRead:
         }
         if self.participants is not None:
             return AuditView(
-                **base, participants=self.participants, allowed_transitions=list(TRANSITIONS[audit.status])
+                **base,
+                participants=self.participants,
+                allowed_transitions=list(TRANSITIONS[audit.status]),
+                outstanding=self.outstanding,
             )
         assert self.agency is not None
         values = case_detail_values(case_details_of(audit))
@@ -573,6 +658,10 @@ async def read_audit(
     audit = await visible_audit(connection, principal, audit_id)
     read = await view_of(connection, principal, registry, audit)
     await events.record(connection, principal, EventName.AUDIT_READ, audit_id=audit.id)
+    if audit.status == "in-review" and may(principal, Permission.AUDIT_MOVE):
+        current = [p for p in await audits.participants(connection, audit.id) if p.removed_at is None]
+        outstanding = closing_outstanding(await judgement_of(connection, read.toolkit, audit), current)
+        return dataclasses.replace(read, outstanding=outstanding)
     return read
 
 

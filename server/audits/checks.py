@@ -1,6 +1,13 @@
 """Problems with what was sent, as every step words them: the limits on
 free text, the reason a change needs, and a refusal naming each field.
 
+Every reason, comment and description a person writes (the reason to
+reopen, to remove an agency, to amend, to review early; a return's comment;
+a moderation's reason; a remedial action's texts) is checked by
+:func:`check_text`: not longer than its limit and, when it is required, at
+least one character a reader can see (``toolkits.text``: ``"\u200b"``,
+``"\u2800"`` and ``"\u3164"`` pass ``str.strip`` and say nothing).
+
 The pure ``…_problems`` functions of the steps return ``FieldProblem``s
 (``toolkits.validation``), so a page can show every problem with a form at
 once; the step raises them as one :class:`InvalidInput` (422 naming each
@@ -10,8 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from server.platform.problems import FieldError, InvalidInput, PreconditionFailed
+from server.platform.problems import Conflict, FieldError, InvalidInput, PreconditionFailed
 from server.platform.transactions import etag
+from toolkits.text import has_visible_character
 from toolkits.validation import FieldProblem
 
 __all__ = [
@@ -21,7 +29,9 @@ __all__ = [
     "changed_meanwhile",
     "check_reason",
     "check_seen_version",
+    "check_text",
     "invalid",
+    "refuse_when_closed",
 ]
 
 MAX_REASON = 2_000
@@ -34,12 +44,21 @@ def invalid(problems: Iterable[FieldProblem], detail: str | None = None) -> Inva
     return InvalidInput(detail, errors=[FieldError(field=p.field, message=p.message) for p in problems])
 
 
-def check_reason(reason: str | None, *, required: bool, why: str) -> list[FieldProblem]:
-    if reason is not None and len(reason) > MAX_REASON:
-        return [FieldProblem(field="$.reason", message=f"is longer than {MAX_REASON} characters")]
-    if required and (reason is None or not reason.strip()):
-        return [FieldProblem(field="$.reason", message=f"a reason is required {why}")]
+def check_text(
+    text: str | None, *, field: str, required: bool, missing: str, max_length: int = MAX_REASON
+) -> list[FieldProblem]:
+    """The one check of a person's free text: at most ``max_length``
+    characters; when ``required``, given and holding something a reader
+    sees, else the problem ``missing`` (the words the field's form shows)."""
+    if text is not None and len(text) > max_length:
+        return [FieldProblem(field=field, message=f"is longer than {max_length} characters")]
+    if required and (text is None or not has_visible_character(text)):
+        return [FieldProblem(field=field, message=missing)]
     return []
+
+
+def check_reason(reason: str | None, *, required: bool, why: str) -> list[FieldProblem]:
+    return check_text(reason, field="$.reason", required=required, missing=f"a reason is required {why}")
 
 
 def check_seen_version(seen: int | None, current: int, *, resource: str, read_at: str) -> None:
@@ -62,3 +81,15 @@ def check_seen_version(seen: int | None, current: int, *, resource: str, read_at
 def changed_meanwhile(resource: str) -> PreconditionFailed:
     """412 for a write that lost a race between its read and its write."""
     return PreconditionFailed(f"{resource} changed while your change was being made; read it again and retry")
+
+
+def refuse_when_closed(status: str, what: str) -> None:
+    """A closed audit's judgement is final (DESIGN: "Once the audit is closed
+    the judgement is final"): nothing that would change it — a moderation,
+    a return, an amendment — is done until the audit is reopened, which
+    takes a reason. 409, naming the one move allowed."""
+    if status == "closed":
+        raise Conflict(
+            f"the audit is closed and its judgement is final; to {what}, reopen the audit first, with a reason",
+            allowed=["open"],
+        )

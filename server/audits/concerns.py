@@ -88,11 +88,11 @@ def raised_by_answers(
     return list(merge(toolkit, case_facts(audit), [contribution], policy=audit.merge_policy).immediate_concerns)
 
 
-def _key(concern: ImmediateConcern) -> tuple[str, str, str]:
+def _key(concern: ImmediateConcern) -> tuple[str, str, str | None]:
     """What makes a concern the same one from save to save: its kind, section
-    and question ("" for one recorded against a whole section, as a
+    and question (None for one recorded against a whole section, as a
     significant failure per section is)."""
-    return (concern.kind, concern.section_id, concern.question_id or "")
+    return (concern.kind, concern.section_id, concern.question_id)
 
 
 async def reconcile(
@@ -409,7 +409,7 @@ class ConcernView(msgspec.Struct, frozen=True, kw_only=True):
     kind: str
     kind_words: str
     section_id: str
-    question_id: str
+    question_id: str | None  # null: recorded against the whole section
     raised_by: str | None
     raised_at: datetime.datetime
     acknowledged_by: str | None

@@ -3,7 +3,8 @@
 ``PUT`` replaces the whole contribution: an agency's system that saved two
 answers, then sent a third alone, lost the first two (one of them "the
 child is not safe"). ``PATCH`` takes a JSON Merge Patch (RFC 7396) of the
-same document ``PUT`` sends — ``{"answers", "judgements", "overall"}`` —
+same document ``PUT`` sends — ``{"answers", "judgements", "overall",
+"not_involved", "significant_failures"}`` —
 applied to the contribution as stored: an object merges key by key, so
 ``{"answers": {"q3": {"value": "no"}}}`` adds or changes one answer and
 keeps every other; ``null`` removes (``{"answers": {"q3": null}}``); a list
@@ -26,7 +27,8 @@ from server.audits.access import OrganisationReference
 from server.audits.contributions import OwnContribution, load_own_contribution, save_own
 from server.auth.principal import Principal
 from server.db.contributions import ContributionRow
-from server.platform.bodies import merge_patch
+from server.platform.bodies import body_problems, merge_patch
+from server.platform.problems import InvalidInput
 from toolkits.answers import ContributionContent
 from toolkits.registry import Registry
 
@@ -36,6 +38,12 @@ __all__ = ["patch_contribution", "patched_content"]
 def patched_content(own: OwnContribution, patch: Mapping[str, Any]) -> ContributionContent:
     """The caller's contribution as stored, with ``patch`` (RFC 7396) applied."""
     merged = merge_patch(msgspec.to_builtins(own.content), patch)
+    # A patch may leave a part incomplete (a new "not involved" without its
+    # reason, a significant failure without its description): 422 naming
+    # it, as a whole PUT would be refused.
+    problems = body_problems(merged, ContributionContent)
+    if problems:
+        raise InvalidInput("the contribution with this patch applied is incomplete", errors=problems)
     return msgspec.convert(merged, ContributionContent)
 
 

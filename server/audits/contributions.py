@@ -37,7 +37,15 @@ from server.audits.access import (
     taking_part_as,
     visible_audit,
 )
-from server.audits.checks import MAX_REASON, changed_meanwhile, check_reason, check_seen_version, invalid
+from server.audits.checks import (
+    MAX_REASON,
+    changed_meanwhile,
+    check_reason,
+    check_seen_version,
+    check_text,
+    invalid,
+    refuse_when_closed,
+)
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit, case_details_of, contribution_content, participant_of
 from server.audits.views import (
@@ -53,8 +61,9 @@ from server.auth.principal import Principal
 from server.db import audits, contributions
 from server.db.audits import AuditRow
 from server.db.contributions import ContributionRow
-from server.platform.problems import Conflict, FieldError, InvalidInput, NotFound
-from toolkits.answers import CaseDetails, ContributionContent
+from server.platform.problems import Conflict, NotFound
+from server.reports.report import ReportFeature, ReportSection, contribution_sections, features_marked
+from toolkits.answers import CaseDetails, ContributionContent, Judgement
 from toolkits.model import Section, Toolkit
 from toolkits.registry import Registry
 from toolkits.validation import FieldProblem, case_detail_values
@@ -62,6 +71,7 @@ from toolkits.validation import FieldProblem, case_detail_values
 __all__ = [
     "OwnContribution",
     "ReturnRead",
+    "SubmittedRead",
     "check_editable",
     "check_return_comment",
     "check_submittable",
@@ -69,6 +79,7 @@ __all__ = [
     "read_contribution",
     "read_for_return",
     "read_own_contribution",
+    "read_submitted",
     "read_versions",
     "return_contribution",
     "save_contribution",
@@ -186,12 +197,14 @@ def is_editable(audit: AuditRow, row: ContributionRow) -> bool:
 def check_editable(audit: AuditRow, row: ContributionRow) -> None:
     if is_editable(audit, row):
         return
+    refuse_when_closed(audit.status, "change a contribution")
     if row.status == "submitted":
         raise Conflict(f"the audit is {audit.status}; a submitted contribution cannot be amended now")
     raise Conflict(f"the audit is {audit.status}; drafts are saved while it is open")
 
 
 def check_submittable(audit: AuditRow, row: ContributionRow) -> None:
+    refuse_when_closed(audit.status, "submit a contribution")
     if row.status == "submitted":
         raise Conflict("already submitted; amend it with a reason instead")
     if audit.status != "open":
@@ -229,6 +242,7 @@ async def save_own(
     reason, kept as a new version. 412 if it changed since ``seen_version``
     (or between our read and our write)."""
     _check_own(principal, own)
+    refuse_when_closed(own.audit.status, "change a contribution")
     check_seen_version(
         seen_version, own.row.row_version, resource="the contribution", read_at=contribution_path(own.row)
     )
@@ -326,6 +340,7 @@ async def submit_own(
     """Submit the caller's own contribution as saved, checked in full, and
     keep it as a version. 412 if it changed since ``seen_version``."""
     _check_own(principal, own)
+    refuse_when_closed(own.audit.status, "submit a contribution")
     check_seen_version(
         seen_version, own.row.row_version, resource="the contribution", read_at=contribution_path(own.row)
     )
@@ -387,10 +402,11 @@ async def submit_contribution(
 
 
 def check_return_comment(comment: str) -> None:
-    if not comment.strip() or len(comment) > MAX_REASON:
-        raise InvalidInput(
-            errors=[FieldError(field="$.comment", message=f"say what is needed, in 1 to {MAX_REASON} characters")]
-        )
+    problems = check_text(
+        comment, field="$.comment", required=True, missing=f"say what is needed, in 1 to {MAX_REASON} characters"
+    )
+    if problems:
+        raise invalid(problems)
 
 
 async def return_contribution(
@@ -409,6 +425,7 @@ async def return_contribution(
     check_return_comment(comment)
     organisation_id = await referenced_organisation(connection, principal, organisation)
     audit = await visible_audit(connection, principal, audit_id)
+    refuse_when_closed(audit.status, "return a contribution")
     contribution = await contributions.get(connection, audit.id, organisation_id)
     if contribution is None or not await audits.is_participant(connection, audit.id, organisation_id):
         raise NotFound("no such contribution")
@@ -418,7 +435,9 @@ async def return_contribution(
     if contribution.status != "submitted":
         raise Conflict(f"only a submitted contribution can be returned; this one is {contribution.status}")
     if audit.status != "open":
-        raise Conflict(f"the audit is {audit.status}; reopen it to return a contribution")
+        raise Conflict(
+            f"the audit is {audit.status}; reopen it, with a reason, to return a contribution", allowed=["open"]
+        )
     returned = await contributions.mark_returned(
         connection, contribution.id, contribution.row_version, comment, principal.user_id
     )
@@ -552,3 +571,97 @@ async def read_versions(
         )
         for v in kept
     ]
+
+
+# --- a submitted contribution, for the partnership ---------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubmittedRead:
+    """An organisation's submitted contribution as the partnership reads it
+    (never a draft): every kept version, and one of them in full, section by
+    section, in the toolkit's words."""
+
+    audit: AuditRow
+    toolkit: Toolkit
+    participant: ParticipantView
+    versions: list[VersionView]  # every submitted and amended version, oldest first
+    shown: VersionView | None  # the version asked for (the latest by default); None before any
+    sections: tuple[ReportSection, ...]
+    overall_grade: int | None
+    overall_label: str | None
+    overall_impact: str | None
+    overall_features: tuple[ReportFeature, ...]
+    overall_override_reason: str | None
+
+
+async def read_submitted(
+    connection: asyncpg.Connection[Any],
+    principal: Principal,
+    registry: Registry,
+    audit_id: UUID,
+    organisation_id: UUID,
+    *,
+    version: int | None = None,
+) -> SubmittedRead:
+    """A participant's submitted contribution (the latest version, or
+    ``version``) with the list of its versions, for coordinators and
+    reviewers to read before returning, moderating or closing; the read
+    recorded. 404 for an organisation never invited or a version that does
+    not exist."""
+    require(principal, Permission.PARTNERSHIP_OVERSEE)
+    audit = await visible_audit(connection, principal, audit_id)
+    toolkit = await audit_toolkit(connection, registry, audit)
+    found = [
+        p
+        for p in participant_views(toolkit, audit, await audits.participants(connection, audit.id))
+        if p.organisation_id == organisation_id
+    ]
+    if not found:
+        raise NotFound("no such contribution")
+    row = await contributions.get(connection, audit.id, organisation_id)
+    kept = await contributions.versions(connection, row.id) if row is not None else []
+    versions = [
+        VersionView(
+            version=v.version,
+            kind=v.kind,
+            reason=v.reason,
+            content=msgspec.convert(v.content, ContributionContent),
+            created_by=v.created_by,
+            created_at=v.created_at,
+        )
+        for v in kept
+    ]
+    if version is not None:
+        chosen = [v for v in versions if v.version == version]
+        if not chosen:
+            raise NotFound("no such version of this contribution")
+        shown: VersionView | None = chosen[0]
+    else:
+        shown = versions[-1] if versions else None
+    await events.record(
+        connection,
+        principal,
+        EventName.CONTRIBUTION_READ,
+        audit_id=audit.id,
+        target_organisation_id=organisation_id,
+        detail={"version": shown.version} if shown is not None else {},
+    )
+    content = shown.content if shown is not None else ContributionContent()
+    overall = content.overall or Judgement()
+    labels = {g.value: g.label for g in toolkit.scale.grades}
+    return SubmittedRead(
+        audit=audit,
+        toolkit=toolkit,
+        participant=found[0],
+        versions=versions,
+        shown=shown,
+        sections=contribution_sections(toolkit, content),
+        overall_grade=overall.grade,
+        overall_label=labels.get(overall.grade) if overall.grade is not None else None,
+        overall_impact=overall.impact,
+        overall_features=features_marked(
+            toolkit, toolkit.overall.features if toolkit.overall is not None else (), overall.features
+        ),
+        overall_override_reason=overall.override_reason,
+    )

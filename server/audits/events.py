@@ -92,11 +92,11 @@ async def record(
 ) -> None:
     """Append one event done by ``principal``, in the caller's transaction.
     ``detail`` holds ids, statuses, counts and the reasons people gave,
-    never answers or case details."""
+    never answers or case details. The database records the actor from the
+    transaction's verified identity, the one ``unit_of_work`` sealed for
+    ``principal`` (migration 0011): a caller cannot name anyone else."""
     await stored.append(
         connection,
-        user_id=principal.user_id,
-        organisation_id=principal.organisation_id,
         action=name.value,
         audit_id=audit_id,
         target_organisation_id=target_organisation_id,
@@ -109,12 +109,4 @@ async def record_unattributed(
 ) -> int:
     """Append an event done by Maca itself (a maintenance command or the
     worker, run by the tables' owner, no one signed in); its id."""
-    return await stored.append(
-        connection,
-        user_id=None,
-        organisation_id=None,
-        action=name.value,
-        audit_id=audit_id,
-        target_organisation_id=None,
-        detail=detail,
-    )
+    return await stored.append_unattributed(connection, action=name.value, detail=detail, audit_id=audit_id)

@@ -12,7 +12,7 @@ import asyncpg
 import msgspec
 
 from agencies.applicability import Participant
-from merging import CaseFacts
+from merging import CaseFacts, Policy, policy_for, policy_named
 from server.audits.catalogue import local_toolkit
 from server.db.contributions import ContributionRow
 from server.platform.problems import Conflict
@@ -20,7 +20,15 @@ from toolkits.answers import CaseDetails, ContributionContent
 from toolkits.model import Toolkit
 from toolkits.registry import Registry, UnknownToolkit
 
-__all__ = ["StoredCase", "audit_toolkit", "case_details_of", "case_facts", "contribution_content", "participant_of"]
+__all__ = [
+    "StoredCase",
+    "audit_policy",
+    "audit_toolkit",
+    "case_details_of",
+    "case_facts",
+    "contribution_content",
+    "participant_of",
+]
 
 
 class StoredCase(Protocol):
@@ -68,3 +76,20 @@ def case_facts(audit: StoredCase) -> CaseFacts:
     """The case as the merging rules read it: who referred, and the
     coordinator's case details (question id → value)."""
     return CaseFacts.of(case_details_of(audit), referring_organisation_id=audit.referring_organisation_id)
+
+
+class _JudgedCase(Protocol):
+    @property
+    def judgement_rules(self) -> int: ...
+    @property
+    def merge_policy(self) -> str | None: ...
+
+
+def audit_policy(toolkit: Toolkit, audit: _JudgedCase) -> Policy:
+    """The merge policy the audit is judged by: the one its partnership had
+    chosen when the audit was created (None: its toolkit version's own), as
+    it was in the edition of the rules the audit was created under — so
+    neither a later choice nor a later rule changes an audit's judgement."""
+    if audit.merge_policy:
+        return policy_named(audit.merge_policy, audit.judgement_rules)
+    return policy_for(toolkit, audit.judgement_rules)

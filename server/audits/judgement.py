@@ -20,7 +20,7 @@ from merging import PartnershipJudgement, merge
 from server.audits import events
 from server.audits.access import visible_audit
 from server.audits.events import EventName
-from server.audits.facts import audit_toolkit, case_details_of, case_facts
+from server.audits.facts import audit_policy, audit_toolkit, case_details_of, case_facts
 from server.auth.permissions import Permission, is_partnership_staff, require
 from server.auth.principal import Principal
 from server.db import judgements
@@ -57,17 +57,27 @@ class PartnershipResult(msgspec.Struct, frozen=True, kw_only=True):
     sections: tuple[PartnershipSectionResult, ...]
     overall_grade: int | None
     overall_label: str | None
+    final: bool = False  # the audit is closed: these grades are final
 
 
 async def judgement_of(connection: asyncpg.Connection[Any], toolkit: Toolkit, audit: AuditRow) -> PartnershipJudgement:
     """The partnership judgement of ``audit``: its agencies' submitted
-    contributions merged, with the reviewers' moderations applied."""
+    contributions merged by the rules of the edition it was created under,
+    with the reviewers' moderations applied; final once it is closed."""
     contributions = await judgements.agency_contributions(connection, audit.id)
     agreed = [judgements.as_moderation(row) for row in await judgements.moderations(connection, audit.id)]
     # The merge policy the partnership had chosen when the audit was
-    # created (None: the toolkit's own), so a later choice never changes a
-    # closed audit's judgement.
-    return merge(toolkit, case_facts(audit), contributions, policy=audit.merge_policy, moderations=agreed)
+    # created (None: the toolkit's own), in the edition of the rules it was
+    # created under, so neither a later choice nor a later rule changes a
+    # closed audit's judgement (audit_policy).
+    return merge(
+        toolkit,
+        case_facts(audit),
+        contributions,
+        audit_policy(toolkit, audit),
+        moderations=agreed,
+        final=audit.status == "closed",
+    )
 
 
 def partnership_result(judgement: PartnershipJudgement) -> PartnershipResult:
@@ -87,6 +97,7 @@ def partnership_result(judgement: PartnershipJudgement) -> PartnershipResult:
         ),
         overall_grade=judgement.overall.grade,
         overall_label=judgement.overall.label,
+        final=judgement.final,
     )
 
 

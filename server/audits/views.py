@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 import msgspec
@@ -32,6 +32,7 @@ from server.db.audits import OrganisationRow, ParticipantRow
 from server.db.contributions import ContributionRow
 from toolkits.answers import CaseDetails, ContributionContent
 from toolkits.model import Toolkit
+from toolkits.text import is_case_reference
 from toolkits.validation import case_detail_values
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "EventView",
     "ListedAudit",
     "OrganisationView",
+    "OutstandingItem",
     "ParticipantView",
     "ProgressView",
     "RemedialAction",
@@ -95,9 +97,7 @@ def case_reference(toolkit: Toolkit, details: CaseDetails) -> str | None:
         if section.completed_by != "coordinator":
             continue
         for question in section.questions:
-            if question.kind == "text" and (
-                "identifier" in question.id or question.id.endswith("-id") or question.id == "case-id"
-            ):
+            if question.kind == "text" and is_case_reference(question.id):
                 answer = details.answers.get(question.id)
                 if answer is not None and isinstance(answer.value, str) and answer.value.strip():
                     return answer.value.strip()
@@ -129,6 +129,8 @@ class ParticipantView(msgspec.Struct, frozen=True, kw_only=True):
     overdue: bool
     removed_at: datetime.datetime | None = None
     removal_reason: str | None = None
+    # The sections it said it was not involved in (section ids).
+    not_involved: list[str] = msgspec.field(default_factory=list)
 
 
 def participant_views(
@@ -141,7 +143,13 @@ def participant_views(
     views: list[ParticipantView] = []
     for p in participants:
         who = participant_of(audit, p.organisation_id, p.agency_kind)
-        applicable = contribution_progress(toolkit, who, empty, case_details=values).applicable
+        # Only which sections it was not involved in matters to what applies.
+        marked = (
+            msgspec.convert({"not_involved": {s: {"reason": "-"} for s in p.not_involved}}, ContributionContent)
+            if p.not_involved
+            else empty
+        )
+        applicable = contribution_progress(toolkit, who, marked, case_details=values).applicable
         views.append(
             ParticipantView(
                 organisation_id=p.organisation_id,
@@ -163,6 +171,7 @@ def participant_views(
                 ),
                 removed_at=p.removed_at,
                 removal_reason=p.removal_reason,
+                not_involved=list(p.not_involved),
             )
         )
     return views
@@ -220,6 +229,15 @@ class VersionView(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime.datetime
 
 
+class OutstandingItem(msgspec.Struct, frozen=True, kw_only=True):
+    """Something not done that closing an audit would leave undone: an
+    agency that has not submitted, a disagreement no grade was agreed for,
+    no agreed overall grade, an immediate concern."""
+
+    kind: Literal["not-submitted", "disagreement", "no-agreed-overall", "immediate-concern"]
+    text: str
+
+
 class AuditView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     id: UUID
     toolkit: ToolkitRef
@@ -236,6 +254,10 @@ class AuditView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     # Coordinators and reviewers: who takes part and how far they are.
     participants: list[ParticipantView] | None = None
     allowed_transitions: list[str] | None = None
+    # Coordinators and reviewers, while the audit is in review: what closing
+    # it now would leave undone (closing then needs a confirmation and a
+    # reason).
+    outstanding: list[OutstandingItem] | None = None
     # Auditors: the questions their agency answers on this case, and their
     # own contribution.
     questions: Toolkit | None = None

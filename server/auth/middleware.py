@@ -39,8 +39,10 @@ from server.auth.claims import ClaimsRejected, identity_from_claims
 from server.auth.permissions import PUBLIC, access_for_scope
 from server.auth.principal import Principal
 from server.auth.recording import principal_of
-from server.auth.tokens import IssuerUnavailable, TokenRejected
+from server.auth.tokens import IssuerUnavailable, TokenExpired, TokenRejected
 from server.db import sessions
+from server.platform import metrics
+from server.platform.metrics import SignInRefusal
 from server.platform.problems import Forbidden, ServiceUnavailable, Unauthorized
 
 log = logging.getLogger("maca.auth")
@@ -69,8 +71,16 @@ async def principal_for_token(state: State, token: str) -> Principal:
         identity = identity_from_claims(claims, state.claim_mapping)
         principal: Principal = await state.identity_recorder.principal(state.pool, identity)
     except (TokenRejected, ClaimsRejected) as rejected:
+        metrics.sign_in_refused(
+            SignInRefusal.TOKEN_EXPIRED
+            if isinstance(rejected, TokenExpired)
+            else SignInRefusal.CLAIMS_INVALID
+            if isinstance(rejected, ClaimsRejected)
+            else SignInRefusal.TOKEN_INVALID
+        )
         raise invalid_token(str(rejected)) from None
     except IssuerUnavailable as error:
+        metrics.sign_in_refused(SignInRefusal.ISSUER_UNAVAILABLE)
         log.warning("cannot check a token: %s", error)
         raise ServiceUnavailable("the identity provider is not answering; try again shortly") from None
     return principal

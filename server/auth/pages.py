@@ -9,6 +9,9 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar import MediaType, Response
 
+from server.platform.bidi import bdi
+from server.platform.log_filter import current_request_id
+
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 _environment = Environment(
@@ -18,6 +21,10 @@ _environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+# The id of the request being answered, shown on the sign-in failure page.
+_environment.globals["request_id"] = current_request_id
+# Names from the identity provider, isolated from the page around them.
+_environment.filters["bdi"] = bdi
 
 
 def render(

@@ -28,6 +28,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from server.auth.pages import render
+from server.platform import metrics
 from server.platform.problems import Problem
 
 
@@ -102,6 +103,7 @@ class SignInRateLimit(ASGIMiddleware):
             async with scope["litestar_app"].state.pool.acquire() as connection:
                 attempts, remaining = await count_attempt(connection, limit, client_hash(scope))
             if attempts > limit.attempts:
+                metrics.sign_in_refused(metrics.SignInRefusal.RATE_LIMITED)
                 wait = max(1, math.ceil(remaining))
                 detail = f"too many sign-in attempts from this address; try again in {wait} seconds"
                 headers = {"Retry-After": str(wait)}

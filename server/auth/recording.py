@@ -99,6 +99,7 @@ async def _new_organisation(
     recorded = await users.record_organisation(
         connection,
         partnership_id=partnership_id,
+        partnership_code=partnership,
         code=code,
         name=identity.organisation_name or code,
         agency_kind=identity.agency_kind,
@@ -171,6 +172,7 @@ async def record(connection: asyncpg.Connection[Any], identity: Identity, mappin
         issuer=identity.issuer,
         subject=identity.subject,
         organisation_id=organisation.id,
+        organisation_code=organisation.code,
         display_name=identity.display_name,
         roles=tuple(sorted(roles)),
         email=identity.email,

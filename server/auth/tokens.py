@@ -3,10 +3,17 @@
 Access tokens are JWTs signed by the configured OpenID provider. The
 provider's discovery document (``{issuer}/.well-known/openid-configuration``)
 names its key set (``jwks_uri``); both are fetched over HTTP and cached. The
-key set is fetched again when it is older than its time to live, and when a
-token names a key (``kid``) it does not hold, at most once per
-``refetch_interval`` so that tokens with invented key ids cannot make Maca
-hammer the provider.
+key set is fetched again when it is older than its time to live (a minute),
+and when a token names a key (``kid``) it does not hold or its signature
+does not verify with the key of that ``kid`` (a provider may replace a key
+under the same id), at most once per ``refetch_interval`` so that tokens
+with invented key ids or forged signatures cannot make Maca hammer the
+provider.
+
+A key the provider withdraws stops working within a minute: a verified
+token is remembered (so a client's run of requests costs one signature
+check) only while the key set that verified it is fresh, and the memory is
+dropped whenever a fetched key set differs from the one before.
 
 Checks, in order (RFC 7519, RFC 8725 "JWT best current practices",
 RFC 9068 "JWT profile for access tokens"):
@@ -57,10 +64,14 @@ ALGORITHMS: Final = ("RS256", "PS256", "ES256")
 LEEWAY_SECONDS: Final = 60
 MAX_TOKEN_BYTES: Final = 16_384
 # A verified access token is remembered for this long (never past its own
-# expiry), so a client's run of requests costs one signature check, not one
-# each. A key withdrawn from the issuer's key set stops being honoured at
-# most this long after Maca next fetches the set.
+# expiry, nor past the freshness of the key set that verified it), so a
+# client's run of requests costs one signature check, not one each.
 VERIFIED_TTL_SECONDS: Final = 60.0
+# How long a fetched key set is used before it is fetched again: a key the
+# provider withdraws is honoured at most this long (a red-team pass found a
+# withdrawn key honoured for about eleven minutes: a 600 s key cache and a
+# minute of remembered tokens on top).
+KEYS_TTL_SECONDS: Final = 60.0
 VERIFIED_MAX_TOKENS: Final = 4096
 # Which key types can verify which algorithm: an RSA key never verifies an
 # ES256 signature, and no key verifies an HMAC one.
@@ -69,6 +80,11 @@ _KEY_TYPE: Final = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC"}
 
 class TokenRejected(Exception):
     """A token Maca will not accept; the message says why, for the caller."""
+
+
+class TokenExpired(TokenRejected):
+    """A token past its ``exp``: told apart in the metrics, as the usual and
+    harmless refusal beside the ones worth a look."""
 
 
 class IssuerUnavailable(Exception):
@@ -97,7 +113,7 @@ class TokenValidator:
         accept_plain_jwt: bool = True,
         http: httpx.AsyncClient | None = None,
         allow_http: bool = False,
-        jwks_ttl: float = 600.0,
+        jwks_ttl: float = KEYS_TTL_SECONDS,
         metadata_ttl: float = 3600.0,
         refetch_interval: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
@@ -213,6 +229,10 @@ class TokenValidator:
             keys = KeySet.import_key_set({"keys": usable})
         except (JoseError, ValueError, TypeError) as error:
             raise IssuerUnavailable(f"the provider's key set cannot be read: {type(error).__name__}") from None
+        if self._keys is not None and _thumbprints(self._keys.value) != _thumbprints(keys):
+            # A key added, withdrawn or replaced: tokens remembered as
+            # verified are checked again against what the provider publishes now.
+            self._verified.clear()
         self._keys = _Cached(keys, self._clock())
         return keys
 
@@ -263,12 +283,22 @@ class TokenValidator:
 
     # --- tokens -------------------------------------------------------------
 
+    def _keys_fresh_for(self) -> float:
+        """Seconds the key set in hand stays fresh (pinned keys: for good)."""
+        cached = self._keys
+        if cached is None:
+            return 0.0
+        if cached.pinned:
+            return VERIFIED_TTL_SECONDS
+        return max(0.0, self.jwks_ttl - (self._clock() - cached.fetched_at))
+
     async def validate(self, token: str) -> dict[str, Any]:
         """The claims of ``token`` if it is a valid access token for Maca.
 
         A token verified in the last ``VERIFIED_TTL_SECONDS`` is not verified
-        again: the key is the whole token, signature included, so any other
-        token (even one differing in a single character) is checked in full."""
+        again, unless the key set that verified it has since gone stale: the
+        key is the whole token, signature included, so any other token (even
+        one differing in a single character) is checked in full."""
         now = self._now()
         remembered = self._verified.get(token)
         if remembered is not None:
@@ -277,7 +307,7 @@ class TokenValidator:
                 return dict(claims)
             del self._verified[token]
         claims = await self._validate(token)
-        until = min(float(claims["exp"]), now + VERIFIED_TTL_SECONDS)
+        until = min(float(claims["exp"]), now + min(VERIFIED_TTL_SECONDS, self._keys_fresh_for()))
         if now < until:
             self._verified[token] = (dict(claims), until)
             while len(self._verified) > VERIFIED_MAX_TOKENS:
@@ -328,8 +358,28 @@ class TokenValidator:
         try:
             decoded = jwt.decode(token, key, algorithms=[alg])
         except JoseError:
-            raise TokenRejected("the token's signature does not verify") from None
+            # The provider may have replaced the key under the same kid:
+            # fetch the set again (rate-limited) and try a key that changed.
+            renewed = await self._renewed_key(kid, alg, key)
+            if renewed is None:
+                raise TokenRejected("the token's signature does not verify") from None
+            try:
+                decoded = jwt.decode(token, renewed, algorithms=[alg])
+            except JoseError:
+                raise TokenRejected("the token's signature does not verify") from None
         return decoded.claims
+
+    async def _renewed_key(self, kid: str | None, alg: str, tried: Key) -> Key | None:
+        """The key of ``kid`` in a key set fetched again, if it differs
+        from ``tried``; ``None`` when keys are pinned, were fetched a moment
+        ago, or did not change."""
+        if kid is None or (self._keys is not None and self._keys.pinned):
+            return None
+        keys = await self._key_set(refetch=True)
+        found = _find_key(keys, kid, alg)
+        if found is None or found.thumbprint() == tried.thumbprint():
+            return None
+        return found
 
     def _check_claims(
         self,
@@ -353,7 +403,7 @@ class TokenValidator:
         try:
             registry.validate(checked)
         except ExpiredTokenError:
-            raise TokenRejected("the token has expired") from None
+            raise TokenExpired("the token has expired") from None
         except MissingClaimError as error:
             raise TokenRejected(f"the token lacks the claim(s) {error.claim}") from None
         except InvalidClaimError as error:
@@ -392,9 +442,9 @@ def _another_issuer(given: Any, expected: str) -> str:
 
 
 def _invalid_claim(claim: str) -> str:
+    """Why a claim other than the issuer and the audience is refused
+    (those two are worded by ``_invalid``, naming what Maca expects)."""
     return {
-        "iss": "the token is from another issuer",
-        "aud": "the token is for another audience",
         "nbf": "the token is not valid yet",
         "iat": "the token was issued in the future",
         "exp": "the token's expiry is not a time",
@@ -411,6 +461,11 @@ def _header_of(token: str) -> dict[str, Any]:
         return dict(jws.extract_compact(token.encode("ascii")).headers())
     except (JoseError, ValueError, TypeError, UnicodeError):
         raise TokenRejected("the token cannot be read") from None
+
+
+def _thumbprints(keys: KeySet) -> frozenset[str]:
+    """The keys of a set by their RFC 7638 thumbprints (kid and all)."""
+    return frozenset(f"{key.kid}:{key.thumbprint()}" for key in keys)
 
 
 def _find_key(keys: KeySet, kid: str | None, alg: str) -> Key | None:

@@ -35,9 +35,12 @@ from server.auth.middleware import CSRF_FIELD, SESSION_COOKIE, principal_for_tok
 from server.auth.pages import render
 from server.auth.permissions import PUBLIC, SIGNED_IN, needs
 from server.auth.principal import Principal
-from server.auth.tokens import IssuerUnavailable, TokenRejected
+from server.auth.tokens import IssuerUnavailable, TokenExpired, TokenRejected
 from server.db import sessions
+from server.platform import metrics
+from server.platform.metrics import SignInRefusal
 from server.platform.problems import Problem
+from server.platform.transactions import unit_of_work
 from server.settings import Settings
 
 with warnings.catch_warnings():
@@ -126,7 +129,13 @@ class MeController(Controller):
         )
 
 
-def _failed(reason: str, status_code: int = 400) -> Response[str]:
+def _failed(
+    reason: str, status_code: int = 400, refusal: SignInRefusal | None = SignInRefusal.CALLBACK_INVALID
+) -> Response[str]:
+    """The sign-in failed page, counted under ``refusal`` (``None``: already
+    counted where the token was refused)."""
+    if refusal is not None:
+        metrics.sign_in_refused(refusal)
     response = render("auth/sign_in_failed.html", status_code=status_code, reason=reason)
     response.delete_cookie(SIGN_IN_COOKIE, path=CALLBACK_PATH)
     return response
@@ -145,7 +154,9 @@ class SignInController(Controller):
             endpoint = await state.token_validator.endpoint("authorization_endpoint")
         except IssuerUnavailable as error:
             log.warning("cannot start signing in: %s", error)
-            return _failed("The sign-in service is not answering. Try again in a minute.", 503)
+            return _failed(
+                "The sign-in service is not answering. Try again in a minute.", 503, SignInRefusal.ISSUER_UNAVAILABLE
+            )
         verifier = secrets.token_urlsafe(64)  # 86 characters of RFC 7636's alphabet
         nonce = secrets.token_urlsafe(24)
         async with oauth_client(settings) as client:
@@ -200,21 +211,30 @@ class SignInController(Controller):
                 )
         except (IssuerUnavailable, OAuthError, httpx.HTTPError, ValueError, KeyError) as error:
             log.warning("the token endpoint refused or failed: %s", type(error).__name__)
-            return _failed("The sign-in service did not give Maca a token. Try again.", 502)
+            return _failed(
+                "The sign-in service did not give Maca a token. Try again.", 502, SignInRefusal.PROVIDER_FAILED
+            )
         access_token = tokens.get("access_token")
         id_token = tokens.get("id_token")
         if not isinstance(access_token, str) or not isinstance(id_token, str):
-            return _failed("The sign-in service did not give Maca an access token and an ID token.", 502)
+            return _failed(
+                "The sign-in service did not give Maca an access token and an ID token.",
+                502,
+                SignInRefusal.PROVIDER_FAILED,
+            )
         try:
             await state.token_validator.validate_id_token(
                 id_token, client_id=settings.oidc_client_id, nonce=pending.nonce
             )
             principal = await principal_for_token(state, access_token)
-        except TokenRejected as rejected:
-            return _failed(f"Maca cannot accept this sign-in: {rejected}.", 401)
+        except TokenRejected as rejected:  # the ID token (the access token's refusals are counted as it is checked)
+            refusal = SignInRefusal.TOKEN_EXPIRED if isinstance(rejected, TokenExpired) else SignInRefusal.TOKEN_INVALID
+            return _failed(f"Maca cannot accept this sign-in: {rejected}.", 401, refusal)
         except Problem as problem:
-            return _failed(f"Maca cannot accept this sign-in: {problem.detail}.", problem.status)
-        async with state.pool.acquire() as connection:
+            return _failed(f"Maca cannot accept this sign-in: {problem.detail}.", problem.status, None)
+        # The session is opened in a transaction sealed for the person it is
+        # for: the database lets maca_app open no one else's (migration 0011).
+        async with unit_of_work(state, principal) as connection:
             # A new session key on every sign-in (no session fixation).
             previous = request.cookies.get(SESSION_COOKIE)
             if previous:

@@ -27,8 +27,8 @@ import asyncpg
 import msgspec
 
 from agencies.applicability import Participant, applicable_sections
-from agencies.contributions import validate_contribution
-from merging import AgencyContribution, CaseFacts, Moderation, merge
+from agencies.contributions import area_suggestion, overall_suggestion, validate_contribution
+from merging import RULES_EDITION, AgencyContribution, CaseFacts, Moderation, merge, policy_for
 from server.audits.events import EventName
 from server.cli.database import CommandError, database_url, run_migrations
 from server.db import theme_versions
@@ -134,7 +134,9 @@ def case_details(toolkit: Toolkit, number: int, rng: random.Random) -> dict[str,
 class Templates:
     """A complete contribution per (toolkit, agency kind, referrer, case
     details), checked once with the toolkit's own validation; an audit then
-    varies only the grades and whether an alert is raised."""
+    varies only the grades and whether an alert is raised. Where the toolkit
+    grades by features (seed 000), every feature is marked good, and a grade
+    other than the one they suggest carries the auditor's reason."""
 
     def __init__(self) -> None:
         self._cache: dict[tuple[str, str, bool, str], tuple[dict[str, Any], list[str], list[str]]] = {}
@@ -144,9 +146,12 @@ class Templates:
     ) -> tuple[dict[str, Any], list[str], list[str]]:
         """(answers, graded section ids, alerting question ids) for a case
         with the case details ``values`` (question id → value)."""
-        # Only the case details that decide which sections are shown make
-        # another template (001's plan type).
-        deciding = sorted({s.condition.case_detail for s in toolkit.sections if s.condition is not None})
+        # Only the case details that decide which sections and questions are
+        # shown make another template (001's plan type, 002's case type).
+        deciding = sorted(
+            {s.condition.case_detail for s in toolkit.sections if s.condition is not None}
+            | {q.condition.case_detail for s in toolkit.sections for q in s.questions if q.condition is not None}
+        )
         variant = msgspec.json.encode([values.get(d) for d in deciding]).decode()
         key = (toolkit.id, who.agency_kind, who.is_referrer, variant)
         if key not in self._cache:
@@ -167,10 +172,23 @@ class Templates:
             graded = [s.id for s in sections if s.judgement is not None]
             content = {
                 "answers": answers,
-                "judgements": {s: {"grade": 2, "impact": "Plans were followed through"} for s in graded},
+                "judgements": {
+                    s.id: {
+                        "grade": 2,
+                        "impact": "Plans were followed through",
+                        "features": {f.id: 2 for f in s.judgement.features},
+                    }
+                    for s in sections
+                    if s.judgement is not None
+                },
             }
             if toolkit.overall is not None:
-                content["overall"] = {"grade": 2, "impact": "Overall the plan kept the child safe"}
+                content["overall"] = {
+                    "grade": 2,
+                    "impact": "Overall the plan kept the child safe",
+                    "features": {f.id: 2 for f in toolkit.overall.features},
+                }
+            _give_reasons(toolkit, sections, content)
             problems = validate_contribution(
                 toolkit, who, msgspec.convert(content, ContributionContent), case_details=values, complete=True
             )
@@ -178,6 +196,27 @@ class Templates:
                 raise ValueError(f"demo contribution for {toolkit.id}/{who.agency_kind} is invalid: {problems[:3]}")
             self._cache[key] = (content, graded, alerting)
         return self._cache[key]
+
+
+OVERRIDE_REASON = "The auditor weighed the work as a whole"
+
+
+def _give_reasons(toolkit: Toolkit, sections: Sequence[Any], content: dict[str, Any]) -> None:
+    """Where the toolkit suggests grades from features (seed 000), a grade
+    other than the suggested one gives the auditor's reason, as a real one
+    must; elsewhere nothing changes."""
+    if not any(s.judgement is not None and s.judgement.features for s in sections):
+        return
+    typed = msgspec.convert(content, ContributionContent)
+    for section in sections:
+        judgement = content["judgements"].get(section.id)
+        if judgement is None or section.judgement is None or not section.judgement.features:
+            continue
+        if area_suggestion(toolkit, section, typed).grade != judgement["grade"]:
+            judgement["override_reason"] = OVERRIDE_REASON
+    overall = content.get("overall")
+    if overall is not None and overall_suggestion(toolkit, tuple(sections), typed).grade != overall["grade"]:
+        overall["override_reason"] = OVERRIDE_REASON
 
 
 def _weighted(rng: random.Random, weights: dict[str, int]) -> str:
@@ -248,6 +287,7 @@ def build_audit(
             status,
             created,
             created,
+            RULES_EDITION,
         )
     )
     batch.events.append(
@@ -272,10 +312,13 @@ def build_audit(
         template, graded, alerting = templates.get(toolkit, who, values)
         content: dict[str, Any] = {
             "answers": dict(template["answers"]),
-            "judgements": {s: {"grade": _grade(rng, base), "impact": "Plans were followed through"} for s in graded},
+            "judgements": {
+                s: {**template["judgements"][s], "grade": _grade(rng, base), "override_reason": None} for s in graded
+            },
         }
         if "overall" in template:
-            content["overall"] = {"grade": _grade(rng, base), "impact": "Overall the plan kept the child safe"}
+            content["overall"] = {**template["overall"], "grade": _grade(rng, base), "override_reason": None}
+        _give_reasons(toolkit, applicable_sections(toolkit, who, values), content)
         for question_id in alerting:
             if rng.random() < 0.04:
                 question = next(q for s in toolkit.sections for q in s.questions if q.id == question_id)
@@ -364,7 +407,9 @@ def build_audit(
         toolkit,
         CaseFacts.of(case, referring_organisation_id=referrer.id if referrer else None),
         contributions,
+        policy_for(toolkit, RULES_EDITION),
         moderations=moderations,
+        final=status == "closed",
     )
     summary = summarise(
         judgement,
@@ -398,6 +443,7 @@ async def _write(connection: asyncpg.Connection[Any], batch: Batch) -> None:
                 "status",
                 "created_at",
                 "updated_at",
+                "judgement_rules",
             ),
         )
         await connection.copy_records_to_table(

@@ -8,26 +8,36 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import errno
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from server import __version__
+from server.cli.backup import add_backup_commands
 from server.cli.database import CommandError, database_url, run_migrations
 from server.cli.demo import add_demo_command
 from server.cli.security import add_security_commands
 from server.cli.token import add_token_command, serving
 from server.cli.worker import add_worker_command
 from server.db.migrate import MigrationError
+from server.platform import logs
 from server.settings import Settings, SettingsError, export_database_url, load_settings, trusted_proxies
 from toolkits.registry import InvalidDefinitions
+
+if TYPE_CHECKING:
+    from server.platform.metrics_server import MetricsServer
 
 log = logging.getLogger("maca")
 
@@ -50,6 +60,57 @@ def _check_port_free(settings: Settings) -> None:
 
 def _exit_on_sigterm(signum: int, _frame: Any) -> None:
     raise SystemExit(128 + signum)
+
+
+def _metrics_directory() -> str:
+    """Where every worker writes its counts (prometheus-client's multiprocess
+    mode): ``PROMETHEUS_MULTIPROC_DIR`` if the operator set it, emptied as
+    its documentation asks, or a new temporary folder. Set in the
+    environment before any worker imports prometheus-client."""
+    from server.platform.metrics import MULTIPROC_DIR_VARIABLE
+
+    given = os.environ.get(MULTIPROC_DIR_VARIABLE)
+    if given:
+        directory = Path(given)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+    else:
+        directory = Path(tempfile.mkdtemp(prefix="maca-metrics-"))
+        # Gone when maca serve ends (the files are only counts).
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    os.environ[MULTIPROC_DIR_VARIABLE] = str(directory)
+    return str(directory)
+
+
+def _start_metrics(settings: Settings, database_url: str) -> MetricsServer | None:
+    if settings.metrics_port == 0:
+        return None
+    from server.db.pool import app_database_url
+    from server.platform import metrics_server
+
+    try:
+        started = metrics_server.start(
+            settings.metrics_host,
+            settings.metrics_port,
+            _metrics_directory(),
+            app_database_url(settings, database_url),
+            __version__,
+        )
+    except OSError as error:
+        where = f"{settings.metrics_host}:{settings.metrics_port}"
+        raise SettingsError("MACA_METRICS_PORT", f"cannot serve metrics on {where}: {error.strerror}") from None
+    _announce(settings, f"Metrics at http://{settings.metrics_host}:{started.port}/metrics  (Prometheus)")
+    return started
+
+
+def _announce(settings: Settings, line: str) -> None:
+    """A line for the person who started Maca: printed, or, when the log is
+    JSON lines for a collector, logged as one of them."""
+    if logs.log_format(settings) == "json":
+        log.info("%s", line)
+    else:
+        print(line, flush=True)
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
@@ -80,31 +141,42 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             asyncio.run(load_demo_data_once(url, settings.db_statement_cache))
         export_database_url(url)
         catcher = _dev_mail_catcher(settings)
-        print(f"Maca is running at {settings.base_url}/  (web pages)", flush=True)
+        metrics = _start_metrics(settings, url)
+        _announce(settings, f"Maca is running at {settings.base_url}/  (web pages)")
         if catcher is not None:
-            print(f"Mail is caught, not sent: {settings.base_url}/dev-mail  (SMTP on port {catcher.port})", flush=True)
-        print(
-            f"API documentation at {settings.base_url}/schema  (OpenAPI 3.1: {settings.base_url}/schema/openapi.json)"
-        )
-        print("Press Ctrl-C to stop Maca and its database.", flush=True)
-        # Its address, for `maca token` to mint tokens this Maca accepts.
-        with serving(settings):
-            uvicorn.run(
-                "server.asgi:app_from_environment",
-                factory=True,
-                host=settings.host,
-                port=settings.port,
-                workers=settings.workers if settings.workers > 1 else None,
-                log_level=settings.log_level,
-                # The client's address (the sign-in limit counts per address)
-                # from X-Forwarded-For, when a trusted proxy sent it.
-                proxy_headers=True,
-                forwarded_allow_ips=forwarded_allow_ips,
-                server_header=False,
-                # uvicorn's access log prints paths and client addresses only;
-                # paths carry ids, never names.
-                access_log=settings.env != "production",
+            _announce(
+                settings, f"Mail is caught, not sent: {settings.base_url}/dev-mail  (SMTP on port {catcher.port})"
             )
+        _announce(
+            settings,
+            f"API documentation at {settings.base_url}/schema  (OpenAPI 3.1: {settings.base_url}/schema/openapi.json)",
+        )
+        _announce(settings, "Press Ctrl-C to stop Maca and its database.")
+        try:
+            # Its address, for `maca token` to mint tokens this Maca accepts.
+            with serving(settings):
+                uvicorn.run(
+                    "server.asgi:app_from_environment",
+                    factory=True,
+                    host=settings.host,
+                    port=settings.port,
+                    workers=settings.workers if settings.workers > 1 else None,
+                    log_level=settings.log_level,
+                    # The client's address (the sign-in limit counts per address)
+                    # from X-Forwarded-For, when a trusted proxy sent it.
+                    proxy_headers=True,
+                    forwarded_allow_ips=forwarded_allow_ips,
+                    server_header=False,
+                    # uvicorn's access log prints paths and client addresses only;
+                    # paths carry ids, never names.
+                    access_log=settings.env != "production",
+                    # JSON lines in production, with the request id (server/platform/logs.py).
+                    log_config=logs.uvicorn_log_config(settings),
+                )
+        finally:
+            # SIGTERM ends serve by SystemExit (above): stop the metrics server then too.
+            if metrics is not None:
+                metrics.stop()
 
 
 def _dev_mail_catcher(settings: Settings) -> Any:
@@ -228,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
 EXTRA_COMMANDS: list[Callable[[Any], None]] = [add_token_command]
 EXTRA_COMMANDS.append(add_security_commands)
 EXTRA_COMMANDS.append(add_demo_command)
+EXTRA_COMMANDS.append(add_backup_commands)
 EXTRA_COMMANDS.append(add_worker_command)
 
 
@@ -235,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logs.configure(settings)
         # pgserver narrates every command it runs at INFO; its warnings are enough.
         logging.getLogger("pgserver").setLevel(max(logging.WARNING, logging.getLogger().level))
         args.handler(settings, args)

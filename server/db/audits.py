@@ -34,6 +34,8 @@ class AuditRow(msgspec.Struct, frozen=True, kw_only=True):
     # partnership had chosen for the toolkit then (None: the definition's).
     local_toolkit_version_id: UUID | None = None
     merge_policy: str | None = None
+    # The edition of the judgement rules the audit is judged by (migration 0010).
+    judgement_rules: int = 1
     # (an organisation, whether it currently takes part), when :func:`get`
     # was asked about it in the same read; None otherwise.
     participation: tuple[UUID, bool] | None = None
@@ -57,6 +59,9 @@ class ParticipantRow(msgspec.Struct, frozen=True, kw_only=True):
     answered: int
     submitted_at: datetime.datetime | None
     updated_at: datetime.datetime
+    # The sections its contribution marks "not involved at this stage":
+    # they ask it nothing, so its progress leaves them out.
+    not_involved: list[str] = []
 
 
 class OrganisationRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -92,7 +97,7 @@ class AuditListRow(msgspec.Struct, frozen=True, kw_only=True):
 _AUDIT_COLUMNS = """
     id, partnership_id, toolkit_id, toolkit_version, case_details, period_start, period_end,
     referring_organisation_id, due_date, status, row_version, created_by, created_at, updated_by, updated_at,
-    local_toolkit_version_id, merge_policy
+    local_toolkit_version_id, merge_policy, judgement_rules
 """
 
 
@@ -111,6 +116,7 @@ async def create(
     period_end: datetime.date | None,
     referring_organisation_id: UUID | None,
     due_date: datetime.date | None,
+    judgement_rules: int,
     user_id: UUID,
     local_toolkit_version_id: UUID | None = None,
     merge_policy: str | None = None,
@@ -119,8 +125,8 @@ async def create(
         f"""
         INSERT INTO audits (partnership_id, toolkit_id, toolkit_version, case_details, period_start, period_end,
                             referring_organisation_id, due_date, created_by, updated_by, local_toolkit_version_id,
-                            merge_policy)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)
+                            merge_policy, judgement_rules)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12)
         RETURNING {_AUDIT_COLUMNS}
         """,  # noqa: S608 - a constant column list, no input
         partnership_id,
@@ -134,6 +140,7 @@ async def create(
         user_id,
         local_toolkit_version_id,
         merge_policy,
+        judgement_rules,
     )
     audit = _audit(row)
     assert audit is not None
@@ -222,7 +229,8 @@ async def participants(connection: asyncpg.Connection[Any], audit_id: UUID) -> l
         SELECT o.id AS organisation_id, o.code AS organisation_code, o.name AS organisation_name, p.agency_kind,
                p.added_at, p.removed_at, p.removal_reason,
                coalesce(c.status, 'not-started') AS contribution_status, coalesce(c.answered, 0) AS answered,
-               c.submitted_at, coalesce(c.updated_at, p.added_at) AS updated_at
+               c.submitted_at, coalesce(c.updated_at, p.added_at) AS updated_at,
+               ARRAY(SELECT jsonb_object_keys(coalesce(c.content -> 'not_involved', '{}'::jsonb))) AS not_involved
         FROM audit_participants p
         JOIN organisations o ON o.id = p.organisation_id
         LEFT JOIN contributions c ON c.audit_id = p.audit_id AND c.organisation_id = p.organisation_id
@@ -244,7 +252,8 @@ async def participants_of(
         SELECT p.audit_id, o.id AS organisation_id, o.code AS organisation_code, o.name AS organisation_name,
                p.agency_kind, p.added_at, p.removed_at, p.removal_reason,
                coalesce(c.status, 'not-started') AS contribution_status, coalesce(c.answered, 0) AS answered,
-               c.submitted_at, coalesce(c.updated_at, p.added_at) AS updated_at
+               c.submitted_at, coalesce(c.updated_at, p.added_at) AS updated_at,
+               ARRAY(SELECT jsonb_object_keys(coalesce(c.content -> 'not_involved', '{}'::jsonb))) AS not_involved
         FROM audit_participants p
         JOIN organisations o ON o.id = p.organisation_id
         LEFT JOIN contributions c ON c.audit_id = p.audit_id AND c.organisation_id = p.organisation_id

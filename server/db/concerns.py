@@ -1,4 +1,4 @@
-"""Immediate concerns as stored (migration 0013): raised, acknowledged,
+"""Immediate concerns as stored (migration 0015): raised, acknowledged,
 escalated, closed. SQL only; the rules are ``server/audits/concerns.py``."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class ConcernRow(msgspec.Struct, frozen=True, kw_only=True):
     organisation_name: str
     kind: str
     section_id: str
-    question_id: str
+    question_id: str | None  # None: recorded against the whole section
     raised_by: UUID | None
     raised_by_name: str | None
     raised_at: datetime.datetime
@@ -114,7 +114,7 @@ async def raise_concern(
     organisation_id: UUID,
     kind: str,
     section_id: str,
-    question_id: str,
+    question_id: str | None,
     raised_by: UUID,
 ) -> UUID | None:
     """A new open concern; None when one is already open for that answer."""
@@ -137,7 +137,7 @@ async def raise_concern(
 
 async def handled_before(
     connection: asyncpg.Connection[Any], audit_id: UUID, organisation_id: UUID
-) -> set[tuple[str, str, str]]:
+) -> set[tuple[str, str, str | None]]:
     """(kind, section, question) of the organisation's concerns on the audit
     closed as resolved: the same answer standing does not raise them again."""
     rows = await connection.fetch(

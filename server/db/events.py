@@ -30,27 +30,36 @@ class EventRow(msgspec.Struct, frozen=True, kw_only=True):
 async def append(
     connection: asyncpg.Connection[Any],
     *,
-    user_id: UUID | None,
-    organisation_id: UUID | None,
     action: str,
     audit_id: UUID | None,
     target_organisation_id: UUID | None,
     detail: dict[str, Any],
 ) -> int:
-    """Append one event, in the caller's transaction; its id. ``detail`` is
-    sent as JSON text, so the owner's bare connection (``maca purge``)
-    and the application's pool (which decodes jsonb itself) write alike."""
+    """Append one event done by whoever the transaction's verified identity
+    is (``maca_record_event``, migration 0011: ``maca_app`` may not insert
+    events itself, and names no actor — the database takes it from the
+    seal); its id."""
     event_id: int = await connection.fetchval(
-        """
-        INSERT INTO events (user_id, organisation_id, action, audit_id, target_organisation_id, detail)
-        VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)
-        RETURNING id
-        """,
-        user_id,
-        organisation_id,
+        "SELECT maca_record_event($1, $2, $3, $4::text::jsonb)",
         action,
         audit_id,
         target_organisation_id,
+        msgspec.json.encode(detail).decode(),
+    )
+    return event_id
+
+
+async def append_unattributed(
+    connection: asyncpg.Connection[Any], *, action: str, detail: dict[str, Any], audit_id: UUID | None = None
+) -> int:
+    """Append one event done by no one signed in, as the tables' owner
+    (``maca purge``, the worker's escalations); its id. ``detail`` is sent
+    as JSON text, so the owner's bare connection writes it as the pool
+    would."""
+    event_id: int = await connection.fetchval(
+        "INSERT INTO events (action, audit_id, detail) VALUES ($1, $2, $3::text::jsonb) RETURNING id",
+        action,
+        audit_id,
         msgspec.json.encode(detail).decode(),
     )
     return event_id

@@ -65,6 +65,9 @@ class ParticipantGradesRow(msgspec.Struct, frozen=True, kw_only=True):
     partnership: list[dict[str, Any]] | None = None
     # Created with one of the partnership's own toolkit versions.
     local_toolkit: bool = False
+    # Section id → {"reason"}: the sections the agency was not involved in,
+    # only for a submitted contribution (their rows have no grade).
+    not_involved: dict[str, Any] | None = None
 
 
 def _json(value: Any) -> Any:
@@ -84,7 +87,8 @@ _GRADES = """
            -- An agency sees the partnership's grades once the audit is closed,
            -- as GET …/judgement shows them.
            CASE WHEN $2::uuid IS NULL OR a.status = 'closed' THEN s.sections END,
-           a.local_toolkit_version_id IS NOT NULL
+           a.local_toolkit_version_id IS NOT NULL,
+           CASE WHEN c.status = 'submitted' THEN c.content -> 'not_involved' END
       FROM audits a
       JOIN audit_participants p ON p.audit_id = a.id AND p.removed_at IS NULL
       JOIN organisations o ON o.id = p.organisation_id
@@ -144,6 +148,7 @@ async def participant_grades(
             conditions=_json(row[12]),
             partnership=_json(row[13]),
             local_toolkit=row[14],
+            not_involved=_json(row[15]),
         )
 
 

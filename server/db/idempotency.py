@@ -1,5 +1,8 @@
 """Stored first responses of POSTs that carried an ``Idempotency-Key``.
 
+Only the person who sent a request may read its stored response (it can
+hold a whole contribution): migration 0011's policy on ``user_id``.
+
 A key is claimed inside the request's transaction: a concurrent retry with
 the same key waits on the unique key until the first commits, then finds
 its response. If the first request fails, its transaction (claim included)
@@ -86,8 +89,8 @@ async def store(
 
 
 async def forget_older_than(connection: asyncpg.Connection[Any], days: int) -> int:
-    """Drop stored responses older than ``days`` (retries come within minutes)."""
-    result = await connection.execute(
-        "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(days => $1)", days
-    )
-    return int(result.rsplit(" ", 1)[-1])
+    """Drop stored responses older than ``days`` (retries come within
+    minutes), everyone's: ``maca_app`` sees only its own person's keys, so
+    this goes through ``maca_forget_idempotency_keys`` (migration 0011),
+    which never forgets a key younger than a day."""
+    return int(await connection.fetchval("SELECT maca_forget_idempotency_keys($1)", days))

@@ -97,10 +97,12 @@ async def set_moderation(
 
 async def judgement_etag(connection: asyncpg.Connection[Any], audit_id: UUID) -> str:
     """A tag that changes whenever anything the judgement is computed from
-    changes: a contribution, a participant, or a moderation."""
+    changes: a contribution, a participant, a moderation, or the audit's
+    status (closing makes the judgement final)."""
     state = await connection.fetchval(
         """
         SELECT concat_ws('|',
+            (SELECT a.status FROM audits a WHERE a.id = $1),
             (SELECT string_agg(p.organisation_id::text || ':' || coalesce(c.row_version, 0)::text || ':'
                                || coalesce(c.status, 'not-started'), ',' ORDER BY p.organisation_id)
                FROM audit_participants p

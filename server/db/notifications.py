@@ -1,4 +1,4 @@
-"""The outbox (migration 0013): the messages Maca sends, written in the
+"""The outbox (migration 0015): the messages Maca sends, written in the
 transaction of the change that causes them, and what became of each. SQL
 only; what a message says is ``server/audits/notifications.py``, sending
 it ``server/platform/mail.py`` and the worker ``server/platform/queue.py``.
@@ -92,7 +92,7 @@ async def write(connection: asyncpg.Connection[Any], outgoing: Sequence[Outgoing
     if not outgoing:
         return 0
     # No RETURNING: an agency's transaction may write a message it may not
-    # read back (row-level security, migration 0013).
+    # read back (row-level security, migration 0015).
     status = await connection.execute(
         """
         INSERT INTO notifications (key, partnership_id, audit_id, concern_id, message, urgent, recipient,
@@ -218,4 +218,8 @@ async def wants_non_urgent_mail(connection: asyncpg.Connection[Any], user_id: UU
 
 
 async def set_non_urgent_mail(connection: asyncpg.Connection[Any], user_id: UUID, wanted: bool) -> None:
-    await connection.execute("UPDATE users SET non_urgent_mail = $2 WHERE id = $1", user_id, wanted)
+    """Whether the transaction's own person wants non-urgent mail: only
+    their own row, through ``maca_set_mail_preference`` (migration 0015),
+    which changes nothing else of it."""
+    changed = await connection.fetchval("SELECT maca_set_mail_preference($1)", wanted)
+    assert changed, f"no person {user_id} to change: the transaction is sealed for someone else"

@@ -12,6 +12,10 @@ pool reaches the same server and database as ``maca_app``, with the
 password ``MACA_DB_APP_PASSWORD`` or, unset, one derived from the owner's
 password (``maca migrate`` sets the same on the role). A ``DATABASE_URL``
 that already names ``maca_app`` is used as it is.
+
+Each connection carries the sealer that tells the database who its
+transactions work for (``server/db/identity.py``), and checks on opening
+that the database accepts the server's seals.
 """
 
 from __future__ import annotations
@@ -20,17 +24,64 @@ import base64
 import hashlib
 import hmac
 import logging
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 import msgspec
 
+from server.db.identity import IdentifiedConnection, Sealer, SigningKeyUnavailable, accepted, key_from_configuration
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
 
 APP_ROLE = "maca_app"
+
+
+class PoolExhausted(TimeoutError):
+    """Every connection of the pool stayed in use for as long as a request
+    may wait for one (``MACA_DB_TIMEOUT_SECONDS``): Maca is busy, and says
+    so (503 with ``Retry-After``) rather than keep the caller waiting."""
+
+
+class BoundedPool(asyncpg.Pool):
+    """asyncpg's pool, whose ``acquire`` waits at most ``acquire_timeout``
+    seconds unless told otherwise (asyncpg's own waits for ever: a red-team
+    pass held every connection and everybody else's requests hung)."""
+
+    def __init__(self, *args: Any, acquire_timeout: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.acquire_timeout = acquire_timeout
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        return _Acquiring(self, super().acquire(timeout=self.acquire_timeout if timeout is None else timeout))
+
+
+class _Acquiring:
+    """``pool.acquire()``, as an async context manager or awaited, telling a
+    pool with every connection in use (:class:`PoolExhausted`) from a
+    database that does not answer (``TimeoutError`` while connecting)."""
+
+    def __init__(self, pool: BoundedPool, acquiring: Any) -> None:
+        self._pool = pool
+        self._acquiring = acquiring
+
+    def _busy(self) -> bool:
+        return self._pool.get_size() >= self._pool.get_max_size() and self._pool.get_idle_size() == 0
+
+    async def __aenter__(self) -> Any:
+        try:
+            return await self._acquiring.__aenter__()
+        except TimeoutError:
+            if self._busy():
+                raise PoolExhausted("every database connection is in use") from None
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._acquiring.__aexit__(*exc)
+
+    def __await__(self) -> Any:
+        return self.__aenter__().__await__()
 
 
 class UnsafeApplicationRole(asyncpg.exceptions.InterfaceError):
@@ -107,6 +158,34 @@ async def _init_connection(connection: asyncpg.Connection[Any]) -> None:
     )
 
 
+def sealer_for(settings: Settings, dsn: str) -> Sealer:
+    """The sealer of a pool reaching ``dsn``: with the configured key, or
+    the one it reads as the owner ``dsn`` names (none when it names maca_app)."""
+    configured = key_from_configuration(settings.db_identity_key) if settings.db_identity_key else None
+    return Sealer(
+        configured=configured,
+        owner_dsn=None if app_database_url(settings, dsn) == dsn else dsn,
+        statement_cache=settings.db_statement_cache,
+        timeout=settings.db_timeout_seconds,
+    )
+
+
+async def _identify(connection: asyncpg.Connection[Any], sealer: Sealer) -> None:
+    """Give the connection its sealer, once the database has shown that it
+    accepts the server's seals (the key read again if it was replaced)."""
+    await sealer.load()
+    if not await accepted(connection, sealer):
+        await sealer.load(again=True)
+        if not await accepted(connection, sealer):
+            message = (
+                "the database does not accept Maca's identity seals: MACA_DB_IDENTITY_KEY differs from the key "
+                "`maca migrate` stored, or this host's clock is more than a minute from the database's"
+            )
+            log.error(message)
+            raise SigningKeyUnavailable(message)
+    cast("IdentifiedConnection", connection).maca_sealer = sealer
+
+
 async def _keep_session(connection: asyncpg.Connection[Any]) -> None:
     """What a connection needs between two uses: nothing beyond the
     rollback asyncpg always does. Every setting, lock and cursor Maca takes
@@ -119,17 +198,32 @@ async def _keep_session(connection: asyncpg.Connection[Any]) -> None:
 async def create_pool(settings: Settings, dsn: str) -> asyncpg.Pool[Any]:
     """A pool of ``maca_app`` connections to the database ``dsn`` names,
     opened on demand (``min_size=0``), so Maca starts and reports itself
-    unready while the database is away, rather than failing to start."""
-    pool = await asyncpg.create_pool(
+    unready while the database is away, rather than failing to start. A
+    request waits at most ``MACA_DB_TIMEOUT_SECONDS`` for a connection,
+    whether the database is slow to answer or every connection is in use.
+    Each connection is given the sealer that tells the database who asks."""
+    sealer = sealer_for(settings, dsn)
+
+    async def init(connection: asyncpg.Connection[Any]) -> None:
+        await _init_connection(connection)
+        await _identify(connection, sealer)
+
+    pool = BoundedPool(
         app_database_url(settings, dsn),
+        acquire_timeout=settings.db_timeout_seconds,
         min_size=0,
         max_size=settings.db_pool_max,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        loop=None,
+        connection_class=IdentifiedConnection,
+        record_class=asyncpg.Record,
         statement_cache_size=settings.db_statement_cache,
         command_timeout=settings.db_timeout_seconds * 6,
         timeout=settings.db_timeout_seconds,
-        init=_init_connection,
+        init=init,
         reset=_keep_session,
         server_settings={"application_name": "maca"},
     )
-    assert pool is not None
+    await pool  # opens min_size connections: none
     return pool

@@ -2,6 +2,12 @@
 
 The cookie holds a random key; rows are found by its SHA-256. Nothing here
 stores a token from the identity provider.
+
+``maca_app`` reads no session or sign-in by listing them (migration 0011):
+it opens a session only for the person its transaction is sealed for, and
+finds, ends and forgets them through functions that need the cookie's key
+(``maca_session``, ``maca_end_session``, …), so that an injected statement
+can neither read anyone's CSRF token nor plant a session for someone else.
 """
 
 from __future__ import annotations
@@ -44,19 +50,15 @@ class SessionRow(msgspec.Struct, frozen=True, kw_only=True):
 async def start_sign_in(connection: asyncpg.Connection[Any], request: SignInRequest) -> str:
     """Record a sign-in under way; the key for the browser's cookie."""
     key = new_key()
-    async with connection.transaction():
-        # Sign-ins that were abandoned: tidy them up as new ones start.
-        await connection.execute("DELETE FROM sign_in_requests WHERE expires_at < now()")
-        await connection.execute(
-            "INSERT INTO sign_in_requests (key_hash, state, code_verifier, nonce, return_to, expires_at) "
-            "VALUES ($1, $2, $3, $4, $5, now() + make_interval(mins => $6))",
-            _hash(key),
-            request.state,
-            request.code_verifier,
-            request.nonce,
-            request.return_to,
-            SIGN_IN_MINUTES,
-        )
+    await connection.execute(
+        "SELECT maca_start_sign_in($1, $2, $3, $4, $5, $6)",
+        _hash(key),
+        request.state,
+        request.code_verifier,
+        request.nonce,
+        request.return_to,
+        SIGN_IN_MINUTES,
+    )
     return key
 
 
@@ -64,9 +66,7 @@ async def finish_sign_in(connection: asyncpg.Connection[Any], key: str) -> SignI
     """The sign-in under way for ``key``, removed (single use); None if
     there is none or it has expired."""
     row = await connection.fetchrow(
-        "DELETE FROM sign_in_requests WHERE key_hash = $1 RETURNING state, code_verifier, nonce, return_to, "
-        "expires_at > now() AS current",
-        _hash(key),
+        "SELECT state, code_verifier, nonce, return_to, current FROM maca_finish_sign_in($1)", _hash(key)
     )
     if row is None or not row["current"]:
         return None
@@ -76,36 +76,33 @@ async def finish_sign_in(connection: asyncpg.Connection[Any], key: str) -> SignI
 
 
 async def create(connection: asyncpg.Connection[Any], user_id: UUID, hours: float) -> tuple[str, str]:
-    """A new session for ``user_id``: (cookie key, CSRF token)."""
+    """A new session for ``user_id`` (who, as ``maca_app``, must be the
+    person the transaction is sealed for): (cookie key, CSRF token)."""
     key = new_key()
     csrf_token = secrets.token_urlsafe(32)
-    async with connection.transaction():
-        await connection.execute("DELETE FROM sessions WHERE expires_at < now()")
-        await connection.execute(
-            "INSERT INTO sessions (key_hash, user_id, csrf_token, expires_at) "
-            "VALUES ($1, $2, $3, now() + make_interval(secs => $4))",
-            _hash(key),
-            user_id,
-            csrf_token,
-            hours * 3600.0,
-        )
+    # One statement: expired sessions are tidied as new ones open, in
+    # whatever transaction the caller has.
+    await connection.execute(
+        "WITH tidied AS (SELECT maca_forget_expired_sessions()) "
+        "INSERT INTO sessions (key_hash, user_id, csrf_token, expires_at) "
+        "SELECT $1, $2, $3, now() + make_interval(secs => $4) FROM tidied",
+        _hash(key),
+        user_id,
+        csrf_token,
+        hours * 3600.0,
+    )
     return key, csrf_token
 
 
 async def find(connection: asyncpg.Connection[Any], key: str) -> SessionRow | None:
-    """The current session for ``key`` and who it belongs to."""
+    """The current session for ``key`` and who it belongs to. An
+    organisation an administrator made inactive ends its people's sessions
+    (``maca_session`` finds none for them, migration 0013)."""
     row = await connection.fetchrow(
         """
-        SELECT s.csrf_token, s.expires_at,
-               u.id, u.issuer, u.subject, u.display_name, u.roles,
-               o.id AS organisation_id, o.code, o.name, o.agency_kind, o.partnership_id,
-               p.code AS partnership_code, p.name AS partnership_name
-          FROM sessions s
-          JOIN users u ON u.id = s.user_id
-          JOIN organisations o ON o.id = u.organisation_id
-          JOIN partnerships p ON p.id = o.partnership_id
-         -- An organisation an administrator made inactive ends its people's sessions.
-         WHERE s.key_hash = $1 AND s.expires_at > now() AND o.active
+        SELECT csrf_token, expires_at, id, issuer, subject, display_name, roles,
+               organisation_id, code, name, agency_kind, partnership_id, partnership_code, partnership_name
+          FROM maca_session($1)
         """,
         _hash(key),
     )
@@ -116,8 +113,7 @@ async def find(connection: asyncpg.Connection[Any], key: str) -> SessionRow | No
 
 async def end(connection: asyncpg.Connection[Any], key: str) -> bool:
     """Delete the session for ``key``; whether there was one."""
-    deleted = await connection.fetchval("DELETE FROM sessions WHERE key_hash = $1 RETURNING 1", _hash(key))
-    return deleted is not None
+    return bool(await connection.fetchval("SELECT maca_end_session($1)", _hash(key)))
 
 
 async def count_for(connection: asyncpg.Connection[Any], user_id: UUID) -> int:
@@ -127,12 +123,10 @@ async def count_for(connection: asyncpg.Connection[Any], user_id: UUID) -> int:
 
 async def forget_expired(connection: asyncpg.Connection[Any]) -> int:
     """Delete sessions past their end; how many (server/platform/maintenance.py)."""
-    result = await connection.execute("DELETE FROM sessions WHERE expires_at < now()")
-    return int(result.rsplit(" ", 1)[-1])
+    return int(await connection.fetchval("SELECT maca_forget_expired_sessions()"))
 
 
 async def forget_abandoned_sign_ins(connection: asyncpg.Connection[Any]) -> int:
     """Delete sign-ins that were never finished and have expired (a finished
     one is deleted as it finishes); how many."""
-    result = await connection.execute("DELETE FROM sign_in_requests WHERE expires_at < now()")
-    return int(result.rsplit(" ", 1)[-1])
+    return int(await connection.fetchval("SELECT maca_forget_abandoned_sign_ins()"))

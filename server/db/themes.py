@@ -14,6 +14,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from server.db.identity import grant_summarising
+
 # --- rows ------------------------------------------------------------------------
 
 
@@ -236,15 +238,17 @@ async def summarising(connection: asyncpg.Connection[Any], audit_id: UUID) -> As
 
     An agency auditor's transaction sees only its own contribution
     (row-level security), but the partnership's judgement is made from all
-    of them: for this computation alone the transaction names the audit it
-    summarises, which lets it read that audit's contributions (migration
-    0009), and the name is taken away on the way out."""
+    of them: for this computation alone the server seals a grant naming the
+    audit and the transaction's user (``maca.summarising``, migration 0011),
+    which lets it read that audit's contributions and moderations and write
+    its summary and counts; the grant is taken away on the way out. Naming
+    an audit without the server's seal shows nothing."""
     await connection.execute("SELECT pg_advisory_xact_lock(hashtextextended('themes:' || $1::text, 0))", str(audit_id))
-    await connection.execute("SELECT set_config('maca.summarising_audit_id', $1, true)", str(audit_id))
+    await grant_summarising(connection, audit_id)
     try:
         yield
     finally:
-        await connection.execute("SELECT set_config('maca.summarising_audit_id', '', true)")
+        await grant_summarising(connection, None)
 
 
 # --- the dashboard's reads -----------------------------------------------------

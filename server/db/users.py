@@ -8,6 +8,12 @@ nobody registered is recorded at its people's first sign-in and flagged
 for an administrator to confirm. Whether a token may be accepted for an
 organisation is decided by the authentication layer
 (``server/auth/recording.py``); this module only reads and writes rows.
+
+``maca_app`` may write a person, organisation or partnership at a sign-in
+only as the server's seal of what it writes says (migration 0011,
+``maca.recording``): each write below seals exactly its own row first, so
+an injected statement cannot give anyone another role or organisation, and
+a browser session's principal is read from here.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
+
+from server.db.identity import declare_recording
 
 
 class OrganisationRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -79,6 +87,7 @@ async def record_partnership(connection: asyncpg.Connection[Any], code: str) -> 
     found = await partnership_id(connection, code)
     if found is not None:
         return found
+    await declare_recording(connection, {"partnership": code})
     created: UUID | None = await connection.fetchval(
         "INSERT INTO partnerships (code, name) VALUES ($1, $1) ON CONFLICT (code) DO NOTHING RETURNING id", code
     )
@@ -91,11 +100,22 @@ async def record_partnership(connection: asyncpg.Connection[Any], code: str) -> 
 
 
 async def record_organisation(
-    connection: asyncpg.Connection[Any], *, partnership_id: UUID, code: str, name: str, agency_kind: str
+    connection: asyncpg.Connection[Any],
+    *,
+    partnership_id: UUID,
+    partnership_code: str,
+    code: str,
+    name: str,
+    agency_kind: str,
 ) -> OrganisationRow:
     """Record an organisation first seen in a token, flagged for an
     administrator to confirm; if another request recorded it meanwhile,
-    that one."""
+    that one. ``partnership_code`` is ``partnership_id``'s (the database
+    checks the row against the sealed code)."""
+    await declare_recording(
+        connection,
+        {"organisation": code, "organisation_name": name, "agency_kind": agency_kind, "partnership": partnership_code},
+    )
     await connection.execute(
         "INSERT INTO organisations (partnership_id, code, name, agency_kind, needs_confirmation) "
         "VALUES ($1, $2, $3, $4, true) ON CONFLICT (code) DO NOTHING",
@@ -115,11 +135,25 @@ async def record_user(
     issuer: str,
     subject: str,
     organisation_id: UUID,
+    organisation_code: str,
     display_name: str | None,
     roles: tuple[str, ...],
     email: str | None = None,
 ) -> UUID:
-    """Record (or refresh) the bearer of a validated token; Maca's id for them."""
+    """Record (or refresh) the bearer of a validated token; Maca's id for
+    them. ``organisation_code`` is ``organisation_id``'s (the database
+    checks the row against the sealed code)."""
+    await declare_recording(
+        connection,
+        {
+            "issuer": issuer,
+            "subject": subject,
+            "organisation": organisation_code,
+            "name": display_name,
+            "roles": sorted(roles),
+            "email": email,
+        },
+    )
     user_id: UUID = await connection.fetchval(
         """
         INSERT INTO users (issuer, subject, organisation_id, display_name, roles, email)
@@ -128,7 +162,7 @@ async def record_user(
            SET organisation_id = EXCLUDED.organisation_id,
                display_name = EXCLUDED.display_name,
                roles = EXCLUDED.roles,
-               email = coalesce(EXCLUDED.email, users.email),
+               email = EXCLUDED.email,
                last_seen_at = now()
         RETURNING id
         """,

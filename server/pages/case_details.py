@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from server.pages.rendering import grade_label
 from toolkits.answers import Answer, CaseDetails
 from toolkits.model import FIXED_CHOICES, Choice, Question, Section, Toolkit
+from toolkits.text import isolated
 from toolkits.validation import is_answered
 
 # Blank rows offered for a repeating question (family members): enough for
@@ -241,7 +242,7 @@ def answer_text(question: Question, answer: Answer | None) -> str:
         return date_text(value)
     if question.kind == "rows" and isinstance(value, list):
         return "; ".join(
-            ", ".join(str(row.get(c.id)) for c in question.columns if row.get(c.id) not in (None, ""))
+            ", ".join(isolated(str(row.get(c.id))) for c in question.columns if row.get(c.id) not in (None, ""))
             for row in value
             if isinstance(row, dict)
         )

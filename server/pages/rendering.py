@@ -98,11 +98,13 @@ from litestar import Controller, MediaType, Request, Response
 from litestar.datastructures import FormMultiDict
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from server.auth.middleware import CSRF_FIELD
 from server.auth.permissions import Permission, may
 from server.auth.principal import Principal
+from server.platform.bidi import bdi, bdi_lines, isolated
+from server.platform.log_filter import current_request_id
 from server.platform.problems import DATABASE_UNAVAILABLE, EXCEPTION_HANDLERS, LOGIN_REFUSED, Problem, Unauthorized
 from toolkits.model import Grade
 
@@ -394,7 +396,9 @@ def from_a_browser(request: Request[Any, Any, Any]) -> bool:
 def _from_problem(request: Request[Any, Any, Any], exc: Problem) -> Response[Any]:
     if isinstance(exc, Unauthorized):
         return sign_in_redirect(request) if from_a_browser(request) else problem_handler(request, exc)
-    return error_page(request, exc.status, exc.detail)
+    page = error_page(request, exc.status, exc.detail)
+    page.headers.update(exc.headers)  # Retry-After (429, 503), Connection: close (408)
+    return page
 
 
 def _from_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -459,10 +463,17 @@ def grade_label(grades: Sequence[Grade], value: object, *, missing: str = NOT_GR
 
 
 def lines_html(text: str | None) -> Markup:
-    """Text with its line breaks kept (each line escaped): the seeds' questions
-    and people's answers run over several lines."""
-    return Markup("<br>").join(escape(line) for line in (text or "").splitlines())
+    """Text with its line breaks kept (each line escaped, and isolated as
+    ``bdi`` isolates): the seeds' questions and people's answers run over
+    several lines."""
+    return bdi_lines(text)
 
 
 environment.globals["grade_label"] = grade_label
+# The id of the request being answered, shown on error pages for a person to quote.
+environment.globals["request_id"] = current_request_id
 environment.filters["lines"] = lines_html
+# What a person wrote, isolated from the page around it (server/platform/bidi.py):
+# {{ value | bdi }} in the page, {{ value | isolated }} where no markup can go.
+environment.filters["bdi"] = bdi
+environment.filters["isolated"] = isolated

@@ -10,15 +10,29 @@ the rule stays "log ids, never content".
 
 Installed as the process's log record factory, so it sees every record of
 every logger, whatever handlers are configured later (uvicorn's included).
+The same factory gives every record the id of the request it was logged in
+(``record.request_id``, ``"-"`` outside a request): the id each response
+carries in ``X-Request-Id`` and each error page shows, so a person can quote
+it and an operator find the lines (``server/platform/telemetry.py`` sets it).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from contextvars import ContextVar
 from typing import Any, Final
 
 REDACTED: Final = "[redacted]"
+NO_REQUEST: Final = "-"
+
+# The id of the request being answered in this task (or none).
+request_id: ContextVar[str | None] = ContextVar("maca_request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    return request_id.get()
+
 
 _PATTERNS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     # A JWT: three base64url parts, the first a JSON header ("eyJ" = '{"').
@@ -54,6 +68,7 @@ def install() -> None:
 
     def scrubbed_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = make_record(*args, **kwargs)
+        record.request_id = request_id.get() or NO_REQUEST
         try:
             message = record.getMessage()
         except (TypeError, ValueError):  # a malformed format: leave it to the handler to report

@@ -24,6 +24,8 @@ import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from server.db.pool import PoolExhausted
+
 log = logging.getLogger("maca.errors")
 
 PROBLEM_JSON = "application/problem+json"
@@ -110,6 +112,16 @@ class ServiceUnavailable(Problem):
     title = "Service unavailable"
 
 
+class RequestTimeout(Problem):
+    status = 408
+    title = "Request body too slow"
+
+
+class TooManyRequests(Problem):
+    status = 429
+    title = "Too many requests"
+
+
 # --- for FHIR clients ------------------------------------------------------------------
 
 # FHIR R4 issue types (http://hl7.org/fhir/issue-type) for each status.
@@ -118,12 +130,14 @@ _ISSUE_TYPES: Mapping[int, str] = {
     401: "login",
     403: "forbidden",
     404: "not-found",
+    408: "timeout",
     409: "conflict",
     412: "conflict",
     413: "too-long",
     415: "not-supported",
     422: "invalid",
     428: "required",
+    429: "throttled",
     503: "transient",
 }
 
@@ -208,8 +222,22 @@ def as_fhir(problem: Problem, resource_type: str) -> FhirProblem:
 
 RETRY_AFTER_SECONDS = "5"
 
+# Errors that mean "the database did not finish in time": every pooled
+# connection stayed in use for MACA_DB_TIMEOUT_SECONDS (server/db/pool.py),
+# PostgreSQL cancelled a statement running past the role's statement_timeout
+# or ended a session idle in a transaction past its
+# idle_in_transaction_session_timeout (both set by `maca migrate`). The
+# request is not done; asked again shortly it may be: 503, not 500.
+DATABASE_BUSY: tuple[type[BaseException], ...] = (
+    PoolExhausted,
+    asyncpg.exceptions.QueryCanceledError,
+    asyncpg.exceptions.IdleInTransactionSessionTimeoutError,
+    asyncpg.exceptions.TransactionTimeoutError,
+)
+
 # Errors that mean "the database is away", not "Maca is broken".
 DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    *DATABASE_BUSY,
     OSError,
     asyncio.TimeoutError,
     asyncpg.exceptions.CannotConnectNowError,
@@ -333,7 +361,15 @@ UNSTORABLE_TEXT: tuple[type[BaseException], ...] = (
 )
 
 
+# The database's own refusal to change a closed audit (migration 0011):
+# a route that forgot to check answers as the ones that check do.
+AUDIT_CLOSED_SQLSTATE = "55M01"
+
+
 def _from_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    if isinstance(exc, asyncpg.PostgresError) and exc.sqlstate == AUDIT_CLOSED_SQLSTATE:
+        log.warning("the database refused a change to a closed audit in %s %s", request.method, request.url.path)
+        return problem_response(409, "Conflict", "the audit is closed; reopen it to change it", allowed=["open"])
     unreadable = _unreadable_body(exc)
     if unreadable is not None:
         return problem_response(400, "Bad request", unreadable, errors=[FieldError(field="$", message=unreadable)])
@@ -356,6 +392,14 @@ def _from_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respons
             503,
             "Service unavailable",
             "the database refused the application's connection; try again shortly",
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+        )
+    if isinstance(exc, DATABASE_BUSY):
+        log.warning("database busy during %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return problem_response(
+            503,
+            "Service unavailable",
+            "Maca is busy and could not finish this in time; nothing was changed; try again shortly",
             headers={"Retry-After": RETRY_AFTER_SECONDS},
         )
     if isinstance(exc, DATABASE_UNAVAILABLE):
@@ -397,7 +441,9 @@ __all__ = [
     "PreconditionFailed",
     "PreconditionRequired",
     "Problem",
+    "RequestTimeout",
     "ServiceUnavailable",
+    "TooManyRequests",
     "Unauthorized",
     "as_fhir",
     "operation_outcome",

@@ -1,5 +1,5 @@
 """The job queue: PgQueuer on Maca's own PostgreSQL (schema ``maca_queue``,
-migration 0013), no Redis.
+migration 0015), no Redis.
 
 Why PgQueuer rather than procrastinate: Maca speaks asyncpg, and PgQueuer's
 drivers are asyncpg's own (procrastinate 3 needs psycopg 3, a second driver

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar, cast
@@ -24,7 +23,8 @@ import msgspec
 from litestar import Request, Response
 from litestar.datastructures import State
 
-from server.db import idempotency
+from server.db import idempotency, identity
+from server.platform.body_first import request_body
 from server.platform.problems import FieldError, InvalidInput, PreconditionFailed, PreconditionRequired
 
 T = TypeVar("T")
@@ -45,47 +45,40 @@ class Actor(Protocol):
     def roles(self) -> frozenset[str]: ...
 
 
-# A role name as it may be spliced into the statement that opens a
-# transaction: lower-case words and hyphens, nothing SQL could read as
-# anything but text.
-_ROLE_NAME = re.compile(r"[a-z]+(?:-[a-z]+)*")
-
 MAX_IDEMPOTENCY_KEY = 200
 
 
-def _begin_as(principal: Actor) -> str:
-    """``BEGIN`` and the transaction's settings, as one statement text, so
-    a request's transaction costs one round trip to open instead of two.
-
-    Only ids and role names reach the text: UUIDs print as hex and hyphens,
-    and roles are checked against the closed list, so nothing a client sent
-    is ever spliced into SQL."""
-    roles = sorted(principal.roles)
-    if not all(_ROLE_NAME.fullmatch(role) for role in roles):
-        raise ValueError("a role name Maca could not put in a statement")
-    settings = (
-        ("maca.organisation_id", str(UUID(str(principal.organisation_id)))),
-        ("maca.partnership_id", str(UUID(str(principal.partnership_id)))),
-        ("maca.roles", ",".join(roles)),
+async def _begin_as(connection: asyncpg.Connection[Any], principal: Actor) -> None:
+    """``BEGIN``, then who is asking, sealed so that ``maca_app`` cannot
+    forge it (``server/db/identity.py``, migration 0011) and sent as a
+    statement parameter — two round trips where the unsealed settings took
+    one, because a value in a statement's text is shown to every session of
+    the same role (``pg_stat_activity``) and could be replayed."""
+    await connection.execute("BEGIN")
+    await identity.declare(
+        connection, principal.user_id, principal.organisation_id, principal.partnership_id, principal.roles
     )
-    calls = ", ".join(f"set_config('{name}', '{value}', true)" for name, value in settings)
-    return f"BEGIN; SELECT {calls}"
 
 
 @asynccontextmanager
 async def unit_of_work(state: State, principal: Actor) -> AsyncIterator[asyncpg.Connection[Any]]:
     """A pooled connection inside one transaction: the change and its event
     commit together or not at all. The transaction carries who is asking
-    (organisation, partnership, roles; local to it, so a pooled connection
-    or a PgBouncer server connection never keeps them), and row-level
-    security confines it by them: an agency to its own organisation's
-    contributions, coordinators and reviewers to their partnership's
-    (migration 0005). A transaction that sets none sees no contribution."""
+    (user, organisation, partnership, roles, sealed; local to it, so a
+    pooled connection or a PgBouncer server connection never keeps them),
+    and row-level security confines it by them: an agency to its own
+    organisation's contributions and the audits it takes part in,
+    coordinators and reviewers to their partnership's (migration 0011). A
+    transaction that sets none, or a forged one, sees nothing.
+
+    The connection is waited for at most ``MACA_DB_TIMEOUT_SECONDS`` (then
+    503, ``server/db/pool.py``); the request's body was read before
+    (``server/platform/body_first.py``), so nothing inside waits on the client."""
     pool: asyncpg.Pool[Any] = state.pool
     async with pool.acquire() as connection:
-        await connection.execute(_begin_as(principal))
         try:
             # The pool hands out a proxy that behaves as the connection it wraps.
+            await _begin_as(cast("asyncpg.Connection[Any]", connection), principal)
             yield cast("asyncpg.Connection[Any]", connection)
         except BaseException:
             if not connection.is_closed():
@@ -142,7 +135,9 @@ async def idempotent(
         raise InvalidInput(
             errors=[FieldError(field="Idempotency-Key", message=f"must be 1 to {MAX_IDEMPOTENCY_KEY} characters")]
         )
-    body = await request.body()
+    # Read before the transaction opened (server/platform/body_first.py): waiting
+    # on the client here would hold a connection idle in the transaction.
+    body = request_body(request)
     digest = hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
     stored = await idempotency.claim(connection, principal.user_id, key, request.method, request.url.path, digest)
     if stored is not None:

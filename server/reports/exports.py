@@ -4,7 +4,8 @@ written as the rows come from the database.
 An agency grades the graded sections of its part of the toolkit on that
 case (``agencies.applicability``), so each participant gives one row for
 each of them — with the grade once its contribution is submitted, and an
-empty grade otherwise (its status says why). No case details, no names,
+empty grade otherwise (its status says why, or ``not_involved`` when its
+submitted contribution says it was not involved in that stage). No case details, no names,
 no answers: analysts get grades and where they come from.
 
 Memory: the CSV is sent in chunks of a few hundred rows; the XLSX's rows
@@ -52,6 +53,10 @@ COLUMNS: tuple[str, ...] = (
     "section_title",
     "grade",
     "grade_label",
+    # "yes" where the agency's submitted contribution says it was not
+    # involved in this stage of the work (no grade, left out of the
+    # partnership's grade); its reason is the agency's own words, not exported.
+    "not_involved",
     "contribution_status",
     "submitted_at",
     # The partnership's grade of the section: as computed from every
@@ -158,6 +163,7 @@ def _partnership_grades(source: ParticipantGradesRow) -> dict[str, tuple[int | N
 def rows_of(plan: SectionPlan, source: ParticipantGradesRow) -> Iterator[GradeRow]:
     """One participant's rows: each graded section of its part."""
     judgements = source.judgements or {}
+    not_involved = source.not_involved or {}
     partnership = _partnership_grades(source)
     label = functools.partial(plan.label, source.toolkit_id, source.toolkit_version)
     for section in plan.sections(source):
@@ -177,6 +183,7 @@ def rows_of(plan: SectionPlan, source: ParticipantGradesRow) -> Iterator[GradeRo
             section.title,
             grade,
             plan.label(source.toolkit_id, source.toolkit_version, grade, local=source.local_toolkit),
+            "yes" if section.section_id in not_involved else None,
             source.contribution_status,
             source.submitted_at,
             computed,

@@ -6,8 +6,12 @@ An agency's own record system (a health trust's, say) speaks FHIR R4. It
 answers the toolkit's ``Questionnaire`` (``GET /api/toolkits/{id}/fhir``)
 with a ``QuestionnaireResponse`` whose items keep the Questionnaire's
 ``linkId``: a section's group holds its questions, ``{section}.judgement``
-and ``{section}.impact`` its judgement, ``overall`` (and
-``overall.impact``) the overall judgement; a question's comments and
+and ``{section}.impact`` its judgement (with, where the toolkit grades by
+features, ``{section}.features.{feature}`` and ``{section}.override-reason``),
+``{section}.not-involved`` the agency's "not involved at this stage" with its
+reason, ``{section}.significant-failure`` a significant failure recorded
+there, ``overall`` (and ``overall.impact``, ``overall.features.{feature}``,
+``overall.override-reason``) the overall judgement; a question's comments and
 evidence references are items nested under its answer (or under the item
 itself, before there is an answer); rows and evidence questions repeat
 their item, one per row. Questions may also come without their section's
@@ -156,9 +160,22 @@ def _expected_place(toolkit: Toolkit, field: str) -> str:
             return place + _where(f"{parts[1]}.comments")
         return place
     if parts[0] == "judgements" and len(parts) > 1:
-        leaf = "impact" if len(parts) > 2 and parts[2] == "impact" else "judgement"
+        leaf = "judgement"
+        if len(parts) > 2 and parts[2] == "impact":
+            leaf = "impact"
+        elif len(parts) > 2 and parts[2] == "override_reason":
+            leaf = "override-reason"
+        elif len(parts) > 3 and parts[2] == "features":
+            leaf = f"features.{parts[3]}"
+        return RESOURCE + _where(parts[1]) + _where(f"{parts[1]}.{leaf}")
+    if parts[0] in ("not_involved", "significant_failures") and len(parts) > 1:
+        leaf = "not-involved" if parts[0] == "not_involved" else "significant-failure"
         return RESOURCE + _where(parts[1]) + _where(f"{parts[1]}.{leaf}")
     if parts[0] == "overall":
+        if len(parts) > 2 and parts[1] == "features":
+            return RESOURCE + _where(f"overall.features.{parts[2]}")
+        if parts[-1] == "override_reason":
+            return RESOURCE + _where("overall.override-reason")
         return RESOURCE + _where("overall.impact" if parts[-1] == "impact" else "overall")
     return RESOURCE
 
@@ -217,6 +234,8 @@ class _Reader:
         self.answers: dict[str, dict[str, Any]] = {}
         self.judgements: dict[str, dict[str, Any]] = {}
         self.overall: dict[str, Any] = {}
+        self.not_involved: dict[str, dict[str, Any]] = {}
+        self.significant_failures: dict[str, dict[str, Any]] = {}
         self.problems: list[OutcomeIssue] = []
         self.places: dict[str, str] = {}
         self._seen: set[str] = set()
@@ -229,6 +248,8 @@ class _Reader:
             "answers": self.answers,
             "judgements": self.judgements,
             **({"overall": self.overall} if self.overall else {}),
+            "not_involved": self.not_involved,
+            "significant_failures": self.significant_failures,
         }
 
     def _single(self, item: ResponseItem, path: str) -> Any:
@@ -284,6 +305,27 @@ class _Reader:
         elif link == "overall.impact" and self._once(link, path):
             self.overall["impact"] = self._text(item, path)
             self.places["$.overall.impact"] = path
+        elif ".features." in link and self._feature(item, path):
+            pass
+        elif leaf == "override-reason" and (section_id in self.sections or section_id == "overall"):
+            if self._once(link, path):
+                judged = self.overall if section_id == "overall" else self.judgements.setdefault(section_id, {})
+                judged["override_reason"] = self._text(item, path)
+                field = "$.overall" if section_id == "overall" else f"$.judgements.{section_id}"
+                self.places[f"{field}.override_reason"] = path
+        elif leaf in ("not-involved", "significant-failure") and section_id in self.sections:
+            if self._once(link, path):
+                text = self._text(item, path)
+                if leaf == "not-involved":
+                    # The mark is the item; its reason, if none was given,
+                    # is refused as missing by the checks.
+                    self.not_involved[section_id] = {"reason": text or ""}
+                    field = f"$.not_involved.{section_id}"
+                else:
+                    self.significant_failures[section_id] = {"description": text or ""}
+                    field = f"$.significant_failures.{section_id}"
+                self.places[field] = path
+                self.places[f"{field}.{'reason' if leaf == 'not-involved' else 'description'}"] = f"{path}.answer"
         elif leaf in ("judgement", "impact") and section_id in self.sections and self._once(link, path):
             judgement = self.judgements.setdefault(section_id, {})
             if leaf == "judgement":
@@ -298,6 +340,21 @@ class _Reader:
             self._seen.add(link)
             self.answers[link] = {"value": self._single(item, path)}
             self.places[f"$.answers.{link}"] = path
+
+    def _feature(self, item: ResponseItem, path: str) -> bool:
+        """A feature marked at a grade (``{section}.features.{feature}``,
+        ``overall.features.{feature}``); False when ``item`` is not one."""
+        owner, _, feature = item.link_id.partition(".features.")
+        if not feature or (owner not in self.sections and owner != "overall"):
+            return False
+        if self._once(item.link_id, path):
+            judged = self.overall if owner == "overall" else self.judgements.setdefault(owner, {})
+            grade = self._grade(item, path)
+            if grade is not None:
+                judged.setdefault("features", {})[feature] = grade
+            field = "$.overall" if owner == "overall" else f"$.judgements.{owner}"
+            self.places[f"{field}.features.{feature}"] = path
+        return True
 
     def question(self, section: Section, question: Question, item: ResponseItem, path: str) -> None:
         field = f"$.answers.{question.id}"

@@ -15,8 +15,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from toolkits.answers import Answer, ContributionContent, Judgement
-from toolkits.fhir import SYSTEM, canonical_url, has_comments, overall_rationale_label, scale_system
-from toolkits.model import FIXED_CHOICES, Column, Question, Section, Toolkit
+from toolkits.fhir import (
+    OVERRIDE_REASON_TEXT,
+    SIGNIFICANT_FAILURE_TEXT,
+    SYSTEM,
+    canonical_url,
+    feature_link,
+    has_comments,
+    overall_rationale_label,
+    scale_system,
+)
+from toolkits.model import FIXED_CHOICES, Column, Feature, Question, Section, Toolkit
 
 # FHIR QuestionnaireResponse.status for each contribution status.
 FHIR_STATUS = {
@@ -130,6 +139,30 @@ def _question_items(toolkit: Toolkit, section: Section, question: Question, answ
     return [{"linkId": question.id, "text": question.text, "answer": answers}]
 
 
+def _text_item(link_id: str, text: str, value: str | None) -> list[dict[str, Any]]:
+    return [{"linkId": link_id, "text": text, "answer": [{"valueString": value}]}] if value else []
+
+
+def _feature_items(
+    toolkit: Toolkit, owner: str, features: tuple[Feature, ...], judgement: Judgement
+) -> list[dict[str, Any]]:
+    """The features marked (each at the grade it was found evident) and the
+    reason for a grade other than the one they suggest."""
+    items: list[dict[str, Any]] = []
+    for feature in features:
+        grade = _grade(toolkit, judgement.features.get(feature.id))
+        if grade is not None:
+            items.append(
+                {
+                    "linkId": feature_link(owner, feature),
+                    "text": next(iter(feature.texts.values()), feature.id),
+                    "answer": [grade],
+                }
+            )
+    items += _text_item(f"{owner}.override-reason", OVERRIDE_REASON_TEXT, judgement.override_reason)
+    return items
+
+
 def _section_item(toolkit: Toolkit, section: Section, content: ContributionContent) -> dict[str, Any] | None:
     items: list[dict[str, Any]] = []
     for question in section.questions:
@@ -149,6 +182,20 @@ def _section_item(toolkit: Toolkit, section: Section, content: ContributionConte
                     "answer": [{"valueString": judgement.impact}],
                 }
             )
+        items += _feature_items(toolkit, section.id, section.judgement.features, judgement)
+    not_involved = content.not_involved.get(section.id)
+    if not_involved is not None and toolkit.not_involved is not None:
+        # Kept even with no reason yet: the mark itself is what counts.
+        items.append(
+            {
+                "linkId": f"{section.id}.not-involved",
+                "text": f"{toolkit.not_involved.label}: {toolkit.not_involved.reason_label}",
+                "answer": [{"valueString": not_involved.reason}],
+            }
+        )
+    failure = content.significant_failures.get(section.id)
+    if failure is not None:
+        items += _text_item(f"{section.id}.significant-failure", SIGNIFICANT_FAILURE_TEXT, failure.description)
     if not items:
         return None
     return {"linkId": section.id, "text": section.title, "item": items}
@@ -185,6 +232,7 @@ def questionnaire_response(
                     "answer": [{"valueString": content.overall.impact}],
                 }
             )
+        items += _feature_items(toolkit, "overall", toolkit.overall.features, content.overall)
     resource: dict[str, Any] = {
         "resourceType": "QuestionnaireResponse",
         "id": response_id,

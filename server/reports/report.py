@@ -31,7 +31,8 @@ from server.db.actions import RemedialActionRow
 from server.db.audits import AuditRow, ParticipantRow
 from server.db.exports import SubmittedContributionRow
 from toolkits.answers import Answer, CaseDetails, ContributionContent, Judgement
-from toolkits.model import FIXED_CHOICES, Question, Section, Toolkit
+from toolkits.model import FIXED_CHOICES, Feature, Question, Section, Toolkit
+from toolkits.text import isolated
 
 # The seed's marking (003: "RESTRICTED WHEN COMPLETED: Failure to comply with
 # the restriction is in breach of data protection and confidentiality."),
@@ -51,6 +52,15 @@ class ReportAnswer(msgspec.Struct, frozen=True, kw_only=True):
     evidence: tuple[str, ...] = ()
 
 
+class ReportFeature(msgspec.Struct, frozen=True, kw_only=True):
+    """A feature of an area as the auditor found it (seed 000): the grade it
+    was marked at and that grade's description, or "none of these"."""
+
+    grade: int
+    label: str  # the grade's label, or "None of these"
+    text: str | None  # the seed's clause at that grade
+
+
 class ReportSection(msgspec.Struct, frozen=True, kw_only=True):
     section_id: str
     title: str
@@ -58,6 +68,13 @@ class ReportSection(msgspec.Struct, frozen=True, kw_only=True):
     grade: int | None = None
     grade_label: str | None = None
     impact: str | None = None
+    # The agency was not involved at this stage: why (no answers, no grade).
+    not_involved: str | None = None
+    # A significant failure the agency recorded in this section.
+    significant_failure: str | None = None
+    # Seed 000: the features marked, and why the grade is not the suggested one.
+    features: tuple[ReportFeature, ...] = ()
+    override_reason: str | None = None
 
 
 class AgencyPart(msgspec.Struct, frozen=True, kw_only=True):
@@ -75,6 +92,8 @@ class AgencyPart(msgspec.Struct, frozen=True, kw_only=True):
     overall_grade: int | None
     overall_label: str | None
     overall_rationale: str | None
+    overall_features: tuple[ReportFeature, ...] = ()
+    overall_override_reason: str | None = None
 
 
 class AwaitedAgency(msgspec.Struct, frozen=True, kw_only=True):
@@ -171,7 +190,7 @@ def _evidence(references: Any) -> tuple[str, ...]:
     for reference in references or ():
         document = reference.get("document") if isinstance(reference, Mapping) else getattr(reference, "document", "")
         date = reference.get("date") if isinstance(reference, Mapping) else getattr(reference, "date", None)
-        lines.append(f"{document} ({date})" if date else str(document))
+        lines.append(f"{isolated(str(document))} ({date})" if date else str(document))
     return tuple(lines)
 
 
@@ -192,7 +211,8 @@ def answer_text(toolkit: Toolkit, question: Question, value: Any) -> str:
                 if cell in (None, ""):
                     continue
                 choices = {c.value: c.label for c in column.choices}
-                cells.append(f"{column.label}: {choices.get(str(cell), _plain(cell))}")
+                # Each cell isolated: what one person wrote turns no other round.
+                cells.append(f"{column.label}: {isolated(choices.get(str(cell), _plain(cell)))}")
             rows.append("; ".join(cells))
         return "\n".join(rows)
     if question.kind == "evidence":
@@ -234,27 +254,68 @@ def case_detail_sections(toolkit: Toolkit, details: CaseDetails) -> tuple[Report
     )
 
 
-def contribution_sections(toolkit: Toolkit, content: ContributionContent) -> tuple[ReportSection, ...]:
-    """An agency's sections: what it answered, and its judgement of each."""
-    sections: list[ReportSection] = []
-    for section in toolkit.sections:
-        if section.completed_by != "agency":
+def features_marked(
+    toolkit: Toolkit, features: Sequence[Feature], marks: Mapping[str, int]
+) -> tuple[ReportFeature, ...]:
+    """The features an auditor marked, each with the description of the
+    grade it was found at (seed 000's clauses)."""
+    shown: list[ReportFeature] = []
+    for feature in features:
+        mark = marks.get(feature.id)
+        if mark is None:
             continue
-        answers = _answers(toolkit, section, content.answers)
-        judgement = content.judgements.get(section.id, Judgement())
-        if not answers and judgement.grade is None and not judgement.impact:
-            continue
-        sections.append(
-            ReportSection(
-                section_id=section.id,
-                title=section.title,
-                answers=answers,
-                grade=judgement.grade,
-                grade_label=grade_label(toolkit, judgement.grade),
-                impact=judgement.impact,
+        text = feature.texts.get(mark)
+        shown.append(
+            ReportFeature(
+                grade=mark,
+                label=(grade_label(toolkit, mark) or str(mark)) if text is not None else "None of these",
+                text=text,
             )
         )
-    return tuple(sections)
+    return tuple(shown)
+
+
+def section_part(toolkit: Toolkit, section: Section, content: ContributionContent) -> ReportSection | None:
+    """What an agency recorded in one section: its answers, its judgement
+    (with the features it marked), or that it was not involved; and any
+    significant failure it recorded there. None when it recorded nothing."""
+    not_involved = content.not_involved.get(section.id)
+    failure = content.significant_failures.get(section.id)
+    answers = _answers(toolkit, section, content.answers)
+    judgement = content.judgements.get(section.id, Judgement())
+    if (
+        not answers
+        and judgement.grade is None
+        and not judgement.impact
+        and not judgement.features
+        and not_involved is None
+        and failure is None
+    ):
+        return None
+    return ReportSection(
+        section_id=section.id,
+        title=section.title,
+        answers=answers,
+        grade=judgement.grade,
+        grade_label=grade_label(toolkit, judgement.grade),
+        impact=judgement.impact,
+        not_involved=not_involved.reason if not_involved is not None else None,
+        significant_failure=failure.description if failure is not None else None,
+        features=features_marked(
+            toolkit, section.judgement.features if section.judgement is not None else (), judgement.features
+        ),
+        override_reason=judgement.override_reason,
+    )
+
+
+def contribution_sections(toolkit: Toolkit, content: ContributionContent) -> tuple[ReportSection, ...]:
+    """An agency's sections: what it answered, and its judgement of each (or
+    that it was not involved)."""
+    return tuple(
+        part
+        for section in toolkit.sections
+        if section.completed_by == "agency" and (part := section_part(toolkit, section, content)) is not None
+    )
 
 
 def _is_recommendation(section: Section) -> bool:
@@ -301,6 +362,10 @@ def agency_part(toolkit: Toolkit, submitted: SubmittedContributionRow) -> Agency
         overall_grade=overall.grade,
         overall_label=grade_label(toolkit, overall.grade),
         overall_rationale=overall.impact,
+        overall_features=features_marked(
+            toolkit, toolkit.overall.features if toolkit.overall is not None else (), overall.features
+        ),
+        overall_override_reason=overall.override_reason,
     )
 
 

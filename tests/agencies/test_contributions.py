@@ -377,8 +377,14 @@ def _complete(toolkit: Toolkit, participant: Participant) -> ContributionContent
             if question.evidence == "required":
                 answers[question.id]["evidence"] = [{"document": "Notes"}]
         if section.judgement is not None:
-            judgements[section.id] = {"grade": 3, "impact": "Some"}
-    overall = {"grade": 3} if toolkit.overall is not None else None
+            # Where the guidance counts features (seed 000), each is marked
+            # adequate where it is described so, else good: the features
+            # then suggest the grade given, adequate.
+            marks = {f.id: 3 if 3 in f.texts else 2 for f in section.judgement.features}
+            judgements[section.id] = {"grade": 3, "impact": "Some", "features": marks}
+    overall: dict[str, Any] | None = None
+    if toolkit.overall is not None:
+        overall = {"grade": 3, "features": {f.id: 3 for f in toolkit.overall.features}}
     return content({"answers": answers, "judgements": judgements, "overall": overall})
 
 

@@ -52,12 +52,26 @@ def notifications_benchmark() -> dict[str, Any]:
     return notifications.run()
 
 
+def migrations_benchmark() -> dict[str, Any]:
+    from tests.bench import migrations
+
+    return migrations.run()
+
+
+def pdf_benchmark() -> dict[str, Any]:
+    from tests.bench import pdf
+
+    return pdf.run()
+
+
 BENCHMARKS = {
     "merge": merge_benchmark,
     "load": load_benchmark,
     "themes": themes_benchmark,
     "exports": exports_benchmark,
     "notifications": notifications_benchmark,
+    "migrations": migrations_benchmark,
+    "pdf": pdf_benchmark,
 }
 
 

@@ -30,7 +30,7 @@ def free_port() -> int:
 def maca_environment(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
     """The environment of a Maca process: this one's, minus every MACA_ and
     OIDC_ variable a developer may have set, plus what the test says."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MACA_", "OIDC_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MACA_", "OIDC_", "OTEL_", "PROMETHEUS_"))}
     env.update(
         {
             "DATABASE_URL": database_url,
@@ -38,6 +38,9 @@ def maca_environment(database_url: str, data_dir: Path, **extra: str) -> dict[st
             "MACA_HOST": "127.0.0.1",
             "MACA_DATA_DIR": str(data_dir),
             "MACA_LOG_LEVEL": "warning",
+            # No metrics port unless a test asks for one: processes started
+            # side by side would all want the default.
+            "MACA_METRICS_PORT": "0",
             "PYTHONUNBUFFERED": "1",
             # Processes of a test deliver no mail unless the test says so:
             # several share one database, and so one queue (issue 20).

@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from merging import AgencyContribution, ContributionStatus, Moderation
-from toolkits.answers import Answer, ContributionContent, Judgement
+from toolkits.answers import Answer, ContributionContent, Judgement, NotInvolved, SignificantFailure
 from toolkits.model import (
     Alert,
     Condition,
     Grade,
+    NotInvolvedOption,
     Question,
     Scale,
     Section,
@@ -47,14 +48,18 @@ def a_toolkit(
     not_areas: Iterable[str] = (),
     referrer_only: Iterable[str] = (),
     conditional: Mapping[str, tuple[str, ...]] | None = None,
+    outcomes: Iterable[str] = (),
 ) -> Toolkit:
     """A toolkit whose agency sections are ``sections`` (each one graded), a
     "Key questions" section that can raise every kind of alert, and
     optionally: graded sections that are not areas of the overall judgement
     (003's Every Child Matters outcomes), sections only the referring agency
     and children's social care judge (003's "Referring agency + children's
-    social care"), and sections shown only for some case types
-    (``{section: case types}``, 001's CIN/CP and looked-after variants)."""
+    social care"), sections shown only for some case types
+    (``{section: case types}``, 001's CIN/CP and looked-after variants), and
+    graded outcome questions in a section of their own that has no
+    judgement (003's Every Child Matters outcomes), merged beside the
+    sections. Agencies may mark any graded section "not involved"."""
     referrer_only, not_areas, conditional = set(referrer_only), tuple(not_areas), dict(conditional or {})
     graded = tuple(
         _area(name, referrer_only=name in referrer_only, counts=name not in not_areas, shown_for=conditional.get(name))
@@ -109,9 +114,27 @@ def a_toolkit(
                         kind="multiple-choice",
                         alert=Alert(kind="child-not-safe", when=("harm-now",), message="Act today"),
                     ),
+                    Question(
+                        id="last-reviewed", text="When was the case last reviewed?", kind="date", in_judgement=True
+                    ),
                 ),
             ),
+            *(
+                [
+                    Section(
+                        id="outcomes",
+                        title="Outcomes",
+                        counts_towards_overall=False,
+                        questions=tuple(
+                            Question(id=o, text=o.replace("-", " ").capitalize(), kind="grade") for o in outcomes
+                        ),
+                    )
+                ]
+                if outcomes
+                else []
+            ),
         ),
+        not_involved=NotInvolvedOption(label="Not involved at this stage", reason_label="Why?"),
     )
 
 
@@ -123,9 +146,13 @@ def contribution(
     answers: Mapping[str, object] | None = None,
     overall: int | None = None,
     organisation: str | None = None,
+    not_involved: Mapping[str, str] | None = None,
+    failures: Mapping[str, str] | None = None,
 ) -> AgencyContribution:
     """``agency``'s contribution: the organisation "Demo <agency>" (id
-    "org-<agency>") unless ``organisation`` names another id."""
+    "org-<agency>") unless ``organisation`` names another id;
+    ``not_involved``: section → why the agency was not involved in it;
+    ``failures``: section → the significant failure recorded in it."""
     organisation = organisation or f"org-{agency}"
     return AgencyContribution(
         organisation_id=organisation,
@@ -136,6 +163,8 @@ def contribution(
             answers={qid: Answer(value=value) for qid, value in (answers or {}).items()},
             judgements={sid: Judgement(grade=g, impact="seen in the file") for sid, g in (grades or {}).items()},
             overall=Judgement(grade=overall, impact="overall") if overall is not None else None,
+            not_involved={sid: NotInvolved(reason=why) for sid, why in (not_involved or {}).items()},
+            significant_failures={sid: SignificantFailure(description=what) for sid, what in (failures or {}).items()},
         ),
     )
 
@@ -147,9 +176,18 @@ def submitted(
     answers: Mapping[str, object] | None = None,
     overall: int | None = None,
     organisation: str | None = None,
+    not_involved: Mapping[str, str] | None = None,
+    failures: Mapping[str, str] | None = None,
 ) -> AgencyContribution:
     return contribution(
-        agency, status="submitted", grades=grades, answers=answers, overall=overall, organisation=organisation
+        agency,
+        status="submitted",
+        grades=grades,
+        answers=answers,
+        overall=overall,
+        organisation=organisation,
+        not_involved=not_involved,
+        failures=failures,
     )
 
 
@@ -161,12 +199,21 @@ def draft(
     answers: Mapping[str, object] | None = None,
     overall: int | None = None,
     organisation: str | None = None,
+    not_involved: Mapping[str, str] | None = None,
+    failures: Mapping[str, str] | None = None,
 ) -> AgencyContribution:
     """A contribution not submitted: in progress unless ``status`` says
     not-started or returned."""
     assert status != "submitted"
     return contribution(
-        agency, status=status, grades=grades, answers=answers, overall=overall, organisation=organisation
+        agency,
+        status=status,
+        grades=grades,
+        answers=answers,
+        overall=overall,
+        organisation=organisation,
+        not_involved=not_involved,
+        failures=failures,
     )
 
 

@@ -17,6 +17,7 @@ from merging import (
     SectionResult,
     UnknownPolicy,
     merge,
+    policy_for,
     policy_named,
 )
 from tests.merging.builders import OFSTED_SCALE, a_toolkit, agreed, draft, submitted
@@ -84,7 +85,10 @@ def test_seed_000_scenarios(agencies: list[dict[str, int]], failure: bool, expec
 # --- sections: grade, provenance, rule, disagreement ---------------------------
 
 
-def test_a_section_is_as_good_as_the_weakest_agency_work_on_it_under_75_25() -> None:
+def test_a_section_applies_the_75_25_thresholds_to_the_agencies_grades() -> None:
+    """Issue: "the section grade applies seed 000's thresholds to the involved
+    agencies' grades … inadequate if 25% or more are inadequate". One of two
+    agencies (50%) graded 4: inadequate."""
     result = merge(
         a_toolkit(),
         CASE,
@@ -93,13 +97,30 @@ def test_a_section_is_as_good_as_the_weakest_agency_work_on_it_under_75_25() -> 
     referral = section(result, "referral")
     assert (referral.grade, referral.label) == (4, "Inadequate")
     assert referral.rule == (
-        "Inadequate because Demo police (police) graded 4 and the weakest agency grade stands, "
-        "under the overall-75-25 policy."
+        "Inadequate because Demo police (police) graded 4: 1 of the 2 agency grades (50%) is inadequate, "
+        "25% or more, under the partnership's 75% / 25% rule."
     )
     assert [(a.organisation_name, a.agency_kind, a.grade, a.label) for a in referral.agencies] == [
         ("Demo health", "health", 2, "Good"),
         ("Demo police", "police", 4, "Inadequate"),
     ]
+
+
+def test_an_audit_of_the_first_edition_keeps_the_weakest_agency_section_rule() -> None:
+    """An audit created before the rules' second edition keeps its judgement:
+    under the first edition the 75% / 25% rule took each section at its
+    weakest agency grade. Four agencies, one adequate: the second edition
+    says good (3 of 4 good, none inadequate), the first adequate."""
+    grades = [submitted(k, grades={"referral": 2}) for k in ("health", "police", "education")]
+    grades.append(submitted("housing", grades={"referral": 3}))
+    first = merge(a_toolkit(), CASE, grades, policy=policy_for(a_toolkit(), 1))
+    second = merge(a_toolkit(), CASE, grades)
+    assert (section(first, "referral").grade, first.rules_edition) == (3, 1)
+    assert section(first, "referral").rule == (
+        "Adequate because Demo housing (housing) graded 3 and the weakest agency grade stands, under the "
+        "partnership's 75% / 25% rule (first edition)."
+    )
+    assert (section(second, "referral").grade, second.rules_edition) == (2, 2)
 
 
 def test_the_rule_names_every_agency_at_the_decisive_grade() -> None:
@@ -114,7 +135,7 @@ def test_the_rule_names_every_agency_at_the_decisive_grade() -> None:
     )
     assert section(result, "referral").rule == (
         "Adequate because Demo health (health) and Demo police (police) graded 3 and the weakest agency grade "
-        "stands, under the weakest-link policy."
+        "stands, under the weakest-link rule."
     )
 
 
@@ -129,11 +150,11 @@ def test_the_rule_says_when_every_agency_agreed_or_only_one_graded() -> None:
     )
     assert section(result, "referral").rule == (
         "Good because every agency graded 2 (Demo health (health) and Demo police (police)), "
-        "under the overall-75-25 policy."
+        "under the partnership's 75% / 25% rule."
     )
     assert section(result, "assessment").rule == (
         "Outstanding because Demo health (health) graded 1, the only agency grade on this section, "
-        "under the overall-75-25 policy."
+        "under the partnership's 75% / 25% rule."
     )
 
 
@@ -153,7 +174,7 @@ def test_the_median_rule_explains_the_pull() -> None:
     assert referral.rule == (
         "Requires improvement because Demo police (police) graded 4 and an inadequate grade pulls the section to "
         "requires improvement or worse (the median of the agency grades 1, 1, 1, 4, rounded towards worse, is 1), "
-        "under the median policy."
+        "under the median rule."
     )
 
 
@@ -221,6 +242,7 @@ def test_the_overall_trace_and_counts() -> None:
         "adequate_or_better": 4,
         "inadequate": 0,
         "not_yet_graded": 0,
+        "not_involved": 0,
     }
     assert overall.trace == (
         "4 areas graded: Referral Outstanding (1); Assessment Good (2); Planning Good (2); Review Adequate (3).",
@@ -229,7 +251,7 @@ def test_the_overall_trace_and_counts() -> None:
         "3 of 4 (75%) are good or better, 1 of 4 (25%) outstanding — no.",
         "Good if at least 75% of the areas are good or better and none is inadequate: "
         "3 of 4 (75%) are good or better, 0 inadequate — yes.",
-        "Overall: Good, under the overall-75-25 policy.",
+        "Overall: Good, under the partnership's 75% / 25% rule.",
     )
 
 

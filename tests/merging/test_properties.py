@@ -35,6 +35,9 @@ def an_agency(draw: st.DrawFn) -> tuple[dict[str, int], dict[str, str], int | No
 
 
 agencies = st.lists(an_agency(), min_size=1, max_size=len(AGENCIES))
+# Which sections each agency was not involved in (by position), for the
+# properties that hold with agencies left out of some sections.
+not_involved_in = st.lists(st.sets(st.sampled_from(AREAS)), min_size=len(AGENCIES), max_size=len(AGENCIES))
 policies = st.sampled_from(sorted(POLICIES))
 moderations = st.lists(
     st.builds(
@@ -50,11 +53,25 @@ moderations = st.lists(
 Agency = tuple[dict[str, int], dict[str, str], int | None]
 
 
-def contributions(all_agencies: Sequence[Agency]) -> list[AgencyContribution]:
-    return [
-        submitted(AGENCIES[i], grades=grades, answers=answers, overall=overall)
-        for i, (grades, answers, overall) in enumerate(all_agencies)
-    ]
+def contributions(
+    all_agencies: Sequence[Agency], not_involved: Sequence[set[str]] | None = None
+) -> list[AgencyContribution]:
+    """Each agency's submitted contribution; where ``not_involved`` says an
+    agency was not involved in a section, it grades it not (as validation
+    requires) and says why."""
+    made = []
+    for i, (grades, answers, overall) in enumerate(all_agencies):
+        left_out = not_involved[i] if not_involved is not None else set()
+        made.append(
+            submitted(
+                AGENCIES[i],
+                grades={s: g for s, g in grades.items() if s not in left_out},
+                answers=answers,
+                overall=overall,
+                not_involved={s: "not part of this stage" for s in left_out},
+            )
+        )
+    return made
 
 
 def partnership_grades(judgement: PartnershipJudgement) -> list[int | None]:
@@ -86,19 +103,69 @@ def test_the_order_of_contributions_and_moderations_does_not_matter(
 
 
 @settings(max_examples=300, deadline=None)
-@given(agencies, policies, moderations, st.data())
+@given(agencies, policies, moderations, not_involved_in, st.data())
 def test_worsening_any_agency_grade_never_improves_any_partnership_grade(
-    all_agencies: list[Agency], policy: str, agreed_grades: list[Moderation], data: st.DataObject
+    all_agencies: list[Agency],
+    policy: str,
+    agreed_grades: list[Moderation],
+    left_out: list[set[str]],
+    data: st.DataObject,
 ) -> None:
-    graded = [(i, s) for i, (grades, _, _) in enumerate(all_agencies) for s in grades if grades[s] < 4]
+    """Monotone, with some agencies not involved in some sections."""
+    graded = [
+        (i, s)
+        for i, (grades, _, _) in enumerate(all_agencies)
+        for s in grades
+        if grades[s] < 4 and s not in left_out[i]
+    ]
     if not graded:
         return
     agency, section_id = data.draw(st.sampled_from(graded))
     worse = [(dict(grades), answers, overall) for grades, answers, overall in all_agencies]
     worse[agency][0][section_id] = data.draw(st.integers(worse[agency][0][section_id] + 1, 4))
-    before = all_grades(merge(TOOLKIT, CASE, contributions(all_agencies), policy, agreed_grades))
-    after = all_grades(merge(TOOLKIT, CASE, contributions(worse), policy, agreed_grades))
+    before = all_grades(merge(TOOLKIT, CASE, contributions(all_agencies, left_out), policy, agreed_grades))
+    after = all_grades(merge(TOOLKIT, CASE, contributions(worse, left_out), policy, agreed_grades))
     assert all(worse_or_equal(a, b) for a, b in zip(after, before, strict=True)), (before, after)
+
+
+@ENOUGH
+@given(agencies, policies, moderations, not_involved_in, st.data())
+def test_a_not_involved_agency_never_changes_a_grade_it_is_not_part_of(
+    all_agencies: list[Agency],
+    policy: str,
+    agreed_grades: list[Moderation],
+    left_out: list[set[str]],
+    data: st.DataObject,
+) -> None:
+    """An agency saying it was not involved in a section changes no grade —
+    of that section, of any other, or overall — from the judgement in which
+    it simply gave that section no grade; only the provenance says so."""
+    agency = data.draw(st.integers(0, len(all_agencies) - 1))
+    section_id = data.draw(st.sampled_from(AREAS))
+    marked = [set(s) for s in left_out]
+    marked[agency].add(section_id)
+    silent = [set(s) for s in left_out]
+    silent[agency].discard(section_id)
+    without_grade = [(dict(grades), answers, overall) for grades, answers, overall in all_agencies]
+    without_grade[agency][0].pop(section_id, None)
+    said = merge(TOOLKIT, CASE, contributions(all_agencies, marked), policy, agreed_grades)
+    kept_quiet = merge(TOOLKIT, CASE, contributions(without_grade, silent), policy, agreed_grades)
+    assert all_grades(said) == all_grades(kept_quiet)
+    assert [s.agencies for s in said.sections] == [s.agencies for s in kept_quiet.sections]
+    marked_section = next(s for s in said.sections if s.section_id == section_id)
+    assert AGENCIES[agency] in [a.agency_kind for a in marked_section.not_involved]
+
+
+@ENOUGH
+@given(grades_of_one_agency, policies, st.sets(st.sampled_from(AGENCIES[1:]), min_size=1))
+def test_a_lone_involved_grade_stands_beside_agencies_not_involved(
+    grades: dict[str, int], policy: str, bystanders: set[str]
+) -> None:
+    """A lone grade is unchanged, however many agencies say they were not
+    involved in that section."""
+    others = [submitted(kind, not_involved={s: "not part of this stage" for s in AREAS}) for kind in sorted(bystanders)]
+    result = merge(TOOLKIT, CASE, [submitted("health", grades=grades), *others], policy)
+    assert {s.section_id: s.grade for s in result.sections} == {s: grades.get(s) for s in AREAS}
 
 
 @ENOUGH

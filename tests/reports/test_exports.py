@@ -26,8 +26,13 @@ from tests.reports.test_report import (
 )
 from tests.server.audit_fixtures import (
     People,
+    an_open_audit,
+    complete_answers,
     people_fixture,  # noqa: F401 - fixture
+    read_audit,
     request,
+    save_draft,
+    submit,
 )
 from toolkits.fhir import questionnaire
 from toolkits.registry import Registry
@@ -75,7 +80,7 @@ async def test_the_grades_csv_has_a_row_per_audit_agency_and_section_and_no_draf
     # Education has only a draft: its rows say so, with no grade.
     assert {(r["grade"], r["contribution_status"]) for r in by_agency["education"]} == {("", "in-progress")}
     row = health["referral"]
-    assert row["toolkit"] == "multi-agency-cp" and row["toolkit_version"] == "1"
+    assert row["toolkit"] == "multi-agency-cp" and row["toolkit_version"] == "2"
     assert (row["audit_status"], row["period_start"], row["period_end"]) == ("open", "2025-01-01", "2025-12-31")
     assert row["organisation_code"] == "demo-health" and row["section_title"] == "3. Referral"
     assert row["submitted_at"]
@@ -228,8 +233,8 @@ async def test_a_contribution_is_a_valid_questionnaire_response_of_the_toolkit(
     assert response.headers["content-type"].startswith("application/fhir+json")
     resource = response.json()
     parsed = QuestionnaireResponse.model_validate(resource)  # raises on anything FHIR R4 refuses
-    toolkit = toolkits.get("multi-agency-cp", 1)
-    assert parsed.questionnaire == "urn:maca:toolkit:multi-agency-cp|1"
+    toolkit = toolkits.get("multi-agency-cp", 2)  # new audits are of the current version
+    assert parsed.questionnaire == "urn:maca:toolkit:multi-agency-cp|2"
     assert parsed.status == "completed"
     assert set(link_ids(resource["item"])) <= set(link_ids(questionnaire(toolkit)["item"]))
     groups = {item["linkId"]: item for item in resource["item"]}
@@ -341,3 +346,49 @@ async def test_an_auditor_sees_the_partnerships_grades_in_the_export_once_the_au
     closed = {r["section_id"]: r for r in await grades_csv(people, "health")}
     assert closed["referral"]["partnership_agreed_grade"] == "2"
     assert all(r["partnership_computed_grade"] for r in closed.values())
+
+
+async def test_the_grades_exports_mark_a_section_the_agency_was_not_involved_in_once_it_submits(
+    people: People,
+) -> None:
+    """Issue 17: not-involved sections are "exported". The school says it had
+    no part in the S.47 enquiry: its row of that section has no grade and
+    not_involved "yes" — once submitted, as grades are; a draft's mark is
+    the agency's to change. The reason, the agency's own words, stays out."""
+    s47, no_part = "assessment-s47-enquiry", "The school had no part in the S.47 enquiry"
+    audit = await an_open_audit(people, participants=["health", "education"])
+    seen = await read_audit(people, "education", audit)
+    s47_questions = {q["id"] for s in seen["questions"]["sections"] if s["id"] == s47 for q in s["questions"]}
+    school = complete_answers(seen)
+    school["answers"] = {q: a for q, a in school["answers"].items() if q not in s47_questions}
+    del school["judgements"][s47]
+    school["not_involved"] = {s47: {"reason": no_part}}
+    saved = await save_draft(people, "education", audit, school)
+    assert saved.status_code == 200, saved.text
+
+    def schools(rows: list[dict[str, str]]) -> dict[str, dict[str, str]]:
+        return {r["section_id"]: r for r in rows if r["audit_id"] == audit["id"] and r["agency_kind"] == "education"}
+
+    drafted = schools(await grades_csv(people, "reviewer"))
+    assert s47 in drafted and {r["not_involved"] for r in drafted.values()} == {""}
+
+    submitted = await submit(people, "education", audit)
+    assert submitted.status_code == 200, submitted.text
+    response = await request(people, "reviewer", "GET", "/api/exports/grades.csv")
+    assert no_part not in response.text
+    rows = schools(csv_rows(response.text))
+    assert (rows[s47]["not_involved"], rows[s47]["grade"], rows[s47]["contribution_status"]) == ("yes", "", "submitted")
+    others = [r for section, r in rows.items() if section != s47]
+    assert others and {r["not_involved"] for r in others} == {""} and all(r["grade"] for r in others)
+    health = [r for r in csv_rows(response.text) if r["audit_id"] == audit["id"] and r["agency_kind"] == "health"]
+    assert health and {r["not_involved"] for r in health} == {""}
+
+    response = await request(people, "reviewer", "GET", "/api/exports/grades.xlsx")
+    sheet = load_workbook(io.BytesIO(response.content), read_only=True)["Grades"]
+    cells = [dict(zip(COLUMNS, row, strict=False)) for row in list(sheet.iter_rows(values_only=True))[1:]]
+    marked = {
+        (c["section_id"], c["not_involved"])
+        for c in cells
+        if c["audit_id"] == audit["id"] and c["agency_kind"] == "education" and c["not_involved"]
+    }
+    assert marked == {(s47, "yes")}

@@ -37,6 +37,7 @@ def grade_row(**given: Any) -> GradeRow:
         "section_title": "3. Referral",
         "grade": 1,
         "grade_label": "Outstanding",
+        "not_involved": None,
         "contribution_status": "submitted",
         "submitted_at": SUBMITTED,
         "partnership_computed_grade": 2,

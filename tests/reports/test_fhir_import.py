@@ -13,14 +13,15 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agencies.applicability import Participant, applicable_sections
+from agencies.applicability import Participant, applicable_sections, is_area
 from agencies.contributions import validate_contribution
 from agencies.kinds import AGENCY_KIND_CODES
 from server.reports.fhir_import import QuestionnaireResponseIn, read_questionnaire_response
 from server.reports.fhir_response import questionnaire_response
 from toolkits.answers import ContributionContent
 from toolkits.fhir import has_comments
-from toolkits.model import Column, Question, Toolkit
+from toolkits.grading import marks_allowed
+from toolkits.model import Column, Feature, Question, Toolkit
 from toolkits.registry import Registry
 
 # --- every toolkit, every agency: export, then read back -------------------------------
@@ -56,12 +57,28 @@ def _value(question: Question, toolkit: Toolkit) -> Any:
     return {"tick": False, "date": "2025-03-01", "number": 4.5, "text": "Seen in the records, 'quoted'"}[kind]
 
 
+def _marked(features: tuple[Feature, ...], owner: str) -> dict[str, Any]:
+    """Every feature marked at the worst grade it is described at, and a
+    reason for a grade other than the one they suggest."""
+    if not features:
+        return {}
+    return {
+        "features": {f.id: max(marks_allowed(f)) for f in features},
+        "override_reason": f"Why {owner} is not graded as its features suggest",
+    }
+
+
 def everything_answered(toolkit: Toolkit, participant: Participant) -> ContributionContent:
     """A contribution with every part the agency may fill: comments wherever
-    there is a box, evidence wherever it is taken, both judgements' texts."""
+    there is a box, evidence wherever it is taken, both judgements' texts,
+    every feature marked with a reason for another grade (seed 000), and a
+    significant failure in its first area of the work."""
     answers: dict[str, Any] = {}
     judgements: dict[str, Any] = {}
+    failures: dict[str, Any] = {}
     for section in applicable_sections(toolkit, participant, None):
+        if is_area(section) and not failures:
+            failures[section.id] = {"description": f"A significant failure in {section.id}"}
         for question in section.questions:
             answer: dict[str, Any] = {"value": _value(question, toolkit)}
             if has_comments(section, question) and question.kind not in ("rows", "evidence"):
@@ -71,8 +88,14 @@ def everything_answered(toolkit: Toolkit, participant: Participant) -> Contribut
             answers[question.id] = answer
         if section.judgement is not None:
             judgements[section.id] = {"grade": 3, "impact": f"Impact of {section.id}"}
-    overall = {"grade": 2, "impact": "Good overall"} if toolkit.overall is not None else None
-    content = msgspec.convert({"answers": answers, "judgements": judgements, "overall": overall}, ContributionContent)
+            judgements[section.id] |= _marked(section.judgement.features, section.id)
+    overall = None
+    if toolkit.overall is not None:
+        overall = {"grade": 2, "impact": "Good overall"} | _marked(toolkit.overall.features, "overall")
+    content = msgspec.convert(
+        {"answers": answers, "judgements": judgements, "overall": overall, "significant_failures": failures},
+        ContributionContent,
+    )
     assert validate_contribution(toolkit, participant, content, complete=True) == []
     return content
 
@@ -111,9 +134,13 @@ def test_every_exported_contribution_reads_back_identical(toolkits: Registry, st
 
 
 def link_ids_of(toolkit: Toolkit) -> list[str]:
-    ids = ["overall", "overall.impact", "nowhere", "x.evidence.document"]
+    ids = ["overall", "overall.impact", "overall.override-reason", "nowhere", "x.evidence.document"]
+    ids += [f"overall.features.{f.id}" for f in (toolkit.overall.features if toolkit.overall is not None else ())]
     for section in toolkit.sections:
-        ids += [section.id, f"{section.id}.judgement", f"{section.id}.impact"]
+        ids += [section.id, f"{section.id}.judgement", f"{section.id}.impact", f"{section.id}.override-reason"]
+        ids += [f"{section.id}.not-involved", f"{section.id}.significant-failure", f"{section.id}.features.x"]
+        if section.judgement is not None:
+            ids += [f"{section.id}.features.{f.id}" for f in section.judgement.features]
         for question in section.questions:
             ids += [question.id, f"{question.id}.comments", f"{question.id}.evidence", f"{question.id}.evidence.date"]
             ids += [f"{question.id}.evidence.document", *(f"{question.id}.{c.id}" for c in question.columns)]

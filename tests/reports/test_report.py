@@ -4,13 +4,14 @@ as HTML and as PDF, and who gets which part of it."""
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 from weasyprint.formatting_structure.boxes import TextBox
 
-from server.api.reports import layout
+from server.reports.pdf import layout
 from server.reports.report import answer_text
 from tests.server.audit_fixtures import (
     People,
@@ -56,6 +57,9 @@ async def move(people: People, audit: dict[str, Any], status: str, reason: str |
     body: dict[str, Any] = {"status": status}
     if reason:
         body["reason"] = reason
+    if status == "closed":
+        # Closing confirms what is outstanding (the panel agreed no overall grade here).
+        body |= {"confirm_outstanding": True, "reason": reason or "The panel has met"}
     moved = await request(
         people,
         "coordinator",
@@ -139,9 +143,12 @@ async def test_the_report_holds_the_case_every_agency_the_judgement_moderation_a
         assert organisation_name(people, persona, full) in page
     assert HEALTH_RECOMMENDATION in page and POLICE_RECOMMENDATION in page
     assert EDUCATION_DRAFT not in page
-    assert f"{organisation_name(people, 'education', full)} (education, in-progress)" in page
+    # Names are isolated (<bdi>): what an organisation is called turns nothing round.
+    assert f"<bdi>{organisation_name(people, 'education', full)}</bdi> (education, in-progress)" in page
     # The judgement with its reasons, the disagreement, moderation, concern.
-    assert "under the overall-75-25 policy" in page
+    # The rule in plain words, never its id.
+    assert "under the partnership's 75% / 25% rule" in page.replace("&#39;", "'")
+    assert "overall-75-25" not in page
     assert "Disagreement" in page and "2 grades apart" in page
     assert PANEL_REASON in page and "Moderated" in page
     assert "Provisional" in page
@@ -186,6 +193,28 @@ async def test_the_pdf_is_made_from_the_same_template_with_the_marking_on_every_
     for words in ("C-1001", HEALTH_RECOMMENDATION, POLICE_RECOMMENDATION, PANEL_REASON, HEALTH_ACTION):
         assert words in whole
     assert EDUCATION_DRAFT not in whole
+
+
+async def test_a_closed_audits_report_is_final_and_names_who_never_submitted(people: People) -> None:
+    """The issue: "after closing, the judgement and the PDF still say
+    provisional". Closed with education's contribution still a draft, the
+    report (and the PDF laid out from it) says Final, names education as
+    never having submitted, and says Provisional nowhere."""
+    audit = await a_reviewed_audit(people, close=True)
+    full = await read_audit(people, "coordinator", audit)
+    education = organisation_name(people, "education", full)
+    page = await request(people, "reviewer", "GET", f"/api/audits/{audit['id']}/report.html")
+    assert page.status_code == 200, page.text
+    whole = " ".join(
+        pages_text(layout(page.text.replace('<link rel="stylesheet" href="/static/report/report.css">', "")))
+    )
+    html = re.sub(r"<[^>]+>", " ", page.text)  # the words the served page shows
+    for text in (" ".join(html.split()), " ".join(whole.split())):
+        assert (
+            f"Final The audit is closed: this is the partnership’s judgement. {education} never submitted: its work "
+            "is not part of it."
+        ) in text
+        assert "Provisional" not in text
 
 
 async def test_an_auditor_gets_the_report_of_a_closed_audit_with_only_its_own_part(people: People) -> None:

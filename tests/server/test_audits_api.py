@@ -44,7 +44,8 @@ async def test_creating_an_audit_records_the_toolkit_version_and_answers_with_lo
     audit = response.json()
     assert response.headers["location"] == f"/api/audits/{audit['id']}"
     assert response.headers["etag"] == f'"{audit["row_version"]}"'
-    assert audit["toolkit"] == {"id": "multi-agency-cp", "version": 1}
+    # The toolkit's current version: version 2 since agencies may be "not involved at this stage".
+    assert audit["toolkit"] == {"id": "multi-agency-cp", "version": 2}
     assert [p["contribution_status"] for p in audit["participants"]] == ["not-started", "not-started"]
 
 

@@ -26,7 +26,7 @@ def etag(response: Any) -> dict[str, str]:
 async def test_an_audit_from_creation_to_closure(people: People) -> None:
     draft = await a_draft_audit(people, participants=["health", "police", "education"], referrer="health")
     assert draft["status"] == "draft"
-    assert draft["toolkit"] == {"id": "multi-agency-cp", "version": 1}
+    assert draft["toolkit"] == {"id": "multi-agency-cp", "version": 2}
     assert {p["organisation_code"] for p in draft["participants"]} == {"demo-health", "demo-police", "demo-school"}
     assert draft["allowed_transitions"] == ["open"]
 
@@ -126,6 +126,32 @@ async def test_an_audit_from_creation_to_closure(people: People) -> None:
     assert judgement.json()["sections"]
     assert (await request(people, "health", "GET", f"/api/audits/{audit['id']}/judgement")).status_code == 403
 
+    # Closing now would leave the overall grade unagreed: the audit says so,
+    # and closing asks for a confirmation and a reason.
+    in_review = await request(people, "coordinator", "GET", f"/api/audits/{audit['id']}")
+    assert in_review.json()["outstanding"] == [
+        {"kind": "no-agreed-overall", "text": "The panel has not agreed an overall grade"}
+    ]
+    unconfirmed = await request(
+        people,
+        "coordinator",
+        "POST",
+        f"/api/audits/{audit['id']}/status",
+        json={"status": "closed"},
+        headers=etag(review),
+    )
+    assert unconfirmed.status_code == 422
+    assert [e["field"] for e in unconfirmed.json()["errors"]] == ["$.confirm_outstanding", "$.reason"]
+    # The panel agrees the overall grade: nothing is outstanding any more.
+    agreed = await request(
+        people,
+        "reviewer",
+        "PUT",
+        f"/api/audits/{audit['id']}/judgement/sections/overall",
+        json={"grade": 2, "reason": "The panel agreed the work was good"},
+        headers=etag(judgement),
+    )
+    assert agreed.status_code == 200, agreed.text
     closed = await request(
         people,
         "coordinator",

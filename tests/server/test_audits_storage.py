@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import asyncpg
 import pytest
+
+from server.db import identity
 
 
 async def an_event(db: asyncpg.Connection[Any]) -> int:
@@ -62,11 +65,19 @@ async def test_an_agency_transaction_sees_only_its_own_contributions(db: asyncpg
             "VALUES ($1, 1, 'submitted', '{}')",
             contribution,
         )
+    key = await identity.stored_key(db)
+    assert key is not None
+    sealer = identity.Sealer(configured=key, owner_dsn=None)
     async with db.transaction():
         # The application's own role (migration 0005).
         await db.execute("SET LOCAL ROLE maca_app")
-        # No principal set: nothing at all (migration 0005; tests/server/test_rls.py).
+        # No principal set: nothing at all (tests/server/test_rls.py).
         assert len(await db.fetch("SELECT 1 FROM contributions")) == 0
+        # Naming the organisation in a setting is no longer believed
+        # (migration 0011): the database needs the server's seal.
         await db.execute("SELECT set_config('maca.organisation_id', $1, true)", str(health))
+        assert len(await db.fetch("SELECT 1 FROM contributions")) == 0
+        sealed = sealer.identity(uuid.uuid4(), health, partnership, ["auditor"])
+        await db.execute("SELECT set_config('maca.identity', $1, true)", sealed)
         assert [r["organisation_id"] for r in await db.fetch("SELECT organisation_id FROM contributions")] == [health]
         assert await db.fetchval("SELECT count(*) FROM contribution_versions") == 1

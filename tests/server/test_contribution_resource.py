@@ -83,7 +83,9 @@ async def test_a_patch_changes_part_of_an_answer_and_null_removes(people: People
     content = changed.json()["content"]
     assert content["answers"]["child-currently-safe"]["value"] == "no"
     assert content["answers"]["child-currently-safe"]["comments"] is None
-    assert content["judgements"]["referral"] == {"grade": 3, "impact": "x"}
+    # A judgement also holds seed 000's feature marks and the reason for
+    # another grade (issue 17): none here, and the patch left them so.
+    assert content["judgements"]["referral"] == {"grade": 3, "impact": "x", "features": {}, "override_reason": None}
     removed = await patch(people, "education", url, {"judgements": {"referral": None}}, changed.headers["etag"])
     assert removed.status_code == 200, removed.text
     assert removed.json()["content"]["judgements"] == {}
@@ -227,3 +229,53 @@ async def test_a_path_names_the_organisation_by_code_as_creating_an_audit_does(p
     nowhere = await request(people, "health", "GET", f"/api/audits/{audit['id']}/contributions/no-such-code")
     assert nowhere.status_code == 404
     assert nowhere.json()["detail"] == "no organisation of your partnership has this code"
+
+
+async def test_a_patch_marks_a_section_not_involved_and_records_a_failure_and_null_takes_them_back(
+    people: People,
+) -> None:
+    """Issue 17's draft fields through issue 22's PATCH: "not involved at
+    this stage" with its reason and a significant failure are added one at a
+    time, each keeping the rest, and null removes each."""
+    s47, referral = "assessment-s47-enquiry", "referral"
+    audit = await an_open_audit(people, participants=["education"])
+    url = f"/api/audits/{audit['id']}/contributions/demo-school"
+    first = await save_draft(people, "education", audit, {"answers": {"child-currently-safe": NOT_SAFE}})
+    assert first.status_code == 200, first.text
+    marked = await patch(
+        people,
+        "education",
+        url,
+        {"not_involved": {s47: {"reason": "No part in the S.47 enquiry"}}},
+        first.headers["etag"],
+    )
+    assert marked.status_code == 200, marked.text
+    failed = await patch(
+        people,
+        "education",
+        url,
+        {"significant_failures": {referral: {"description": "The disclosure was not referred for a week"}}},
+        marked.headers["etag"],
+    )
+    assert failed.status_code == 200, failed.text
+    content = failed.json()["content"]
+    assert content["not_involved"] == {s47: {"reason": "No part in the S.47 enquiry"}}
+    assert content["significant_failures"] == {referral: {"description": "The disclosure was not referred for a week"}}
+    assert content["answers"]["child-currently-safe"]["value"] == "no"
+
+    # A new mark without its reason is refused naming it, and nothing is kept.
+    incomplete = await patch(people, "education", url, {"not_involved": {"review": {}}}, failed.headers["etag"])
+    assert incomplete.status_code == 422, incomplete.text
+    assert [e["field"] for e in incomplete.json()["errors"]] == ["$.not_involved.review.reason"]
+
+    taken_back = await patch(
+        people,
+        "education",
+        url,
+        {"not_involved": {s47: None}, "significant_failures": {referral: None}},
+        failed.headers["etag"],
+    )
+    assert taken_back.status_code == 200, taken_back.text
+    content = taken_back.json()["content"]
+    assert (content["not_involved"], content["significant_failures"]) == ({}, {})
+    assert content["answers"]["child-currently-safe"]["value"] == "no"

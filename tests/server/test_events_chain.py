@@ -7,12 +7,14 @@ rewriting every hash after their change."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import asyncpg
 import pytest
 
 from server.cli.main import main
+from server.db import identity
 from server.db.pool import app_database_url
 from server.db.verify import GENESIS, event_hash, verify
 from server.settings import Settings
@@ -68,15 +70,23 @@ async def test_the_hash_does_not_depend_on_the_sessions_time_zone(db: asyncpg.Co
 async def test_concurrent_transactions_append_one_unbroken_chain(
     settings: Settings, database_url: str, db: asyncpg.Connection[Any]
 ) -> None:
+    key = await identity.stored_key(db)
+    assert key is not None
+    sealer = identity.Sealer(configured=key, owner_dsn=None)
+    record = "SELECT maca_record_event($1, NULL, NULL, '{}')"
     connections = [await asyncpg.connect(app_database_url(settings, database_url)) for _ in range(6)]
     try:
 
         async def writer(connection: asyncpg.Connection[Any]) -> None:
+            # The application records events only through maca_record_event,
+            # as the person its transaction is sealed for (migration 0011).
             for _ in range(10):
                 async with connection.transaction():
-                    await connection.execute("INSERT INTO events (action) VALUES ('contribution.saved')")
+                    sealed = sealer.identity(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), ["auditor"])
+                    await connection.execute("SELECT set_config('maca.identity', $1, true)", sealed)
+                    await connection.fetchval(record, "contribution.saved")
                     await asyncio.sleep(0)  # let the others reach the lock
-                    await connection.execute("INSERT INTO events (action) VALUES ('contribution.read')")
+                    await connection.fetchval(record, "contribution.read")
 
         await asyncio.gather(*(writer(c) for c in connections))
     finally:

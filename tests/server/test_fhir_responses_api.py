@@ -189,7 +189,8 @@ async def test_a_response_that_is_not_one_is_told_so_in_fhir(people: People) -> 
     other = {"resourceType": "QuestionnaireResponse", "status": "in-progress", "questionnaire": "urn:x|1"}
     (issue,) = outcome(await put_fhir(people, "health", url, other, etag), 422)
     assert issue["expression"] == ["QuestionnaireResponse.questionnaire"]
-    assert "urn:maca:toolkit:multi-agency-cp|1" in issue["details"]["text"]
+    # The audit's version: the newest shipped when it was created (2, issue 17's).
+    assert "urn:maca:toolkit:multi-agency-cp|2" in issue["details"]["text"]
     as_json = await request(people, "health", "PUT", f"{url}/fhir", json=other, headers={"If-Match": etag})
     (issue,) = outcome(as_json, 415)
     assert "application/fhir+json" in issue["details"]["text"]
@@ -199,3 +200,51 @@ async def test_a_response_that_is_not_one_is_told_so_in_fhir(people: People) -> 
     assert outcome(await put_fhir(people, "health", url, other, None), 428)
     elsewhere = f"/api/audits/{audit['id']}/contributions/demo-police"
     assert outcome(await put_fhir(people, "health", elsewhere, other, etag), 404)
+
+
+async def test_not_involved_and_a_significant_failure_go_out_and_come_back_as_items(people: People) -> None:
+    """Issue 17's draft fields in issue 22's FHIR: ``{section}.not-involved``
+    (the reason) and ``{section}.significant-failure`` (the description) are
+    items of the Questionnaire and of the response; export → import → the
+    same contribution."""
+    s47, referral = "assessment-s47-enquiry", "referral"
+    audit = await an_open_audit(people, participants=["education"])
+    url = f"/api/audits/{audit['id']}/contributions/demo-school"
+    seen = await read_audit(people, "education", audit)
+    s47_questions = {q["id"] for s in seen["questions"]["sections"] if s["id"] == s47 for q in s["questions"]}
+    content = complete_answers(seen)
+    content["answers"] = {q: a for q, a in content["answers"].items() if q not in s47_questions}
+    del content["judgements"][s47]
+    content["not_involved"] = {s47: {"reason": "No part in the S.47 enquiry"}}
+    content["significant_failures"] = {referral: {"description": "The disclosure was not referred for a week"}}
+    saved = await save_draft(people, "education", audit, content)
+    assert saved.status_code == 200, saved.text
+    before = saved.json()["content"]
+
+    questionnaire = (await request(people, "education", "GET", "/api/toolkits/multi-agency-cp/fhir")).json()
+    links = {item["linkId"] for group in questionnaire["item"] for item in group.get("item", [])}
+    assert {f"{s47}.not-involved", f"{referral}.significant-failure"} <= links
+
+    exported = await fhir_of(people, "education", audit, "demo-school")
+    QuestionnaireResponse.model_validate(exported)
+    items = {item["linkId"]: item for group in exported["item"] for item in group.get("item", [])}
+    assert items[f"{s47}.not-involved"]["answer"] == [{"valueString": "No part in the S.47 enquiry"}]
+    assert items[f"{referral}.significant-failure"]["answer"] == [
+        {"valueString": "The disclosure was not referred for a week"}
+    ]
+    cleared = await save_draft(people, "education", audit, {})
+    sent = await put_fhir(people, "education", url, exported, cleared.headers["etag"])
+    assert sent.status_code == 200, sent.text
+    after = (await request(people, "education", "GET", url)).json()["content"]
+    assert after == before
+
+    # A mark sent without its reason is a problem at that item.
+    without = copy.deepcopy(exported)
+    for group in without["item"]:
+        for item in group.get("item", []):
+            if item["linkId"] == f"{s47}.not-involved":
+                item["answer"] = []
+    issues = outcome(await put_fhir(people, "education", url, without, await etag_of(people, "education", url)), 422)
+    assert [issue["expression"] for issue in issues] == [
+        [f"QuestionnaireResponse.item.where(linkId='{s47}').item.where(linkId='{s47}.not-involved').answer"]
+    ]

@@ -50,7 +50,13 @@ async def test_the_judgement_shows_grades_reasons_disagreement_and_what_is_missi
     assert [(a["agency_kind"], a["grade"]) for a in history["agencies"]] == [("health", 1), ("police", 3)]
     assert history["disagreement"]["spread"] == 2
     assert [a["agency_kind"] for a in history["disagreement"]["worst"]] == ["police"]
-    assert history["rule"].endswith("under the overall-75-25 policy.")
+    # The 75% / 25% rule over [1, 3]: none inadequate; 1 of 2 (50%) good or
+    # better, under 75%; 2 of 2 adequate or better: adequate.
+    assert (history["grade"], history["label"]) == (3, "Adequate")
+    assert history["rule"].endswith("under the partnership's 75% / 25% rule.")
+    # People read the rule in plain words, never its id.
+    assert judgement["policy_title"] == "the partnership's 75% / 25% rule"
+    assert "overall-75-25" not in response.text.replace('"policy":"overall-75-25"', "")
 
     assert [(c["agency_kind"], c["kind"], c["submitted"]) for c in judgement["immediate_concerns"]] == [
         ("police", "child-not-safe", True)
@@ -128,13 +134,18 @@ async def test_an_agency_sees_only_the_partnership_result_of_a_closed_audit(peop
 
     await contribute(people, "police", audit, 4)
     current = await read_audit(people, "coordinator", audit)
-    for status in ("in-review", "closed"):
+    # Closing with the disagreements unmoderated and no agreed overall needs
+    # the coordinator's confirmation and reason.
+    for body in (
+        {"status": "in-review"},
+        {"status": "closed", "confirm_outstanding": True, "reason": "Panel met; grades stand as computed"},
+    ):
         moved = await request(
             people,
             "coordinator",
             "POST",
             f"/api/audits/{audit['id']}/status",
-            json={"status": status},
+            json=body,
             headers={"If-Match": f'"{current["row_version"]}"'},
         )
         assert moved.status_code == 200, moved.text
@@ -143,7 +154,8 @@ async def test_an_agency_sees_only_the_partnership_result_of_a_closed_audit(peop
     after = await request(people, "health", "GET", url)
     assert after.status_code == 200, after.text
     result = after.json()
-    assert set(result) == {"toolkit_id", "toolkit_version", "sections", "overall_grade", "overall_label"}
+    assert set(result) == {"toolkit_id", "toolkit_version", "sections", "overall_grade", "overall_label", "final"}
+    assert result["final"] is True
     referral = section_of(result, "referral")
     # overall-75-25 across agencies: one of two agencies inadequate (50%) → inadequate.
     assert (referral["grade"], referral["label"]) == (4, "Inadequate")

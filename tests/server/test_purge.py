@@ -27,7 +27,8 @@ async def move(people: People, audit: dict[str, Any], status: str) -> dict[str, 
         "coordinator",
         "POST",
         f"/api/audits/{audit['id']}/status",
-        json={"status": status, "reason": "testing retention"},
+        # Closing confirms what is outstanding (no overall grade agreed here).
+        json={"status": status, "reason": "testing retention", "confirm_outstanding": status == "closed"},
         headers={"If-Match": current.headers["etag"]},
     )
     assert response.status_code == 200, response.text

@@ -24,7 +24,8 @@ async def test_the_list_shows_every_toolkit_with_scale_and_counts(client: Client
         "childs-journey-early-help",
     }
     cp = listed["multi-agency-cp"]
-    assert cp["version"] == 1 and cp["versions"] == [1]
+    # Version 2 is current; version 1 stays for the audits created with it.
+    assert cp["version"] == 2 and cp["versions"] == [1, 2]
     assert [g["label"] for g in cp["scale"]] == ["Outstanding", "Good", "Adequate", "Inadequate"]
     assert cp["counts"]["questions"] > 40
 
@@ -58,7 +59,7 @@ async def test_an_unknown_toolkit_or_agency_is_a_clear_error(client: Client) -> 
     )
     old = await client.get("/api/toolkits/multi-agency-cp", params={"version": 9})
     assert old.status_code == 404
-    assert old.json()["detail"] == "no toolkit multi-agency-cp version 9; the versions of multi-agency-cp are: 1"
+    assert old.json()["detail"] == "no toolkit multi-agency-cp version 9; the versions of multi-agency-cp are: 1, 2"
     bad = await client.get("/api/toolkits/multi-agency-cp", params={"agency": "wizards"})
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "agency"

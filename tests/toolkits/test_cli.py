@@ -19,10 +19,10 @@ def test_list_names_every_toolkit_with_its_version() -> None:
     assert result.returncode == 0, result.stderr
     assert [line.split()[:2] for line in result.stdout.splitlines()] == [
         ["childs-journey-early-help", "v1"],
-        ["csc-practice-criteria", "v1"],
-        ["early-intervention", "v1"],
-        ["multi-agency-cp", "v1"],
-        ["tier2-cin-cp", "v1"],
+        ["csc-practice-criteria", "v2"],
+        ["early-intervention", "v2"],
+        ["multi-agency-cp", "v2"],
+        ["tier2-cin-cp", "v2"],
     ]
 
 

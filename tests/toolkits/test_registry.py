@@ -3,6 +3,7 @@ inside it and the problem; every version stays loadable."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import yaml
 
 from agencies.kinds import AGENCY_KIND_CODES
 from toolkits.registry import (
+    DEFINITIONS,
     DefinitionError,
     InvalidDefinitions,
     UnknownToolkit,
@@ -100,6 +102,27 @@ def _edit(path: str, value: object) -> dict:
             "$.sections[1].questions[0].choices: a single-choice question needs choices",
         ),
         ("sections.1.questions.0.kind", "rows", "$.sections[1].questions[0].columns: a rows question needs columns"),
+        (
+            "sections.1.questions.1.condition",
+            {"case_detail": "plan-type", "any_of": ["cp"]},
+            "$.sections[1].questions[1].condition.case_detail: 'plan-type' is not a case detail",
+        ),
+        (
+            "sections.1.questions.0.in_judgement",
+            True,
+            "$.sections[1].questions[0].in_judgement: a text answer cannot be merged",
+        ),
+        (
+            "sections.1.judgement.features",
+            [{"id": "timely", "texts": {1: "Outstanding work"}}],
+            "$.sections[1].judgement.features[0].texts.1: features are described at grades 2, 3 and 4",
+        ),
+        (
+            "sections.1.judgement.features",
+            [{"id": "timely", "texts": {2: "on time"}}, {"id": "timely", "texts": {4: "late"}}],
+            "$.sections[1].judgement.features[1].id: duplicate feature id 'timely'",
+        ),
+        ("not_involved", {"label": " ", "reason_label": "Why?"}, "$.not_involved.label: must not be empty"),
     ],
 )
 def test_a_malformed_definition_is_refused_with_where_and_what(
@@ -160,6 +183,27 @@ def test_the_five_seed_toolkits_are_shipped_and_load() -> None:
     for toolkit in registry:
         assert [g.value for g in toolkit.scale.grades] == [1, 2, 3, 4]
         assert any(section.judgement for section in toolkit.sections), toolkit.id
+
+
+# The definition files existing audits were created with. An audit keeps
+# its toolkit version, so a version in use never changes: a changed
+# definition is a new file (v2.yaml beside v1.yaml). A digest here changes
+# only if someone edits a shipped version.
+SHIPPED_VERSIONS = {
+    ("childs-journey-early-help", 1): "9d95b5a552d4c0128e9020037768957f311be879122dec6d4125757b095319d3",
+    ("csc-practice-criteria", 1): "0e2132b86e8233c21f0cc478e9299ad34bd892bfde0d0f374b4f85f8182993f7",
+    ("early-intervention", 1): "72e5ebc28b7fe795f123248b4e5336d956c0b3e2c9938da60a0f86cefe79bd41",
+    ("multi-agency-cp", 1): "580eacd54faee3d238d5938b4275b13f7944f2c3fc0d270806e632cec708ecb9",
+    ("tier2-cin-cp", 1): "e0083b013f54697e5053097ffb4b6631ae5c0fe3cef6cdfb3deff9aae3e68db8",
+}
+
+
+@pytest.mark.parametrize(("toolkit_id", "version"), sorted(SHIPPED_VERSIONS))
+def test_a_shipped_definition_version_never_changes(toolkit_id: str, version: int) -> None:
+    file = DEFINITIONS / toolkit_id / f"v{version}.yaml"
+    assert hashlib.sha256(file.read_bytes()).hexdigest() == SHIPPED_VERSIONS[(toolkit_id, version)], (
+        f"{file} was edited: audits created with it would change. Add v{version + 1}.yaml beside it instead."
+    )
 
 
 def test_maca_toolkits_validate_lists_every_shipped_toolkit() -> None:

@@ -114,8 +114,8 @@ async def test_the_administrators_day_one_in_a_browser(
     await follow(page, page.get_by_role("button", name="Show"))
     assert "impact of neglect" in await page.locator("main").inner_text()
     await looked_at(page, "preview")
-    await follow(page, page.get_by_role("button", name="Activate version 2"))
-    assert "take version 2" in await page.locator(".govuk-notification-banner").inner_text()
+    await follow(page, page.get_by_role("button", name="Activate version 3"))
+    assert "take version 3" in await page.locator(".govuk-notification-banner").inner_text()
     await looked_at(page, "toolkit")
 
     await page.goto(live_server.url("/admin/trail"))

@@ -6,6 +6,7 @@ GOV.UK error pattern, and who may see them."""
 
 from __future__ import annotations
 
+import html as html_text
 import re
 from typing import Any
 
@@ -93,7 +94,7 @@ async def test_an_organisation_first_seen_at_a_sign_in_is_confirmed_or_corrected
     admin = await pages.signed_in("admin")
     listing = await admin.get("/admin/organisations")
     assert "first seen at a sign-in" in listing.text
-    organisation_id = re.search(r'href="/admin/organisations/([0-9a-f-]{36})">RX2<', listing.text)
+    organisation_id = re.search(r'href="/admin/organisations/([0-9a-f-]{36})"><bdi>RX2</bdi><', listing.text)
     assert organisation_id is not None
     url = f"/admin/organisations/{organisation_id.group(1)}"
 
@@ -211,7 +212,7 @@ async def test_an_uploaded_version_with_mistakes_lists_each_with_its_line(pages:
     assert kept.status_code == 303, kept.text
     preview = await admin.get(kept.headers["location"] + "?agency=health")
     assert "Was the impact of neglect on the child’s health and development recorded and shared?" in preview.text
-    assert "Activate version 2" in preview.text
+    assert "Activate version 3" in preview.text
 
 
 async def test_nobody_but_an_administrator_sees_the_administration(pages: Pages) -> None:
@@ -221,3 +222,42 @@ async def test_nobody_but_an_administrator_sees_the_administration(pages: Pages)
         assert page.status_code == 403, url
         assert "You cannot do this" in page.text
     assert 'href="/admin' not in (await coordinator.get("/audits")).text
+
+
+def visible_text(html: str) -> str:
+    """What a person reads: the page without its tags (so without the form
+    values a radio button sends)."""
+    return html_text.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]*>", " ", html))).replace("'", "’")
+
+
+async def test_merge_policies_are_named_in_words_never_by_their_ids(pages: Pages) -> None:
+    """Issue 17: "the words users see name the rule in plain English ('the
+    partnership's 75% / 25% rule'), never an internal id"."""
+    admin = await pages.signed_in("admin")
+    form = await admin.get("/admin/toolkits/multi-agency-cp")
+    assert form.status_code == 200, form.text
+    words = visible_text(form.text)
+    assert "The toolkit’s own: The partnership’s 75% / 25% rule" in words
+    assert "The weakest-link rule" in words and "The median rule" in words
+    assert 'value="weakest-link"' in form.text  # what the form sends is still the id
+    chosen = await admin.post(
+        "/admin/toolkits/multi-agency-cp",
+        {"offered": "yes", "merge-policy": "weakest-link", "row_version": hidden(form.text, "row_version")},
+    )
+    assert chosen.status_code == 303, chosen.text
+    try:
+        listed = visible_text((await admin.get("/admin/toolkits")).text)
+        trail = visible_text((await admin.get("/admin/trail")).text)
+        assert "The weakest-link rule" in listed
+        assert "multi-agency-cp: offered, The weakest-link rule" in trail
+        for words in (visible_text(form.text), listed, trail):
+            # ("median" is also a word the policies' descriptions use.)
+            assert "overall-75-25" not in words
+            assert "weakest-link" not in words.replace("weakest-link rule", "")
+    finally:
+        again = await admin.get("/admin/toolkits/multi-agency-cp")
+        restored = await admin.post(
+            "/admin/toolkits/multi-agency-cp",
+            {"offered": "yes", "merge-policy": "", "row_version": hidden(again.text, "row_version")},
+        )
+        assert restored.status_code == 303, restored.text

@@ -95,7 +95,12 @@ async def test_a_section_saved_as_a_draft_keeps_the_answers_and_records_an_event
     assert content["answers"]["history-previous-involvement"]["evidence"] == [
         {"document": "Health visiting record", "date": "2025-02-03"}
     ]
-    assert content["judgements"]["history-of-involvement"] == {"grade": 2, "impact": None}
+    assert content["judgements"]["history-of-involvement"] == {
+        "grade": 2,
+        "impact": None,
+        "features": {},  # this toolkit grades by no features
+        "override_reason": None,
+    }
     actions = [r["action"] for r in await db.fetch("SELECT action FROM events ORDER BY id")]
     assert "contribution.saved" in actions and "contribution.read" in actions
     # Nothing the auditor wrote is in the event log.

@@ -41,7 +41,7 @@ async def test_the_layout_shows_who_is_signed_in_with_a_sign_out_form(pages: Pag
     text = page.text
     assert 'class="govuk-skip-link"' in text and 'href="#main-content"' in text
     assert "govuk-phase-banner" in text
-    assert re.search(r"Signed in as <strong>[^<]+</strong>, Demo", text), text[:3000]
+    assert re.search(r"Signed in as <strong><bdi>[^<]+</bdi></strong>, <bdi>Demo", text), text[:3000]
     assert 'action="/sign-out"' in text
     assert f'name="csrf_token" value="{health.csrf_token}"' in text
     # Service navigation for an auditor, with the current page marked.

@@ -148,7 +148,22 @@ async def test_the_audit_page_distributes_reviews_closes_and_reopens(pages: Page
     )
     assert reviewed.status_code == 303, reviewed.text
     page = await coordinator.follow(reviewed)
-    closed = await coordinator.post(f"{url}/status", {"status": "closed", "row_version": version_in(page.text)})
+    # Closing shows what it would leave undone, and needs a confirmation and a reason.
+    assert "Closing now would leave 3 things outstanding" in page.text
+    assert "Demo NHS Foundation Trust has not submitted" in page.text
+    assert "The panel has not agreed an overall grade" in page.text
+    unconfirmed = await coordinator.post(f"{url}/status", {"status": "closed", "row_version": version_in(page.text)})
+    assert unconfirmed.status_code == 422
+    assert 'href="#confirm-outstanding"' in unconfirmed.text and 'href="#reason-closed"' in unconfirmed.text
+    closed = await coordinator.post(
+        f"{url}/status",
+        {
+            "status": "closed",
+            "row_version": version_in(page.text),
+            "confirm-outstanding": "yes",
+            "reason": "Neither agency could take part this quarter",
+        },
+    )
     page = await coordinator.follow(closed)
     assert "The audit is closed" in page.text and "Reopen the audit" in page.text
 
@@ -173,7 +188,7 @@ async def test_overdue_agencies_are_named_on_the_list_and_the_audit(pages: Pages
     listed = await coordinator.get("/audits?overdue=yes")
     assert listed.status_code == 200
     assert "C-1001" in listed.text and "Overdue" in listed.text
-    assert "Demo NHS Foundation Trust: not started" in listed.text
+    assert "<bdi>Demo NHS Foundation Trust</bdi>: not started" in listed.text
     assert "1 of 2 submitted" in listed.text
     nothing = await coordinator.get("/audits?status=closed")
     assert "No audits match" in nothing.text
@@ -195,7 +210,7 @@ async def test_a_coordinator_returns_a_submitted_contribution_with_a_comment(pag
     reviewer = await pages.signed_in("reviewer")
     assert "/return" not in (await reviewer.get(f"/audits/{audit['id']}")).text
     page = await coordinator.get(url)
-    assert page.status_code == 200 and "What does Demo NHS Foundation Trust need to do?" in page.text
+    assert page.status_code == 200 and "What does <bdi>Demo NHS Foundation Trust</bdi> need to do?" in page.text
 
     empty = await coordinator.post(url, {"comment": "", "row_version": version_in(page.text)})
     assert empty.status_code == 422 and 'href="#comment"' in empty.text

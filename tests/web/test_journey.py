@@ -105,10 +105,18 @@ async def coordinator_creates_and_distributes(
     return audit_id
 
 
+# A section's own choices, beside its questions, and the words each takes.
+SECTION_CHOICES = ("not-involved", "significant-failure")
+SECTION_CHOICE_REASONS = ("not-involved-reason", "significant-failure-description")
+
+
 async def answer_the_page(page: Page, grade: int) -> None:
     """Answer every question on a section (or overall) page: each radio group
     (a judgement with ``grade``, anything else its first choice), each empty
-    text box, each date, the first box of each checkbox group."""
+    text box, each date, the first box of each checkbox group. The section's
+    own choices are left alone: this journey grades every section, so no
+    agency says it was "not involved" nor records a significant failure
+    (their reasons, revealed only when ticked, stay empty)."""
     groups: dict[str, list[str]] = {}
     for radio in await page.locator("main input[type=radio]").all():
         name = await radio.get_attribute("name") or ""
@@ -119,7 +127,7 @@ async def answer_the_page(page: Page, grade: int) -> None:
     ticked: set[str] = set()
     for box in await page.locator("main input[type=checkbox]").all():
         name = await box.get_attribute("name") or ""
-        if name not in ticked:
+        if name not in ticked and name not in SECTION_CHOICES:
             ticked.add(name)
             await box.check()
     for box in await page.locator("main input.govuk-date-input__input").all():
@@ -131,6 +139,8 @@ async def answer_the_page(page: Page, grade: int) -> None:
             numeric = await box.get_attribute("inputmode") == "numeric"
             await box.fill("1" if numeric else "Seen in the records")
     for box in await page.locator("main textarea").all():
+        if await box.get_attribute("name") in SECTION_CHOICE_REASONS:
+            continue
         if not await box.input_value():
             await box.fill("Seen in the records")
 
@@ -176,6 +186,9 @@ async def reviewer_moderates(page: Page, live_server: LiveServer, journey: Journ
     assert page.url.endswith("/audits"), page.url
     await expect(page.locator("table")).to_contain_text("2 of 2 submitted", timeout=WAIT)
     await page.get_by_role("link", name="C-2024-17").click()
+    # The audit's page, not the list still unloading (on a loaded machine
+    # axe once met a document with no body yet).
+    await page.wait_for_url(live_server.url(f"/audits/{audit_id}"))
     await journey.looked_at(page, "20-reviewer-audit")
     await page.get_by_role("link", name="The partnership judgement").click()
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any, Final
 
 from agencies.kinds import AGENCY_KINDS
+from merging import POLICIES
 from server.audits.administration.partnership import TrailEntryView
 from server.audits.events import EventName
 
-__all__ = ["ACTIONS", "agency_kind_items", "lines_of", "trail_rows"]
+__all__ = ["ACTIONS", "agency_kind_items", "lines_of", "policy_name", "trail_rows"]
 
 # What each administration event is called on the pages.
 ACTIONS: Final[dict[str, str]] = {
@@ -24,6 +25,19 @@ ACTIONS: Final[dict[str, str]] = {
     EventName.TOOLKIT_VERSION_UPLOADED: "Toolkit version uploaded",
     EventName.TOOLKIT_VERSION_ACTIVATED: "Toolkit version activated",
 }
+
+
+def policy_name(name: str | None) -> str:
+    """A merge policy as people read it — "The partnership's 75% / 25%
+    rule" — never its id ("overall-75-25", which only definitions and the
+    API use; issue 17). An id no longer known is shown as it is."""
+    if not name:
+        return ""
+    policy = POLICIES.get(name)
+    if policy is None:
+        return name
+    return policy.title[:1].upper() + policy.title[1:]
+
 
 _FIELDS: Final[dict[str, str]] = {
     "code": "code",
@@ -63,7 +77,9 @@ def _what(action: str, detail: dict[str, Any]) -> str:
             parts.append(f"{toolkit} version {detail.get('version')} ({detail.get('file_name')})")
         else:
             offered = "offered" if detail.get("offered") else "not offered"
-            parts.append(f"{toolkit}: {offered}, policy {detail.get('merge_policy') or 'the definition’s'}")
+            chosen = detail.get("merge_policy")
+            rule = policy_name(chosen) if isinstance(chosen, str) and chosen else "the toolkit’s own merge policy"
+            parts.append(f"{toolkit}: {offered}, {rule}")
     if action in (EventName.MACHINE_CLIENT_REGISTERED, EventName.MACHINE_CLIENT_CHANGED):
         parts.append(f"client {detail.get('client_id')}, roles {', '.join(detail.get('roles') or []) or 'none'}")
     if action == EventName.ORGANISATION_REGISTERED:

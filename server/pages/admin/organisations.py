@@ -45,6 +45,7 @@ from server.pages.rendering import (
 )
 from server.platform.problems import Conflict, FieldError, InvalidInput, NotFound, PreconditionFailed
 from server.platform.transactions import unit_of_work
+from toolkits.text import isolated
 
 __all__ = ["ClientPages", "OrganisationPages", "route_handlers"]
 
@@ -122,7 +123,7 @@ class OrganisationPages(PageController):
             "web/admin/organisation_form.html",
             status_code=422 if errors else 200,
             errors=errors,
-            title="Register an organisation" if organisation is None else f"Change {organisation.name}",
+            title="Register an organisation" if organisation is None else f"Change {isolated(organisation.name)}",
             organisation=organisation,
             values=values,
             kinds=agency_kind_items(kind),

@@ -19,6 +19,7 @@ from server.audits.administration import toolkits
 from server.audits.administration.toolkits import MAX_UPLOAD_BYTES, ToolkitChoice, ToolkitsView
 from server.auth.permissions import Permission, needs
 from server.auth.principal import Principal
+from server.pages.admin.common import policy_name
 from server.pages.rendering import (
     STALE_MESSAGE,
     FormErrors,
@@ -60,6 +61,7 @@ class ToolkitPages(PageController):
             errors=errors,
             title="Toolkits",
             toolkits=read.toolkits,
+            policy_name=policy_name,
             problems=problems or [],
             max_kb=MAX_UPLOAD_BYTES // 1024,
         )
@@ -153,6 +155,7 @@ class ToolkitPages(PageController):
             title=found.title,
             toolkit=found,
             policies=read.policies,
+            policy_name=policy_name,
             values=values
             or {"offered": "yes" if found.offered else "no", "merge-policy": found.chosen_merge_policy or ""},
         )

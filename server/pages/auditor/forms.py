@@ -5,23 +5,38 @@ Each question's inputs are named after its id: ``q-<id>`` for the answer
 (date questions: ``q-<id>-day``/``-month``/``-year``; rows:
 ``q-<id>-<row>-<column>``), ``q-<id>-comments`` and ``q-<id>-evidence``
 (one document a line, optionally ending with its date). A section's
-judgement is ``judgement-grade`` and ``judgement-impact``; the overall
-judgement ``overall-grade`` and ``overall-impact``.
+judgement is ``judgement-grade`` and ``judgement-impact``, its features
+(seed 000) ``feature-<id>`` and the reason for a grade other than the one
+they suggest ``judgement-override-reason``; the overall judgement
+``overall-grade``, ``overall-impact``, ``overall-feature-<id>`` and
+``overall-override-reason``. "Not involved at this stage" is
+``not-involved`` (ticked ``yes``) with ``not-involved-reason``; a
+significant failure ``significant-failure`` with
+``significant-failure-description``.
 """
 
 from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
 from server.pages.rendering import Form, FormErrors, grade_label
-from toolkits.answers import Answer, ContributionContent, EvidenceReference, Judgement
-from toolkits.model import FIXED_CHOICES, Question, Section, Toolkit
+from toolkits.answers import (
+    Answer,
+    ContributionContent,
+    EvidenceReference,
+    Judgement,
+    NotInvolved,
+    SignificantFailure,
+)
+from toolkits.grading import marks_allowed
+from toolkits.model import FIXED_CHOICES, Feature, Grade, Question, Section, Toolkit
+from toolkits.text import isolated
 from toolkits.validation import FieldProblem, is_answered
 
 # Rows offered beyond those already filled in (no JavaScript needed to add one).
@@ -123,7 +138,60 @@ def section_values(section: Section, content: ContributionContent) -> dict[str, 
     if judgement is not None:
         values["judgement-grade"] = "" if judgement.grade is None else str(judgement.grade)
         values["judgement-impact"] = judgement.impact or ""
+        values["judgement-override-reason"] = judgement.override_reason or ""
+        for feature_id, mark in judgement.features.items():
+            values[f"feature-{feature_id}"] = str(mark)
+    not_involved = content.not_involved.get(section.id)
+    if not_involved is not None:
+        values["not-involved"] = "yes"
+        values["not-involved-reason"] = not_involved.reason
+    failure = content.significant_failures.get(section.id)
+    if failure is not None:
+        values["significant-failure"] = "yes"
+        values["significant-failure-description"] = failure.description
     return values
+
+
+def overall_values(content: ContributionContent) -> dict[str, Any]:
+    """The overall judgement form's values for what is saved."""
+    given = content.overall
+    if given is None:
+        return {}
+    values: dict[str, Any] = {
+        "overall-grade": "" if given.grade is None else str(given.grade),
+        "overall-impact": given.impact or "",
+        "overall-override-reason": given.override_reason or "",
+    }
+    for feature_id, mark in given.features.items():
+        values[f"overall-feature-{feature_id}"] = str(mark)
+    return values
+
+
+def feature_items(grades: Sequence[Grade], feature: Feature, chosen: object) -> list[dict[str, Any]]:
+    """A feature's choices (seed 000): the seed's clause at each grade it is
+    described at (one choice where two grades say the same words), and
+    "None of these" where it has no Inadequate description of its own."""
+    items: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for grade in marks_allowed(feature):
+        text = feature.texts.get(grade)
+        if text is not None and text in seen:
+            continue
+        if text is not None:
+            seen.add(text)
+            words = text[:1].upper() + text[1:]
+            hint = grade_label(grades, grade)
+        else:
+            words, hint = "None of these", None
+        items.append(
+            {
+                "value": str(grade),
+                "text": words,
+                "hint": {"text": hint} if hint else None,
+                "checked": str(chosen) == str(grade),
+            }
+        )
+    return items
 
 
 def row_count(question: Question, values: Mapping[str, Any]) -> int:
@@ -143,11 +211,14 @@ def row_count(question: Question, values: Mapping[str, Any]) -> int:
 
 @dataclass
 class SectionAnswers:
-    """What a section's form said: the answers and judgement to store, and
-    the problems found reading it (before the toolkit's own checks)."""
+    """What a section's form said: the answers and judgement to store (or
+    that the agency was not involved), a significant failure, and the
+    problems found reading it (before the toolkit's own checks)."""
 
     answers: dict[str, Answer] = field(default_factory=dict)
     judgement: Judgement | None = None
+    not_involved: NotInvolved | None = None
+    failure: SignificantFailure | None = None
     errors: FormErrors = field(default_factory=FormErrors)
 
 
@@ -253,9 +324,27 @@ def _value(question: Question, form: Form, errors: FormErrors) -> object:
     return text if text.strip() else None
 
 
-def read_section(section: Section, form: Form, *, toolkit: Toolkit) -> SectionAnswers:
-    """The section's answers and judgement as the form gives them."""
+def _marks(form: Form, features: Sequence[Feature], prefix: str) -> dict[str, int]:
+    marks: dict[str, int] = {}
+    for feature in features:
+        text = form.text(f"{prefix}{feature.id}")
+        if text.isdigit():
+            marks[feature.id] = int(text)
+    return marks
+
+
+def read_section(
+    section: Section, form: Form, *, toolkit: Toolkit, offers_not_involved: bool = False, is_area: bool = False
+) -> SectionAnswers:
+    """The section's answers and judgement as the form gives them. A section
+    marked "not involved at this stage" keeps only its reason: its answers
+    and judgement are not kept, as the toolkit's checks require."""
     result = SectionAnswers()
+    if offers_not_involved and form.text("not-involved") == "yes":
+        result.not_involved = NotInvolved(reason=form.raw("not-involved-reason").strip())
+        return result
+    if is_area and form.text("significant-failure") == "yes":
+        result.failure = SignificantFailure(description=form.raw("significant-failure-description").strip())
     for question in section.questions:
         name = input_id(question)
         value = _value(question, form, result.errors)
@@ -275,20 +364,54 @@ def read_section(section: Section, form: Form, *, toolkit: Toolkit) -> SectionAn
     if section.judgement is not None:
         grade_text = form.text("judgement-grade")
         impact = form.raw("judgement-impact")
-        if grade_text or impact.strip():
+        reason = form.raw("judgement-override-reason")
+        marks = _marks(form, section.judgement.features, "feature-")
+        if grade_text or impact.strip() or marks or reason.strip():
             result.judgement = Judgement(
-                grade=int(grade_text) if grade_text.isdigit() else None, impact=impact if impact.strip() else None
+                grade=int(grade_text) if grade_text.isdigit() else None,
+                impact=impact if impact.strip() else None,
+                features=marks,
+                override_reason=reason.strip() or None,
             )
     return result
 
 
+def read_overall(form: Form, toolkit: Toolkit) -> Judgement | None:
+    """The overall judgement as its form gives it (None when empty)."""
+    grade = form.text("overall-grade")
+    impact = form.raw("overall-impact")
+    reason = form.raw("overall-override-reason")
+    marks = _marks(form, toolkit.overall.features if toolkit.overall is not None else (), "overall-feature-")
+    if not (grade or impact.strip() or marks or reason.strip()):
+        return None
+    return Judgement(
+        grade=int(grade) if grade.isdigit() else None,
+        impact=impact if impact.strip() else None,
+        features=marks,
+        override_reason=reason.strip() or None,
+    )
+
+
 def with_section(content: ContributionContent, section: Section, answers: SectionAnswers) -> ContributionContent:
-    """``content`` with ``section``'s answers and judgement replaced."""
+    """``content`` with ``section``'s answers, judgement, "not involved" and
+    significant failure replaced."""
     kept = {k: v for k, v in content.answers.items() if k not in {q.id for q in section.questions}}
     judgements = {k: v for k, v in content.judgements.items() if k != section.id}
     if answers.judgement is not None:
         judgements[section.id] = answers.judgement
-    return ContributionContent(answers={**kept, **answers.answers}, judgements=judgements, overall=content.overall)
+    not_involved = {k: v for k, v in content.not_involved.items() if k != section.id}
+    if answers.not_involved is not None:
+        not_involved[section.id] = answers.not_involved
+    failures = {k: v for k, v in content.significant_failures.items() if k != section.id}
+    if answers.failure is not None:
+        failures[section.id] = answers.failure
+    return ContributionContent(
+        answers={**kept, **answers.answers},
+        judgements=judgements,
+        overall=content.overall,
+        not_involved=not_involved,
+        significant_failures=failures,
+    )
 
 
 # --- problems, in the person's words ------------------------------------------------------
@@ -345,10 +468,59 @@ def place_problems(
                 else:
                     message = f"“{label}” {problem.message}"
             placed.append(PlacedProblem(section_id=section.id, input_id=target, message=message))
+        elif parts[0] == "answers" and len(parts) >= 2:
+            owner = next((s for s in toolkit.sections for q in s.questions if q.id == parts[1]), None)
+            placed.append(
+                PlacedProblem(
+                    section_id=owner.id if owner is not None else None,
+                    input_id="not-involved" if "not involved" in problem.message else "main-content",
+                    message=problem.message[:1].upper() + problem.message[1:],
+                )
+            )
+        elif parts[0] == "not_involved" and len(parts) >= 2:
+            target = "not-involved-reason" if parts[-1] == "reason" else "not-involved"
+            message = (
+                "Say why your agency was not involved at this stage"
+                if problem.message.startswith("give")
+                else problem.message[:1].upper() + problem.message[1:]
+            )
+            placed.append(PlacedProblem(section_id=parts[1], input_id=target, message=message))
+        elif parts[0] == "significant_failures" and len(parts) >= 2:
+            target = "significant-failure-description" if parts[-1] == "description" else "significant-failure"
+            message = (
+                "Describe the significant failure"
+                if problem.message.startswith("give")
+                else problem.message[:1].upper() + problem.message[1:]
+            )
+            placed.append(PlacedProblem(section_id=parts[1], input_id=target, message=message))
         elif parts[0] == "judgements" and len(parts) >= 2 and parts[1] in sections_by_id:
             section = sections_by_id[parts[1]]
             what = parts[2] if len(parts) > 2 else "grade"
-            if what == "impact":
+            if what == "features" and len(parts) > 3:
+                index = next(
+                    (
+                        i
+                        for i, f in enumerate(section.judgement.features if section.judgement else (), start=1)
+                        if f.id == parts[3]
+                    ),
+                    0,
+                )
+                message = (
+                    f"Select how far feature {index} of {section.title} is evident"
+                    if "before submitting" in problem.message
+                    else f"Feature {index} of {section.title}: {problem.message}"
+                )
+                placed.append(PlacedProblem(section_id=section.id, input_id=f"feature-{parts[3]}", message=message))
+            elif what == "override_reason":
+                message = (
+                    f"Say why you give {section.title} a grade other than the suggested one"
+                    if "before submitting" in problem.message
+                    else f"The reason {problem.message}"
+                )
+                placed.append(
+                    PlacedProblem(section_id=section.id, input_id="judgement-override-reason", message=message)
+                )
+            elif what == "impact":
                 label = section.judgement.impact_label if section.judgement else "Impact"
                 message = f"Enter {label.rstrip(':').strip()}" if "required" in problem.message else problem.message
                 placed.append(PlacedProblem(section_id=section.id, input_id="judgement-impact", message=message))
@@ -359,6 +531,20 @@ def place_problems(
                     else f"The overall judgement for {section.title} {problem.message}"
                 )
                 placed.append(PlacedProblem(section_id=section.id, input_id="judgement-grade", message=message))
+        elif parts[0] == "overall" and len(parts) > 2 and parts[1] == "features":
+            message = (
+                "Select which of these holds"
+                if "before submitting" in problem.message
+                else problem.message[:1].upper() + problem.message[1:]
+            )
+            placed.append(PlacedProblem(section_id=None, input_id=f"overall-feature-{parts[2]}", message=message))
+        elif parts[0] == "overall" and parts[-1] == "override_reason":
+            message = (
+                "Say why you give an overall grade other than the suggested one"
+                if "before submitting" in problem.message
+                else f"The reason {problem.message}"
+            )
+            placed.append(PlacedProblem(section_id=None, input_id="overall-override-reason", message=message))
         elif parts[0] == "overall":
             message = "Select the overall judgement" if "required" in problem.message else problem.message
             target = "overall-impact" if parts[-1] == "impact" else "overall-grade"
@@ -403,7 +589,9 @@ def answer_text(toolkit: Toolkit, question: Question, answer: Answer | None) -> 
         columns = {c.id: c.label for c in question.columns}
         return [
             "; ".join(
-                f"{columns.get(k, k)}: {'Yes' if v is True else v}" for k, v in row.items() if v not in ("", None)
+                f"{columns.get(k, k)}: {'Yes' if v is True else isolated(str(v))}"
+                for k, v in row.items()
+                if v not in ("", None)
             )
             for row in (value if isinstance(value, list) else [])
             if isinstance(row, dict)

@@ -21,7 +21,8 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from agencies.contributions import contribution_progress
+from agencies.applicability import is_area, may_be_not_involved
+from agencies.contributions import area_suggestion, contribution_progress, overall_suggestion
 from server.audits import audits as audit_steps
 from server.audits import contributions as steps
 from server.audits.contributions import OwnContribution
@@ -33,10 +34,13 @@ from server.pages.auditor.forms import (
     answer_text,
     comments_label,
     evidence_label,
+    feature_items,
     has_comments,
     input_id,
     long_date,
+    overall_values,
     place_problems,
+    read_overall,
     read_section,
     row_count,
     section_values,
@@ -57,7 +61,8 @@ from server.pages.rendering import (
 )
 from server.platform.problems import Conflict, NotFound, PreconditionFailed
 from server.platform.transactions import unit_of_work
-from toolkits.answers import ContributionContent, Judgement
+from toolkits.answers import ContributionContent
+from toolkits.grading import Suggestion
 from toolkits.model import FIXED_CHOICES, Section
 from toolkits.registry import Registry
 from toolkits.validation import is_answered
@@ -118,8 +123,11 @@ def problems_for(contribution: OwnContribution, content: ContributionContent) ->
 
 
 def section_status(contribution: OwnContribution, section: Section, problems: list[PlacedProblem]) -> str:
-    """GOV.UK task list statuses: not started, in progress, completed."""
+    """GOV.UK task list statuses: not started, in progress, completed — and
+    "not involved", which asks nothing more of the agency."""
     content = contribution.content
+    if section.id in content.not_involved:
+        return "in-progress" if any(p.section_id == section.id for p in problems) else "not-involved"
     started = any(
         is_answered(a) or a.comments or a.evidence
         for q in section.questions
@@ -130,6 +138,20 @@ def section_status(contribution: OwnContribution, section: Section, problems: li
     if any(p.section_id == section.id for p in problems):
         return "in-progress"
     return "completed"
+
+
+def suggestion_view(contribution: OwnContribution, suggestion: Suggestion) -> dict[str, Any] | None:
+    """The grade the toolkit's guidance suggests, for a page: its label and
+    the steps that reached it (None where the toolkit suggests none)."""
+    if not suggestion.steps:
+        return None
+    return {
+        "grade": suggestion.grade,
+        "label": grade_label(contribution.toolkit.scale.grades, suggestion.grade)
+        if suggestion.grade is not None
+        else None,
+        "steps": suggestion.steps,
+    }
 
 
 def case_detail_rows(contribution: OwnContribution) -> list[dict[str, Any]]:
@@ -221,6 +243,7 @@ class ContributionPages(PageController):
                 "title": section.title,
                 "href": url(contribution, f"/sections/{section.id}"),
                 "status": section_status(contribution, section, problems),
+                "failure": section.id in contribution.content.significant_failures,
             }
             for section in contribution.sections
         ]
@@ -246,7 +269,7 @@ class ContributionPages(PageController):
             contribution,
             title=contribution.toolkit.title,
             tasks=tasks,
-            completed=sum(1 for t in tasks if t["status"] == "completed"),
+            completed=sum(1 for t in tasks if t["status"] in ("completed", "not-involved")),
             case_rows=case_detail_rows(contribution),
             case=reference(contribution),
             progress=progress,
@@ -269,7 +292,10 @@ class ContributionPages(PageController):
         values: dict[str, Any],
         errors: FormErrors | None = None,
         row_version: int | None = None,
+        content: ContributionContent | None = None,
     ) -> Response[str]:
+        toolkit = contribution.toolkit
+        features = section.judgement.features if section.judgement is not None else ()
         return render(
             request,
             "web/auditor/section.html",
@@ -280,13 +306,22 @@ class ContributionPages(PageController):
             section=section,
             values=values,
             row_version=contribution.row.row_version if row_version is None else row_version,
-            grades=contribution.toolkit.scale.grades,
+            grades=toolkit.scale.grades,
             fixed_choices=FIXED_CHOICES,
             input_id=input_id,
             has_comments=has_comments,
             comments_label=comments_label,
             evidence_label=evidence_label(section),
             row_count=row_count,
+            not_involved=toolkit.not_involved if may_be_not_involved(toolkit, section) else None,
+            is_area=is_area(section),
+            features=[
+                {"id": f.id, "items": feature_items(toolkit.scale.grades, f, values.get(f"feature-{f.id}"))}
+                for f in features
+            ],
+            suggestion=suggestion_view(
+                contribution, area_suggestion(toolkit, section, content or contribution.content)
+            ),
         )
 
     @get("/sections/{section_id:str}", cache=False, opt=needs(Permission.CONTRIBUTION_WRITE))
@@ -321,13 +356,28 @@ class ContributionPages(PageController):
             section = contribution.section(section_id)
             if not contribution.editable:
                 raise Conflict(f"the audit is {contribution.audit.status}; your part of it cannot be changed now")
-            read = read_section(section, form, toolkit=contribution.toolkit)
+            read = read_section(
+                section,
+                form,
+                toolkit=contribution.toolkit,
+                offers_not_involved=may_be_not_involved(contribution.toolkit, section),
+                is_area=is_area(section),
+            )
             content = with_section(contribution.content, section, read)
             outcome = await self._save(connection, state.toolkits, principal, contribution, content, form, read.errors)
             if isinstance(outcome, FormErrors):
                 return self._section_page(
-                    request, contribution, section, form.values, outcome, row_version=contribution.row.row_version
+                    request,
+                    contribution,
+                    section,
+                    form.values,
+                    outcome,
+                    row_version=contribution.row.row_version,
+                    content=content,
                 )
+        if form.text("action") == "suggest":
+            # Saved; back to the judgement, with the grade the features suggest.
+            return redirect(url(contribution, f"/sections/{section.id}#judgement"))
         if contribution.submitted:
             return redirect_with_notice(url(contribution, "/check"), f"Your change to {section.title} has been saved")
         if form.text("action") == "later":
@@ -377,7 +427,11 @@ class ContributionPages(PageController):
         contribution: OwnContribution,
         values: dict[str, Any],
         errors: FormErrors | None = None,
+        content: ContributionContent | None = None,
     ) -> Response[str]:
+        toolkit = contribution.toolkit
+        overall = toolkit.overall
+        assert overall is not None
         return render(
             request,
             "web/auditor/overall.html",
@@ -385,9 +439,17 @@ class ContributionPages(PageController):
             status_code=422 if errors else 200,
             errors=errors,
             title="Overall judgement",
-            overall=contribution.toolkit.overall,
+            overall=overall,
             values=values,
-            grades=contribution.toolkit.scale.grades,
+            grades=toolkit.scale.grades,
+            features=[
+                {"id": f.id, "items": feature_items(toolkit.scale.grades, f, values.get(f"overall-feature-{f.id}"))}
+                for f in overall.features
+            ],
+            suggestion=suggestion_view(
+                contribution,
+                overall_suggestion(toolkit, contribution.sections, content or contribution.content),
+            ),
         )
 
     @get("/overall", cache=False, opt=needs(Permission.CONTRIBUTION_WRITE))
@@ -402,12 +464,7 @@ class ContributionPages(PageController):
             contribution = await load(connection, state.toolkits, principal, audit_id)
             if contribution.toolkit.overall is None:
                 raise NotFound("this audit tool has no overall judgement")
-        given = contribution.content.overall
-        values = {
-            "overall-grade": "" if given is None or given.grade is None else str(given.grade),
-            "overall-impact": (given.impact or "") if given else "",
-        }
-        return self._overall_page(request, contribution, values)
+        return self._overall_page(request, contribution, overall_values(contribution.content))
 
     @post("/overall", status_code=303, opt=needs(Permission.CONTRIBUTION_WRITE))
     async def save_overall(
@@ -424,17 +481,13 @@ class ContributionPages(PageController):
                 raise NotFound("this audit tool has no overall judgement")
             if not contribution.editable:
                 raise Conflict(f"the audit is {contribution.audit.status}; your part of it cannot be changed now")
-            grade = form.text("overall-grade")
-            impact = form.raw("overall-impact")
-            overall = (
-                Judgement(grade=int(grade) if grade.isdigit() else None, impact=impact if impact.strip() else None)
-                if grade or impact.strip()
-                else None
-            )
+            overall = read_overall(form, contribution.toolkit)
             content = msgspec.structs.replace(contribution.content, overall=overall)
             outcome = await self._save(connection, state.toolkits, principal, contribution, content, form, FormErrors())
             if isinstance(outcome, FormErrors):
-                return self._overall_page(request, contribution, form.values, outcome)
+                return self._overall_page(request, contribution, form.values, outcome, content=content)
+        if form.text("action") == "suggest":
+            return redirect(url(contribution, "/overall#overall-grade"))
         if contribution.submitted:
             return redirect_with_notice(
                 url(contribution, "/check"), "Your change to the overall judgement has been saved"
@@ -474,15 +527,19 @@ class ContributionPages(PageController):
                     }
                 )
             judgement = content.judgements.get(section.id)
+            not_involved = content.not_involved.get(section.id)
+            failure = content.significant_failures.get(section.id)
             sections.append(
                 {
                     "section": section,
-                    "rows": rows,
+                    "rows": [] if not_involved is not None else rows,
                     "judgement": judgement,
                     "grade": grade_label(
                         toolkit.scale.grades, judgement.grade if judgement else None, missing=NOT_GIVEN
                     ),
                     "href": url(contribution, f"/sections/{section.id}"),
+                    "not_involved": not_involved.reason if not_involved is not None else None,
+                    "failure": failure.description if failure is not None else None,
                 }
             )
         overall = content.overall

@@ -51,6 +51,7 @@ from server.platform.problems import Conflict, InvalidInput, PreconditionFailed
 from server.platform.transactions import once_per_key, unit_of_work
 from toolkits.answers import CaseDetails
 from toolkits.model import Toolkit
+from toolkits.text import has_visible_character, isolated
 from toolkits.validation import validate_case_details
 
 PAGE_SIZE: Final = 20
@@ -416,6 +417,7 @@ class AuditPages(PageController):
             submitted=sum(1 for p in active if p.contribution_status == "submitted"),
             audit_overdue=audit_overdue(audit),
             moves=moves if may(principal, Permission.AUDIT_MOVE) else [],
+            outstanding=read.outstanding,
             may_return=may(principal, Permission.CONTRIBUTION_RETURN),
             status_tag=status_tag,
             date_text=case_form.date_text,
@@ -442,6 +444,7 @@ class AuditPages(PageController):
         form = await read_form(request)
         target = form.text("status")
         reason = form.text("reason") or None
+        confirmed = form.text("confirm-outstanding") == "yes"
         errors = FormErrors()
         if target not in STATUSES:
             errors.add("move", "Choose what to do with the audit")
@@ -458,6 +461,7 @@ class AuditPages(PageController):
                         target,
                         reason,
                         seen_version=form.int_field("row_version"),
+                        confirm_outstanding=confirmed,
                     )
                 return redirect_with_notice(f"/audits/{audit_id}", MOVE_NOTICES.get(target, "Done"))
             except PreconditionFailed:
@@ -466,14 +470,24 @@ class AuditPages(PageController):
                 errors.add("move", (conflict.detail or "This cannot be done now").capitalize())
             except InvalidInput as invalid:
                 for problem in invalid.errors:
-                    if problem.field == "$.reason":
+                    if problem.field == "$.confirm_outstanding":
+                        errors.add(
+                            "confirm-outstanding",
+                            "Confirm that you are closing the audit with these things outstanding",
+                        )
+                    elif problem.field == "$.reason":
                         errors.add(f"reason-{target}", _reason_message(problem.message))
                     elif problem.field.startswith("$.case_details"):
                         errors.add("case-details", f"Case details: {problem.message}")
                     else:
                         errors.add("participants", "Add at least one agency before distributing the audit")
         return await self._audit_page(
-            request, state, principal, audit_id, errors=errors, values={f"reason-{target}": form.raw("reason")}
+            request,
+            state,
+            principal,
+            audit_id,
+            errors=errors,
+            values={f"reason-{target}": form.raw("reason"), "confirm-outstanding": form.text("confirm-outstanding")},
         )
 
     # --- returning a contribution ---
@@ -498,7 +512,7 @@ class AuditPages(PageController):
             "web/coordinator/return.html",
             status_code=422 if errors else 200,
             errors=errors,
-            title=f"Return {read.participant.organisation_name}'s contribution",
+            title=f"Return {isolated(read.participant.organisation_name)}'s contribution",
             audit=read.audit,
             participant=read.participant,
             contribution=read.contribution,
@@ -538,7 +552,7 @@ class AuditPages(PageController):
         form = await read_form(request)
         comment = form.text("comment")
         errors = FormErrors()
-        if not comment:
+        if not has_visible_character(comment):
             errors.add("comment", "Enter what the agency needs to do")
         elif len(comment) > MAX_REASON:
             errors.add("comment", f"What the agency needs to do must be {MAX_REASON} characters or fewer")

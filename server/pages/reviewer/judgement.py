@@ -23,7 +23,7 @@ from merging import OVERALL, PartnershipJudgement
 from server.audits import actions as action_steps
 from server.audits.actions import MAX_FIELD
 from server.audits.judgement import JudgementRead, read_judgement
-from server.audits.moderation import MAX_MODERATION_REASON, moderate
+from server.audits.moderation import MAX_MODERATION_REASON, ModerationRead, moderate, read_moderation
 from server.audits.views import action_overdue, case_reference
 from server.auth.permissions import Permission, may, needs
 from server.auth.principal import Principal
@@ -37,9 +37,10 @@ from server.pages.rendering import (
     redirect_with_notice,
     render_page,
 )
-from server.platform.problems import InvalidInput, NotFound, PreconditionFailed
+from server.platform.problems import Conflict, InvalidInput, NotFound, PreconditionFailed
 from server.platform.transactions import unit_of_work
 from toolkits.model import Toolkit
+from toolkits.text import has_visible_character
 
 CHANGED_SINCE: Final = (
     "The judgement changed since you opened this page (an agency submitted or amended, or another reviewer "
@@ -53,15 +54,56 @@ def grade_tag(toolkit: Toolkit, grade: int | None) -> dict[str, str]:
 
 
 def agency_columns(judgement: PartnershipJudgement) -> list[tuple[str, str]]:
-    """(organisation id, name) of every agency that graded something, in a
-    stable order: the table's columns."""
+    """(organisation id, name) of every agency that graded something or said
+    it was not involved, in a stable order: the table's columns."""
     seen: dict[str, str] = {}
     for section in judgement.sections:
-        for grade in section.agencies:
-            seen.setdefault(grade.organisation_id, grade.organisation_name)
-    for grade in judgement.overall.agencies:
-        seen.setdefault(grade.organisation_id, grade.organisation_name)
+        for graded in section.agencies:
+            seen.setdefault(graded.organisation_id, graded.organisation_name)
+        for absent in section.not_involved:
+            seen.setdefault(absent.organisation_id, absent.organisation_name)
+    for stated in judgement.overall.stated:
+        seen.setdefault(stated.organisation_id, stated.organisation_name)
+    for answer in (a for item in judgement.items for a in item.agencies):
+        seen.setdefault(answer.organisation_id, answer.organisation_name)
     return sorted(seen.items(), key=lambda item: item[1])
+
+
+def section_cells(judgement: PartnershipJudgement, columns: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Each section's row: for each agency its grade, "not involved" with
+    its reason, or nothing."""
+    rows = []
+    for section in judgement.sections:
+        grades = {g.organisation_id: g for g in section.agencies}
+        absent = {a.organisation_id: a for a in section.not_involved}
+        failed = {f.organisation_id for f in section.significant_failures}
+        cells = [
+            {"grade": grades.get(org), "not_involved": absent.get(org), "failure": org in failed}
+            for org, _name in columns
+        ]
+        rows.append({"section": section, "cells": cells})
+    return rows
+
+
+def answers_by_question(read: ModerationRead) -> list[dict[str, Any]]:
+    """The section's questions in the toolkit's order, each with every
+    agency's answer to it side by side (questions nobody answered left
+    out)."""
+    section = next((s for s in read.toolkit.sections if s.id == read.target), None)
+    if section is None:
+        return []
+    found = []
+    for question in section.questions:
+        answers = [
+            {"agency": work.organisation_name, "answer": answer}
+            for work in read.agencies
+            if work.part is not None
+            for answer in work.part.answers
+            if answer.question_id == question.id
+        ]
+        if answers:
+            found.append({"question": question.text, "answers": answers})
+    return found
 
 
 class ReviewPages(PageController):
@@ -85,12 +127,8 @@ class ReviewPages(PageController):
         if judgement is None:  # an agency's auditor: the staff's page is not theirs
             raise NotFound("no such audit")
         columns = agency_columns(judgement)
-        rows = []
-        for section in judgement.sections:
-            by_agency = {g.organisation_id: g.grade for g in section.agencies}
-            rows.append({"section": section, "cells": [by_agency.get(org) for org, _name in columns]})
         overall_by_agency = {g.organisation_id: g.grade for g in judgement.overall.agencies}
-        disagreements = [s for s in judgement.sections if s.disagreement is not None]
+        disagreements = [s for s in judgement.sections if s.disagreement is not None and s.moderation is None]
         return render_page(
             request,
             "web/reviewer/judgement.html",
@@ -100,13 +138,17 @@ class ReviewPages(PageController):
             toolkit=toolkit,
             judgement=judgement,
             columns=columns,
-            rows=rows,
+            rows=section_cells(judgement, columns),
             overall_cells=[overall_by_agency.get(org) for org, _name in columns],
+            items=[
+                {"item": item, "cells": [{a.organisation_id: a for a in item.agencies}.get(org) for org, _ in columns]}
+                for item in judgement.items
+            ],
             disagreements=disagreements,
             grade_text=lambda g: grade_label(toolkit.scale.grades, g),
             grade_tag=lambda g: grade_tag(toolkit, g),
             status_tag=status_tag,
-            may_moderate=may(principal, Permission.JUDGEMENT_MODERATE),
+            may_moderate=may(principal, Permission.JUDGEMENT_MODERATE) and not judgement.final,
             OVERALL=OVERALL,
         )
 
@@ -123,19 +165,11 @@ class ReviewPages(PageController):
         errors: FormErrors | None = None,
         values: dict[str, Any] | None = None,
     ) -> Response[Any]:
-        read = await self._combined(state, principal, audit_id)
+        async with unit_of_work(state, principal) as connection:
+            read = await read_moderation(connection, principal, state.toolkits, audit_id, section_id)
         audit, toolkit, judgement, tag = read.audit, read.toolkit, read.judgement, read.version
-        if judgement is None:  # an agency's auditor: the staff's page is not theirs
-            raise NotFound("no such audit")
-        if section_id == OVERALL:
-            result: Any = judgement.overall
-            title = "Overall judgement"
-        else:
-            found = [s for s in judgement.sections if s.section_id == section_id]
-            if not found:
-                raise NotFound(f"no graded section {section_id!r} in this audit tool")
-            result = found[0]
-            title = found[0].title
+        result: Any = read.result
+        title = read.title
         chosen = (values or {}).get("grade") or (str(result.grade) if result.moderation else "")
         return render_page(
             request,
@@ -146,7 +180,10 @@ class ReviewPages(PageController):
             section_title=title,
             audit=audit,
             toolkit=toolkit,
+            judgement=judgement,
             result=result,
+            agencies=read.agencies,
+            by_question=answers_by_question(read),
             is_overall=section_id == OVERALL,
             section_id=section_id,
             judgement_version=tag,
@@ -189,7 +226,7 @@ class ReviewPages(PageController):
         errors = FormErrors()
         if grade_text_typed not in ("1", "2", "3", "4"):
             errors.add("grade", "Select the grade the panel agreed")
-        if not reason:
+        if not has_visible_character(reason):
             errors.add("reason", "Enter the reason the panel agreed this grade")
         elif len(reason) > MAX_MODERATION_REASON:
             errors.add("reason", f"The reason must be {MAX_MODERATION_REASON} characters or fewer")
@@ -208,6 +245,8 @@ class ReviewPages(PageController):
                     )
             except PreconditionFailed:
                 errors.add("grade", CHANGED_SINCE)
+            except Conflict as conflict:
+                errors.add("grade", (conflict.detail or "This cannot be done now").capitalize())
             else:
                 return redirect_with_notice(f"/audits/{audit_id}/judgement", "Agreed grade recorded")
         return await self._moderation_page(
@@ -287,7 +326,7 @@ class ReviewPages(PageController):
         form = await read_form(request)
         errors = FormErrors()
         text = {name: form.text(name) for name in ("action", "who", "timescale")}
-        if not text["action"]:
+        if not has_visible_character(text["action"]):
             errors.add("action", "Enter what is to be done")
         for name, label in (("action", "The action"), ("who", "Who"), ("timescale", "The timescale")):
             if len(text[name]) > MAX_FIELD:

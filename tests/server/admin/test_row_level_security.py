@@ -1,5 +1,6 @@
-"""The administration's tables behind row-level security (migration 0012),
-tried as the application's own login role, maca_app: a transaction reads
+"""The administration's tables behind row-level security (migration 0012,
+keyed to the sealed identity by 0013), tried as the application's own
+login role, maca_app, carrying a seal as unit_of_work does: a transaction reads
 only its own partnership's contacts, settings, toolkit choices and
 versions; only its administrators change them; nobody changes a kept
 toolkit version; a machine client's registration is read before anyone is
@@ -15,6 +16,8 @@ from typing import Any
 import asyncpg
 import pytest
 
+from server.db import identity
+from server.db.identity import Sealer
 from server.db.pool import app_database_url
 from server.settings import Settings
 
@@ -78,13 +81,19 @@ async def partnerships(db: asyncpg.Connection[Any]) -> Partnerships:
     return found
 
 
-async def carrying(connection: asyncpg.Connection[Any], partnership: uuid.UUID | None, roles: str) -> None:
+@pytest.fixture
+async def sealer(db: asyncpg.Connection[Any]) -> Sealer:
+    """The server's sealer, with the key `maca migrate` stored."""
+    key = await identity.stored_key(db)
+    assert key is not None
+    return Sealer(configured=key, owner_dsn=None)
+
+
+async def carrying(connection: asyncpg.Connection[Any], sealer: Sealer, partnership: uuid.UUID, roles: str) -> None:
+    """What unit_of_work says for someone of ``partnership`` with ``roles``."""
     await connection.execute(
-        "SELECT set_config('maca.organisation_id', $1, true), set_config('maca.partnership_id', $2, true), "
-        "set_config('maca.roles', $3, true)",
-        str(uuid.uuid4()),
-        str(partnership or ""),
-        roles,
+        "SELECT set_config('maca.identity', $1, true)",
+        sealer.identity(uuid.uuid4(), uuid.uuid4(), partnership, roles.split(",")),
     )
 
 
@@ -108,11 +117,26 @@ async def test_a_transaction_carrying_nothing_sees_nothing(
         assert set((await seen(as_app)).values()) == {0}
 
 
-async def test_the_partnerships_people_read_its_own_rows_and_only_its_administrators_its_clients(
+async def test_the_settings_maca_app_used_to_write_for_itself_show_nothing(
     as_app: asyncpg.Connection[Any], partnerships: Partnerships
 ) -> None:
+    """Migration 0012's policies first read maca.partnership_id and
+    maca.roles, which maca_app could write for itself; 0013 keyed them to
+    the seal, so those settings, even an administrator's, show nothing."""
     async with as_app.transaction():
-        await carrying(as_app, partnerships.ours, "auditor")
+        await as_app.execute(
+            "SELECT set_config('maca.partnership_id', $1, true), set_config('maca.roles', 'admin', true)",
+            str(partnerships.ours),
+        )
+        assert set((await seen(as_app)).values()) == {0}
+        assert await as_app.execute("UPDATE partnership_settings SET default_due_days = 1") == "UPDATE 0"
+
+
+async def test_the_partnerships_people_read_its_own_rows_and_only_its_administrators_its_clients(
+    as_app: asyncpg.Connection[Any], partnerships: Partnerships, sealer: Sealer
+) -> None:
+    async with as_app.transaction():
+        await carrying(as_app, sealer, partnerships.ours, "auditor")
         assert await seen(as_app) == {
             "organisation_contacts": 1,
             "partnership_settings": 1,
@@ -122,16 +146,16 @@ async def test_the_partnerships_people_read_its_own_rows_and_only_its_administra
         }
         assert await as_app.fetchval("SELECT email FROM organisation_contacts") == "lead@ours.example"
     async with as_app.transaction():
-        await carrying(as_app, partnerships.ours, "admin")
+        await carrying(as_app, sealer, partnerships.ours, "admin")
         assert (await seen(as_app))["machine_clients"] == 1
 
 
 async def test_only_an_administrator_of_the_partnership_changes_its_rows(
-    as_app: asyncpg.Connection[Any], partnerships: Partnerships
+    as_app: asyncpg.Connection[Any], partnerships: Partnerships, sealer: Sealer
 ) -> None:
     for roles, partnership in (("coordinator,reviewer", partnerships.ours), ("admin", partnerships.theirs)):
         async with as_app.transaction():
-            await carrying(as_app, partnership, roles)
+            await carrying(as_app, sealer, partnership, roles)
             changed = [
                 await as_app.execute(
                     "UPDATE partnership_settings SET default_due_days = 1 WHERE partnership_id = $1", partnerships.ours
@@ -145,11 +169,11 @@ async def test_only_an_administrator_of_the_partnership_changes_its_rows(
             ]
             assert changed == ["UPDATE 0", "DELETE 0", "UPDATE 0"], roles
     async with as_app.transaction():
-        await carrying(as_app, partnerships.ours, "admin")
+        await carrying(as_app, sealer, partnerships.ours, "admin")
         assert await as_app.execute("UPDATE partnership_settings SET default_due_days = 1") == "UPDATE 1"
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
         async with as_app.transaction():
-            await carrying(as_app, partnerships.ours, "coordinator")
+            await carrying(as_app, sealer, partnerships.ours, "coordinator")
             await as_app.execute(
                 "INSERT INTO organisation_contacts (organisation_id, kind, email) "
                 "VALUES ($1, 'audit-contact', 'a@b.c')",
@@ -158,15 +182,15 @@ async def test_only_an_administrator_of_the_partnership_changes_its_rows(
 
 
 async def test_a_kept_toolkit_version_is_never_changed_even_by_an_administrator(
-    as_app: asyncpg.Connection[Any], partnerships: Partnerships
+    as_app: asyncpg.Connection[Any], partnerships: Partnerships, sealer: Sealer
 ) -> None:
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         async with as_app.transaction():
-            await carrying(as_app, partnerships.ours, "admin")
+            await carrying(as_app, sealer, partnerships.ours, "admin")
             await as_app.execute("UPDATE local_toolkit_versions SET source = 'changed'")
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         async with as_app.transaction():
-            await carrying(as_app, partnerships.ours, "admin")
+            await carrying(as_app, sealer, partnerships.ours, "admin")
             await as_app.execute("DELETE FROM local_toolkit_versions")
 
 

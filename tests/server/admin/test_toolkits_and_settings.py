@@ -25,8 +25,8 @@ from tests.identity import ALL_PERSONAS, SignedInPeople, signed_in_people
 from tests.server.admin.builders import as_admin, trail
 from tests.server.audit_fixtures import CASE_DETAILS, draft_and_submit, request
 
-SHIPPED = (Path(__file__).resolve().parents[3] / "toolkits/definitions/multi-agency-cp/v1.yaml").read_text()
-FILE = "v2-neglect.yaml"
+SHIPPED = (Path(__file__).resolve().parents[3] / "toolkits/definitions/multi-agency-cp/v2.yaml").read_text()
+FILE = "v3-neglect.yaml"
 
 NEGLECT_SELECTOR = """  health-and-education:
     label: Health and education
@@ -46,11 +46,11 @@ NEGLECT_QUESTION = """        kind: text
 
 
 def neglect_focus(*mistakes: tuple[str, str]) -> str:
-    """Version 2 of multi-agency-cp with a neglect focus: a question on the
+    """Version 3 of multi-agency-cp (after the shipped 1 and 2) with a neglect focus: a question on the
     impact of neglect for health and education at referral; ``mistakes``
     are (right, wrong) text replacements of that version."""
     text = (
-        SHIPPED.replace("version: 1\n", "version: 2\n", 1)
+        SHIPPED.replace("version: 2\n", "version: 3\n", 1)
         .replace(
             "title: Multi-agency audit tool – Child Protection\n",
             "title: Multi-agency audit tool – Child Protection (neglect focus)\n",
@@ -144,7 +144,7 @@ async def test_a_correct_version_is_previewed_activated_and_taken_by_the_next_au
     uploaded = await upload(people, neglect_focus())
     assert uploaded.status_code == 201, uploaded.text
     version = uploaded.json()
-    assert (version["toolkit_id"], version["version"], version["active"]) == ("multi-agency-cp", 2, False)
+    assert (version["toolkit_id"], version["version"], version["active"]) == ("multi-agency-cp", 3, False)
 
     async def questions_for(agency: str) -> set[str]:
         preview = await as_admin(people, "GET", f"/api/admin/toolkit-versions/{version['id']}/preview?agency={agency}")
@@ -152,8 +152,9 @@ async def test_a_correct_version_is_previewed_activated_and_taken_by_the_next_au
         return {q["id"] for s in preview.json()["toolkit"]["sections"] for q in s.get("questions", [])}
 
     health = await as_admin(people, "GET", f"/api/admin/toolkit-versions/{version['id']}/preview?agency=health")
+    # Compared with the version new audits take now: the shipped 2.
     assert (health.json()["compared_with"], health.json()["added"], health.json()["removed"]) == (
-        1,
+        2,
         ["Was the impact of neglect on the child’s health and development recorded and shared?"],
         [],
     )
@@ -172,7 +173,7 @@ async def test_a_correct_version_is_previewed_activated_and_taken_by_the_next_au
     assert (counts["health"], counts["police"]) == (await shipped_count("health") + 1, await shipped_count("police"))
 
     still_shipped = await create(people)
-    assert still_shipped["toolkit"] == {"id": "multi-agency-cp", "version": 1}
+    assert still_shipped["toolkit"] == {"id": "multi-agency-cp", "version": 2}
 
     chosen = await choice(people)
     activated = await as_admin(
@@ -183,12 +184,12 @@ async def test_a_correct_version_is_previewed_activated_and_taken_by_the_next_au
         version=chosen["row_version"],
     )
     assert activated.status_code == 200, activated.text
-    assert (activated.json()["current_version"], activated.json()["current_is_local"]) == (2, True)
+    assert (activated.json()["current_version"], activated.json()["current_is_local"]) == (3, True)
 
     newer = await create(people)
 
-    assert newer["toolkit"] == {"id": "multi-agency-cp", "version": 2, "local": True}
-    for audit, version_number in ((older, 1), (newer, 2)):
+    assert newer["toolkit"] == {"id": "multi-agency-cp", "version": 3, "local": True}
+    for audit, version_number in ((older, 2), (newer, 3)):
         read = await request(people, "coordinator", "GET", f"/api/audits/{audit['id']}")
         assert read.json()["toolkit"]["version"] == version_number
     # Each agency is asked what its audit's version asks.
@@ -223,8 +224,8 @@ async def test_a_correct_version_is_previewed_activated_and_taken_by_the_next_au
         json={"version_id": None},
         version=activated.json()["row_version"],
     )
-    assert (back.json()["current_version"], back.json()["current_is_local"]) == (1, False)
-    assert (await create(people))["toolkit"]["version"] == 1
+    assert (back.json()["current_version"], back.json()["current_is_local"]) == (2, False)
+    assert (await create(people))["toolkit"]["version"] == 2
     source = await as_admin(people, "GET", f"/api/admin/toolkit-versions/{version['id']}/source")
     assert source.text == neglect_focus()
 
@@ -235,8 +236,8 @@ async def test_a_version_must_come_after_every_version_the_partnership_has(peopl
     assert again.status_code == 422
     [problem] = again.json()["errors"]
     assert problem["message"] == (
-        f"{FILE}:{line_of(neglect_focus(), 'version: 2')}: $.version: must be above 2, the newest version of "
-        "'multi-agency-cp' your partnership has (use 3)"
+        f"{FILE}:{line_of(neglect_focus(), 'version: 3')}: $.version: must be above 3, the newest version of "
+        "'multi-agency-cp' your partnership has (use 4)"
     )
 
 

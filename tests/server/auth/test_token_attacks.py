@@ -16,6 +16,7 @@ import hmac
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -78,7 +79,10 @@ def hs256_with_the_public_key(settings: Settings, header: dict[str, Any], claims
 
 def with_claims(**changes: Any) -> Callable[[Settings, dict[str, Any], dict[str, Any]], str]:
     def make(settings: Settings, header: dict[str, Any], claims: dict[str, Any]) -> str:
-        changed = {**claims, **changes}
+        # A time is a number of seconds from now, counted when the token is
+        # forged: the suite can take longer than any margin from collection.
+        now = int(time.time())
+        changed = {**claims, **{k: now + v.seconds if isinstance(v, FromNow) else v for k, v in changes.items()}}
         return signed(settings, header, {k: v for k, v in changed.items() if v is not None})
 
     return make
@@ -104,14 +108,17 @@ def a_strangers_key(settings: Settings, header: dict[str, Any], claims: dict[str
     return jwt.encode(header, claims, stranger, algorithms=["RS256"])
 
 
-NOW = int(time.time())
+@dataclass(frozen=True)
+class FromNow:
+    seconds: int
+
 
 ATTACKS: list[tuple[str, Callable[[Settings, dict[str, Any], dict[str, Any]], str], str]] = [
     ("alg none", alg_none, "the token's algorithm is not accepted (only RS256, PS256, ES256)"),
     ("HS256 keyed with the RSA public key", hs256_with_the_public_key, "the token's algorithm is not accepted"),
-    ("expired", with_claims(exp=NOW - 120), "the token has expired"),
-    ("not yet valid", with_claims(nbf=NOW + 600), "the token is not valid yet"),
-    ("issued in the future", with_claims(iat=NOW + 600), "the token was issued in the future"),
+    ("expired", with_claims(exp=FromNow(-120)), "the token has expired"),
+    ("not yet valid", with_claims(nbf=FromNow(600)), "the token is not valid yet"),
+    ("issued in the future", with_claims(iat=FromNow(600)), "the token was issued in the future"),
     (
         "wrong issuer",
         with_claims(iss="https://idp.example.org/realms/other"),

@@ -153,3 +153,37 @@ async def test_an_agency_does_not_handle_concerns(people: People) -> None:
     assert (await save_draft(people, "police", audit, not_safe())).status_code == 200
     assert (await request(people, "police", "GET", "/api/concerns")).status_code == 403
     assert (await request(people, "health", "GET", "/api/concerns")).status_code == 403
+
+
+async def test_a_significant_failure_recorded_against_a_whole_section_is_a_concern_without_a_question(
+    people: People, db: asyncpg.Connection[Any]
+) -> None:
+    """Issue 17: an agency records a significant failure in a section, not
+    against any question. The concern says so honestly (no question: null
+    in the API, NULL in the table), is raised once however often the draft
+    is saved, and closes as withdrawn when the failure is taken out."""
+    audit = await an_open_audit(people, participants=["education"])
+    failure = {"significant_failures": {"referral": {"description": "The disclosure was not referred for a week"}}}
+    for _ in range(2):
+        assert (await save_draft(people, "education", audit, failure)).status_code == 200
+
+    (concern,) = (await request(people, "coordinator", "GET", "/api/concerns")).json()["concerns"]
+    assert (concern["kind"], concern["section_id"], concern["question_id"]) == (
+        "significant-failure",
+        "referral",
+        None,
+    )
+    stored = await db.fetchrow("SELECT question_id, closed_at FROM concerns WHERE id = $1", concern["id"])
+    assert stored["question_id"] is None and stored["closed_at"] is None
+    assert await db.fetchval("SELECT count(*) FROM concerns") == 1, "the same failure saved again is the same concern"
+    one = await request(people, "reviewer", "GET", f"/api/concerns/{concern['id']}")
+    assert one.status_code == 200 and one.json()["question_id"] is None
+    # No words of the description are kept with the concern or its trail.
+    trail = await request(people, "coordinator", "GET", f"/api/audits/{audit['id']}/events")
+    raised = [e for e in trail.json() if e["action"] == "concern.raised"]
+    assert raised[0]["detail"]["question_id"] is None
+    assert "disclosure" not in str(trail.json())
+
+    assert (await save_draft(people, "education", audit, {"significant_failures": {}})).status_code == 200
+    assert (await request(people, "coordinator", "GET", "/api/concerns")).json()["concerns"] == []
+    assert await db.fetchval("SELECT closed_because FROM concerns WHERE id = $1", concern["id"]) == "answer-withdrawn"

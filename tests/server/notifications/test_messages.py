@@ -89,14 +89,17 @@ async def test_no_message_of_a_whole_journey_carries_the_childs_details(
     assert (await submit(people, "police", audit)).status_code == 200
     await draft_and_submit(people, "health", audit)
 
-    for status in ("in-review", "closed"):
+    # Closed with what is outstanding confirmed, as issue 17 requires: the
+    # panel agreed no overall grade here, and the concern stays open.
+    closing = {"confirm_outstanding": True, "reason": "Panel agreed to close; the concern is followed up"}
+    for status, extra in (("in-review", {}), ("closed", closing)):
         now = await request(people, "coordinator", "GET", f"/api/audits/{audit['id']}")
         moved = await request(
             people,
             "coordinator",
             "POST",
             f"/api/audits/{audit['id']}/status",
-            json={"status": status},
+            json={"status": status, **extra},
             headers={"If-Match": now.headers["etag"]},
         )
         assert moved.status_code == 200, moved.text

@@ -2,13 +2,15 @@
 -- with an owner, an outbox of notifications written in the same transaction
 -- as the change that causes them, and the job queue that delivers them.
 --
--- Row-level security on every new table of the public schema, as README
--- "Database roles" says: maca_app reads a partnership's concerns and
--- notifications only as one of its coordinators or reviewers (a concern
--- also as one of the raising organisation), writes a notification only for
--- its own partnership, and never changes or removes one. The delivering
--- worker runs as the tables' owner (as `maca purge` does), the only role
--- that reaches the queue's schema.
+-- Row-level security on every new table of the public schema, keyed to the
+-- sealed identity of migration 0011, as README "Database roles" says:
+-- maca_app reads a partnership's concerns only as one of its coordinators
+-- or reviewers, or as the raising organisation; reads who was told what
+-- only as a coordinator, reviewer or administrator of the partnership;
+-- writes a notification only for its own partnership, as its own
+-- organisation, and never changes or removes one. The delivering worker
+-- runs as the tables' owner (as `maca purge` does), the only role that
+-- reaches the queue's schema.
 
 -- 1. Who a person is to write to: the `email` claim of their last sign-in,
 --    and whether they want the mail that can wait (never an immediate
@@ -39,7 +41,9 @@ CREATE TABLE concerns (
     organisation_id      uuid NOT NULL REFERENCES organisations (id),
     kind                 text NOT NULL CHECK (kind IN ('child-not-safe', 'significant-failure', 'escalation')),
     section_id           text NOT NULL,
-    question_id          text NOT NULL,
+    -- NULL: a significant failure recorded against the whole section
+    -- (issue 17), which no question raised.
+    question_id          text,
     raised_by            uuid REFERENCES users (id),
     raised_at            timestamptz NOT NULL DEFAULT now(),
     acknowledged_by      uuid REFERENCES users (id),
@@ -56,9 +60,10 @@ CREATE TABLE concerns (
     CHECK (closed_because IS DISTINCT FROM 'resolved' OR (action_taken IS NOT NULL AND outcome IS NOT NULL))
 );
 
--- One open concern per answer that raised it.
+-- One open concern per answer that raised it (one per section for a
+-- section's significant failure: its missing question is not distinct).
 CREATE UNIQUE INDEX concerns_one_open ON concerns (audit_id, organisation_id, kind, section_id, question_id)
-    WHERE closed_at IS NULL;
+    NULLS NOT DISTINCT WHERE closed_at IS NULL;
 CREATE INDEX concerns_open_in_partnership ON concerns (partnership_id, raised_at) WHERE closed_at IS NULL;
 CREATE INDEX concerns_audit ON concerns (audit_id, raised_at);
 CREATE INDEX concerns_to_escalate ON concerns (raised_at)
@@ -92,8 +97,9 @@ CREATE TABLE notifications (
     last_attempt_at    timestamptz,
     sent_at            timestamptz,
     channel            text,
-    -- The organisation whose transaction wrote it (none: the worker's).
-    written_by_organisation uuid DEFAULT maca_setting_uuid('maca.organisation_id')
+    -- The organisation whose sealed transaction wrote it (none: the
+    -- worker's, as the owner); the policy below holds a request to it.
+    written_by_organisation uuid DEFAULT maca_organisation()
 );
 
 CREATE INDEX notifications_audit ON notifications (audit_id, created_at) WHERE audit_id IS NOT NULL;
@@ -101,58 +107,113 @@ CREATE INDEX notifications_partnership ON notifications (partnership_id, created
 CREATE INDEX notifications_failed ON notifications (partnership_id, created_at) WHERE status = 'failed';
 CREATE INDEX notifications_concern ON notifications (concern_id) WHERE concern_id IS NOT NULL;
 
--- 5. Row-level security.
-CREATE FUNCTION maca_partnership_role(partnership uuid, wanted text[]) RETURNS boolean LANGUAGE sql STABLE AS $$
-    SELECT coalesce(
-        partnership = maca_setting_uuid('maca.partnership_id')
-        AND string_to_array(current_setting('maca.roles', true), ',') && wanted,
-        false)
+-- 5. Row-level security, keyed to the sealed identity (migration 0011):
+--    every policy asks maca_user(), maca_organisation(), maca_partnership(),
+--    maca_overseen_partnership() or maca_holds_role(), each in a scalar
+--    subquery, so a transaction that sets no seal, or a forged one, sees
+--    and writes nothing. The owner (the worker) is not bound.
+
+-- Whether the transaction is the tables' owner's (the worker, `maca purge`),
+-- as 0011's closed-audit trigger asks: a definer function answering for
+-- the whole partnership answers so only to the owner, never to a login
+-- merely other than maca_app.
+CREATE FUNCTION maca_private.owner_asking() RETURNS boolean LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_has_role(session_user, (SELECT c.relowner FROM pg_class c WHERE c.oid = 'public.users'::regclass), 'USAGE')
 $$;
 
+-- People's addresses: written at a sign-in only as the server sealed the
+-- token (the `email` claim is sealed with the rest, server/db/users.py),
+-- so a statement of a recording transaction cannot send anyone's mail
+-- elsewhere; the same checks as 0011's, and that one.
+DROP POLICY users_recorded ON users;
+DROP POLICY users_recorded_again ON users;
+CREATE POLICY users_recorded ON users FOR INSERT
+    WITH CHECK (
+        issuer = (SELECT maca_recording() ->> 'issuer')
+        AND subject = (SELECT maca_recording() ->> 'subject')
+        AND organisation_id = (SELECT o.id FROM organisations o WHERE o.code = (SELECT maca_recording() ->> 'organisation'))
+        AND display_name IS NOT DISTINCT FROM (SELECT maca_recording() ->> 'name')
+        AND roles = (SELECT array(SELECT jsonb_array_elements_text(maca_recording() -> 'roles')))
+        AND email IS NOT DISTINCT FROM (SELECT maca_recording() ->> 'email')
+        AND non_urgent_mail);
+CREATE POLICY users_recorded_again ON users FOR UPDATE
+    USING (issuer = (SELECT maca_recording() ->> 'issuer') AND subject = (SELECT maca_recording() ->> 'subject'))
+    WITH CHECK (
+        issuer = (SELECT maca_recording() ->> 'issuer')
+        AND subject = (SELECT maca_recording() ->> 'subject')
+        AND organisation_id = (SELECT o.id FROM organisations o WHERE o.code = (SELECT maca_recording() ->> 'organisation'))
+        AND display_name IS NOT DISTINCT FROM (SELECT maca_recording() ->> 'name')
+        AND roles = (SELECT array(SELECT jsonb_array_elements_text(maca_recording() -> 'roles')))
+        AND email IS NOT DISTINCT FROM (SELECT maca_recording() ->> 'email'));
+
+-- Whether a person wants the mail that can wait: only their own choice,
+-- through this function (an UPDATE policy on users for oneself would let
+-- a statement change one's own roles too).
+CREATE FUNCTION maca_set_mail_preference(wanted boolean) RETURNS boolean LANGUAGE sql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp AS $$
+    WITH changed AS (
+        UPDATE public.users u SET non_urgent_mail = wanted WHERE u.id = public.maca_user() RETURNING 1
+    )
+    SELECT EXISTS (SELECT 1 FROM changed)
+$$;
+REVOKE ALL ON FUNCTION maca_set_mail_preference(boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION maca_set_mail_preference(boolean) TO maca_app;
+
+-- Concerns: the partnership's coordinators and reviewers see and handle
+-- every one; the raising organisation sees its own, raises them from its
+-- answers and closes one whose answer its draft withdrew. A concern names
+-- an audit of its own partnership that the writer may see.
 ALTER TABLE concerns ENABLE ROW LEVEL SECURITY;
--- The partnership's coordinators and reviewers see and handle every
--- concern; the raising organisation sees its own and raises them (and
--- closes one whose answer its draft withdrew).
 CREATE POLICY concerns_read ON concerns FOR SELECT
-    USING (maca_partnership_staff(partnership_id)
-           OR (maca_partnership_member(partnership_id) AND organisation_id = maca_setting_uuid('maca.organisation_id')));
+    USING (
+        partnership_id = (SELECT maca_overseen_partnership())
+        OR (partnership_id = (SELECT maca_partnership()) AND organisation_id = (SELECT maca_organisation())));
 CREATE POLICY concerns_raised ON concerns FOR INSERT
-    WITH CHECK (maca_partnership_member(partnership_id)
-                AND organisation_id = maca_setting_uuid('maca.organisation_id'));
+    WITH CHECK (
+        (partnership_id = (SELECT maca_overseen_partnership())
+         OR (partnership_id = (SELECT maca_partnership()) AND organisation_id = (SELECT maca_organisation())))
+        AND EXISTS (SELECT 1 FROM audits a WHERE a.id = concerns.audit_id AND a.partnership_id = concerns.partnership_id));
 CREATE POLICY concerns_handled ON concerns FOR UPDATE
-    USING (maca_partnership_staff(partnership_id)
-           OR (maca_partnership_member(partnership_id) AND organisation_id = maca_setting_uuid('maca.organisation_id')))
-    WITH CHECK (maca_partnership_staff(partnership_id)
-           OR (maca_partnership_member(partnership_id) AND organisation_id = maca_setting_uuid('maca.organisation_id')));
+    USING (
+        partnership_id = (SELECT maca_overseen_partnership())
+        OR (partnership_id = (SELECT maca_partnership()) AND organisation_id = (SELECT maca_organisation())))
+    WITH CHECK (
+        partnership_id = (SELECT maca_overseen_partnership())
+        OR (partnership_id = (SELECT maca_partnership()) AND organisation_id = (SELECT maca_organisation())));
 REVOKE DELETE, TRUNCATE ON concerns FROM maca_app;
 
+-- The outbox: anyone of the partnership may cause a notification (an
+-- auditor's save tells the coordinator), written as their own
+-- organisation; its coordinators, reviewers and administrators read who
+-- was told what; the organisation that wrote a message may see that one
+-- (INSERT … ON CONFLICT DO NOTHING checks the new row against a SELECT
+-- policy); only the worker (the owner) changes one.
 ALTER TABLE notifications ENABLE ROW LEVEL SECURITY;
--- Anyone of the partnership may cause a notification (an auditor's save
--- tells the coordinator); its coordinators, reviewers and administrators
--- read who was told what; only the worker (the owner) changes one.
 CREATE POLICY notifications_written ON notifications FOR INSERT
-    WITH CHECK (maca_partnership_member(partnership_id));
+    WITH CHECK (
+        partnership_id = (SELECT maca_partnership())
+        AND written_by_organisation = (SELECT maca_organisation()));
 CREATE POLICY notifications_read ON notifications FOR SELECT
-    USING (maca_partnership_role(partnership_id, ARRAY['coordinator', 'reviewer', 'admin']));
--- The organisation that wrote a message may see that one (INSERT … ON
--- CONFLICT DO NOTHING checks the new row against a SELECT policy).
+    USING (
+        partnership_id = (SELECT maca_overseen_partnership())
+        OR (partnership_id = (SELECT maca_partnership()) AND (SELECT maca_holds_role('admin'))));
 CREATE POLICY notifications_read_own ON notifications FOR SELECT
-    USING (maca_partnership_member(partnership_id)
-           AND written_by_organisation = maca_setting_uuid('maca.organisation_id'));
+    USING (partnership_id = (SELECT maca_partnership()) AND written_by_organisation = (SELECT maca_organisation()));
 REVOKE UPDATE, DELETE, TRUNCATE ON notifications FROM maca_app;
 
 -- Whom to tell among the people who have signed in: those of the
 -- partnership (of one organisation, when named) holding any of the roles,
--- with the address their last sign-in gave. maca_app reads users only of
--- its own partnership, and only this much of them; the worker (the owner,
--- acting for no one) reads any partnership's.
+-- with the address their last sign-in gave. A request's transaction reads
+-- only its own sealed partnership's, and only this much of them; the
+-- worker (the owner, acting for no one) reads any partnership's.
 CREATE FUNCTION maca_people_to_tell(partnership uuid, organisation uuid, wanted text[])
     RETURNS TABLE (user_id uuid, email text, non_urgent_mail boolean)
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT u.id, u.email, u.non_urgent_mail
-      FROM users u JOIN organisations o ON o.id = u.organisation_id
+      FROM public.users u JOIN public.organisations o ON o.id = u.organisation_id
      WHERE o.partnership_id = partnership
-       AND (session_user <> 'maca_app' OR partnership = maca_setting_uuid('maca.partnership_id'))
+       AND (partnership = public.maca_partnership() OR maca_private.owner_asking())
        AND (organisation IS NULL OR u.organisation_id = organisation)
        AND u.email IS NOT NULL
        AND (wanted IS NULL OR u.roles && wanted)
@@ -163,15 +224,16 @@ GRANT EXECUTE ON FUNCTION maca_people_to_tell(uuid, uuid, text[]) TO maca_app;
 
 -- Whether every organisation taking part in an audit has submitted: an
 -- agency's submission tells the partnership when it was the last, though
--- its transaction sees only its own contribution. Only a yes or no leaves.
+-- its transaction sees only its own contribution. Only a yes or no leaves,
+-- and only for an audit of the sealed partnership (or to the owner).
 CREATE FUNCTION maca_all_submitted(audit uuid) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT count(*) > 0 AND bool_and(c.status IS NOT DISTINCT FROM 'submitted')
-      FROM audit_participants p
-      JOIN audits a ON a.id = p.audit_id
-      LEFT JOIN contributions c ON c.audit_id = p.audit_id AND c.organisation_id = p.organisation_id
+      FROM public.audit_participants p
+      JOIN public.audits a ON a.id = p.audit_id
+      LEFT JOIN public.contributions c ON c.audit_id = p.audit_id AND c.organisation_id = p.organisation_id
      WHERE p.audit_id = audit AND p.removed_at IS NULL
-       AND (session_user <> 'maca_app' OR a.partnership_id = maca_setting_uuid('maca.partnership_id'))
+       AND (a.partnership_id = public.maca_partnership() OR maca_private.owner_asking())
 $$;
 REVOKE ALL ON FUNCTION maca_all_submitted(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION maca_all_submitted(uuid) TO maca_app;
@@ -307,10 +369,11 @@ EXECUTE FUNCTION maca_queue.fn_pgqueuer_changed();
 REVOKE ALL ON SCHEMA maca_queue FROM PUBLIC;
 
 -- 7. A notification written is a job queued, in the same transaction: the
---    trigger (run as the owner, so maca_app needs no right on the queue)
---    puts one `deliver` job per row, its dedupe key the notification's id.
-CREATE FUNCTION notifications_enqueue() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = public, pg_temp AS $$
+--    trigger (run as the owner, from the owner's private schema, so
+--    maca_app needs no right on the queue and cannot call it) puts one
+--    `deliver` job per row, its dedupe key the notification's id.
+CREATE FUNCTION maca_private.enqueue_delivery() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     INSERT INTO maca_queue.pgqueuer (priority, entrypoint, payload, dedupe_key, status, execute_after)
     VALUES (CASE WHEN NEW.urgent THEN 10 ELSE 0 END, 'deliver', convert_to(NEW.id::text, 'UTF8'),
@@ -318,7 +381,6 @@ BEGIN
     RETURN NULL;
 END
 $$;
-REVOKE ALL ON FUNCTION notifications_enqueue() FROM PUBLIC;
 
 CREATE TRIGGER notifications_enqueue AFTER INSERT ON notifications
-    FOR EACH ROW EXECUTE FUNCTION notifications_enqueue();
+    FOR EACH ROW EXECUTE FUNCTION maca_private.enqueue_delivery();
