@@ -351,6 +351,17 @@ async def change_audit(
     if updated is None:  # unreachable while the row is locked; kept for safety
         raise changed_meanwhile("the audit")
     assert updated is not None
+    if added and audit.status != "draft":
+        # Already distributed: an organisation added now is sent it as the
+        # first ones were, in this transaction (the outbox).
+        await notifications.audit_distributed(
+            connection,
+            partnership_id=audit.partnership_id,
+            audit_id=audit.id,
+            organisation_ids=list(dict.fromkeys(added)),
+            due_date=updated.due_date,
+            occasion=f"added-at-version-{updated.row_version}",
+        )
     await events.record(
         connection,
         principal,

@@ -294,8 +294,12 @@ async def audit_distributed(
     audit_id: UUID,
     organisation_ids: Iterable[UUID],
     due_date: datetime.date | None,
+    occasion: str | None = None,
 ) -> int:
-    """An audit distributed: to each taking-part organisation's contacts and auditors."""
+    """An audit distributed: to each taking-part organisation's contacts and
+    auditors. ``occasion`` names a later distribution to organisations added
+    after the first (the audit's version then), so one removed and added
+    again is told again."""
     reference = audit_reference(audit_id)
     due = f" by {due_date.strftime('%d %B %Y')}" if due_date else ""
     written = 0
@@ -303,7 +307,7 @@ async def audit_distributed(
         written += await write(
             connection,
             message=Message.AUDIT_DISTRIBUTED,
-            key=f"audit-distributed:{audit_id}:{organisation_id}",
+            key=f"audit-distributed:{audit_id}:{organisation_id}" + (f":{occasion}" if occasion else ""),
             partnership_id=partnership_id,
             audit_id=audit_id,
             recipients=await organisation_people(connection, partnership_id, organisation_id),

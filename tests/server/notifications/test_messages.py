@@ -150,3 +150,45 @@ def test_reminders_follow_the_partnerships_schedule() -> None:
     assert reminder_for(due + 2 * day, due, [7, 1], 7) is None
     assert reminder_for(due + 8 * day, due, [7, 1], 7) == "overdue"
     assert reminder_for(due + 8 * day, due, [7, 1], 0) is None
+
+
+async def test_an_organisation_added_after_distribution_is_sent_the_audit_too(
+    people: People, db: asyncpg.Connection[Any], database_url: str, tmp_path: Path
+) -> None:
+    """The coordinator adds the school to an audit already with the agencies:
+    the school is told as the first ones were (once), the others are not told
+    again; removed and added again, it is told again."""
+    audit = await an_open_audit(people, participants=["health"])
+    school = people.organisation_id("education")
+    school_people = {
+        r["email"]
+        for r in await db.fetch("SELECT email FROM users WHERE organisation_id = $1 AND email IS NOT NULL", school)
+    }
+    assert school_people, "the school's auditor signed in with an address"
+    distributed = "SELECT recipient FROM notifications WHERE message = 'audit-distributed' AND audit_id = $1"
+    before = sorted(r["recipient"] for r in await db.fetch(distributed, audit["id"]))
+    assert before and not school_people & set(before)
+
+    async def change(body: dict[str, Any]) -> None:
+        url = f"/api/audits/{audit['id']}"
+        current = await request(people, "coordinator", "GET", url)
+        changed = await request(
+            people, "coordinator", "PATCH", url, json=body, headers={"If-Match": current.headers["etag"]}
+        )
+        assert changed.status_code == 200, changed.text
+
+    await change({"add_participants": ["demo-school"]})
+    after = sorted(r["recipient"] for r in await db.fetch(distributed, audit["id"]))
+    assert sorted(set(after) - set(before)) == sorted(school_people)
+    assert len(after) == len(before) + len(school_people), "health is not told again"
+    links = await db.fetch(
+        "SELECT DISTINCT link FROM notifications WHERE message = 'audit-distributed' AND audit_id = $1", audit["id"]
+    )
+    assert [r["link"] for r in links] == [f"/your-audits/{audit['id']}"]
+    caught = await deliver_everything(database_url, tmp_path / "mail")
+    assert {m.to for m in caught if "A case audit to complete" in m.subject} == set(after)
+
+    await change({"remove_participants": ["demo-school"], "reason": "Added in error"})
+    await change({"add_participants": ["demo-school"], "reason": "The school was involved after all"})
+    again = [r["recipient"] for r in await db.fetch(distributed, audit["id"])]
+    assert sorted(again) == sorted(after + sorted(school_people))
