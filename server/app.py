@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Litestar, Request, Response, Router
 from litestar.config.app import AppConfig
@@ -22,15 +23,18 @@ from agencies.kinds import AGENCY_KIND_CODES
 from merging import policy_names
 from server import __version__, api, pages
 from server.api import openapi
+from server.audits.jobs import scheduled_jobs
 from server.auth.permissions import PUBLIC, needs
 from server.auth.rate_limit import SignInRateLimit
 from server.auth.wiring import identity_parts
-from server.db.pool import create_pool
+from server.db.pool import APP_ROLE, create_pool
 from server.pages.rendering import error_page, from_a_browser
 from server.platform import log_filter, maintenance, metrics, tracing, trail
 from server.platform.bodies import check_request_body
 from server.platform.body_first import BodyFirst
+from server.platform.mail import channel_for
 from server.platform.problems import EXCEPTION_HANDLERS
+from server.platform.queue import Worker
 from server.platform.security_headers import SecurityHeaders, SwaggerPagePolicy
 from server.platform.telemetry import RequestTelemetry
 from server.platform.writes import WriteLimit
@@ -103,6 +107,15 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+def in_process_worker(settings: Settings, dsn: str) -> Worker | None:
+    """The worker this process runs beside the server, if any: with
+    ``MACA_WORKER=in-process`` and a ``DATABASE_URL`` naming the tables'
+    owner (the queue is theirs alone)."""
+    if settings.worker != "in-process" or urlsplit(dsn).username == APP_ROLE:
+        return None
+    return Worker(settings, dsn, channel_for(settings), scheduled_jobs(settings))
+
+
 def create_app(
     settings: Settings,
     *,
@@ -123,9 +136,16 @@ def create_app(
     async def database(app: Litestar) -> AsyncIterator[None]:
         app.state.pool = await create_pool(settings, dsn)
         app.state.pdf_renderer = PdfRenderer.for_settings(settings)
-        app.state.maintenance = asyncio.create_task(
-            maintenance.run_every(app.state.pool, settings.maintenance_minutes), name="maintenance"
-        )
+        # The worker (notifications and the scheduled jobs, maintenance
+        # among them) beside the server, when it may: it needs the tables'
+        # owner. Otherwise `maca worker` runs it, and this process keeps
+        # only the maintenance timer.
+        worker = in_process_worker(settings, dsn)
+        if worker is None:
+            background = maintenance.run_every(app.state.pool, settings.maintenance_minutes)
+        else:
+            background = worker.run()
+        app.state.maintenance = asyncio.create_task(background, name="maintenance")
         app.state.pool_sampler = asyncio.create_task(_sample_pool(app.state.pool), name="pool metrics")
         # The event trail's signed checkpoints, kept outside the database.
         app.state.trail_checkpoints = asyncio.create_task(

@@ -151,6 +151,46 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # is the proxy's own unless it is trusted; anyone else trusted could name
     # any address, so by default only a proxy on this machine is.
     forwarded_allow_ips: str = msgspec.field(default="127.0.0.1", name="MACA_FORWARDED_ALLOW_IPS")
+    # --- notifications (issue 20; README "Notifications") ---------------------------
+    # smtp: through MACA_SMTP_HOST (in development, unset, the catcher `maca
+    # serve` starts); notify: GOV.UK Notify; none: written to the outbox,
+    # never sent (a replica that must not send).
+    mail_channel: Literal["smtp", "notify", "none"] = msgspec.field(default="smtp", name="MACA_MAIL_CHANNEL")
+    mail_from: str = msgspec.field(default="Maca <maca@localhost>", name="MACA_MAIL_FROM")
+    smtp_host: str | None = msgspec.field(default=None, name="MACA_SMTP_HOST")
+    smtp_port: Port = msgspec.field(default=587, name="MACA_SMTP_PORT")
+    smtp_username: str | None = msgspec.field(default=None, name="MACA_SMTP_USERNAME")
+    smtp_password: str | None = msgspec.field(default=None, name="MACA_SMTP_PASSWORD")
+    # starttls: upgrade the connection (port 587); tls: TLS from the start
+    # (port 465); none: plain (a catcher on this machine only).
+    smtp_security: Literal["starttls", "tls", "none"] = msgspec.field(default="starttls", name="MACA_SMTP_SECURITY")
+    # The name Maca greets the mail server with (EHLO); unset: this machine's.
+    smtp_local_hostname: str | None = msgspec.field(default=None, name="MACA_SMTP_LOCAL_HOSTNAME")
+    smtp_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=300)] = msgspec.field(
+        default=30.0, name="MACA_SMTP_TIMEOUT_SECONDS"
+    )
+    notify_api_key: str | None = msgspec.field(default=None, name="MACA_NOTIFY_API_KEY")
+    notify_base_url: str = msgspec.field(
+        default="https://api.notifications.service.gov.uk", name="MACA_NOTIFY_BASE_URL"
+    )
+    # One template (its fields ((subject)), ((body)), ((link))) for every
+    # message, or per message: "concern-raised=ID,audit-distributed=ID".
+    notify_template_id: str | None = msgspec.field(default=None, name="MACA_NOTIFY_TEMPLATE_ID")
+    notify_templates: str | None = msgspec.field(default=None, name="MACA_NOTIFY_TEMPLATES")
+    # Delivery: the first retry after so many seconds, doubling, at most an
+    # hour apart, so many attempts in all before a message is marked failed.
+    delivery_retry_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = msgspec.field(
+        default=30.0, name="MACA_DELIVERY_RETRY_SECONDS"
+    )
+    delivery_attempts: Annotated[int, msgspec.Meta(ge=1, le=100)] = msgspec.field(
+        default=15, name="MACA_DELIVERY_ATTEMPTS"
+    )
+    # in-process: `maca serve` runs the worker beside the server (it needs the
+    # owner's DATABASE_URL); off: run `maca worker` separately.
+    worker: Literal["in-process", "off"] = msgspec.field(default="in-process", name="MACA_WORKER")
+    # What counts as a working hour for escalating an unacknowledged concern.
+    working_hours: str = msgspec.field(default="mon-fri 09:00-17:00", name="MACA_WORKING_HOURS")
+    timezone: str = msgspec.field(default="Europe/London", name="MACA_TIMEZONE")
 
     # Operating Maca (README "Operating Maca"). Log lines: one JSON object per
     # line, or a human line; unset, JSON in production.

@@ -116,7 +116,7 @@ def toolkits() -> Registry:
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     # MACA_DATA_DIR in a temporary folder: the development issuer's signing
     # key is written there, not into the working tree.
-    return load_settings({}, env="test", data_dir=str(tmp_path_factory.mktemp("maca-data")))
+    return load_settings({}, env="test", data_dir=str(tmp_path_factory.mktemp("maca-data")), worker="off")
 
 
 @pytest.fixture(scope="session")
@@ -154,5 +154,8 @@ async def _empty_tables_after_each_test(request: pytest.FixtureRequest) -> Async
         )
         if tables:
             await connection.execute(f"TRUNCATE {', '.join(t['name'] for t in tables)} CASCADE")
+        # The job queue's own schema (migration 0015): jobs left by a test.
+        if await connection.fetchval("SELECT to_regclass('maca_queue.pgqueuer') IS NOT NULL"):
+            await connection.execute("TRUNCATE maca_queue.pgqueuer, maca_queue.pgqueuer_log")
     finally:
         await connection.close()

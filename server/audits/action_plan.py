@@ -32,7 +32,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from server.audits import events
+from server.audits import events, notifications
 from server.audits.actions import changes_as
 from server.audits.checks import MAX_REASON, changed_meanwhile, check_seen_version
 from server.audits.events import EventName
@@ -57,7 +57,6 @@ __all__ = [
     "ActionUpdateRow",
     "PlannedAction",
     "TableRow",
-    "action_assigned",
     "action_tables",
     "progress_problems",
     "read_action",
@@ -148,16 +147,6 @@ def table_rows(toolkit: Toolkit, content: ContributionContent) -> list[TableRow]
     return found
 
 
-async def action_assigned(connection: asyncpg.Connection[Any], action: RemedialActionRow) -> None:
-    """Hook: an action was made the responsibility of an organisation.
-
-    The notifications (telling the organisation's audit contacts that an
-    action is theirs, and again as it falls due) are another part of Maca;
-    until they are wired in here this does nothing. Called in the
-    transaction that assigned the action."""
-    del connection, action
-
-
 async def track_submitted_actions(
     connection: asyncpg.Connection[Any],
     principal: Principal,
@@ -197,7 +186,14 @@ async def track_submitted_actions(
                 target_organisation_id=organisation_id,
                 detail={"action_id": str(action.id), "from": row.question_id},
             )
-            await action_assigned(connection, action)
+            await notifications.action_assigned(
+                connection,
+                partnership_id=audit.partnership_id,
+                audit_id=audit.id,
+                action_id=action.id,
+                responsible_organisation_id=action.responsible_organisation_id,
+                due_date=action.due_date,
+            )
         tracked.append(action)
     return tracked
 

@@ -17,7 +17,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from server.audits import events
+from server.audits import events, notifications
 from server.audits.access import visible_audit
 from server.audits.checks import MAX_REASON, changed_meanwhile, check_seen_version, check_text
 from server.audits.events import EventName
@@ -188,6 +188,14 @@ async def agree_action(
         target_organisation_id=responsible_organisation_id,
         detail={"action_id": str(created.id)},
     )
+    await notifications.action_assigned(
+        connection,
+        partnership_id=audit.partnership_id,
+        audit_id=audit.id,
+        action_id=created.id,
+        responsible_organisation_id=created.responsible_organisation_id,
+        due_date=created.due_date,
+    )
     return created
 
 
@@ -253,4 +261,14 @@ async def change_action(
         target_organisation_id=updated.responsible_organisation_id,
         detail={"action_id": str(updated.id), "fields": sorted(given)},
     )
+    if updated.responsible_organisation_id != current.responsible_organisation_id:
+        # Made another organisation's: it is told, as at agreement.
+        await notifications.action_assigned(
+            connection,
+            partnership_id=audit.partnership_id,
+            audit_id=audit.id,
+            action_id=updated.id,
+            responsible_organisation_id=updated.responsible_organisation_id,
+            due_date=updated.due_date,
+        )
     return updated

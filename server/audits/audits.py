@@ -24,7 +24,7 @@ import msgspec
 from agencies.applicability import Participant, view_for
 from agencies.contributions import contribution_progress
 from merging import RULES_EDITION, PartnershipJudgement
-from server.audits import events, summaries
+from server.audits import events, notifications, summaries
 from server.audits.access import listed_organisation, taking_part_as, visible_audit
 from server.audits.catalogue import Catalogue, catalogue_of, local_toolkits
 from server.audits.checks import NO_SUCH_ORGANISATION, changed_meanwhile, check_reason, check_seen_version, invalid
@@ -360,6 +360,17 @@ async def change_audit(
     if updated is None:  # unreachable while the row is locked; kept for safety
         raise changed_meanwhile("the audit")
     assert updated is not None
+    if added and audit.status != "draft":
+        # Already distributed: an organisation added now is sent it as the
+        # first ones were, in this transaction (the outbox).
+        await notifications.audit_distributed(
+            connection,
+            partnership_id=audit.partnership_id,
+            audit_id=audit.id,
+            organisation_ids=list(dict.fromkeys(added)),
+            due_date=updated.due_date,
+            occasion=f"added-at-version-{updated.row_version}",
+        )
     await events.record(
         connection,
         principal,
@@ -551,6 +562,25 @@ async def move_audit(
         }
     await events.record(connection, principal, EventName.AUDIT_STATUS_CHANGED, audit_id=audit.id, detail=detail)
     await summaries.refresh(connection, registry, audit.id)
+    # Tell the people who must act, in this transaction (the outbox).
+    taking_part = [p.organisation_id for p in participants]
+    if audit.status == "draft" and target == "open":
+        await notifications.audit_distributed(
+            connection,
+            partnership_id=audit.partnership_id,
+            audit_id=audit.id,
+            organisation_ids=taking_part,
+            due_date=audit.due_date,
+        )
+    elif target == "closed":
+        await notifications.audit_closed(
+            connection,
+            partnership_id=audit.partnership_id,
+            audit_id=audit.id,
+            audit_created_by=audit.created_by,
+            organisation_ids=taking_part,
+            key=f"{audit.id}:{updated.row_version}",
+        )
     return updated
 
 

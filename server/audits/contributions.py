@@ -28,7 +28,7 @@ import msgspec
 
 from agencies.applicability import Participant, applicable_sections
 from agencies.contributions import contribution_progress, validate_contribution
-from server.audits import events, summaries
+from server.audits import concerns, events, notifications, summaries
 from server.audits.access import (
     OrganisationReference,
     contribution_reader,
@@ -289,11 +289,33 @@ async def save_own(
         target_organisation_id=own.row.organisation_id,
         detail=detail,
     )
+    # An answer that raises an immediate concern raises it now, a draft's
+    # included; one withdrawn closes its concern (server/audits/concerns.py).
+    await _reconcile_concerns(connection, principal, own, saved.status, content)
     # A draft counts in the partnership's judgement only by its status;
     # re-merging on every keystroke-save would cost each save a merge.
     if saved.status != own.row.status or amending:
         await summaries.refresh(connection, registry, own.audit.id)
     return saved
+
+
+async def _reconcile_concerns(
+    connection: asyncpg.Connection[Any],
+    principal: Principal,
+    own: OwnContribution,
+    status: str,
+    content: ContributionContent,
+) -> None:
+    await concerns.reconcile(
+        connection,
+        principal,
+        own.toolkit,
+        own.audit,
+        organisation_id=own.row.organisation_id,
+        agency_kind=own.participant.agency_kind,
+        status=status,
+        content=content,
+    )
 
 
 async def save_contribution(
@@ -370,6 +392,14 @@ async def submit_own(
         content=own.content,
     )
     await summaries.refresh(connection, registry, own.audit.id)
+    if await audits.all_submitted(connection, own.audit.id):
+        await notifications.ready_for_panel(
+            connection,
+            partnership_id=own.audit.partnership_id,
+            audit_id=own.audit.id,
+            audit_created_by=own.audit.created_by,
+            key=f"{own.row.id}:{version}",
+        )
     return saved
 
 
@@ -440,6 +470,13 @@ async def return_contribution(
         target_organisation_id=organisation_id,
     )
     await summaries.refresh(connection, registry, audit.id)
+    await notifications.contribution_returned(
+        connection,
+        partnership_id=audit.partnership_id,
+        audit_id=audit.id,
+        organisation_id=organisation_id,
+        key=f"{returned.id}:{returned.row_version}",
+    )
     return returned
 
 

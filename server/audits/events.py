@@ -53,6 +53,17 @@ class EventName(enum.StrEnum):
     # Learning: the themes list (an administrator's), tags, the dashboard.
     LEARNING_READ = "learning.read"
     LEARNING_TAGGED = "learning.tagged"
+    # Immediate concerns (issue 20): raised from an answer, acknowledged,
+    # escalated by Maca when nobody did, closed with an outcome or because
+    # the answer was withdrawn; and what was sent.
+    CONCERN_RAISED = "concern.raised"
+    CONCERN_ACKNOWLEDGED = "concern.acknowledged"
+    CONCERN_ESCALATED = "concern.escalated"
+    CONCERN_CLOSED = "concern.closed"
+    CONCERN_READ = "concern.read"
+    CONCERNS_LISTED = "concerns.listed"
+    NOTIFICATIONS_READ = "notifications.read"
+    MAIL_PREFERENCE_CHANGED = "mail.preference-changed"
     # Remedial actions.
     ACTION_CREATED = "action.created"
     ACTION_CHANGED = "action.changed"
@@ -107,7 +118,9 @@ async def record(
     )
 
 
-async def record_unattributed(connection: asyncpg.Connection[Any], name: EventName, detail: dict[str, Any]) -> int:
-    """Append an event done by Maca itself (a maintenance command run by the
-    tables' owner, no one signed in); its id."""
-    return await stored.append_unattributed(connection, action=name.value, detail=detail)
+async def record_unattributed(
+    connection: asyncpg.Connection[Any], name: EventName, detail: dict[str, Any], *, audit_id: UUID | None = None
+) -> int:
+    """Append an event done by Maca itself (a maintenance command or the
+    worker, run by the tables' owner, no one signed in); its id."""
+    return await stored.append_unattributed(connection, action=name.value, detail=detail, audit_id=audit_id)

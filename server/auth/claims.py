@@ -94,6 +94,9 @@ class Identity(msgspec.Struct, frozen=True, kw_only=True):
     display_name: str | None
     client_id: str | None
     is_machine_client: bool
+    # The OpenID `email` claim, where the token carries one: where Maca writes
+    # to this person (issue 20). Not checked beyond its shape.
+    email: str | None = None
 
 
 def claim_at(claims: Mapping[str, Any], path: str) -> Any:
@@ -106,6 +109,19 @@ def claim_at(claims: Mapping[str, Any], path: str) -> Any:
         if not isinstance(value, Mapping) or part not in value:
             return None
         value = value[part]
+    return value
+
+
+def _email(claims: Mapping[str, Any]) -> str | None:
+    """The `email` claim when it looks like an address (one @, no spaces,
+    at most 254 characters); anything else is ignored rather than refused:
+    a sign-in does not fail for want of somewhere to write."""
+    value = claims.get("email")
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if not 3 <= len(value) <= 254 or value.count("@") != 1 or any(c.isspace() for c in value):
+        return None
     return value
 
 
@@ -225,4 +241,5 @@ def identity_from_claims(claims: Mapping[str, Any], mapping: ClaimMapping) -> Id
         display_name=display_name or (client_id if machine else None),
         client_id=client_id,
         is_machine_client=machine,
+        email=_email(claims),
     )

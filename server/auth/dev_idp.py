@@ -71,6 +71,11 @@ class Persona(msgspec.Struct, frozen=True, kw_only=True):
     def subject(self) -> str:
         return f"dev-{self.code}"
 
+    @property
+    def email(self) -> str:
+        """Where a persona's mail goes: the catcher of `make run` takes any address."""
+        return f"{self.code}@{self.organisation}.example"
+
 
 _ORGANISATION_NAMES = {code: name for code, name, _kind in DEMO_ORGANISATIONS}
 
@@ -250,6 +255,7 @@ class DevIssuer:
         _put(claims, self.mapping.agency_kind, who.agency_kind)
         _put(claims, self.mapping.partnership, who.partnership)
         _put(claims, self.mapping.roles, list(who.roles))
+        claims["email"] = who.email
         for name, value in overrides.items():
             if value is None:
                 claims.pop(name, None)
@@ -268,6 +274,7 @@ class DevIssuer:
             "exp": now + ACCESS_TOKEN_SECONDS,
             "nonce": nonce,
             "name": who.name,
+            "email": who.email,
         }
         return self._sign(claims, "JWT")
 

@@ -109,6 +109,10 @@ class Permission(StrEnum):
     PANEL_RECORD = "panel:record"
     LEARNING_TAG = "learning:tag"
 
+    # --- immediate concerns ---------------------------------------------------
+    CONCERN_READ = "concern:read"
+    CONCERN_HANDLE = "concern:handle"
+
     # --- remedial actions ----------------------------------------------------
     ACTION_READ = "action:read"
     ACTION_AGREE = "action:agree"
@@ -146,6 +150,8 @@ IN_WORDS: Final[Mapping[Permission, str]] = {
     Permission.JUDGEMENT_MODERATE: "moderate the partnership's judgement",
     Permission.PANEL_RECORD: "write the multi-agency panel's record of an audit",
     Permission.LEARNING_TAG: "tag passages of learning with the partnership's learning themes",
+    Permission.CONCERN_READ: "see the partnership's immediate concerns",
+    Permission.CONCERN_HANDLE: "acknowledge and close immediate concerns",
     Permission.ACTION_READ: "see remedial actions",
     Permission.ACTION_AGREE: "agree remedial actions",
     Permission.ACTION_CHANGE: "change any remedial action",
@@ -180,6 +186,8 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = {
             Permission.CONTRIBUTION_RETURN,
             Permission.JUDGEMENT_READ,
             Permission.PANEL_RECORD,
+            Permission.CONCERN_READ,
+            Permission.CONCERN_HANDLE,
             Permission.ACTION_READ,
             Permission.ACTION_AGREE,
             Permission.ACTION_CHANGE,
@@ -216,6 +224,8 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = {
             Permission.JUDGEMENT_MODERATE,
             Permission.PANEL_RECORD,
             Permission.LEARNING_TAG,
+            Permission.CONCERN_READ,
+            Permission.CONCERN_HANDLE,
             Permission.ACTION_READ,
             Permission.ACTION_AGREE,
             Permission.ORGANISATION_READ,

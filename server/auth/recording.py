@@ -175,6 +175,7 @@ async def record(connection: asyncpg.Connection[Any], identity: Identity, mappin
         organisation_code=organisation.code,
         display_name=identity.display_name,
         roles=tuple(sorted(roles)),
+        email=identity.email,
     )
     return Principal(
         issuer=identity.issuer,

@@ -30,6 +30,7 @@ from server.cli.database import CommandError, database_url, run_migrations
 from server.cli.demo import add_demo_command
 from server.cli.security import add_security_commands
 from server.cli.token import add_token_command, serving
+from server.cli.worker import add_worker_command
 from server.db.migrate import MigrationError
 from server.platform import logs
 from server.settings import Settings, SettingsError, export_database_url, load_settings, trusted_proxies
@@ -139,8 +140,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
 
             asyncio.run(load_demo_data_once(url, settings.db_statement_cache))
         export_database_url(url)
+        catcher = _dev_mail_catcher(settings)
         metrics = _start_metrics(settings, url)
         _announce(settings, f"Maca is running at {settings.base_url}/  (web pages)")
+        if catcher is not None:
+            _announce(
+                settings, f"Mail is caught, not sent: {settings.base_url}/dev-mail  (SMTP on port {catcher.port})"
+            )
         _announce(
             settings,
             f"API documentation at {settings.base_url}/schema  (OpenAPI 3.1: {settings.base_url}/schema/openapi.json)",
@@ -171,6 +177,21 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             # SIGTERM ends serve by SystemExit (above): stop the metrics server then too.
             if metrics is not None:
                 metrics.stop()
+
+
+def _dev_mail_catcher(settings: Settings) -> Any:
+    """In development with no MACA_SMTP_HOST: an SMTP catcher on this
+    machine (aiosmtpd) keeping mail under MACA_DATA_DIR/dev-mail for
+    /dev-mail, and the server's worker pointed at it."""
+    if settings.env != "development" or settings.mail_channel != "smtp" or settings.smtp_host is not None:
+        return None
+    from server.platform.dev_mail import Catcher
+
+    catcher = Catcher(settings.data_path / "dev-mail").start()
+    os.environ.update(
+        {"MACA_SMTP_HOST": catcher.host, "MACA_SMTP_PORT": str(catcher.port), "MACA_SMTP_SECURITY": "none"}
+    )
+    return catcher
 
 
 def cmd_toolkits(settings: Settings, args: argparse.Namespace) -> None:
@@ -280,6 +301,7 @@ EXTRA_COMMANDS: list[Callable[[Any], None]] = [add_token_command]
 EXTRA_COMMANDS.append(add_security_commands)
 EXTRA_COMMANDS.append(add_demo_command)
 EXTRA_COMMANDS.append(add_backup_commands)
+EXTRA_COMMANDS.append(add_worker_command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

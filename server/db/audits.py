@@ -470,3 +470,11 @@ async def list_audits(
         )
     found = [msgspec.convert({k: v for k, v in dict(row).items() if k != "total"}, AuditListRow) for row in rows]
     return found, total
+
+
+async def all_submitted(connection: asyncpg.Connection[Any], audit_id: UUID) -> bool:
+    """Whether every organisation taking part has submitted (at least one
+    takes part). Counted by a function that sees every participant's status
+    only, whoever asks (an agency's transaction sees only its own
+    contribution: row-level security)."""
+    return bool(await connection.fetchval("SELECT maca_all_submitted($1)", audit_id))

@@ -49,13 +49,17 @@ async def append(
     return event_id
 
 
-async def append_unattributed(connection: asyncpg.Connection[Any], *, action: str, detail: dict[str, Any]) -> int:
+async def append_unattributed(
+    connection: asyncpg.Connection[Any], *, action: str, detail: dict[str, Any], audit_id: UUID | None = None
+) -> int:
     """Append one event done by no one signed in, as the tables' owner
-    (``maca purge``); its id. ``detail`` is sent as JSON text, so the
-    owner's bare connection writes it as the pool would."""
+    (``maca purge``, the worker's escalations); its id. ``detail`` is sent
+    as JSON text, so the owner's bare connection writes it as the pool
+    would."""
     event_id: int = await connection.fetchval(
-        "INSERT INTO events (action, detail) VALUES ($1, $2::text::jsonb) RETURNING id",
+        "INSERT INTO events (action, audit_id, detail) VALUES ($1, $2, $3::text::jsonb) RETURNING id",
         action,
+        audit_id,
         msgspec.json.encode(detail).decode(),
     )
     return event_id

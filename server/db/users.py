@@ -138,6 +138,7 @@ async def record_user(
     organisation_code: str,
     display_name: str | None,
     roles: tuple[str, ...],
+    email: str | None = None,
 ) -> UUID:
     """Record (or refresh) the bearer of a validated token; Maca's id for
     them. ``organisation_code`` is ``organisation_id``'s (the database
@@ -150,16 +151,18 @@ async def record_user(
             "organisation": organisation_code,
             "name": display_name,
             "roles": sorted(roles),
+            "email": email,
         },
     )
     user_id: UUID = await connection.fetchval(
         """
-        INSERT INTO users (issuer, subject, organisation_id, display_name, roles)
-        VALUES ($1, $2, $3, $4, $5)
+        INSERT INTO users (issuer, subject, organisation_id, display_name, roles, email)
+        VALUES ($1, $2, $3, $4, $5, $6)
         ON CONFLICT (issuer, subject) DO UPDATE
            SET organisation_id = EXCLUDED.organisation_id,
                display_name = EXCLUDED.display_name,
                roles = EXCLUDED.roles,
+               email = EXCLUDED.email,
                last_seen_at = now()
         RETURNING id
         """,
@@ -168,6 +171,7 @@ async def record_user(
         organisation_id,
         display_name,
         sorted(roles),
+        email,
     )
     return user_id
 

@@ -13,7 +13,18 @@ from typing import Any
 from litestar.static_files import create_static_files_router
 
 from server.auth.permissions import PUBLIC, needs
-from server.pages import action_plan, admin, common, learning, panel, programmes, themes
+from server.pages import (
+    action_plan,
+    admin,
+    common,
+    concerns,
+    dev_mail,
+    learning,
+    mail_preferences,
+    panel,
+    programmes,
+    themes,
+)
 from server.pages.auditor import your_audits
 from server.pages.coordinator import audits, contributions
 from server.pages.reviewer import judgement
@@ -30,6 +41,9 @@ route_handlers: list[Any] = [
     *contributions.route_handlers,
     *judgement.route_handlers,
     *admin.route_handlers,
+    *concerns.route_handlers,
+    *dev_mail.route_handlers,
+    *mail_preferences.route_handlers,
 ]
 
 # Maca's own CSS and JavaScript (no inline styles or scripts anywhere).

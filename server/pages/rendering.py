@@ -154,6 +154,7 @@ NAVIGATION: Final[tuple[tuple[Permission, str, str], ...]] = (
     (Permission.PARTNERSHIP_OVERSEE, "Audits", "/audits"),
     (Permission.AUDIT_CREATE, "Create an audit", "/audits/new"),
     (Permission.PROGRAMME_READ, "Programmes", "/programmes"),
+    (Permission.CONCERN_READ, "Concerns", "/concerns"),
     (Permission.CONTRIBUTION_WRITE, "Your audits", "/your-audits"),
     # The same page: the whole plan for those who oversee the partnership,
     # an agency's own actions for its auditors (the first entry wins).

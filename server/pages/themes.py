@@ -14,9 +14,11 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from agencies.kinds import AGENCY_KINDS
+from server.audits import concerns as concern_steps
 from server.audits.themes import read_themes
 from server.auth.permissions import Permission, needs
 from server.auth.principal import Principal
+from server.pages.concerns import concern_items
 from server.pages.rendering import FormErrors, PageController, render_page
 from server.platform.problems import InvalidInput
 from server.platform.transactions import unit_of_work
@@ -114,9 +116,12 @@ class ThemesPage(PageController):
         )
         errors = FormErrors()
         themes: Themes | None = None
+        waiting: list[Any] = []
         try:
             async with unit_of_work(state, principal) as connection:
                 themes = await read_themes(connection, principal, state.toolkits, ThemesCache.of(state), filters)
+                # The open immediate concerns head the dashboard too.
+                waiting = await concern_steps.open_concerns(connection, principal)
         except InvalidInput as problem:
             for error in problem.errors:
                 errors.add(error.field, f"{error.field.replace('_', ' ').capitalize()} {error.message}")
@@ -126,6 +131,7 @@ class ThemesPage(PageController):
             title="Themes across audits",
             errors=errors,
             status_code=422 if errors else 200,
+            open_concerns=concern_items(waiting),
             **page_context(state.toolkits, themes, filters),
         )
 

@@ -58,6 +58,9 @@ def test_the_writes_that_need_if_match_are_the_ones_a_client_expects(app: Litest
         ("PUT", "/api/admin/partnership"),
         ("PUT", "/api/admin/toolkits/{toolkit_id}"),
         ("POST", "/api/admin/toolkits/{toolkit_id}/activation"),
+        # Handling an immediate concern (issue 20): against the version read.
+        ("POST", "/api/concerns/{concern_id}/acknowledgement"),
+        ("POST", "/api/concerns/{concern_id}/closure"),
     }
 
 

@@ -52,6 +52,12 @@ def exports_benchmark() -> dict[str, Any]:
     return exports.run()
 
 
+def notifications_benchmark() -> dict[str, Any]:
+    from tests.bench import notifications
+
+    return notifications.run()
+
+
 def migrations_benchmark() -> dict[str, Any]:
     from tests.bench import migrations
 
@@ -70,6 +76,7 @@ BENCHMARKS = {
     "themes": themes_benchmark,
     "learning": learning_benchmark,
     "exports": exports_benchmark,
+    "notifications": notifications_benchmark,
     "migrations": migrations_benchmark,
     "pdf": pdf_benchmark,
 }

@@ -42,6 +42,9 @@ def maca_environment(database_url: str, data_dir: Path, **extra: str) -> dict[st
             # side by side would all want the default.
             "MACA_METRICS_PORT": "0",
             "PYTHONUNBUFFERED": "1",
+            # Processes of a test deliver no mail unless the test says so:
+            # several share one database, and so one queue (issue 20).
+            "MACA_WORKER": "off",
         }
     )
     env.update(extra)

@@ -276,7 +276,7 @@ def test_every_manifest_is_valid_against_the_kubernetes_schema(file: str, index:
 
 def test_the_schema_check_catches_a_misspelt_field() -> None:
     """The validation above is strict: an unknown field is an error, not ignored."""
-    deployment = json.loads(json.dumps(k8s("Deployment")))
+    deployment = json.loads(json.dumps(k8s("Deployment", "deployment.yaml")))
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     container["readinesProbe"] = container.pop("readinessProbe")
     with pytest.raises(kubernetes_validate.ValidationError):
@@ -294,7 +294,7 @@ def test_the_kustomization_lists_every_manifest_but_the_example_secret() -> None
 
 
 def test_the_deployment_runs_two_locked_down_replicas_with_probes_and_resources() -> None:
-    deployment = k8s("Deployment")
+    deployment = k8s("Deployment", "deployment.yaml")
     assert deployment["spec"]["replicas"] == 2
     pod = deployment["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
@@ -327,7 +327,7 @@ def _secret_refs(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_secrets_come_from_a_secret_and_settings_from_the_configmap() -> None:
-    [container] = pod_containers(k8s("Deployment"))
+    [container] = pod_containers(k8s("Deployment", "deployment.yaml"))
     refs = _secret_refs(container)
     assert {"DATABASE_URL", "OIDC_CLIENT_SECRET"} <= set(refs)
     literal = {e["name"] for e in container.get("env", []) if "value" in e}
@@ -354,7 +354,7 @@ def test_secrets_come_from_a_secret_and_settings_from_the_configmap() -> None:
 def test_the_migration_job_runs_maca_migrate_with_the_same_image() -> None:
     job = k8s("Job")
     [container] = pod_containers(job)
-    [server] = pod_containers(k8s("Deployment"))
+    [server] = pod_containers(k8s("Deployment", "deployment.yaml"))
     assert container["image"] == server["image"]
     assert container["args"] == ["migrate"]
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
@@ -363,8 +363,44 @@ def test_the_migration_job_runs_maca_migrate_with_the_same_image() -> None:
     assert "resources" in container
 
 
+def test_a_worker_deployment_delivers_and_schedules_as_the_owner_beside_servers_that_do_not() -> None:
+    """``maca worker`` (issue 20): the same image and lock-down as the
+    server, two replicas (a job or a schedule's run is claimed by one), the
+    owner's address straight to the primary (the queue LISTENs and holds
+    locks across statements, which PgBouncer in transaction mode does not
+    carry), the mail secrets optional; no pod of it behind the Service, and
+    the servers leave the queue to it."""
+    worker = k8s("Deployment", "worker.yaml")
+    [server] = pod_containers(k8s("Deployment", "deployment.yaml"))
+    [container] = pod_containers(worker)
+    assert container["args"] == ["worker"]
+    assert container["image"] == server["image"]
+    assert worker["spec"]["replicas"] == 2
+    refs = _secret_refs(container)
+    assert refs["DATABASE_URL"]["key"] == "MIGRATE_DATABASE_URL"
+    example = k8s("Secret", "secret.example.yaml")
+    assert "pgbouncer" not in example["stringData"]["MIGRATE_DATABASE_URL"]
+    for name, ref in refs.items():
+        assert ref["name"] == example["metadata"]["name"] and ref["key"] in example["stringData"], name
+        assert name == "DATABASE_URL" or ref.get("optional") is True, name
+    assert not unknown_variables(refs), "only Maca's settings"
+    assert [s["configMapRef"]["name"] for s in container["envFrom"]] == [k8s("ConfigMap")["metadata"]["name"]]
+    assert k8s("ConfigMap")["data"]["MACA_WORKER"] == "off", "servers through PgBouncer do not run the queue"
+    pod = worker["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    security = container["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True and security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"]["drop"] == ["ALL"]
+    assert {"cpu", "memory"} <= set(container["resources"]["limits"])
+    labels = worker["spec"]["template"]["metadata"]["labels"]
+    assert worker["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    assert not k8s("Service")["spec"]["selector"].items() <= labels.items(), "the Service carries no worker"
+    assert not k8s("PodDisruptionBudget")["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    assert "ports" not in container
+
+
 def test_the_service_hpa_pdb_and_network_policy_select_the_deployment() -> None:
-    deployment = k8s("Deployment")
+    deployment = k8s("Deployment", "deployment.yaml")
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     service_ = k8s("Service")
     assert service_["spec"]["selector"].items() <= labels.items()

@@ -42,7 +42,7 @@ def configmap() -> dict[str, str]:
 
 
 def test_prometheus_is_told_where_the_metrics_are_and_the_service_does_not_carry_them() -> None:
-    deployment = k8s("Deployment")
+    deployment = k8s("Deployment", "deployment.yaml")
     port = int(configmap()["MACA_METRICS_PORT"])
     annotations = deployment["spec"]["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
@@ -65,7 +65,7 @@ def test_only_the_monitoring_namespace_reaches_the_metrics_port() -> None:
 
 
 def test_readiness_asks_readyz_and_logs_are_json_lines() -> None:
-    [container] = pod_containers(k8s("Deployment"))
+    [container] = pod_containers(k8s("Deployment", "deployment.yaml"))
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert configmap()["MACA_LOG_FORMAT"] == "json"
 
@@ -76,7 +76,7 @@ def test_a_cronjob_backs_up_as_the_owner_to_a_volume_and_keeps_the_newest() -> N
     pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     [container] = pod["containers"]
     assert container["args"][0] == "backup" and "--keep" in container["args"]
-    assert container["image"] == pod_containers(k8s("Deployment"))[0]["image"]
+    assert container["image"] == pod_containers(k8s("Deployment", "deployment.yaml"))[0]["image"]
     env = {e["name"]: e for e in container["env"]}
     assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == "MIGRATE_DATABASE_URL"
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
@@ -93,7 +93,7 @@ def test_the_prometheus_operator_files_select_the_metrics_port() -> None:
     assert listed == {p.name for p in folder.glob("*.yaml")} - {"kustomization.yaml"}
     service = yaml.safe_load((folder / "metrics-service.yaml").read_text())
     kubernetes_validate.validate(service, KUBERNETES_VERSION, strict=True)
-    labels = k8s("Deployment")["spec"]["template"]["metadata"]["labels"]
+    labels = k8s("Deployment", "deployment.yaml")["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= labels.items()
     [port] = service["spec"]["ports"]
     assert port["targetPort"] == "metrics" and port["port"] == int(configmap()["MACA_METRICS_PORT"])

@@ -122,6 +122,18 @@ REVIEWED: dict[int, set[tuple[str, str]]] = {
         ("policy", "organisations"),
         ("policy", "partnerships"),
     },
+    # Notifications (issue 20): two columns on users (one per person who
+    # signed in, not per audit: constant defaults, no rewrite; the email
+    # CHECK scans the people once), two on partnership_settings (a row a
+    # partnership) and users' recording policies replaced (a catalogue
+    # change). Its new tables' foreign keys also hold writes to audits
+    # (SHARE ROW EXCLUSIVE, no row read): 0.44 s over 20,000 audits with
+    # make bench BENCH=migrations (README "Operating Maca").
+    15: {
+        ("alter table", "partnership_settings"),
+        ("alter table", "users"),
+        ("policy", "users"),
+    },
     # Measured over 100,000 audits (34,030 actions): remedial_actions held
     # 1.3 s (its new columns' CHECKs, the one-action-per-table-row unique
     # index and the status backfill), contributions' writes 1.2 s (the new

@@ -158,7 +158,7 @@ async def test_the_server_tidies_on_its_timer_and_logs_only_counts(
     user_id = await a_user(db)
     expired = await a_session(db, user_id, "-1 minute")
     current = await a_session(db, user_id, "1 hour")
-    quick = load_settings({}, env="test", data_dir=str(tmp_path / "data"), maintenance_minutes=0.01)
+    quick = load_settings({}, env="test", data_dir=str(tmp_path / "data"), maintenance_minutes=0.01, worker="off")
     app = create_app(quick, database_url=database_url, registry=toolkits)
 
     with caplog.at_level(logging.DEBUG, logger="maca.maintenance"):

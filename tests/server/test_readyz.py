@@ -79,7 +79,9 @@ async def _readyz(url: str, tmp_path: Path, toolkits: Registry, **settings: Any)
 
 
 async def _get(url: str, tmp_path: Path, toolkits: Registry, paths: list[str], **settings: Any) -> list[httpx.Response]:
-    config = load_settings({}, env="test", data_dir=str(tmp_path / "data"), db_timeout_seconds=5, **settings)
+    config = load_settings(
+        {}, env="test", data_dir=str(tmp_path / "data"), db_timeout_seconds=5, worker="off", **settings
+    )
     app = create_app(config, database_url=url, registry=toolkits)
     async with AsyncTestClient(app=app) as client:
         return [await client.get(path) for path in paths]

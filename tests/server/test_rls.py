@@ -4,7 +4,8 @@ pool connects, and as the tables' owner.
 
 The partnership's people build an audit through the API, as they would:
 the coordinator creates and distributes it (case details: the child's
-initials, the case identifier), health saves a draft, police submits, the
+initials, the case identifier), health saves a draft, police submits (its answer that the child is not safe
+now raises an immediate concern, and the coordinator is written to), the
 reviewer moderates, the coordinator agrees an action, and police's
 submission is sent with an Idempotency-Key (so its stored response holds
 the whole contribution). Another partnership has an audit of its own.
@@ -72,6 +73,8 @@ CASE_DATA_TABLES = (
     "panel_records",
     "learning_themes",
     "learning_tags",
+    "concerns",
+    "notifications",
 )
 
 # Tables without row-level security, and why. A new table is refused by
@@ -140,6 +143,8 @@ async def world(people: People, db: asyncpg.Connection[Any]) -> World:
     saved = await save_draft(people, "health", audit, health_draft)
     assert saved.status_code == 200, saved.text
     police_answers = complete_answers(await read_audit(people, "police", audit))
+    # An immediate concern (issue 20), and the message that tells the coordinator.
+    police_answers["answers"]["child-currently-safe"] = {"value": "no", "comments": "Seen in the records"}
     assert (await save_draft(people, "police", audit, police_answers)).status_code == 200
     url = contribution_url(audit, people, "police")
     current = await request(people, "police", "GET", url)
@@ -421,6 +426,8 @@ async def test_an_agency_sees_its_own_part_and_no_one_elses(
         assert await rows_in(as_app, "theme_section_counts") == 0
         assert {r["user_id"] for r in await as_app.fetch("SELECT user_id FROM events")} == {health.user_id}
         assert await as_app.fetchval("SELECT array_agg(user_id) FROM sessions") == [health.user_id]
+        assert await rows_in(as_app, "concerns") == 0, "police's concern is police's and the partnership's"
+        assert await rows_in(as_app, "notifications") == 0, "who was told is the partnership staff's"
     police = world.people["police"]
     async with as_app.transaction():
         await as_person(as_app, sealer, police)
@@ -429,10 +436,17 @@ async def test_an_agency_sees_its_own_part_and_no_one_elses(
         assert await rows_in(as_app, "remedial_action_updates") == 1
         assert await rows_in(as_app, "idempotency_keys") == 1
         assert await rows_in(as_app, "sessions") == 0
+        assert await as_app.fetchval("SELECT array_agg(organisation_id) FROM concerns") == [police.organisation_id]
+        assert await rows_in(as_app, "notifications") >= 1, "the message its own save wrote"
+        assert await as_app.fetchval(
+            "SELECT bool_and(written_by_organisation = $1) FROM notifications", police.organisation_id
+        )
     async with as_app.transaction():
         await as_person(as_app, sealer, world.people["education"])
         assert await rows_in(as_app, "audits") == 0, "education does not take part"
         assert await rows_in(as_app, "contributions") == 0
+        assert await rows_in(as_app, "concerns") == 0
+        assert await rows_in(as_app, "notifications") == 0
 
 
 async def test_who_takes_part_is_kept_by_the_database_not_written_by_a_request(
@@ -484,7 +498,7 @@ async def test_who_takes_part_is_kept_by_the_database_not_written_by_a_request(
 
 @pytest.mark.parametrize("persona", ["coordinator", "reviewer"])
 async def test_the_partnerships_coordinators_and_reviewers_see_every_agencys_part(
-    as_app: asyncpg.Connection[Any], world: World, sealer: Sealer, persona: str
+    as_app: asyncpg.Connection[Any], world: World, sealer: Sealer, persona: str, db: asyncpg.Connection[Any]
 ) -> None:
     who = world.people[persona]
     async with as_app.transaction():
@@ -501,6 +515,8 @@ async def test_the_partnerships_coordinators_and_reviewers_see_every_agencys_par
         assert await as_app.fetchval("SELECT count(*) FROM events WHERE audit_id = $1", world.audit) > 0
         assert await rows_in(as_app, "idempotency_keys") == 0, "stored responses are their senders' only"
         assert await rows_in(as_app, "sessions") == 0
+        assert await as_app.fetchval("SELECT array_agg(kind) FROM concerns") == ["child-not-safe"]
+        assert await rows_in(as_app, "notifications") == await db.fetchval("SELECT count(*) FROM notifications")
 
 
 async def test_the_verified_identity_functions_answer_for_the_seal_only(

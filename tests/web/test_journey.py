@@ -100,7 +100,7 @@ async def coordinator_creates_and_distributes(
     await journey.looked_at(page, "05-audit-draft")
     await page.get_by_role("button", name="Distribute to the agencies").click()
     await expect(page.locator(".govuk-notification-banner--success")).to_contain_text("The audit is open", timeout=WAIT)
-    await expect(page.locator("table")).to_contain_text("Not started", timeout=WAIT)
+    await expect(page.locator("table").first).to_contain_text("Not started", timeout=WAIT)
     await journey.looked_at(page, "06-audit-open")
     return audit_id
 
@@ -233,7 +233,7 @@ async def test_the_whole_journey(signed_in_page: SignInAs, live_server: LiveServ
     await auditor_submits(police, live_server, journey, "police", audit_id, grade=4)
 
     await coordinator.goto(live_server.url(f"/audits/{audit_id}"))
-    await expect(coordinator.locator("table")).to_contain_text("2 of 2 agencies have submitted", timeout=WAIT)
+    await expect(coordinator.locator("table").first).to_contain_text("2 of 2 agencies have submitted", timeout=WAIT)
     await journey.looked_at(coordinator, "15-coordinator-all-submitted")
 
     reviewer = await signed_in_page("reviewer", javascript=javascript)

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.pages.admin import learning_themes, organisations, partnership, toolkits
+from server.pages.admin import learning_themes, notifications, organisations, partnership, toolkits
 
 route_handlers: list[Any] = [
     *partnership.route_handlers,
     *organisations.route_handlers,
     *toolkits.route_handlers,
     *learning_themes.route_handlers,
+    *notifications.route_handlers,
 ]

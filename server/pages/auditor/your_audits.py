@@ -208,8 +208,19 @@ class YourAuditsPages(PageController):
             }
             for a in found
         ]
+        # What needs you: returned work first, then what is still to do.
+        open_ids = {a.id for a in found if a.status == "open"}
+        needs_you = {
+            "returned": [r for r in rows if r["status"] == "returned" and r["id"] in open_ids],
+            "to_complete": [r for r in rows if r["status"] in ("not-started", "in-progress") and r["id"] in open_ids],
+        }
         return render_page(
-            request, "web/auditor/your_audits.html", title="Your audits", audits=rows, status_text=STATUS_TEXT
+            request,
+            "web/auditor/your_audits.html",
+            title="Your audits",
+            audits=rows,
+            status_text=STATUS_TEXT,
+            needs_you=needs_you,
         )
 
 

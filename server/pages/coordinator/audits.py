@@ -26,7 +26,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from server.audits import audits as steps
+from server.audits import concerns as concern_steps
 from server.audits import contributions as contribution_steps
+from server.audits import notifications as notification_steps
 from server.audits.audits import STATUSES, TRANSITIONS, NewAudit, NewAuditOptions
 from server.audits.checks import MAX_REASON
 from server.audits.views import OrganisationView, audit_overdue, today
@@ -34,6 +36,7 @@ from server.auth.permissions import Permission, may, needs
 from server.auth.principal import Principal
 from server.pages import case_details as case_form
 from server.pages.common import STATUS_TAGS, status_tag
+from server.pages.concerns import concern_items
 from server.pages.rendering import (
     Form,
     FormErrors,
@@ -202,6 +205,8 @@ class AuditPages(PageController):
                 with_progress=True,
                 programme_id=programme,
             )
+            # What needs you: the open immediate concerns head the page.
+            waiting = await concern_steps.open_concerns(connection, principal)
         # An audit of a toolkit version no longer installed is left out.
         listed = [
             {
@@ -246,6 +251,7 @@ class AuditPages(PageController):
             status_tag=status_tag,
             date_text=case_form.date_text,
             may_create=may(principal, Permission.AUDIT_CREATE),
+            open_concerns=concern_items(waiting),
         )
 
     # --- creating an audit ---
@@ -406,6 +412,8 @@ class AuditPages(PageController):
     ) -> Response[Any]:
         async with unit_of_work(state, principal) as connection:
             read = await steps.read_audit(connection, principal, state.toolkits, audit_id)
+            audit_concerns = await concern_steps.concerns_of_audit(connection, principal, audit_id)
+            told = await notification_steps.told_about(connection, principal, audit_id)
         audit, toolkit, active = read.audit, read.toolkit, read.active
         by_id = {p.organisation_id: p for p in read.participants or ()}
         referrer = by_id.get(audit.referring_organisation_id) if audit.referring_organisation_id else None
@@ -417,6 +425,8 @@ class AuditPages(PageController):
             errors=errors,
             values=values or {},
             title=read.reference or "Audit",
+            audit_concerns=concern_items(audit_concerns),
+            told=told,
             audit=audit,
             toolkit=toolkit,
             summary=case_form.summary(toolkit, read.case_details),
