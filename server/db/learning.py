@@ -4,6 +4,7 @@ reviewers' tags on passages of learning, counted for the dashboard."""
 from __future__ import annotations
 
 import datetime
+import json
 from typing import Any
 from uuid import UUID
 
@@ -145,24 +146,81 @@ async def theme_counts(
     return [msgspec.convert(dict(r), ThemeCountRow) for r in rows]
 
 
-async def tagged(
-    connection: asyncpg.Connection[Any], theme_id: UUID, *, programme_id: UUID | None = None, limit: int = 50
-) -> list[TagRow]:
-    """The passages tagged with a theme, newest audits first."""
+class TaggedPassageRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A passage tagged with a theme, with what showing it needs: its
+    audit's toolkit and case details (for the case reference), its
+    organisation's name, the words tagged, and every theme it carries."""
+
+    audit_id: UUID
+    organisation_id: UUID | None  # None: the panel's record
+    question_id: str
+    toolkit_id: str
+    toolkit_version: int
+    local_toolkit_version_id: UUID | None
+    case_details: dict[str, Any]
+    referring_organisation_id: UUID | None
+    organisation_name: str | None
+    words: str | None  # the answer's words, or the panel's agreed narrative; None when gone
+    theme_ids: list[UUID]
+
+
+async def tagged_passages(
+    connection: asyncpg.Connection[Any],
+    partnership_id: UUID,
+    theme_id: UUID,
+    *,
+    programme_id: UUID | None = None,
+    limit: int = 20,
+) -> list[TaggedPassageRow]:
+    """The passages most recently tagged with a theme (a programme's, when
+    given), each with its audit, its submitted words and its themes: one
+    statement for the lot. Reading each audit's contributions, panel
+    record and tags in turn took four statements an audit (1.0 s at p95
+    for 20 passages over 100,000 audits)."""
     rows = await connection.fetch(
         """
-        SELECT g.audit_id, g.organisation_id, g.question_id, g.theme_id
-          FROM learning_tags g
-         WHERE g.theme_id = $1
-           AND ($2::uuid IS NULL OR g.audit_id IN (SELECT a.id FROM audits a WHERE a.programme_id = $2))
-         ORDER BY g.tagged_at DESC
-         LIMIT $3
+        WITH wanted AS (
+            SELECT g.audit_id, g.organisation_id, g.question_id, g.tagged_at
+              FROM learning_tags g
+             WHERE g.theme_id = $2
+               AND ($3::uuid IS NULL OR g.audit_id IN (SELECT a.id FROM audits a WHERE a.programme_id = $3))
+             ORDER BY g.tagged_at DESC
+             LIMIT $4
+        )
+        SELECT w.audit_id, w.organisation_id, w.question_id, a.toolkit_id, a.toolkit_version,
+               a.local_toolkit_version_id, a.case_details, a.referring_organisation_id,
+               o.name AS organisation_name,
+               CASE WHEN w.organisation_id IS NULL THEN p.overall_narrative
+                    WHEN jsonb_typeof(c.content -> 'answers' -> w.question_id -> 'value') = 'string'
+                    THEN c.content -> 'answers' -> w.question_id ->> 'value' END AS words,
+               ARRAY(SELECT t.theme_id FROM learning_tags t
+                      WHERE t.audit_id = w.audit_id
+                        AND coalesce(t.organisation_id, '00000000-0000-0000-0000-000000000000'::uuid)
+                            = coalesce(w.organisation_id, '00000000-0000-0000-0000-000000000000'::uuid)
+                        AND t.question_id = w.question_id
+                      ORDER BY t.theme_id::text) AS theme_ids
+          FROM wanted w
+          JOIN audits a ON a.id = w.audit_id AND a.partnership_id = $1
+          LEFT JOIN organisations o ON o.id = w.organisation_id
+          LEFT JOIN contributions c
+                 ON c.audit_id = w.audit_id AND c.organisation_id = w.organisation_id AND c.status = 'submitted'
+          LEFT JOIN panel_records p ON p.audit_id = w.audit_id AND w.organisation_id IS NULL
+         ORDER BY w.tagged_at DESC, w.audit_id, w.question_id
         """,
+        partnership_id,
         theme_id,
         programme_id,
         limit,
     )
-    return [msgspec.convert(dict(r), TagRow) for r in rows]
+    return [msgspec.convert(_decoded(dict(r)), TaggedPassageRow) for r in rows]
+
+
+def _decoded(row: dict[str, Any]) -> dict[str, Any]:
+    # The pool decodes jsonb itself; a bare connection (benchmarks) hands
+    # over text.
+    if isinstance(row["case_details"], str):
+        row["case_details"] = json.loads(row["case_details"])
+    return row
 
 
 class FoundContributionRow(msgspec.Struct, frozen=True, kw_only=True):

@@ -59,6 +59,12 @@ async def test_a_reviewer_tags_learning_with_the_administrators_themes_and_the_d
     assert counts == {"Voice of the child": 1, "Information sharing": 0}
     behind = await request(people, "reviewer", "GET", f"/api/learning?theme={voice['id']}")
     assert [(p["case_reference"], p["text"]) for p in behind.json()["passages"]] == [("CF-4711", key["text"])]
+    (shown,) = behind.json()["passages"]
+    assert (shown["kind"], shown["organisation_name"], shown["theme_ids"]) == (
+        "key-learning",
+        "Demo Police",
+        [voice["id"]],
+    )
     # An agency's auditor sees the counts, not the passages behind them.
     assert (await request(people, "police", "GET", f"/api/learning?theme={voice['id']}")).json()["passages"] == []
 
