@@ -23,13 +23,16 @@ What feeds each family:
   worker from the asyncpg pool object itself.
 - Sign-in refusals: :func:`sign_in_refused`, called where Maca refuses a
   token, a sign-in or an attempt over the limit (``server/auth``).
-- The job queue (notifications, reminders: it arrives later): the queue
-  calls :func:`job_enqueued`, :func:`job_finished`; its depth is read from
-  the database at each scrape by a source listed in
-  ``server/platform/metrics_server.py`` (:class:`QueueDepth`).
-- Immediate concerns: what exists now is read at each scrape (audits still
-  open whose last summarised judgement lists one); their ages by bucket
-  (:class:`ConcernAge`) come from a source the stored concerns will add.
+- The job queue (notifications; the scheduled escalations, reminders and
+  maintenance): the worker calls :func:`job_finished` as each run ends
+  (``server/platform/queue.py``). Jobs are put on the queue by a trigger in
+  the transaction of the change that causes them, not by Python, so
+  :func:`job_enqueued` has no caller; the depth, and the messages failed or
+  being retried, are read from the database at each scrape
+  (``server/platform/metrics_server.py``, :class:`QueueDepth`).
+- Immediate concerns: the stored concerns not yet closed, by age bucket and
+  whether someone acknowledged them (:class:`ConcernAge`), read at each
+  scrape; and the audits whose last summarised judgement lists one.
 """
 
 from __future__ import annotations
@@ -96,20 +99,23 @@ CONCERN_AGE_BUCKETS: Final[tuple[tuple[float, str], ...]] = (
 @dataclass(frozen=True)
 class ConcernAge:
     """Open immediate concerns counted by age bucket (a label value of
-    :data:`CONCERN_AGE_BUCKETS`)."""
+    :data:`CONCERN_AGE_BUCKETS`) and whether someone acknowledged them."""
 
     age: str
     open: int
+    acknowledged: bool = False
 
 
-def concern_ages(seconds: Iterable[float]) -> list[ConcernAge]:
-    """Ages of open concerns, in seconds, counted into every bucket (zeros
-    included, so a bucket that empties reads 0, not "no data")."""
-    counts = dict.fromkeys((name for _, name in CONCERN_AGE_BUCKETS), 0)
-    for age in seconds:
+def concern_ages(concerns: Iterable[tuple[float, bool]]) -> list[ConcernAge]:
+    """Open concerns, each (seconds since raised, acknowledged), counted
+    into every bucket both ways (zeros included, so a bucket that empties
+    reads 0, not "no data")."""
+    names = [name for _, name in CONCERN_AGE_BUCKETS]
+    counts = {(name, acknowledged): 0 for name in names for acknowledged in (False, True)}
+    for age, acknowledged in concerns:
         name = next(name for edge, name in CONCERN_AGE_BUCKETS if age < edge)
-        counts[name] += 1
-    return [ConcernAge(age=name, open=count) for name, count in counts.items()]
+        counts[(name, acknowledged)] += 1
+    return [ConcernAge(age=name, open=count, acknowledged=ack) for (name, ack), count in counts.items()]
 
 
 class _Families:

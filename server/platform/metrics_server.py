@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 import asyncpg
 
 from server.db import operations
-from server.platform.metrics import ConcernAge, QueueDepth
+from server.platform.metrics import ConcernAge, QueueDepth, concern_ages
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
@@ -56,10 +56,38 @@ async def immediate_concerns_now(connection: asyncpg.Connection[Any]) -> list[Me
     ]
 
 
-# Read at every scrape, in this order. The job queue adds one giving
-# queue_depth_families(...), the stored concerns one giving
-# concern_age_family(...).
-DATABASE_SOURCES: list[Source] = [immediate_concerns_now]
+# What each of the queue's entrypoints is, as the ``kind`` label says it
+# (a scheduled job's entrypoint is its own name: concerns.escalate, …).
+JOB_KINDS: Final = {"deliver": "notification"}
+
+
+async def job_queue_now(connection: asyncpg.Connection[Any]) -> list[Metric]:
+    """The queue's depth and its oldest job's age, by kind (zero for a
+    notification queue that is empty), and the messages not delivered:
+    given up on, or being retried (README "Operating Maca")."""
+    from prometheus_client.core import GaugeMetricFamily
+
+    depths = {kind: QueueDepth(kind=kind, queued=0, oldest_seconds=0.0) for kind in JOB_KINDS.values()}
+    for entrypoint, queued, oldest in await operations.queue_depths(connection):
+        kind = JOB_KINDS.get(entrypoint, entrypoint)
+        depths[kind] = QueueDepth(kind=kind, queued=queued, oldest_seconds=oldest)
+    undelivered = GaugeMetricFamily(
+        "maca_notifications_undelivered",
+        "Messages not delivered, by state: failed (given up on, shown to the administrator) or retrying",
+        labels=["state"],
+    )
+    for state, count in sorted((await operations.undelivered_notifications(connection)).items()):
+        undelivered.add_metric([state], count)
+    return [*queue_depth_families(list(depths.values())), undelivered]
+
+
+async def concerns_by_age_now(connection: asyncpg.Connection[Any]) -> list[Metric]:
+    """Immediate concerns not yet closed, by age and acknowledgement."""
+    return concern_age_family(concern_ages(await operations.open_concern_ages(connection)))
+
+
+# Read at every scrape, in this order.
+DATABASE_SOURCES: list[Source] = [immediate_concerns_now, job_queue_now, concerns_by_age_now]
 
 
 def queue_depth_families(depths: Sequence[QueueDepth]) -> list[Metric]:
@@ -77,15 +105,17 @@ def queue_depth_families(depths: Sequence[QueueDepth]) -> list[Metric]:
 
 
 def concern_age_family(ages: Sequence[ConcernAge]) -> list[Metric]:
-    """Open (unacknowledged) immediate concerns by age bucket
-    (``server.platform.metrics.concern_ages`` counts them)."""
+    """Immediate concerns not yet closed, by age bucket and whether someone
+    acknowledged them (``server.platform.metrics.concern_ages`` counts them)."""
     from prometheus_client.core import GaugeMetricFamily
 
     family = GaugeMetricFamily(
-        "maca_immediate_concerns_open", "Immediate concerns not yet acknowledged, by age", labels=["age"]
+        "maca_immediate_concerns_open",
+        "Immediate concerns not yet closed, by age since raised and whether someone acknowledged them",
+        labels=["age", "acknowledged"],
     )
     for age in ages:
-        family.add_metric([age.age], age.open)
+        family.add_metric([age.age, "true" if age.acknowledged else "false"], age.open)
     return [family]
 
 
@@ -169,7 +199,9 @@ __all__ = [
     "MetricsServer",
     "Source",
     "concern_age_family",
+    "concerns_by_age_now",
     "immediate_concerns_now",
+    "job_queue_now",
     "queue_depth_families",
     "start",
 ]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 from uuid import UUID
@@ -38,6 +39,7 @@ from pgqueuer.executors import DatabaseRetryEntrypointExecutor
 from pgqueuer.models import Job
 
 from server.db import notifications as outbox
+from server.platform import metrics
 from server.platform.mail import Channel, DeliveryFailed, Letter
 from server.settings import Settings
 
@@ -148,13 +150,17 @@ class Worker:
             @queuer.entrypoint(DELIVER, executor_factory=retrying, on_failure="hold")
             async def deliver_job(job: Job) -> None:
                 assert job.payload is not None
-                outcome = await deliver(
-                    pool,
-                    self.channel,
-                    UUID(job.payload.decode()),
-                    base_url=settings.base_url,
-                    final=job.attempts + 1 >= attempts,
-                )
+                final = job.attempts + 1 >= attempts
+                started = time.perf_counter()
+                try:
+                    outcome = await deliver(
+                        pool, self.channel, UUID(job.payload.decode()), base_url=settings.base_url, final=final
+                    )
+                except BaseException:
+                    failed = metrics.JobOutcome.ABANDONED if final else metrics.JobOutcome.FAILED
+                    metrics.job_finished("notification", failed, time.perf_counter() - started)
+                    raise
+                metrics.job_finished("notification", metrics.JobOutcome.SUCCEEDED, time.perf_counter() - started)
                 log.debug("notification job %s: %s", job.id, outcome)
 
             for name, expression, work in self.scheduled:
@@ -176,10 +182,15 @@ class Worker:
 
 def _scheduled(work: Callable[[asyncpg.Pool[Any]], Awaitable[object]], pool: asyncpg.Pool[Any], name: str) -> Any:
     async def run(_schedule: Any) -> None:
+        started = time.perf_counter()
         try:
             await work(pool)
         except Exception as error:
             # The schedule must outlive any one run; the type, never the text.
             log.error("scheduled job %s failed: %s", name, type(error).__name__)
+            # Not retried: the next run of the schedule does the work.
+            metrics.job_finished(name, metrics.JobOutcome.ABANDONED, time.perf_counter() - started)
+        else:
+            metrics.job_finished(name, metrics.JobOutcome.SUCCEEDED, time.perf_counter() - started)
 
     return run

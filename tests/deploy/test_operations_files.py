@@ -24,6 +24,7 @@ READ_AT_SCRAPE = {
     "maca_immediate_concerns_open",
     "maca_jobs_queued",
     "maca_job_oldest_queued_age_seconds",
+    "maca_notifications_undelivered",
     "maca_build_info",
 }
 
@@ -122,6 +123,7 @@ def test_the_dashboard_asks_only_for_metrics_maca_exposes_and_shows_each_family(
         "maca_jobs_finished_total",
         "maca_open_audits_with_immediate_concerns",
         "maca_immediate_concerns_open",
+        "maca_notifications_undelivered",
     ):
         assert family in asked, f"no panel shows {family}"
 

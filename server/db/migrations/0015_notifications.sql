@@ -384,3 +384,40 @@ $$;
 
 CREATE TRIGGER notifications_enqueue AFTER INSERT ON notifications
     FOR EACH ROW EXECUTE FUNCTION maca_private.enqueue_delivery();
+
+-- 8. What the operator's metrics read at each scrape (server/platform/
+--    metrics_server.py), as maca_app with no one's identity: counts and
+--    ages only, never an id, an address or a partnership, through
+--    functions of the owner's since neither the queue nor the concerns are
+--    maca_app's to read.
+CREATE FUNCTION maca_queue_depth() RETURNS TABLE (entrypoint text, queued bigint, oldest_seconds double precision)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT j.entrypoint, count(*), extract(epoch FROM now() - min(j.execute_after))::double precision
+      FROM maca_queue.pgqueuer j
+     WHERE j.status = 'queued'
+     GROUP BY j.entrypoint
+$$;
+REVOKE ALL ON FUNCTION maca_queue_depth() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION maca_queue_depth() TO maca_app;
+
+CREATE FUNCTION maca_open_concern_ages() RETURNS TABLE (age_seconds double precision, acknowledged boolean)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT extract(epoch FROM now() - c.raised_at)::double precision, c.acknowledged_at IS NOT NULL
+      FROM public.concerns c
+     WHERE c.closed_at IS NULL
+$$;
+REVOKE ALL ON FUNCTION maca_open_concern_ages() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION maca_open_concern_ages() TO maca_app;
+
+-- Messages not delivered: given up (failed) or being retried.
+CREATE FUNCTION maca_undelivered_notifications() RETURNS TABLE (state text, count bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT s.state, count(n.id)
+      FROM (VALUES ('failed'), ('retrying')) AS s (state)
+      LEFT JOIN public.notifications n
+        ON (s.state = 'failed' AND n.status = 'failed')
+        OR (s.state = 'retrying' AND n.status = 'queued' AND n.last_error IS NOT NULL)
+     GROUP BY s.state
+$$;
+REVOKE ALL ON FUNCTION maca_undelivered_notifications() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION maca_undelivered_notifications() TO maca_app;

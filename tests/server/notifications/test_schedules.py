@@ -22,6 +22,7 @@ import asyncpg
 import pytest
 
 from server.audits.jobs import scheduled_jobs
+from server.platform import metrics
 from server.platform.mail import NoChannel
 from server.platform.queue import Scheduled, Worker
 from server.settings import load_settings
@@ -72,6 +73,12 @@ async def test_each_scheduled_job_runs_once_across_two_replicas(
     # Escalation every minute (working time: always), maintenance every minute.
     settings = load_settings({}, env="test", mail_channel="none", working_hours="always", maintenance_minutes=1)
     runs: list[tuple[str, str, datetime.datetime]] = []
+
+    def finished(kind: str) -> float:
+        found = metrics.families().jobs_finished.labels(kind=kind, outcome="succeeded")
+        return float(found._value.get())
+
+    before = {name: finished(name) for name in ("concerns.escalate", "maintenance.tidy")}
     workers = [
         Worker(settings, database_url, NoChannel(), [counted(runs, replica, job) for job in scheduled_jobs(settings)])
         for replica in ("first", "second")
@@ -93,6 +100,10 @@ async def test_each_scheduled_job_runs_once_across_two_replicas(
     assert {"concerns.escalate", "maintenance.tidy"} <= ran, runs
     per_minute = collections.Counter((name, at.replace(second=0, microsecond=0)) for name, _, at in runs)
     assert set(per_minute.values()) == {1}, f"a job ran more than once in its minute: {runs}"
+
+    # Each run is counted for the operator's metrics (this process's families).
+    for name, earlier in before.items():
+        assert finished(name) - earlier == sum(1 for r in runs if r[0] == name), name
 
     # Each did its work, once.
     assert await db.fetchval("SELECT escalations FROM concerns WHERE id = $1", concern["id"]) == 1
