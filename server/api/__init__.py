@@ -20,6 +20,7 @@ from server.api import (
     reports,
     themes,
     toolkits,
+    voices,
 )
 
 route_handlers: list[Any] = [
@@ -27,6 +28,7 @@ route_handlers: list[Any] = [
     *toolkits.route_handlers,
     *audits.route_handlers,
     *contributions.route_handlers,
+    *voices.route_handlers,
     *actions.route_handlers,
     *judgement.route_handlers,
     *organisations.route_handlers,
