@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 from uuid import UUID
 
 import asyncpg
@@ -39,7 +39,6 @@ from server.audits.access import (
     visible_audit,
 )
 from server.audits.checks import changed_meanwhile, check_seen_version, check_text, invalid, refuse_when_closed
-from server.audits.contributions import OwnContribution
 from server.audits.events import EventName
 from server.auth.permissions import Permission, require
 from server.auth.principal import Principal
@@ -48,6 +47,9 @@ from server.db.audits import AuditRow
 from server.db.voices import VoiceRow
 from server.platform.problems import Conflict, NotFound
 from toolkits.validation import FieldProblem
+
+if TYPE_CHECKING:  # contributions → summaries → judgement, which shows the voices
+    from server.audits.contributions import OwnContribution
 
 __all__ = [
     "FAMILY_VIEWS_SOUGHT",
@@ -108,6 +110,14 @@ class VoiceView(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def recorded(self) -> bool:
         return self.version > 0
+
+    @property
+    def findings_discussed_text(self) -> str:
+        return FINDINGS_DISCUSSED.get(self.findings_discussed or "", "Not answered")
+
+    @property
+    def family_views_sought_text(self) -> str:
+        return FAMILY_VIEWS_SOUGHT.get(self.family_views_sought or "", "Not answered")
 
     @property
     def answered(self) -> int:

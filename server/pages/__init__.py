@@ -14,7 +14,7 @@ from litestar.static_files import create_static_files_router
 
 from server.auth.permissions import PUBLIC, needs
 from server.pages import admin, common, themes
-from server.pages.auditor import your_audits
+from server.pages.auditor import voice, your_audits
 from server.pages.coordinator import audits, contributions
 from server.pages.reviewer import judgement
 
@@ -22,6 +22,7 @@ route_handlers: list[Any] = [
     *common.route_handlers,
     *themes.route_handlers,
     *your_audits.route_handlers,
+    *voice.route_handlers,
     *audits.route_handlers,
     *contributions.route_handlers,
     *judgement.route_handlers,

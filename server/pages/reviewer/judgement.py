@@ -150,6 +150,7 @@ class ReviewPages(PageController):
             status_tag=status_tag,
             may_moderate=may(principal, Permission.JUDGEMENT_MODERATE) and not judgement.final,
             OVERALL=OVERALL,
+            voices=read.voices,
         )
 
     # --- moderation ---
