@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import Any, Final, Literal
 from uuid import UUID
 
 import asyncpg
@@ -47,9 +47,6 @@ from server.db.audits import AuditRow
 from server.db.voices import VoiceRow
 from server.platform.problems import Conflict, NotFound
 from toolkits.validation import FieldProblem
-
-if TYPE_CHECKING:  # contributions → summaries → judgement, which shows the voices
-    from server.audits.contributions import OwnContribution
 
 __all__ = [
     "FAMILY_VIEWS_SOUGHT",
@@ -204,14 +201,16 @@ def is_voice_editable(audit: AuditRow) -> bool:
 # --- the agency's own -----------------------------------------------------------------------
 
 
-async def own_voice(connection: asyncpg.Connection[Any], principal: Principal, own: OwnContribution) -> VoiceView:
-    """The caller's organisation's voice on the contribution ``own`` (as
-    :func:`~server.audits.contributions.load_own_contribution` read it, in
-    the same transaction, the read already recorded): for its task list."""
-    if own.row.organisation_id != principal.organisation_id:
-        raise NotFound("no such contribution")
-    found = await voices.latest(connection, own.audit.id, own.row.organisation_id)
-    return _view(found) if found is not None else _none_yet(own.row.organisation_id)
+async def own_voice(connection: asyncpg.Connection[Any], principal: Principal, audit: AuditRow) -> VoiceView:
+    """The caller's organisation's voice on ``audit``, as its task list
+    shows it: ``audit`` as the caller's own contribution was read in the
+    same transaction (which recorded the read and checked that the
+    organisation takes part; row-level security shows no one else's)."""
+    require(principal, Permission.CONTRIBUTION_WRITE)
+    if audit.partnership_id != principal.partnership_id:
+        raise NotFound("no such audit")
+    found = await voices.latest(connection, audit.id, principal.organisation_id)
+    return _view(found) if found is not None else _none_yet(principal.organisation_id)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,12 +8,16 @@ person; kept versions are never changed; a closed audit's stay as they are.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
 
+from server.db import identity
 from server.db.identity import Sealer
+from server.db.pool import app_database_url
+from server.settings import Settings
 from tests.server.audit_fixtures import (
     People,
     an_open_audit,
@@ -22,9 +26,27 @@ from tests.server.audit_fixtures import (
     people_fixture,  # noqa: F401 - fixture
     request,
 )
-from tests.server.test_rls import Person, as_app, as_person, person, sealer  # noqa: F401 - fixtures
+from tests.server.test_rls import Person, as_person, person
 
 SAID = "The practitioner said the family had moved twice"
+
+
+@pytest.fixture
+async def as_app(settings: Settings, database_url: str) -> AsyncIterator[asyncpg.Connection[Any]]:
+    """A connection logged in as maca_app, as the pool connects."""
+    connection = await asyncpg.connect(app_database_url(settings, database_url))
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+async def sealer(db: asyncpg.Connection[Any]) -> Sealer:
+    """The server's sealer, with the key `maca migrate` stored."""
+    key = await identity.stored_key(db)
+    assert key is not None
+    return Sealer(configured=key, owner_dsn=None)
 
 
 async def recorded(people: People, persona: str, audit: dict[str, Any], said: str) -> None:

@@ -227,7 +227,7 @@ class ContributionPages(PageController):
     ) -> Response[str]:
         async with unit_of_work(state, principal) as connection:
             contribution = await load(connection, state.toolkits, principal, audit_id)
-            voice = await voice_steps.own_voice(connection, principal, contribution)
+            voice = await voice_steps.own_voice(connection, principal, contribution.audit)
         problems = problems_for(contribution, contribution.content)
         tasks = [
             {
