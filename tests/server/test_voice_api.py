@@ -7,9 +7,11 @@ never another agency's."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import asyncpg
+import pytest
 
 from tests.server.audit_fixtures import (
     People,
@@ -228,3 +230,32 @@ async def test_a_closed_audits_voice_stays_as_it_was(people: People, db: asyncpg
     kept = await request(people, "health", "GET", voice_url(audit, people, "health"))
     assert kept.json()["findings_discussed"] == "yes"
     assert await db.fetchval("SELECT count(*) FROM contribution_voices WHERE audit_id = $1", audit["id"]) == 1
+
+
+async def test_nothing_a_practitioner_manager_or_family_said_reaches_the_log(
+    people: People, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    for name in list(logging.root.manager.loggerDict):
+        caplog.set_level(logging.DEBUG, logger=name)
+    audit = await an_open_audit(people, participants=["health", "police"])
+    url = voice_url(audit, people, "health")
+    sentinels = {
+        "findings_discussed": "yes",
+        "practitioner_views": "sentinel-practitioner-9931",
+        "manager_views": "sentinel-manager-9932",
+        "family_views_sought": "given",
+        "family_views": "sentinel-family-9933",
+    }
+    assert (await record(people, "health", audit, sentinels)).status_code == 200
+    # Its failures too: stale, refused, not found.
+    assert (await request(people, "health", "PUT", url, json=sentinels, headers={"If-Match": '"0"'})).status_code == 412
+    wrong = {**sentinels, "findings_discussed": "no", "family_views": "x" * 5001}
+    assert (await request(people, "health", "PUT", url, json=wrong, headers={"If-Match": '"1"'})).status_code == 422
+    assert (await request(people, "police", "PUT", url, json=sentinels, headers={"If-Match": '"1"'})).status_code == 404
+    await draft_and_submit(people, "health", audit)
+    assert (await request(people, "reviewer", "GET", url)).status_code == 200
+    assert (await request(people, "reviewer", "GET", f"/api/audits/{audit['id']}/report.html")).status_code == 200
+    assert caplog.records, "nothing logged at DEBUG: the capture is not working"
+    text = "\n".join(f"{record.name} {record.getMessage()} {record.exc_text or ''}" for record in caplog.records)
+    assert "sentinel-" not in text, [line for line in text.splitlines() if "sentinel-" in line][:10]
