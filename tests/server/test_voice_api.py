@@ -259,3 +259,19 @@ async def test_nothing_a_practitioner_manager_or_family_said_reaches_the_log(
     assert caplog.records, "nothing logged at DEBUG: the capture is not working"
     text = "\n".join(f"{record.name} {record.getMessage()} {record.exc_text or ''}" for record in caplog.records)
     assert "sentinel-" not in text, [line for line in text.splitlines() if "sentinel-" in line][:10]
+
+
+async def test_the_audit_export_carries_the_voices_its_reader_may_see(people: People) -> None:
+    audit = await an_open_audit(people, participants=["health", "police"])
+    assert (await record(people, "health", audit, A_VOICE)).status_code == 200
+    assert (await record(people, "police", audit, {"findings_discussed": "no"})).status_code == 200
+    await draft_and_submit(people, "health", audit)
+    staff = await request(people, "reviewer", "GET", f"/api/audits/{audit['id']}/export.json")
+    assert staff.status_code == 200, staff.text
+    assert [(v["organisation_id"], v["practitioner_views"]) for v in staff.json()["voices"]] == [
+        (str(people.organisation_id("health")), PRACTITIONER)
+    ], "police's voice is a draft: not the partnership's yet"
+    police = await request(people, "police", "GET", f"/api/audits/{audit['id']}/export.json")
+    assert police.status_code == 200, police.text
+    assert [v["findings_discussed"] for v in police.json()["voices"]] == ["no"]
+    assert PRACTITIONER not in police.text
