@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from server.audits.retention import purge
 from tests.server.audit_fixtures import (
     People,
     an_open_audit,
@@ -275,3 +276,28 @@ async def test_the_audit_export_carries_the_voices_its_reader_may_see(people: Pe
     assert police.status_code == 200, police.text
     assert [v["findings_discussed"] for v in police.json()["voices"]] == ["no"]
     assert PRACTITIONER not in police.text
+
+
+async def test_purging_a_closed_audit_removes_its_voices(people: People, db: asyncpg.Connection[Any]) -> None:
+    audit = await an_open_audit(people, participants=["health"])
+    for body in (A_VOICE, {**A_VOICE, "manager_views": None}):
+        assert (await record(people, "health", audit, body)).status_code == 200
+    await draft_and_submit(people, "health", audit)
+    for move in (
+        {"status": "in-review"},
+        {"status": "closed", "confirm_outstanding": True, "reason": "Agreed at panel"},
+    ):
+        current = await request(people, "coordinator", "GET", f"/api/audits/{audit['id']}")
+        moved = await request(
+            people,
+            "coordinator",
+            "POST",
+            f"/api/audits/{audit['id']}/status",
+            json=move,
+            headers={"If-Match": current.headers["etag"]},
+        )
+        assert moved.status_code == 200, moved.text
+    await db.execute("UPDATE audits SET closed_at = now() - interval '3000 days' WHERE id = $1", audit["id"])
+    done = await purge(db, 2192)
+    assert done.rows["contribution_voices"] == 2
+    assert await db.fetchval("SELECT count(*) FROM contribution_voices WHERE audit_id = $1", audit["id"]) == 0
