@@ -46,6 +46,7 @@ from server.db import audits, contributions, voices
 from server.db.audits import AuditRow
 from server.db.voices import VoiceRow
 from server.platform.problems import Conflict, NotFound
+from toolkits.text import has_visible_character
 from toolkits.validation import FieldProblem
 
 __all__ = [
@@ -154,8 +155,9 @@ def voice_path(audit_id: UUID, organisation_id: UUID) -> str:
 
 
 def _blank(text: str | None) -> str | None:
-    """Text that says nothing is no answer."""
-    return text if text is not None and text.strip() else None
+    """Text that says nothing a reader can see is no answer (``"\u200b"``
+    passes ``str.strip``: :func:`toolkits.text.has_visible_character`)."""
+    return text if text is not None and has_visible_character(text) else None
 
 
 def voice_problems(content: VoiceContent) -> list[FieldProblem]:

@@ -301,3 +301,13 @@ async def test_purging_a_closed_audit_removes_its_voices(people: People, db: asy
     done = await purge(db, 2192)
     assert done.rows["contribution_voices"] == 2
     assert await db.fetchval("SELECT count(*) FROM contribution_voices WHERE audit_id = $1", audit["id"]) == 0
+
+
+async def test_text_a_reader_cannot_see_is_kept_as_nothing_said(people: People) -> None:
+    audit = await an_open_audit(people, participants=["health"])
+    invisible = {"practitioner_views": "\u200b \u2800", "family_views": "\u3164"}
+    saved = await request(
+        people, "health", "PUT", voice_url(audit, people, "health"), json=invisible, headers={"If-Match": '"0"'}
+    )
+    assert saved.status_code == 200, saved.text
+    assert (saved.json()["practitioner_views"], saved.json()["family_views"]) == (None, None)
