@@ -102,6 +102,11 @@ async def test_submission_never_needs_the_voice(pages: Pages) -> None:
     audit = await an_open_audit(pages.people, participants=["health"])
     submitted = await draft_and_submit(pages.people, "health", audit)
     assert submitted["status"] == "submitted"
+    # The confirmation says where to record it afterwards.
+    health = await pages.signed_in("health")
+    confirmation = await health.get(f"/your-audits/{audit['id']}/submitted")
+    assert confirmation.status_code == 200
+    assert f'href="/your-audits/{audit["id"]}/voice"' in confirmation.text
 
 
 async def record_over_api(people: Any, audit: dict[str, Any], persona: str, body: dict[str, Any]) -> None:
