@@ -144,6 +144,12 @@ async def test_the_reviewer_reads_each_submitted_agencys_voice_beside_the_judgem
     assert str(bdi(RIGHT_TO_LEFT)) in voice, "typed text is isolated"
     assert "Yes, the findings were discussed with the practitioner and their manager" in voice
 
+    # And where the panel agrees a grade.
+    moderation = await reviewer.get(f"/audits/{audit['id']}/judgement/overall")
+    assert moderation.status_code == 200
+    beside = moderation.text.split('id="voice"')[1]
+    assert PRACTITIONER in beside and POLICE not in beside
+
     report = await request(pages.people, "reviewer", "GET", f"/api/audits/{audit['id']}/report.html")
     assert report.status_code == 200
     part = report.text.split('id="voice"')[1].split('id="contributions"')[0]

@@ -184,6 +184,7 @@ class ReviewPages(PageController):
             judgement=judgement,
             result=result,
             agencies=read.agencies,
+            voices=read.voices,
             by_question=answers_by_question(read),
             is_overall=section_id == OVERALL,
             section_id=section_id,
