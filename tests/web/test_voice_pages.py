@@ -229,3 +229,6 @@ async def test_an_auditor_records_the_voice_and_the_reviewer_reads_it(
     await expect(reviewer.get_by_role("heading", name="Practitioner and family voice")).to_be_visible(timeout=WAIT)
     await expect(reviewer.locator("main")).to_contain_text(FAMILY, timeout=WAIT)
     await looked_at(reviewer, "judgement", width)
+    await reviewer.goto(live_server.url(f"/audits/{audit['id']}/judgement/overall"))
+    await expect(reviewer.locator("main")).to_contain_text(MANAGER, timeout=WAIT)
+    await looked_at(reviewer, "moderation", width)
