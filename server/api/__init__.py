@@ -26,6 +26,7 @@ from server.api import (
     reports,
     themes,
     toolkits,
+    voices,
 )
 
 route_handlers: list[Any] = [
@@ -34,6 +35,7 @@ route_handlers: list[Any] = [
     *audits.route_handlers,
     *programmes.route_handlers,
     *contributions.route_handlers,
+    *voices.route_handlers,
     *actions.route_handlers,
     *action_plan.route_handlers,
     *concerns.route_handlers,

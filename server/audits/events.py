@@ -44,6 +44,10 @@ class EventName(enum.StrEnum):
     CONTRIBUTION_RETURNED = "contribution.returned"
     CONTRIBUTION_READ = "contribution.read"
     CONTRIBUTION_VERSIONS_READ = "contribution.versions-read"
+    # An agency's practitioner and family voice (the version only, never what was said).
+    VOICE_SAVED = "voice.saved"
+    VOICE_READ = "voice.read"
+    VOICE_VERSIONS_READ = "voice.versions-read"
     # The partnership's judgement.
     JUDGEMENT_READ = "judgement.read"
     JUDGEMENT_MODERATED = "judgement.moderated"

@@ -38,6 +38,7 @@ from server.audits.facts import audit_toolkit, case_details_of
 from server.audits.judgement import judgement_of, partnership_result
 from server.audits.programmes import check_programme_filter
 from server.audits.views import AuditExport, ContributionExport, RemedialAction, participant_views
+from server.audits.voices import partnership_voices
 from server.auth.permissions import Permission, is_partnership_staff, require
 from server.auth.principal import Principal
 from server.db import actions, audits, contributions
@@ -210,6 +211,7 @@ async def read_audit_export(
                     content=msgspec.convert(mine.content, ContributionContent),
                 )
             )
+    found_voices = await partnership_voices(connection, principal, audit, own_only=not staff)
     await events.record(
         connection,
         principal,
@@ -234,6 +236,7 @@ async def read_audit_export(
         participants=participants,
         judgement=judgement,
         partnership_result=result,
+        voices=[v.voice for v in found_voices],
         exported_at=datetime.datetime.now(datetime.UTC),
     )
 

@@ -21,6 +21,7 @@ from server.audits import events
 from server.audits.access import visible_audit
 from server.audits.events import EventName
 from server.audits.facts import audit_policy, audit_toolkit, case_details_of, case_facts
+from server.audits.voices import AgencyVoice, partnership_voices
 from server.auth.permissions import Permission, is_partnership_staff, require
 from server.auth.principal import Principal
 from server.db import judgements
@@ -112,6 +113,8 @@ class JudgementRead:
     judgement: PartnershipJudgement | None
     version: str | None
     result: PartnershipResult | None
+    # Coordinators and reviewers: each submitted agency's practitioner and family voice.
+    voices: tuple[AgencyVoice, ...] = ()
 
     @property
     def case_details(self) -> CaseDetails:
@@ -136,7 +139,14 @@ async def read_judgement(
     judgement = await judgement_of(connection, toolkit, audit)
     if staff:
         version = await judgements.judgement_etag(connection, audit.id)
-        return JudgementRead(audit=audit, toolkit=toolkit, judgement=judgement, version=version, result=None)
+        return JudgementRead(
+            audit=audit,
+            toolkit=toolkit,
+            judgement=judgement,
+            version=version,
+            result=None,
+            voices=tuple(await partnership_voices(connection, principal, audit)),
+        )
     return JudgementRead(
         audit=audit, toolkit=toolkit, judgement=None, version=None, result=partnership_result(judgement)
     )

@@ -18,6 +18,7 @@ from server.audits.checks import MAX_MODERATION_REASON, check_text, invalid, ref
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit
 from server.audits.judgement import judgement_of
+from server.audits.voices import AgencyVoice, partnership_voices
 from server.auth.permissions import Permission, require
 from server.auth.principal import Principal
 from server.db import judgements
@@ -148,6 +149,8 @@ class ModerationRead:
     title: str
     result: SectionResult | OverallResult
     agencies: list[AgencyWork]
+    # Each submitted agency's practitioner and family voice, for the panel's context.
+    voices: tuple[AgencyVoice, ...] = ()
 
 
 def _agency_work(toolkit: Toolkit, section: Section | None, contribution: AgencyContribution) -> AgencyWork:
@@ -219,4 +222,5 @@ async def read_moderation(
         title=title,
         result=result,
         agencies=[_agency_work(toolkit, section, c) for c in submitted],
+        voices=tuple(await partnership_voices(connection, principal, audit)),
     )

@@ -21,17 +21,38 @@ from server.audits.access import visible_audit
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit
 from server.audits.judgement import judgement_of, partnership_result
+from server.audits.voices import AgencyVoice, partnership_voices
 from server.auth.permissions import Permission, is_partnership_staff, require
 from server.auth.principal import Principal
 from server.db import actions, audits, organisations, panels
 from server.db import exports as stored
 from server.db.audits import AuditRow
 from server.platform.problems import Forbidden
-from server.reports.report import CombinedReport, PartnershipGrade, ReportPanel, combined_report, report_panel
+from server.reports.report import (
+    CombinedReport,
+    PartnershipGrade,
+    ReportPanel,
+    ReportVoice,
+    combined_report,
+    report_panel,
+)
 from toolkits.model import Toolkit
 from toolkits.registry import Registry
 
 __all__ = ["read_report"]
+
+
+def _in_words(found: AgencyVoice) -> ReportVoice:
+    voice = found.voice
+    return ReportVoice(
+        organisation_name=found.organisation_name,
+        agency_kind=found.agency_kind,
+        findings_discussed=voice.findings_discussed_text,
+        practitioner_views=voice.practitioner_views,
+        manager_views=voice.manager_views,
+        family_views_sought=voice.family_views_sought_text,
+        family_views=voice.family_views,
+    )
 
 
 async def read_report(
@@ -56,6 +77,8 @@ async def read_report(
     whole = await judgement_of(connection, toolkit, audit)
     # The panel's record is the partnership's (its coordinators and reviewers).
     panel = await _panel_of(connection, toolkit, audit) if staff else None
+    # The partnership's staff: every submitted agency's; an agency: its own.
+    voices = [_in_words(v) for v in await partnership_voices(connection, principal, audit, own_only=not staff)]
     await events.record(connection, principal, EventName.REPORT_PRODUCED, audit_id=audit.id, detail={"format": kind})
     generated_at = datetime.datetime.now(datetime.UTC)
     if staff:
@@ -69,6 +92,7 @@ async def read_report(
             prepared_for="the partnership",
             judgement=whole,
             panel=panel,
+            voices=voices,
         )
     result = partnership_result(whole)
     return combined_report(
@@ -89,6 +113,7 @@ async def read_report(
         ],
         partnership_overall=(result.overall_grade, result.overall_label),
         list_participants=False,
+        voices=voices,
     )
 
 

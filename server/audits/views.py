@@ -27,6 +27,7 @@ from agencies.contributions import contribution_progress
 from merging import PartnershipJudgement
 from server.audits.facts import StoredCase, case_details_of, participant_of
 from server.audits.judgement import PartnershipResult
+from server.audits.voices import VoiceView
 from server.db.actions import RemedialActionRow
 from server.db.audits import OrganisationRow, ParticipantRow
 from server.db.contributions import ContributionRow
@@ -502,4 +503,7 @@ class AuditExport(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     participants: list[ParticipantView] | None = None
     judgement: PartnershipJudgement | None = None
     partnership_result: PartnershipResult | None = None
+    # Each agency's practitioner and family voice as the caller may see it
+    # (staff: every submitted agency's; an agency: its own).
+    voices: list[VoiceView] = []
     exported_at: datetime.datetime | None = None

@@ -25,7 +25,7 @@ from server.pages import (
     programmes,
     themes,
 )
-from server.pages.auditor import your_audits
+from server.pages.auditor import voice, your_audits
 from server.pages.coordinator import audits, contributions
 from server.pages.reviewer import judgement
 
@@ -37,6 +37,7 @@ route_handlers: list[Any] = [
     *learning.route_handlers,
     *programmes.route_handlers,
     *your_audits.route_handlers,
+    *voice.route_handlers,
     *audits.route_handlers,
     *contributions.route_handlers,
     *judgement.route_handlers,

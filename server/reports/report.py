@@ -96,6 +96,21 @@ class AgencyPart(msgspec.Struct, frozen=True, kw_only=True):
     overall_override_reason: str | None = None
 
 
+class ReportVoice(msgspec.Struct, frozen=True, kw_only=True):
+    """One agency's practitioner and family voice, in words (optional for
+    agencies: whether the findings were discussed with the practitioner and
+    their manager and what they said; whether the family's views were
+    sought and what they were)."""
+
+    organisation_name: str
+    agency_kind: str
+    findings_discussed: str  # in words, "Not answered" when not
+    practitioner_views: str | None
+    manager_views: str | None
+    family_views_sought: str
+    family_views: str | None
+
+
 class AwaitedAgency(msgspec.Struct, frozen=True, kw_only=True):
     organisation_name: str
     agency_kind: str
@@ -219,6 +234,7 @@ class CombinedReport(msgspec.Struct, frozen=True, kw_only=True):
     awaiting: tuple[AwaitedAgency, ...]
     recommendations: tuple[Recommendation, ...]
     actions: tuple[ReportAction, ...]
+    voices: tuple[ReportVoice, ...] = ()
     # Coordinators and reviewers: the whole judgement; auditors: only the
     # partnership's grades.
     judgement: PartnershipJudgement | None = None
@@ -479,6 +495,7 @@ def combined_report(
     partnership_overall: tuple[int | None, str | None] = (None, None),
     list_participants: bool = True,
     panel: ReportPanel | None = None,
+    voices: Sequence[ReportVoice] = (),
 ) -> CombinedReport:
     """The report as the caller may see it: ``submitted`` and
     ``found_actions`` are already narrowed to what the caller may see, and
@@ -518,6 +535,7 @@ def combined_report(
         ),
         recommendations=recommendations(toolkit, parts),
         actions=report_actions(found_actions, names, generated_at.date()),
+        voices=tuple(voices),
         judgement=judgement,
         partnership_grades=tuple(partnership_grades),
         partnership_overall_grade=partnership_overall[0],

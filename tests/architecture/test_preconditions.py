@@ -46,6 +46,7 @@ def test_the_writes_that_need_if_match_are_the_ones_a_client_expects(app: Litest
         ("PUT", f"{contribution}/fhir"),
         ("POST", f"{contribution}/submit"),
         ("POST", f"{contribution}/return"),
+        ("PUT", f"{contribution}/voice"),
         ("PATCH", "/api/audits/{audit_id}/actions/{action_id}"),
         ("POST", "/api/actions/{action_id}/updates"),
         ("PUT", "/api/audits/{audit_id}/judgement/sections/{section_id}"),

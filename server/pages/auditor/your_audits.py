@@ -25,6 +25,7 @@ from agencies.applicability import is_area, may_be_not_involved
 from agencies.contributions import area_suggestion, contribution_progress, overall_suggestion
 from server.audits import audits as audit_steps
 from server.audits import contributions as steps
+from server.audits import voices as voice_steps
 from server.audits.contributions import OwnContribution
 from server.audits.views import case_reference
 from server.auth.permissions import Permission, needs
@@ -237,6 +238,7 @@ class ContributionPages(PageController):
     ) -> Response[str]:
         async with unit_of_work(state, principal) as connection:
             contribution = await load(connection, state.toolkits, principal, audit_id)
+            voice = await voice_steps.own_voice(connection, principal, contribution.audit)
         problems = problems_for(contribution, contribution.content)
         tasks = [
             {
@@ -280,6 +282,7 @@ class ContributionPages(PageController):
                 else None
             ),
             status_text=STATUS_TEXT,
+            voice=voice,
         )
 
     # --- a section ---

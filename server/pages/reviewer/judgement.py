@@ -152,6 +152,7 @@ class ReviewPages(PageController):
             status_tag=status_tag,
             may_moderate=may(principal, Permission.JUDGEMENT_MODERATE) and not judgement.final,
             OVERALL=OVERALL,
+            voices=read.voices,
         )
 
     # --- moderation ---
@@ -185,6 +186,7 @@ class ReviewPages(PageController):
             judgement=judgement,
             result=result,
             agencies=read.agencies,
+            voices=read.voices,
             by_question=answers_by_question(read),
             is_overall=section_id == OVERALL,
             section_id=section_id,
