@@ -32,6 +32,7 @@ from server.audits import events, summaries
 from server.audits.access import (
     OrganisationReference,
     contribution_reader,
+    open_own_contribution,
     own_contribution_row,
     referenced_organisation,
     taking_part_as,
@@ -153,8 +154,7 @@ async def load_own_contribution(
     its id or code), to change it; 404 unless the audit and the contribution
     are theirs to see."""
     organisation_id = await referenced_organisation(connection, principal, organisation)
-    audit = await visible_audit(connection, principal, audit_id)
-    row = await own_contribution_row(connection, principal, audit, organisation_id)
+    audit, row = await open_own_contribution(connection, principal, audit_id, organisation_id)
     return OwnContribution(
         audit=audit,
         row=row,
@@ -252,33 +252,32 @@ async def save_own(
     if problems:
         raise invalid(problems, "an amendment must be complete" if amending else None)
     progress = contribution_progress(own.toolkit, own.participant, content, case_details=own.case_values)
-    stored = msgspec.to_builtins(content)
-    saved = await contributions.save(
+    status = "submitted" if amending else "in-progress"
+    detail: dict[str, Any] = {"status": status, "answered": progress.answered}
+    if amending:
+        detail["reason"] = reason
+    # One round trip: the write (if nobody changed the contribution since
+    # our read, nor the audit's status), the amended version kept, and the
+    # event (its detail gains the kept version's number).
+    written = await contributions.save_recorded(
         connection,
         own.row.id,
         own.row.row_version,
-        status="submitted" if amending else "in-progress",
-        content=stored,
+        audit_status=own.audit.status,
+        status=status,
+        content=msgspec.to_builtins(content),
         answered=progress.answered,
         applicable=progress.applicable,
-        user_id=principal.user_id,
-    )
-    if saved is None:  # changed between our read and our write
-        raise changed_meanwhile("the contribution")
-    detail: dict[str, Any] = {"status": saved.status, "answered": progress.answered}
-    if amending:
-        detail["version"] = await contributions.add_version(
-            connection, own.row.id, kind="amended", reason=reason, content=stored, user_id=principal.user_id
-        )
-        detail["reason"] = reason
-    await events.record(
-        connection,
-        principal,
-        EventName.CONTRIBUTION_AMENDED if amending else EventName.CONTRIBUTION_SAVED,
-        audit_id=own.audit.id,
-        target_organisation_id=own.row.organisation_id,
+        keep="amended" if amending else None,
+        reason=reason,
+        action=(EventName.CONTRIBUTION_AMENDED if amending else EventName.CONTRIBUTION_SAVED).value,
         detail=detail,
     )
+    if written is None:  # changed between our read and our write
+        raise changed_meanwhile("the contribution")
+    saved = written.row
+    # Whatever else a save sets off in its transaction goes here, after the
+    # write and before the summary (issue 20's immediate concerns).
     # A draft counts in the partnership's judgement only by its status;
     # re-merging on every keystroke-save would cost each save a merge.
     if saved.status != own.row.status or amending:
@@ -327,29 +326,26 @@ async def submit_own(
     if problems:
         raise invalid(problems, "the contribution is not complete")
     progress = contribution_progress(own.toolkit, own.participant, own.content, case_details=own.case_values)
-    saved = await contributions.save(
+    # One round trip: the write, the submitted version kept, the event.
+    written = await contributions.save_recorded(
         connection,
         own.row.id,
         own.row.row_version,
+        audit_status=own.audit.status,
         status="submitted",
         content=own.row.content,
         answered=progress.answered,
         applicable=progress.applicable,
-        user_id=principal.user_id,
+        keep="submitted",
+        reason=None,
+        action=EventName.CONTRIBUTION_SUBMITTED.value,
+        detail={"answered": progress.answered, "applicable": progress.applicable},
     )
-    if saved is None:
+    if written is None:
         raise changed_meanwhile("the contribution")
-    version = await contributions.add_version(
-        connection, own.row.id, kind="submitted", reason=None, content=own.row.content, user_id=principal.user_id
-    )
-    await events.record(
-        connection,
-        principal,
-        EventName.CONTRIBUTION_SUBMITTED,
-        audit_id=own.audit.id,
-        target_organisation_id=own.row.organisation_id,
-        detail={"version": version, "answered": progress.answered, "applicable": progress.applicable},
-    )
+    saved = written.row
+    # Whatever else a submission sets off in its transaction goes here
+    # (issue 20's immediate concerns), before the summary.
     await summaries.refresh(connection, registry, own.audit.id)
     return saved
 
