@@ -58,6 +58,18 @@ def pdf_benchmark() -> dict[str, Any]:
     return pdf.run()
 
 
+def growth_benchmark() -> dict[str, Any]:
+    from tests.bench import growth
+
+    return growth.run()
+
+
+def scale_benchmark() -> dict[str, Any]:
+    from tests.bench import scale
+
+    return scale.run()
+
+
 def compare_benchmark() -> dict[str, Any]:
     from tests.bench import compare
 
@@ -68,6 +80,8 @@ BENCHMARKS = {
     "merge": merge_benchmark,
     "load": load_benchmark,
     "themes": themes_benchmark,
+    "growth": growth_benchmark,
+    "scale": scale_benchmark,
     "exports": exports_benchmark,
     "migrations": migrations_benchmark,
     "pdf": pdf_benchmark,

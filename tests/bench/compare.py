@@ -81,6 +81,8 @@ def run() -> dict[str, Any]:
                     "MACA_WORKERS": str(knobs.workers),
                     "MACA_LOG_LEVEL": "warning",
                     "MACA_DATA_DIR": str(folder),
+                    # Two servers at once: neither serves metrics (one port).
+                    "MACA_METRICS_PORT": "0",
                 }
                 base = load_settings(environment)
                 database_url = stack.enter_context(database(base, folder / "db"))
