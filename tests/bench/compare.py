@@ -9,6 +9,11 @@ machine is shared; figures from different runs do not compare).
 ``BENCH_ENDPOINTS``; ``BENCH_AUDITS`` defaults to 2,000 here), and
 ``BENCH_ROUNDS`` (3): each endpoint and concurrency is measured that many
 times on each side, alternating, and the medians are compared.
+
+Beside the rates, the CPU time each request cost (milliseconds of the
+server's workers, and of its PostgreSQL's processes, per request, from
+/proc): on a machine other work keeps busy, rates move with the load while
+the CPU a request costs barely does, so it says what a change bought.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
+
+import psutil  # type: ignore[import-untyped]  # no stubs in the lock
 
 from server.settings import load_settings
 from tests.bench.figures import DRAFT_SAVE, Measurement
@@ -54,6 +61,27 @@ def export(revision: str, into: Path) -> str:
     return commit
 
 
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    """User and system CPU of ``processes`` and their children so far."""
+    total = 0.0
+    for process in processes:
+        for one in [process, *process.children(recursive=True)]:
+            try:
+                times = one.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
+    return total
+
+
+def postmaster(pgdata: Path) -> psutil.Process:
+    for process in psutil.process_iter(["cmdline"]):
+        command = process.info["cmdline"] or []
+        if any(part.endswith("postgres") for part in command[:1]) and str(pgdata) in " ".join(command):
+            return process
+    raise RuntimeError(f"no PostgreSQL serving {pgdata}")
+
+
 def run() -> dict[str, Any]:
     os.environ.setdefault("BENCH_AUDITS", "2000")
     knobs = Knobs.from_environment()
@@ -63,6 +91,7 @@ def run() -> dict[str, Any]:
     scratch = Path(tempfile.mkdtemp(prefix="maca-compare-"))
     sides: dict[str, dict[str, Any]] = {}
     results: dict[tuple[str, str, int], list[Measurement]] = {}
+    costs: dict[tuple[str, str, int], list[tuple[float, float]]] = {}
     try:
         base_root = scratch / "base"
         base_root.mkdir()
@@ -100,7 +129,12 @@ def run() -> dict[str, Any]:
                     if not knobs.endpoints or name in knobs.endpoints
                 ]
                 asyncio.run(_sql(database_url, "SELECT 1"))
-                sides[side] = {"prepared": prepared, "memory": memory, "plan": plan, "runner": runner}
+                sides[side] = {
+                    "prepared": prepared,
+                    "memory": memory,
+                    "server": server,
+                    "database": postmaster(folder / "db" / "pgdata"),
+                }
                 print(f"  {side}: {root if side == 'after' else commit} serving on {port}", flush=True)
             for side in sides.values():
                 for _name, measure in side["prepared"]:
@@ -111,7 +145,14 @@ def run() -> dict[str, Any]:
                         order = ("before", "after") if round_number % 2 == 0 else ("after", "before")
                         for side in order:
                             measure = dict(sides[side]["prepared"])[name]
-                            results.setdefault((name, side, concurrency), []).append(measure(concurrency, None))
+                            server_before = cpu_seconds([sides[side]["server"]])
+                            database_before = cpu_seconds([sides[side]["database"]])
+                            measured = measure(concurrency, None)
+                            requests = max(measured.requests, 1)
+                            server_ms = (cpu_seconds([sides[side]["server"]]) - server_before) * 1000 / requests
+                            database_ms = (cpu_seconds([sides[side]["database"]]) - database_before) * 1000 / requests
+                            results.setdefault((name, side, concurrency), []).append(measured)
+                            costs.setdefault((name, side, concurrency), []).append((server_ms, database_ms))
                     print(f"  round {round_number + 1}, c={concurrency} done", flush=True)
             memories = {side: sides[side]["memory"].memory() for side in sides}
     finally:
@@ -121,8 +162,9 @@ def run() -> dict[str, Any]:
         f"before: {commit} ({base_revision}); after: this checkout. Medians of {rounds} alternating runs of "
         f"{knobs.seconds} s, {knobs.workers} workers, {knobs.audits:,} audits.",
         "",
-        "| endpoint | c | before req/s | after req/s | after/before | before p99 ms | after p99 ms |",
-        "|---|--:|--:|--:|--:|--:|--:|",
+        "| endpoint | c | before req/s | after req/s | after/before | before p99 ms | after p99 ms "
+        "| CPU ms/request, server before → after | PostgreSQL before → after |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     figures: list[dict[str, Any]] = []
     for name in names:
@@ -145,9 +187,13 @@ def run() -> dict[str, Any]:
                     "after_p99_ms": p99_after,
                 }
             )
+            server = [statistics.median(c[0] for c in costs[(name, side, concurrency)]) for side in ("before", "after")]
+            data = [statistics.median(c[1] for c in costs[(name, side, concurrency)]) for side in ("before", "after")]
+            figures[-1] |= {"server_cpu_ms": server, "database_cpu_ms": data}
             lines.append(
                 f"| {name} | {concurrency} | {rate_before:,.0f} | {rate_after:,.0f} | "
-                f"{rate_after / rate_before:.2f} | {p99_before:.1f} | {p99_after:.1f} |"
+                f"{rate_after / rate_before:.2f} | {p99_before:.1f} | {p99_after:.1f} | "
+                f"{server[0]:.2f} → {server[1]:.2f} | {data[0]:.2f} → {data[1]:.2f} |"
             )
     load_after = os.getloadavg()
     lines.append("")

@@ -44,7 +44,7 @@ def run() -> dict[str, Any]:
     seconds = int(os.environ.get("BENCH_SECONDS", "5"))
     workers = os.environ.get("BENCH_WORKERS", "2")
     base = load_settings()
-    folder = base.data_path / "bench" / "growth"
+    folder = base.data_path.resolve() / "bench" / "growth"  # wrk runs elsewhere: absolute
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("MACA_", "OIDC_"))} | {

@@ -139,7 +139,7 @@ def run() -> dict[str, Any]:
     seconds = int(os.environ.get("BENCH_SECONDS", "5"))
     audits = int(os.environ.get("BENCH_SCALE_AUDITS", "10000"))
     base = load_settings()
-    folder = base.data_path / "bench" / "scale"
+    folder = base.data_path.resolve() / "bench" / "scale"  # wrk runs elsewhere: absolute
     folder.mkdir(parents=True, exist_ok=True)
     rows: list[tuple[str, Measurement, Measurement]] = []
     load_before = os.getloadavg()

@@ -25,7 +25,11 @@
 --    apply as they did. No row back: someone changed it meanwhile (412).
 --
 -- Both are plain functions of maca_app's privileges; nothing here grants or
--- bypasses anything.
+-- bypasses anything. Both are plpgsql, which keeps its statements' plans for
+-- the session: a SQL function of more than one statement is planned again
+-- at every call (PostgreSQL 16), which cost the save 0.5 ms of PostgreSQL's
+-- CPU in the first measurement. The writer is the seal's user
+-- (maca_user()), read once.
 
 CREATE FUNCTION maca_open_contribution(sealed text, wanted_audit uuid, wanted_organisation uuid)
     RETURNS TABLE (
@@ -38,9 +42,15 @@ CREATE FUNCTION maca_open_contribution(sealed text, wanted_audit uuid, wanted_or
         c_row_version integer, c_submitted_at timestamptz, c_returned_at timestamptz, c_returned_comment text,
         c_updated_by uuid, c_updated_at timestamptz
     )
-    LANGUAGE sql VOLATILE SET search_path = public, pg_temp AS $$
+    LANGUAGE plpgsql VOLATILE SET search_path = public, pg_temp AS $$
+#variable_conflict use_column
+BEGIN
     -- NULL: the transaction's identity is set already, and stays.
-    SELECT set_config('maca.identity', sealed, true) WHERE sealed IS NOT NULL;
+    IF sealed IS NOT NULL THEN
+        PERFORM set_config('maca.identity', sealed, true);
+    END IF;
+    -- A statement of its own, after the seal is set: the policies read it.
+    RETURN QUERY
     SELECT a.id, a.partnership_id, a.toolkit_id, a.toolkit_version, a.case_details,
            a.period_start, a.period_end, a.referring_organisation_id, a.due_date, a.status,
            a.row_version, a.created_by, a.created_at, a.updated_by, a.updated_at,
@@ -49,10 +59,11 @@ CREATE FUNCTION maca_open_contribution(sealed text, wanted_audit uuid, wanted_or
            c.id, c.status, c.content, c.answered, c.applicable,
            c.row_version, c.submitted_at, c.returned_at, c.returned_comment,
            c.updated_by, c.updated_at
-      FROM audits a
-      LEFT JOIN audit_participants p ON p.audit_id = a.id AND p.organisation_id = wanted_organisation
-      LEFT JOIN contributions c ON c.audit_id = a.id AND c.organisation_id = wanted_organisation
-     WHERE a.id = wanted_audit
+      FROM public.audits a
+      LEFT JOIN public.audit_participants p ON p.audit_id = a.id AND p.organisation_id = wanted_organisation
+      LEFT JOIN public.contributions c ON c.audit_id = a.id AND c.organisation_id = wanted_organisation
+     WHERE a.id = wanted_audit;
+END
 $$;
 
 CREATE FUNCTION maca_save_contribution(
@@ -70,10 +81,11 @@ DECLARE
     saved public.contributions%ROWTYPE;
     kept integer;
     detail jsonb := coalesce(event_detail, '{}'::jsonb);
+    writer uuid := public.maca_user();
 BEGIN
     UPDATE public.contributions c
        SET status = new_status, content = new_content, answered = new_answered, applicable = new_applicable,
-           updated_by = public.maca_user(), updated_at = now(),
+           updated_by = writer, updated_at = now(),
            submitted_at = CASE WHEN new_status = 'submitted' AND c.status <> 'submitted' THEN now()
                                ELSE c.submitted_at END,
            row_version = c.row_version + 1
@@ -85,7 +97,7 @@ BEGIN
     END IF;
     IF kept_kind IS NOT NULL THEN
         INSERT INTO public.contribution_versions (contribution_id, version, kind, reason, content, created_by)
-        SELECT saved.id, coalesce(max(v.version), 0) + 1, kept_kind, kept_reason, new_content, public.maca_user()
+        SELECT saved.id, coalesce(max(v.version), 0) + 1, kept_kind, kept_reason, new_content, writer
           FROM public.contribution_versions v WHERE v.contribution_id = saved.id
         RETURNING version INTO kept;
         detail := detail || jsonb_build_object('version', kept);
