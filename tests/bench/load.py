@@ -193,7 +193,8 @@ def serving(environment: dict[str, str], base_url: str, log: Path, *, root: Path
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
+        # Generous: on a shared machine under load, two workers' imports alone took over a minute.
+        deadline = time.monotonic() + 180
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"maca serve stopped: {log.read_text()[-2000:]}")
@@ -203,7 +204,7 @@ def serving(environment: dict[str, str], base_url: str, log: Path, *, root: Path
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("maca serve did not become ready within 60 s")
+                raise RuntimeError("maca serve did not become ready within 180 s")
             time.sleep(0.2)
         yield psutil.Process(process.pid)
     finally:

@@ -193,12 +193,13 @@ def run() -> dict[str, Any]:
     lines = [
         f"How it scales out on {os.cpu_count()} cores: c={concurrency}, {seconds} s a run, {audits:,} audits.",
         "",
-        "| servers | draft save req/s | p99 ms | audit read req/s | p99 ms |",
-        "|---|--:|--:|--:|--:|",
+        "| servers | draft save req/s | p99 ms | errors | audit read req/s | p99 ms | errors |",
+        "|---|--:|--:|--:|--:|--:|--:|",
     ]
     for label, save, read in rows:
         lines.append(
-            f"| {label} | {save.per_second:,.0f} | {save.p99_ms:.1f} | {read.per_second:,.0f} | {read.p99_ms:.1f} |"
+            f"| {label} | {save.per_second:,.0f} | {save.p99_ms:.1f} | {save.errors} | "
+            f"{read.per_second:,.0f} | {read.p99_ms:.1f} | {read.errors} |"
         )
     lines.append("")
     lines.append(f"Load average (1 min) {load_before[0]:.1f} before, {load_after[0]:.1f} after.")
