@@ -12,6 +12,7 @@ deploy/README.md's sizing to read per core.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import socket
@@ -28,6 +29,7 @@ from server.settings import load_settings
 from tests.bench.figures import DRAFT_SAVE, Measurement
 from tests.bench.load import AUDIT, Plan, Runner, build_plan, database, free_port, load_demo, maca, serving
 from tests.deploy.test_pgbouncer import _run_as, _server_address, find_pgbouncer
+from tests.identity import bearer, token_for
 
 WORKER_COUNTS = (1, 2, 4)
 
@@ -165,15 +167,20 @@ def run() -> dict[str, Any]:
             half = concurrency // 2
             plan_of_all: Plan | None = None
             for index in range(2):
+                # One data directory, as replicas share one configuration: the
+                # development issuer's signing key is kept there.
                 environment = environment_for(
-                    folder / f"data-{index}", pooled, 1, MACA_DB_STATEMENT_CACHE="0", MACA_DB_POOL_MAX="10"
+                    folder / "data", pooled, 1, MACA_DB_STATEMENT_CACHE="0", MACA_DB_POOL_MAX="10"
                 )
                 settings = load_settings(environment)
                 stack.enter_context(serving(environment, settings.base_url, folder / f"server-{index}.log"))
                 if plan_of_all is None:
                     plan_of_all = build_plan(settings, settings.base_url, database_url, concurrency)
+                # Each server's development issuer names its own address.
+                own_tokens = {p: bearer(asyncio.run(token_for(settings, p))) for p in plan_of_all.headers}
                 mine = dataclasses.replace(
                     plan_of_all,
+                    headers=own_tokens,
                     draft_paths=plan_of_all.draft_paths[index * half : (index + 1) * half],
                     audit_paths=plan_of_all.audit_paths[index * half : (index + 1) * half],
                 )
