@@ -174,7 +174,7 @@ class ContributionController(Controller):
     ) -> Response[ContributionView]:
         expected = expected_version(request)
         content = _content(data)
-        async with unit_of_work(state, principal) as connection:
+        async with unit_of_work(state, principal, identity_with_first_statement=True) as connection:
             saved = await steps.save_contribution(
                 connection,
                 principal,
@@ -211,7 +211,7 @@ class ContributionController(Controller):
         expected = expected_version(request)
         document = msgspec.to_builtins(data)
         reason = document.pop("reason", None)
-        async with unit_of_work(state, principal) as connection:
+        async with unit_of_work(state, principal, identity_with_first_statement=True) as connection:
             saved, content = await patch_contribution(
                 connection, principal, state.toolkits, audit_id, organisation, document, reason, seen_version=expected
             )
@@ -270,7 +270,7 @@ class ContributionController(Controller):
     ) -> Response[bytes]:
         try:
             expected = expected_version(request)
-            async with unit_of_work(state, principal) as connection:
+            async with unit_of_work(state, principal, identity_with_first_statement=True) as connection:
                 saved = await save_questionnaire_response(
                     connection, principal, state.toolkits, audit_id, organisation, data, seen_version=expected
                 )
@@ -294,7 +294,7 @@ class ContributionController(Controller):
         organisation: Organisation,
     ) -> Response[ContributionView]:
         expected = expected_version(request)
-        async with unit_of_work(state, principal) as connection:
+        async with unit_of_work(state, principal, identity_with_first_statement=True) as connection:
 
             async def write() -> Response[ContributionView]:
                 saved = await steps.submit_contribution(

@@ -19,7 +19,7 @@ from litestar.params import FromPath, JSONBody
 from merging import PartnershipJudgement
 from server.api.preconditions import IF_MATCH, preconditions
 from server.audits import moderation
-from server.audits.judgement import PartnershipResult, read_judgement
+from server.audits.judgement import KeptJudgements, PartnershipResult, read_judgement
 from server.audits.moderation import MAX_MODERATION_REASON, check_moderation_reason
 from server.auth.permissions import Permission, needs
 from server.auth.principal import Principal
@@ -52,7 +52,7 @@ class JudgementController(Controller):
         self, state: State, principal: NamedDependency[Principal], audit_id: FromPath[UUID]
     ) -> Response[PartnershipJudgement | PartnershipResult]:
         async with unit_of_work(state, principal) as connection:
-            read = await read_judgement(connection, principal, state.toolkits, audit_id)
+            read = await read_judgement(connection, principal, state.toolkits, audit_id, KeptJudgements.of(state))
         if read.result is not None:
             return Response(read.result)
         assert read.judgement is not None and read.version is not None

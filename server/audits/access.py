@@ -21,7 +21,7 @@ import asyncpg
 
 from server.auth.permissions import Permission, is_partnership_staff, may, require
 from server.auth.principal import Principal
-from server.db import audits, contributions
+from server.db import audits, contributions, identity
 from server.db.audits import AuditRow
 from server.db.contributions import ContributionRow
 from server.platform.problems import NotFound
@@ -31,6 +31,7 @@ __all__ = [
     "Reader",
     "contribution_reader",
     "listed_organisation",
+    "open_own_contribution",
     "own_contribution_row",
     "referenced_organisation",
     "takes_part",
@@ -60,6 +61,7 @@ async def referenced_organisation(
         return UUID(reference)
     except ValueError:
         pass
+    await identity.declare_pending(connection)  # a lookup before the work's first read
     found = await audits.partnership_organisations(connection, principal.partnership_id, [reference])
     if reference not in found:
         raise NotFound("no organisation of your partnership has this code")
@@ -71,13 +73,19 @@ async def visible_audit(
 ) -> AuditRow:
     """The audit if ``principal`` may see it; 404 otherwise."""
     audit = await audits.get(connection, audit_id, for_update=for_update, participant=principal.organisation_id)
+    return _visible(principal, audit)
+
+
+def _visible(principal: Principal, audit: AuditRow | None) -> AuditRow:
+    """``audit`` (read with the caller's participation) if ``principal`` may
+    see it; 404 otherwise."""
     if audit is not None and audit.partnership_id == principal.partnership_id:
         if is_partnership_staff(principal):
             return audit
         if (
             may(principal, Permission.CONTRIBUTION_WRITE)
             and audit.status != "draft"
-            and await takes_part(connection, audit, principal.organisation_id)
+            and audit.participation == (principal.organisation_id, True)
         ):
             return audit
     raise NotFound("no such audit")
@@ -103,6 +111,23 @@ async def own_contribution_row(
     if contribution is None:
         raise NotFound("no such contribution")
     return contribution
+
+
+async def open_own_contribution(
+    connection: asyncpg.Connection[Any], principal: Principal, audit_id: UUID, organisation_id: UUID
+) -> tuple[AuditRow, ContributionRow]:
+    """The audit and the caller's organisation's contribution to it, read
+    together (with the transaction's identity, if it is still to be set:
+    ``server.db.contributions.open_own``) and checked as :func:`visible_audit`
+    then :func:`own_contribution_row` check them: 404 for an audit the
+    caller may not see, or a contribution not theirs."""
+    audit, row = await contributions.open_own(connection, audit_id, principal.organisation_id)
+    audit = _visible(principal, audit)
+    if organisation_id != principal.organisation_id or not may(principal, Permission.CONTRIBUTION_WRITE):
+        raise NotFound("no such contribution")
+    if audit.participation != (organisation_id, True) or row is None:
+        raise NotFound("no such contribution")
+    return audit, row
 
 
 def taking_part_as(audit: AuditRow, principal: Principal) -> str:

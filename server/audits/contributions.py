@@ -32,6 +32,7 @@ from server.audits import concerns, events, notifications, summaries
 from server.audits.access import (
     OrganisationReference,
     contribution_reader,
+    open_own_contribution,
     own_contribution_row,
     referenced_organisation,
     taking_part_as,
@@ -154,8 +155,7 @@ async def load_own_contribution(
     its id or code), to change it; 404 unless the audit and the contribution
     are theirs to see."""
     organisation_id = await referenced_organisation(connection, principal, organisation)
-    audit = await visible_audit(connection, principal, audit_id)
-    row = await own_contribution_row(connection, principal, audit, organisation_id)
+    audit, row = await open_own_contribution(connection, principal, audit_id, organisation_id)
     return OwnContribution(
         audit=audit,
         row=row,
@@ -253,25 +253,31 @@ async def save_own(
     if problems:
         raise invalid(problems, "an amendment must be complete" if amending else None)
     progress = contribution_progress(own.toolkit, own.participant, content, case_details=own.case_values)
-    stored = msgspec.to_builtins(content)
-    saved = await contributions.save(
+    status = "submitted" if amending else "in-progress"
+    detail: dict[str, Any] = {"status": status, "answered": progress.answered}
+    if amending:
+        detail["reason"] = reason
+    # One round trip: the write (if nobody changed the contribution since
+    # our read, nor the audit's status), the amended version kept, and the
+    # event (its detail gains the kept version's number).
+    written = await contributions.save_recorded(
         connection,
         own.row.id,
         own.row.row_version,
-        status="submitted" if amending else "in-progress",
-        content=stored,
+        audit_status=own.audit.status,
+        status=status,
+        content=msgspec.to_builtins(content),
         answered=progress.answered,
         applicable=progress.applicable,
-        user_id=principal.user_id,
+        keep="amended" if amending else None,
+        reason=reason,
+        action=(EventName.CONTRIBUTION_AMENDED if amending else EventName.CONTRIBUTION_SAVED).value,
+        detail=detail,
     )
-    if saved is None:  # changed between our read and our write
+    if written is None:  # changed between our read and our write
         raise changed_meanwhile("the contribution")
-    detail: dict[str, Any] = {"status": saved.status, "answered": progress.answered}
+    saved = written.row
     if amending:
-        detail["version"] = await contributions.add_version(
-            connection, own.row.id, kind="amended", reason=reason, content=stored, user_id=principal.user_id
-        )
-        detail["reason"] = reason
         await track_submitted_actions(
             connection,
             principal,
@@ -281,14 +287,6 @@ async def save_own(
             organisation_id=own.row.organisation_id,
             content=content,
         )
-    await events.record(
-        connection,
-        principal,
-        EventName.CONTRIBUTION_AMENDED if amending else EventName.CONTRIBUTION_SAVED,
-        audit_id=own.audit.id,
-        target_organisation_id=own.row.organisation_id,
-        detail=detail,
-    )
     # An answer that raises an immediate concern raises it now, a draft's
     # included; one withdrawn closes its concern (server/audits/concerns.py).
     await _reconcile_concerns(connection, principal, own, saved.status, content)
@@ -359,29 +357,24 @@ async def submit_own(
     if problems:
         raise invalid(problems, "the contribution is not complete")
     progress = contribution_progress(own.toolkit, own.participant, own.content, case_details=own.case_values)
-    saved = await contributions.save(
+    # One round trip: the write, the submitted version kept, the event.
+    written = await contributions.save_recorded(
         connection,
         own.row.id,
         own.row.row_version,
+        audit_status=own.audit.status,
         status="submitted",
         content=own.row.content,
         answered=progress.answered,
         applicable=progress.applicable,
-        user_id=principal.user_id,
+        keep="submitted",
+        reason=None,
+        action=EventName.CONTRIBUTION_SUBMITTED.value,
+        detail={"answered": progress.answered, "applicable": progress.applicable},
     )
-    if saved is None:
+    if written is None:
         raise changed_meanwhile("the contribution")
-    version = await contributions.add_version(
-        connection, own.row.id, kind="submitted", reason=None, content=own.row.content, user_id=principal.user_id
-    )
-    await events.record(
-        connection,
-        principal,
-        EventName.CONTRIBUTION_SUBMITTED,
-        audit_id=own.audit.id,
-        target_organisation_id=own.row.organisation_id,
-        detail={"version": version, "answered": progress.answered, "applicable": progress.applicable},
-    )
+    saved = written.row
     await track_submitted_actions(
         connection,
         principal,
@@ -398,7 +391,7 @@ async def submit_own(
             partnership_id=own.audit.partnership_id,
             audit_id=own.audit.id,
             audit_created_by=own.audit.created_by,
-            key=f"{own.row.id}:{version}",
+            key=f"{own.row.id}:{written.kept_version}",
         )
     return saved
 

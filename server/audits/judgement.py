@@ -3,12 +3,16 @@
 The judgement API, the reviewer's pages, the combined report, the exports
 and the themes summaries all call :func:`judgement_of`, so none of them can
 show a grade the others would not. The judgement is computed from the
-contributions on every read (``merging.merge``); only moderations are
-stored (``server/audits/moderation.py``).
+contributions (``merging.merge``); only moderations are stored
+(``server/audits/moderation.py``). Its readers (the judgement API and the
+reviewer's page) are served a judgement the process merged before while
+nothing it was merged from has changed (:class:`KeptJudgements`): checked by
+one read of versions, never of the contributions' content (issue 24).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -33,9 +37,11 @@ from toolkits.registry import Registry
 
 __all__ = [
     "JudgementRead",
+    "KeptJudgements",
     "PartnershipResult",
     "PartnershipSectionResult",
     "judgement_of",
+    "kept_judgement",
     "partnership_result",
     "read_judgement",
 ]
@@ -81,6 +87,78 @@ async def judgement_of(connection: asyncpg.Connection[Any], toolkit: Toolkit, au
     )
 
 
+# What a kept judgement was merged from: the audit's row version and status
+# (its case details, and whether the judgement is final), the toolkit
+# version and merge policy it is judged by, and the versions and names of
+# its participants' contributions and moderations (judgements.JudgementState).
+KeptKey = tuple[int, str, str, int, UUID | None, str | None, int, str, str]
+
+
+class KeptJudgements:
+    """Judgements merged by this process, the most recently read
+    ``max_entries`` audits', each under what it was merged from: a read
+    whose audit and state are the same is given it without merging again
+    (a judgement is a pure function of them). Kept on the application's
+    state; only ever handed to a reader who has passed the same checks, in
+    a transaction whose row-level security read the state."""
+
+    @classmethod
+    def of(cls, state: Any) -> KeptJudgements:
+        kept = getattr(state, "kept_judgements", None)
+        if kept is None:
+            kept = cls()
+            state.kept_judgements = kept
+        return kept
+
+    def __init__(self, max_entries: int = 64) -> None:
+        self.max_entries = max_entries
+        self._kept: OrderedDict[UUID, tuple[KeptKey, PartnershipJudgement]] = OrderedDict()
+
+    def get(self, audit_id: UUID, key: KeptKey) -> PartnershipJudgement | None:
+        found = self._kept.get(audit_id)
+        if found is None or found[0] != key:
+            return None
+        self._kept.move_to_end(audit_id)
+        return found[1]
+
+    def put(self, audit_id: UUID, key: KeptKey, judgement: PartnershipJudgement) -> None:
+        self._kept[audit_id] = (key, judgement)
+        self._kept.move_to_end(audit_id)
+        while len(self._kept) > self.max_entries:
+            self._kept.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
+async def kept_judgement(
+    connection: asyncpg.Connection[Any], toolkit: Toolkit, audit: AuditRow, kept: KeptJudgements | None
+) -> tuple[PartnershipJudgement, str]:
+    """The audit's judgement (as :func:`judgement_of` merges it) and its
+    ETag: the one ``kept`` has if nothing it was merged from has changed,
+    else merged now and kept. The state is read before the contributions,
+    so a change committed in between leaves a judgement under a state no
+    later read will show, never an older judgement under a newer state."""
+    state = await judgements.judgement_state(connection, audit.id)
+    key: KeptKey = (
+        audit.row_version,
+        audit.status,
+        audit.toolkit_id,
+        audit.toolkit_version,
+        audit.local_toolkit_version_id,
+        audit.merge_policy,
+        audit.judgement_rules,
+        state.etag,
+        state.names,
+    )
+    judgement = kept.get(audit.id, key) if kept is not None else None
+    if judgement is None:
+        judgement = await judgement_of(connection, toolkit, audit)
+        if kept is not None:
+            kept.put(audit.id, key, judgement)
+    return judgement, state.etag
+
+
 def partnership_result(judgement: PartnershipJudgement) -> PartnershipResult:
     """Only the partnership's grades of ``judgement``: what an agency may see."""
     return PartnershipResult(
@@ -122,10 +200,16 @@ class JudgementRead:
 
 
 async def read_judgement(
-    connection: asyncpg.Connection[Any], principal: Principal, registry: Registry, audit_id: UUID
+    connection: asyncpg.Connection[Any],
+    principal: Principal,
+    registry: Registry,
+    audit_id: UUID,
+    kept: KeptJudgements | None = None,
 ) -> JudgementRead:
     """The audit's judgement for ``principal``, the read recorded. An agency
-    sees the partnership's grades once the audit is closed (403 before)."""
+    sees the partnership's grades once the audit is closed (403 before).
+    With ``kept``, a judgement merged before is reused while it still holds
+    (:func:`kept_judgement`)."""
     require(principal, Permission.JUDGEMENT_READ)
     audit = await visible_audit(connection, principal, audit_id)
     staff = is_partnership_staff(principal)
@@ -136,9 +220,8 @@ async def read_judgement(
     # Row-level security lets a participant's transaction read every
     # contribution of a closed audit (migration 0005); for an agency, only
     # the partnership's grades leave this function.
-    judgement = await judgement_of(connection, toolkit, audit)
+    judgement, version = await kept_judgement(connection, toolkit, audit, kept)
     if staff:
-        version = await judgements.judgement_etag(connection, audit.id)
         return JudgementRead(
             audit=audit,
             toolkit=toolkit,

@@ -9,6 +9,9 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from server.db import identity
+from server.db.audits import AuditRow
+
 
 class ContributionRow(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID
@@ -52,6 +55,91 @@ async def get(connection: asyncpg.Connection[Any], audit_id: UUID, organisation_
         organisation_id,
     )
     return _contribution(row)
+
+
+_AUDIT_FIELDS = (
+    "id", "partnership_id", "toolkit_id", "toolkit_version", "case_details", "period_start", "period_end",
+    "referring_organisation_id", "due_date", "status", "row_version", "created_by", "created_at", "updated_by",
+    "updated_at", "local_toolkit_version_id", "merge_policy", "judgement_rules", "participant_kind",
+)  # fmt: skip
+_OWN_FIELDS = (
+    "id", "status", "content", "answered", "applicable", "row_version", "submitted_at", "returned_at",
+    "returned_comment", "updated_by", "updated_at",
+)  # fmt: skip
+
+
+async def open_own(
+    connection: asyncpg.Connection[Any], audit_id: UUID, organisation_id: UUID
+) -> tuple[AuditRow | None, ContributionRow | None]:
+    """The audit (with whether ``organisation_id`` takes part, as
+    :func:`server.db.audits.get` with ``participant`` reads it) and that
+    organisation's contribution, in one round trip that also sets the
+    transaction's sealed identity if it is not set yet
+    (``maca_open_contribution``, migration 0018). Row-level security
+    confines what it reads as it confines any statement."""
+    row = await connection.fetchrow(
+        "SELECT * FROM maca_open_contribution($1, $2, $3)", identity.pending_seal(connection), audit_id, organisation_id
+    )
+    if row is None:
+        return None, None
+    audit = AuditRow(
+        **{name: row[name] for name in _AUDIT_FIELDS},
+        participation=(organisation_id, bool(row["participates"])),
+    )
+    if row["c_id"] is None:
+        return audit, None
+    contribution = ContributionRow(
+        audit_id=audit_id, organisation_id=organisation_id, **{name: row[f"c_{name}"] for name in _OWN_FIELDS}
+    )
+    return audit, contribution
+
+
+class SavedContribution(msgspec.Struct, frozen=True, kw_only=True):
+    row: ContributionRow
+    kept_version: int | None  # the kept version's number, when one was kept
+
+
+async def save_recorded(
+    connection: asyncpg.Connection[Any],
+    contribution_id: UUID,
+    row_version: int,
+    *,
+    audit_status: str,
+    status: str,
+    content: dict[str, Any],
+    answered: int,
+    applicable: int,
+    keep: str | None,
+    reason: str | None,
+    action: str,
+    detail: dict[str, Any],
+) -> SavedContribution | None:
+    """Write content and status, keep a version (``keep``: submitted or
+    amended) and append the event ``action`` with ``detail`` (and the kept
+    version's number as ``version``), in one round trip
+    (``maca_save_contribution``, migration 0018); ``None`` when someone
+    changed the contribution since ``row_version`` or the audit left
+    ``audit_status`` since it was read. The writer is the transaction's
+    verified identity."""
+    row = await connection.fetchrow(
+        "SELECT * FROM maca_save_contribution($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text::jsonb)",
+        contribution_id,
+        row_version,
+        audit_status,
+        status,
+        content,
+        answered,
+        applicable,
+        keep,
+        reason,
+        action,
+        msgspec.json.encode(detail).decode(),
+    )
+    if row is None:
+        return None
+    fields = dict(row)
+    kept = fields.pop("kept_version")
+    return SavedContribution(row=msgspec.convert(fields, ContributionRow), kept_version=kept)
 
 
 async def save(

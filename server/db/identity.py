@@ -165,10 +165,20 @@ class IdentifiedConnection(asyncpg.Connection):
 
     maca_sealer: Sealer | None = None
     maca_user: UUID | None = None
+    # A seal made for the open transaction that its first statement sets
+    # (:func:`seal_for_first_statement`), until that statement takes it.
+    maca_pending: str | None = None
 
     def remember_user(self, user_id: UUID | None) -> None:
         # A method, so that it reaches the connection through the pool's proxy.
         self.maca_user = user_id
+
+    def keep_pending(self, sealed: str | None) -> None:
+        self.maca_pending = sealed
+
+    def take_pending(self) -> str | None:
+        sealed, self.maca_pending = self.maca_pending, None
+        return sealed
 
 
 def sealer_of(connection: asyncpg.Connection[Any]) -> Sealer | None:
@@ -195,11 +205,48 @@ async def declare(
     sealer = sealer_of(connection)
     if sealer is None:
         raise SigningKeyUnavailable("a connection outside Maca's pool cannot say who is asking")
+    identified = cast("IdentifiedConnection", connection)
+    identified.keep_pending(None)
     await connection.execute(
         "SELECT set_config('maca.identity', $1, true)",
         sealer.identity(user_id, organisation_id, partnership_id, roles),
     )
-    cast("IdentifiedConnection", connection).remember_user(user_id)
+    identified.remember_user(user_id)
+
+
+def seal_for_first_statement(
+    connection: asyncpg.Connection[Any],
+    user_id: UUID,
+    organisation_id: UUID,
+    partnership_id: UUID,
+    roles: Iterable[str],
+) -> None:
+    """Seal who the transaction open on ``connection`` works for, to be set
+    by its first statement rather than by a round trip of its own: a
+    statement that can (``maca_open_contribution``, migration 0018) takes
+    it with :func:`pending_seal`; anything else first calls
+    :func:`declare_pending`. Until it is set the transaction sees nothing
+    (every policy asks for the seal), so forgetting fails closed."""
+    sealer = sealer_of(connection)
+    if sealer is None:
+        raise SigningKeyUnavailable("a connection outside Maca's pool cannot say who is asking")
+    identified = cast("IdentifiedConnection", connection)
+    identified.keep_pending(sealer.identity(user_id, organisation_id, partnership_id, roles))
+    identified.remember_user(user_id)
+
+
+def pending_seal(connection: asyncpg.Connection[Any]) -> str | None:
+    """The seal the transaction's first statement is to set, taken (None
+    when it is set already, or on a plain connection)."""
+    take = getattr(connection, "take_pending", None)
+    return take() if take is not None else None
+
+
+async def declare_pending(connection: asyncpg.Connection[Any]) -> None:
+    """Set the seal :func:`seal_for_first_statement` kept, if it is not set yet."""
+    sealed = pending_seal(connection)
+    if sealed is not None:
+        await connection.execute("SELECT set_config('maca.identity', $1, true)", sealed)
 
 
 async def declare_recording(connection: asyncpg.Connection[Any], claims: dict[str, Any]) -> None:

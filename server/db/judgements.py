@@ -95,11 +95,21 @@ async def set_moderation(
     )
 
 
-async def judgement_etag(connection: asyncpg.Connection[Any], audit_id: UUID) -> str:
-    """A tag that changes whenever anything the judgement is computed from
-    changes: a contribution, a participant, a moderation, or the audit's
-    status (closing makes the judgement final)."""
-    state = await connection.fetchval(
+class JudgementState(msgspec.Struct, frozen=True, kw_only=True):
+    """What an audit's judgement is merged from, as versions: ``etag`` is
+    the judgement's ETag (a moderation's If-Match); ``names`` adds what the
+    judgement shows that lives elsewhere (the participants' names and kinds,
+    the moderators' names), so that with the audit's own row version the two
+    decide whether a judgement merged before is still the judgement."""
+
+    etag: str
+    names: str
+
+
+async def judgement_state(connection: asyncpg.Connection[Any], audit_id: UUID) -> JudgementState:
+    """The audit's judgement state, in one read of versions and names (no
+    contribution's content)."""
+    row = await connection.fetchrow(
         """
         SELECT concat_ws('|',
             (SELECT a.status FROM audits a WHERE a.id = $1),
@@ -109,8 +119,27 @@ async def judgement_etag(connection: asyncpg.Connection[Any], audit_id: UUID) ->
                LEFT JOIN contributions c ON c.audit_id = p.audit_id AND c.organisation_id = p.organisation_id
               WHERE p.audit_id = $1 AND p.removed_at IS NULL),
             (SELECT string_agg(m.target || ':' || m.row_version::text, ',' ORDER BY m.target)
-               FROM moderations m WHERE m.audit_id = $1))
+               FROM moderations m WHERE m.audit_id = $1)) AS versions,
+          concat_ws('|',
+            (SELECT string_agg(p.organisation_id::text || ':' || p.agency_kind || ':' || o.name, ','
+                               ORDER BY p.organisation_id)
+               FROM audit_participants p JOIN organisations o ON o.id = p.organisation_id
+              WHERE p.audit_id = $1 AND p.removed_at IS NULL),
+            (SELECT string_agg(m.target || ':' || coalesce(u.display_name, m.moderated_by::text, ''), ','
+                               ORDER BY m.target)
+               FROM moderations m LEFT JOIN users u ON u.id = m.moderated_by WHERE m.audit_id = $1)) AS names
         """,
         audit_id,
     )
-    return '"' + hashlib.sha256((state or "").encode()).hexdigest()[:32] + '"'
+    versions = row["versions"] if row is not None else None
+    return JudgementState(
+        etag='"' + hashlib.sha256((versions or "").encode()).hexdigest()[:32] + '"',
+        names=(row["names"] if row is not None else None) or "",
+    )
+
+
+async def judgement_etag(connection: asyncpg.Connection[Any], audit_id: UUID) -> str:
+    """A tag that changes whenever anything the judgement is computed from
+    changes: a contribution, a participant, a moderation, or the audit's
+    status (closing makes the judgement final)."""
+    return (await judgement_state(connection, audit_id)).etag

@@ -48,20 +48,26 @@ class Actor(Protocol):
 MAX_IDEMPOTENCY_KEY = 200
 
 
-async def _begin_as(connection: asyncpg.Connection[Any], principal: Actor) -> None:
+async def _begin_as(connection: asyncpg.Connection[Any], principal: Actor, *, by_first_statement: bool) -> None:
     """``BEGIN``, then who is asking, sealed so that ``maca_app`` cannot
     forge it (``server/db/identity.py``, migration 0011) and sent as a
     statement parameter — two round trips where the unsealed settings took
     one, because a value in a statement's text is shown to every session of
-    the same role (``pg_stat_activity``) and could be replayed."""
+    the same role (``pg_stat_activity``) and could be replayed. Or, with
+    ``by_first_statement``, one: the seal rides with the transaction's
+    first statement (``identity.seal_for_first_statement``)."""
     await connection.execute("BEGIN")
-    await identity.declare(
-        connection, principal.user_id, principal.organisation_id, principal.partnership_id, principal.roles
-    )
+    who = (principal.user_id, principal.organisation_id, principal.partnership_id, principal.roles)
+    if by_first_statement:
+        identity.seal_for_first_statement(connection, *who)
+    else:
+        await identity.declare(connection, *who)
 
 
 @asynccontextmanager
-async def unit_of_work(state: State, principal: Actor) -> AsyncIterator[asyncpg.Connection[Any]]:
+async def unit_of_work(
+    state: State, principal: Actor, *, identity_with_first_statement: bool = False
+) -> AsyncIterator[asyncpg.Connection[Any]]:
     """A pooled connection inside one transaction: the change and its event
     commit together or not at all. The transaction carries who is asking
     (user, organisation, partnership, roles, sealed; local to it, so a
@@ -73,13 +79,19 @@ async def unit_of_work(state: State, principal: Actor) -> AsyncIterator[asyncpg.
 
     The connection is waited for at most ``MACA_DB_TIMEOUT_SECONDS`` (then
     503, ``server/db/pool.py``); the request's body was read before
-    (``server/platform/body_first.py``), so nothing inside waits on the client."""
+    (``server/platform/body_first.py``), so nothing inside waits on the client.
+
+    ``identity_with_first_statement``: the seal is set by the work's first
+    statement, which must be one that takes it (a contribution's save:
+    ``maca_open_contribution``, migration 0018), saving a round trip; a
+    statement before it would see nothing (issue 24)."""
     pool: asyncpg.Pool[Any] = state.pool
     async with pool.acquire() as connection:
+        # The pool hands out a proxy that behaves as the connection it wraps.
+        plain = cast("asyncpg.Connection[Any]", connection)
         try:
-            # The pool hands out a proxy that behaves as the connection it wraps.
-            await _begin_as(cast("asyncpg.Connection[Any]", connection), principal)
-            yield cast("asyncpg.Connection[Any]", connection)
+            await _begin_as(plain, principal, by_first_statement=identity_with_first_statement)
+            yield plain
         except BaseException:
             if not connection.is_closed():
                 # The error that ended the work is the one to report; a
@@ -87,6 +99,10 @@ async def unit_of_work(state: State, principal: Actor) -> AsyncIterator[asyncpg.
                 with contextlib.suppress(Exception):
                     await connection.execute("ROLLBACK")
             raise
+        finally:
+            # A seal never set dies with its transaction: the next one on
+            # this pooled connection is someone else's.
+            identity.pending_seal(plain)
         await connection.execute("COMMIT")
 
 
@@ -139,6 +155,7 @@ async def idempotent(
     # on the client here would hold a connection idle in the transaction.
     body = request_body(request)
     digest = hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
+    await identity.declare_pending(connection)  # the key is the sender's own: a read before the work's first
     stored = await idempotency.claim(connection, principal.user_id, key, request.method, request.url.path, digest)
     if stored is not None:
         if stored.request_hash != digest or stored.status is None:
@@ -174,6 +191,7 @@ async def once_per_key(
     back; (location, whether it was given back). No key: ``make`` runs."""
     if not key:
         return await make(), False
+    await identity.declare_pending(connection)
     earlier = await idempotency.claim(connection, principal.user_id, f"web:{key}", "POST", path, request_hash)
     if earlier is not None and earlier.headers.get("location"):
         return earlier.headers["location"], True

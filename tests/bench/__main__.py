@@ -70,30 +70,53 @@ def pdf_benchmark() -> dict[str, Any]:
     return pdf.run()
 
 
+def growth_benchmark() -> dict[str, Any]:
+    from tests.bench import growth
+
+    return growth.run()
+
+
+def scale_benchmark() -> dict[str, Any]:
+    from tests.bench import scale
+
+    return scale.run()
+
+
+def compare_benchmark() -> dict[str, Any]:
+    from tests.bench import compare
+
+    return compare.run()
+
+
 BENCHMARKS = {
     "merge": merge_benchmark,
     "load": load_benchmark,
     "themes": themes_benchmark,
     "learning": learning_benchmark,
+    "growth": growth_benchmark,
+    "scale": scale_benchmark,
     "exports": exports_benchmark,
     "notifications": notifications_benchmark,
     "migrations": migrations_benchmark,
     "pdf": pdf_benchmark,
 }
+# Run only when named (make bench BENCH=compare BASE=…): it serves two revisions.
+ON_REQUEST = {"compare": compare_benchmark}
 
 
 def main(argv: list[str] | None = None) -> int:
     # `python -m tests.bench [NAME …]`: the named benchmarks, or all of them.
     chosen = (sys.argv[1:] if argv is None else argv) or list(BENCHMARKS)
-    unknown = [name for name in chosen if name not in BENCHMARKS]
+    known = BENCHMARKS | ON_REQUEST
+    unknown = [name for name in chosen if name not in known]
     if unknown:
-        print(f"no benchmark {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}", file=sys.stderr)
+        print(f"no benchmark {', '.join(unknown)}; known: {', '.join(known)}", file=sys.stderr)
         return 2
     started = time.monotonic()
     results: dict[str, Any] = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine()}
     for name in chosen:
         print(f"running {name} …", flush=True)
-        results[name] = BENCHMARKS[name]()
+        results[name] = known[name]()
     results["seconds"] = round(time.monotonic() - started, 1)
 
     print()

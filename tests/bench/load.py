@@ -16,7 +16,8 @@ the ceiling no server on this machine can pass (issue 10).
 Knobs (environment, for ``make bench``): ``BENCH_SECONDS`` (default 5),
 ``BENCH_WORKERS`` (2: one per core of the 2-core machine this is tuned for),
 ``BENCH_AUDITS`` (100000: audits behind the themes dashboard),
-``BENCH_CONCURRENCY`` ("1,8,32").
+``BENCH_CONCURRENCY`` ("1,8,32"), ``BENCH_ENDPOINTS`` (all: or a comma
+separated list of the table's endpoint names, "draft save (PUT),judgement (GET)").
 """
 
 from __future__ import annotations
@@ -66,11 +67,12 @@ WRK_SCRIPTS = HERE / "wrk"
 PGBENCH_SCRIPT = HERE / "pgbench" / "save_draft.sql"
 
 AUDIT = "audit (GET)"
+AUDIT_LIST = "audit list (GET)"
 JUDGEMENT = "judgement (GET)"
 THEMES = "themes dashboard (GET)"
 SECTION_PAGE = "section page (GET)"
 PLAIN_EVENTS = "pgbench, plain events table"
-ORDER = (DRAFT_SAVE, CEILING, PLAIN_EVENTS, AUDIT, JUDGEMENT, THEMES, SECTION_PAGE)
+ORDER = (DRAFT_SAVE, CEILING, PLAIN_EVENTS, AUDIT, AUDIT_LIST, JUDGEMENT, THEMES, SECTION_PAGE)
 
 # Every agency taking part in the judgement audits submits in full.
 SUBMITTING = ("health", "police", "education", "social-care")
@@ -105,6 +107,7 @@ class Knobs:
     workers: int
     audits: int
     concurrency: tuple[int, ...]
+    endpoints: frozenset[str] = frozenset()  # empty: every endpoint
 
     @classmethod
     def from_environment(cls) -> Knobs:
@@ -113,6 +116,7 @@ class Knobs:
             workers=int(os.environ.get("BENCH_WORKERS", "2")),
             audits=int(os.environ.get("BENCH_AUDITS", "100000")),
             concurrency=tuple(int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,8,32").split(",")),
+            endpoints=frozenset(e.strip() for e in os.environ.get("BENCH_ENDPOINTS", "").split(",") if e.strip()),
         )
 
 
@@ -162,11 +166,11 @@ def database(settings: Settings, folder: Path) -> Iterator[str]:
         server.stop()
 
 
-def maca(environment: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def maca(environment: dict[str, str], *args: str, root: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "server.cli", *args],
         env=environment,
-        cwd=ROOT,
+        cwd=root,
         check=True,
         capture_output=True,
         text=True,
@@ -174,21 +178,23 @@ def maca(environment: dict[str, str], *args: str) -> subprocess.CompletedProcess
 
 
 @contextmanager
-def serving(environment: dict[str, str], base_url: str, log: Path) -> Iterator[psutil.Process]:
-    """``maca serve`` until the block ends; its process (the uvicorn
-    supervisor). What it says (warnings and worse) goes to ``log``."""
+def serving(environment: dict[str, str], base_url: str, log: Path, *, root: Path = ROOT) -> Iterator[psutil.Process]:
+    """``maca serve`` (of the code under ``root``) until the block ends; its
+    process (the uvicorn supervisor). What it says (warnings and worse) goes
+    to ``log``."""
     log.parent.mkdir(parents=True, exist_ok=True)
     output = log.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "server.cli", "serve"],
         env=environment,
-        cwd=ROOT,
+        cwd=root,
         stdout=output,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
+        # Generous: on a shared machine under load, two workers' imports alone took over a minute.
+        deadline = time.monotonic() + 180
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"maca serve stopped: {log.read_text()[-2000:]}")
@@ -198,7 +204,7 @@ def serving(environment: dict[str, str], base_url: str, log: Path) -> Iterator[p
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("maca serve did not become ready within 60 s")
+                raise RuntimeError("maca serve did not become ready within 180 s")
             time.sleep(0.2)
         yield psutil.Process(process.pid)
     finally:
@@ -511,6 +517,7 @@ def scenarios(plan: Plan, runner: Runner) -> list[tuple[str, Callable[[int, int 
     found: list[tuple[str, Callable[[int, int | None], Measurement]]] = [
         (DRAFT_SAVE, lambda c, s: runner.save_drafts(plan, c, seconds=s)),
         (AUDIT, lambda c, s: runner.get(AUDIT, plan.headers["health"], plan.audit_paths, c, seconds=s)),
+        (AUDIT_LIST, lambda c, s: runner.get(AUDIT_LIST, plan.headers["coordinator"], ["/api/audits"], c, seconds=s)),
         (JUDGEMENT, lambda c, s: runner.get(JUDGEMENT, plan.headers["reviewer"], plan.judgement_paths, c, seconds=s)),
     ]
     if plan.themes_paths:
@@ -524,13 +531,13 @@ def scenarios(plan: Plan, runner: Runner) -> list[tuple[str, Callable[[int, int 
     return found
 
 
-def load_demo(environment: dict[str, str], audits: int) -> str:
+def load_demo(environment: dict[str, str], audits: int, *, root: Path = ROOT) -> str:
     """The themes dashboard's audits, from ``maca demo`` when it exists."""
-    probe = subprocess.run([sys.executable, "-m", "server.cli", "demo", "--help"], cwd=ROOT, capture_output=True)
+    probe = subprocess.run([sys.executable, "-m", "server.cli", "demo", "--help"], cwd=root, capture_output=True)
     if probe.returncode != 0:
         return "maca demo --audits is not there yet: no themes dashboard data"
     started = time.monotonic()
-    maca(environment, "demo", "--audits", str(audits))
+    maca(environment, "demo", "--audits", str(audits), root=root)
     return f"maca demo --audits {audits}: {time.monotonic() - started:.0f} s"
 
 
@@ -570,7 +577,11 @@ def run() -> dict[str, Any]:
             ):
                 plan = build_plan(settings, settings.base_url, database_url, connections)
                 runner = Runner(settings.base_url, database_url, folder, knobs.seconds)
-                prepared = scenarios(plan, runner)
+                prepared = [
+                    (name, measure)
+                    for name, measure in scenarios(plan, runner)
+                    if not knobs.endpoints or name in knobs.endpoints
+                ]
                 print(f"  data ready after {time.monotonic() - started:.0f} s; warming up", flush=True)
                 for _name, measure in prepared:
                     measure(8, WARM_UP_SECONDS)

@@ -24,7 +24,7 @@ from litestar.response import Redirect
 from merging import OVERALL, PartnershipJudgement
 from server.audits import actions as action_steps
 from server.audits.actions import MAX_FIELD
-from server.audits.judgement import JudgementRead, read_judgement
+from server.audits.judgement import JudgementRead, KeptJudgements, read_judgement
 from server.audits.moderation import MAX_MODERATION_REASON, ModerationRead, moderate, read_moderation
 from server.audits.views import action_overdue, case_reference
 from server.auth.permissions import Permission, may, needs
@@ -114,7 +114,7 @@ class ReviewPages(PageController):
     async def _combined(self, state: State, principal: Principal, audit_id: UUID) -> JudgementRead:
         """The judgement API's own read, so page and API can never differ."""
         async with unit_of_work(state, principal) as connection:
-            return await read_judgement(connection, principal, state.toolkits, audit_id)
+            return await read_judgement(connection, principal, state.toolkits, audit_id, KeptJudgements.of(state))
 
     @get("/judgement", cache=False, opt=needs(Permission.PARTNERSHIP_OVERSEE))
     async def combined_view(
