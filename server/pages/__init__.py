@@ -15,7 +15,7 @@ from litestar.static_files import create_static_files_router
 from server.auth.permissions import PUBLIC, needs
 from server.pages import admin, common, themes
 from server.pages.auditor import your_audits
-from server.pages.coordinator import audits, contributions
+from server.pages.coordinator import audit_details, audits, contributions
 from server.pages.reviewer import judgement
 
 route_handlers: list[Any] = [
@@ -23,6 +23,7 @@ route_handlers: list[Any] = [
     *themes.route_handlers,
     *your_audits.route_handlers,
     *audits.route_handlers,
+    *audit_details.route_handlers,
     *contributions.route_handlers,
     *judgement.route_handlers,
     *admin.route_handlers,

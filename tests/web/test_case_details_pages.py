@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from tests.server.audit_fixtures import an_open_audit, request
 from tests.web.conftest import Pages
 from tests.web.test_coordinator_and_reviewer import case_details_form, hidden_inputs
 
@@ -104,3 +105,73 @@ async def test_every_row_of_check_your_answers_has_its_own_change_link(pages: Pa
     back = await coordinator.post("/audits/new/details", fields)
     assert back.status_code == 200
     assert 'value="White British"' in back.text and "govuk-error-summary" not in back.text
+
+
+def form_as_shown(html: str) -> list[tuple[str, str]]:
+    """The correction form as the page fills it in: its version, the text
+    inputs' values and the ticked choices."""
+    fields = dict(hidden_inputs(html))
+    typed = re.findall(
+        r'<input class="govuk-input[^"]*" id="[^"]+" name="([^"]+)" type="text"[^>]*value="([^"]*)"', html
+    )
+    ticked = re.findall(r'name="([^"]+)" type="(?:checkbox|radio)" value="([^"]+)" checked', html)
+    assert typed and ticked, html[:3000]
+    return [("row_version", fields["row_version"]), *typed, *ticked]
+
+
+async def test_a_coordinator_corrects_case_details_and_agencies_after_creating_the_audit(pages: Pages) -> None:
+    audit = await an_open_audit(pages.people, participants=["health", "police"])
+    coordinator = await pages.signed_in("coordinator")
+    audit_page = await coordinator.get(f"/audits/{audit['id']}")
+    assert f'href="/audits/{audit["id"]}/details#case-religion">Change' in audit_page.text
+    assert f'href="/audits/{audit["id"]}/details#participants"' in audit_page.text
+
+    form_page = await coordinator.get(f"/audits/{audit['id']}/details")
+    assert form_page.status_code == 200
+    form = [(n, v) for n, v in form_as_shown(form_page.text) if n not in ("case-religion", "participants")]
+    form += [("case-religion-not-known", "yes"), ("participants", str(pages.people.organisation_id("health")))]
+    form += [("participants", str(pages.people.organisation_id("education")))]
+
+    # Removing an agency needs a reason, named on its field.
+    refused = await coordinator.post(f"/audits/{audit['id']}/details", form)
+    assert refused.status_code == 422, refused.text
+    assert (
+        "#reason",
+        "Enter why you are making this correction: it is needed once an agency has started, and to remove an agency",
+    ) in error_texts(refused.text)
+
+    done = await coordinator.post(
+        f"/audits/{audit['id']}/details", [*form, ("reason", "Police were invited by mistake")]
+    )
+    assert done.status_code == 303, error_texts(done.text)
+    shown = await coordinator.follow(done)
+    assert "The audit has been corrected" in shown.text
+    stored = (await request(pages.people, "coordinator", "GET", f"/api/audits/{audit['id']}")).json()
+    assert stored["case_details"]["answers"]["religion"]["value"] == "Not known"
+    taking_part = {p["organisation_id"] for p in stored["participants"] if not p.get("removed_at")}
+    assert taking_part == {str(pages.people.organisation_id(o)) for o in ("health", "education")}
+    events = (await request(pages.people, "coordinator", "GET", f"/api/audits/{audit['id']}/events")).json()
+    assert "audit.changed" in [e["action"] for e in events]
+
+
+async def test_a_correction_made_from_a_stale_page_is_refused_and_the_page_shows_the_latest(pages: Pages) -> None:
+    audit = await an_open_audit(pages.people, participants=["health"])
+    coordinator = await pages.signed_in("coordinator")
+    opened = await coordinator.get(f"/audits/{audit['id']}/details")
+    form = form_as_shown(opened.text)
+    welsh = [(n, "Welsh" if n == "case-language" else v) for n, v in form]
+    first = await coordinator.post(f"/audits/{audit['id']}/details", welsh)
+    assert first.status_code == 303, error_texts(first.text)
+    second = await coordinator.post(f"/audits/{audit['id']}/details", form)  # the same page, now stale
+    assert second.status_code == 409
+    assert "Someone else changed this audit" in second.text
+    stored = (await request(pages.people, "coordinator", "GET", f"/api/audits/{audit['id']}")).json()
+    assert stored["case_details"]["answers"]["language"]["value"] == "Welsh"
+
+
+async def test_an_agencys_auditor_may_not_correct_the_audit(pages: Pages) -> None:
+    audit = await an_open_audit(pages.people, participants=["health"])
+    auditor = await pages.signed_in("health")
+    assert (await auditor.get(f"/audits/{audit['id']}/details")).status_code == 403
+    refused = await auditor.post(f"/audits/{audit['id']}/details", {"row_version": "1", "reason": "x"})
+    assert refused.status_code == 403

@@ -409,6 +409,11 @@ class AuditPages(PageController):
             audit=audit,
             toolkit=toolkit,
             summary=case_form.summary(toolkit, read.case_details),
+            field_ids={q.id: case_form.input_id(q) for _s, q in case_form.case_questions(toolkit)},
+            # Corrected on its own page, as the API's PATCH allows, until closed.
+            correct_href=f"/audits/{audit.id}/details"
+            if may(principal, Permission.AUDIT_EDIT) and audit.status != "closed"
+            else None,
             participants=active,
             overdue=[p for p in active if p.overdue],
             referrer=referrer,
