@@ -175,3 +175,19 @@ async def test_an_agencys_auditor_may_not_correct_the_audit(pages: Pages) -> Non
     assert (await auditor.get(f"/audits/{audit['id']}/details")).status_code == 403
     refused = await auditor.post(f"/audits/{audit['id']}/details", {"row_version": "1", "reason": "x"})
     assert refused.status_code == 403
+
+
+async def test_a_childs_journey_audit_asks_the_childs_initials_and_age_and_says_why(pages: Pages) -> None:
+    coordinator = await pages.signed_in("coordinator")
+    page = await coordinator.get("/audits/new/details?toolkit=childs-journey-early-help")
+    assert page.status_code == 200
+    text = page.text
+    assert "Full name" not in text and "Date of Birth" not in text and 'name="case-date-of-birth-day"' not in text
+    assert re.search(
+        r'<label class="govuk-label govuk-label--s" for="case-child-initials">\s*Child/Young Person’s initials\s*</label>',
+        text,
+    )
+    assert "Initials only, for example A B. Do not enter the child’s name" in text
+    assert 'id="case-age"' in text and "Do not enter the date of birth" in text
+    # Initials identify the case: never "not known".
+    assert 'name="case-child-initials-not-known"' not in text
