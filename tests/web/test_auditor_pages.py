@@ -167,6 +167,13 @@ async def test_an_incomplete_contribution_is_not_offered_for_submission_and_name
     check = await health.get(f"/your-audits/{audit['id']}/check")
     assert check.status_code == 200
     assert "Before you can submit" in check.text and "Submit your contribution" not in check.text
+    assert "<title>Your answers so far" in check.text
+    # What is left, grouped by section, each problem linking to its field.
+    referral = check.text.split('">3. Referral</a></h3>', 1)[1].split("</ul>", 1)[0]
+    link = f"/your-audits/{audit['id']}/sections/referral?check=check#judgement-grade"
+    assert f'href="{link}">Select a grade</a>' in referral, referral
+    # A few problems a section; the rest on its page.
+    assert "5 more in 2. History of involvement" in check.text
 
 
 async def test_submitting_an_incomplete_contribution_names_each_problem_by_its_section_and_field(pages: Pages) -> None:

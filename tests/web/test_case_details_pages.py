@@ -184,7 +184,8 @@ async def test_a_childs_journey_audit_asks_the_childs_initials_and_age_and_says_
     text = page.text
     assert "Full name" not in text and "Date of Birth" not in text and 'name="case-date-of-birth-day"' not in text
     assert re.search(
-        r'<label class="govuk-label govuk-label--s" for="case-child-initials">\s*Child/Young Person’s initials\s*</label>',
+        r'<label class="govuk-label govuk-label--s" for="case-child-initials">\s*'
+        r"Child/Young Person’s initials\s*</label>",
         text,
     )
     assert "Initials only, for example A B. Do not enter the child’s name" in text

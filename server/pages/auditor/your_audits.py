@@ -128,6 +128,8 @@ def problems_for(contribution: OwnContribution, content: ContributionContent) ->
 # A "Change" link of the check page says where to come back to: the
 # section's form carries it, and saving returns there instead of going on.
 RETURN_TO_CHECK = "check"
+# Problems listed a section on the check page (the rest show on its page).
+PROBLEMS_LISTED = 3
 
 
 def section_status(contribution: OwnContribution, section: Section, problems: list[PlacedProblem]) -> str:
@@ -596,15 +598,23 @@ class ContributionPages(PageController):
         # Offered for submission only when complete; otherwise the page says
         # which sections are not, each linking to its own page.
         problems = [] if contribution.submitted else problems_for(contribution, content)
-        unfinished = {p.section_id for p in problems}
-        incomplete = [
-            {"title": s.title, "href": url(contribution, f"/sections/{s.id}?check={RETURN_TO_CHECK}")}
-            for s in contribution.sections
-            if s.id in unfinished
-        ]
-        if None in unfinished:
+        incomplete: list[dict[str, Any]] = []
+        for section_id, title in [(s.id, s.title) for s in contribution.sections] + [(None, "Overall judgement")]:
+            found = [p for p in problems if p.section_id == section_id]
+            if not found:
+                continue
+            page = url(contribution, f"/sections/{section_id}" if section_id else "/overall")
             incomplete.append(
-                {"title": "Overall judgement", "href": url(contribution, f"/overall?check={RETURN_TO_CHECK}")}
+                {
+                    "title": title,
+                    "href": f"{page}?check={RETURN_TO_CHECK}",
+                    # Each problem links to its field; a few a section, the rest on its page.
+                    "problems": [
+                        {"text": p.message, "href": f"{page}?check={RETURN_TO_CHECK}#{p.input_id}"}
+                        for p in found[:PROBLEMS_LISTED]
+                    ],
+                    "more": max(0, len(found) - PROBLEMS_LISTED),
+                }
             )
         return render(
             request,
@@ -612,7 +622,11 @@ class ContributionPages(PageController):
             contribution,
             status_code=status_code or (422 if errors else 200),
             errors=errors,
-            title="Check your answers before submitting" if not contribution.submitted else "Your answers",
+            title="Your answers"
+            if contribution.submitted
+            else "Your answers so far"
+            if incomplete
+            else "Check your answers before submitting",
             sections=sections,
             overall=overall,
             overall_grade=grade_label(toolkit.scale.grades, overall.grade if overall else None, missing=NOT_GIVEN),
