@@ -152,6 +152,15 @@ async def test_a_long_sections_questions_come_in_groups_that_open_without_javasc
         re.compile(r"^0 of \d answered$")
     )
     await looked_at(page, f"long-section{'' if javascript else '-no-js'}", width)
+    if javascript:
+        grouped = await page.evaluate("document.documentElement.scrollHeight")
+        opened = await page.evaluate(
+            "document.querySelectorAll('details').forEach(d => d.open = true);"
+            " document.documentElement.scrollHeight"
+        )
+        print(f"6. Planning at {width}px: {grouped}px in groups, {opened}px with every group open")
+        assert grouped < opened, (grouped, opened)
+        await page.reload()
 
     # Opening a group needs no script; its answers are saved with the rest.
     await groups.nth(1).locator("summary").click()

@@ -604,12 +604,18 @@ def in_page_order(sections: Sequence[Section], placed: Iterable[PlacedProblem]) 
 
 # --- long sections: groups of questions --------------------------------------------
 
-# A section of more questions than this is shown in groups of GROUP_SIZE,
-# each a GOV.UK details element (no JavaScript needed to open one): the
-# practice criteria's looked-after planning section has 19 questions and
-# 57 boxes, a page some 4,000 px tall at 1280 px.
-GROUP_ABOVE = 8
-GROUP_SIZE = 5
+# A section with more boxes than GROUP_ABOVE shows its questions in groups
+# of about GROUP_BOXES boxes (a question's answer, its comments and its
+# evidence are three), each a GOV.UK details element that opens without
+# JavaScript: the multi-agency tool's "6. Planning and Implementing Plan"
+# was 29 boxes on one page, some 4,000 px tall at 1280 px.
+GROUP_ABOVE = 12
+GROUP_BOXES = 9
+
+
+def boxes(section: Section, question: Question) -> int:
+    """The inputs a question shows: its answer, comments and evidence."""
+    return 1 + has_comments(section, question) + (question.evidence != "none")
 
 
 def question_groups(section: Section, content: ContributionContent, errors: FormErrors | None) -> list[dict[str, Any]]:
@@ -618,12 +624,17 @@ def question_groups(section: Section, content: ContributionContent, errors: Form
     is the first with questions still to answer). One open group, without
     a summary, for a short section."""
     questions = list(section.questions)
-    if len(questions) <= GROUP_ABOVE:
+    if sum(boxes(section, q) for q in questions) <= GROUP_ABOVE:
         return [{"questions": questions, "open": True, "summary": None}]
+    chunks: list[list[Question]] = [[]]
+    for question in questions:
+        if chunks[-1] and sum(boxes(section, q) for q in chunks[-1]) + boxes(section, question) > GROUP_BOXES:
+            chunks.append([])
+        chunks[-1].append(question)
     groups: list[dict[str, Any]] = []
     first_unanswered = True
-    for start in range(0, len(questions), GROUP_SIZE):
-        chunk = questions[start : start + GROUP_SIZE]
+    start = 0
+    for chunk in chunks:
         answered = sum(1 for q in chunk if is_answered(content.answers.get(q.id)))
         names = [input_id(q) for q in chunk]
         has_error = errors is not None and any(
@@ -632,15 +643,17 @@ def question_groups(section: Section, content: ContributionContent, errors: Form
         opened = has_error or (answered < len(chunk) and first_unanswered)
         if answered < len(chunk):
             first_unanswered = False
+        span = f"Question {start + 1}" if len(chunk) == 1 else f"Questions {start + 1} to {start + len(chunk)}"
         groups.append(
             {
                 "questions": chunk,
                 "open": opened,
-                "summary": f"Questions {start + 1} to {start + len(chunk)} of {len(questions)}",
+                "summary": f"{span} of {len(questions)}",
                 "status": "All answered" if answered == len(chunk) else f"{answered} of {len(chunk)} answered",
                 "first": short_text(chunk[0].text, 60),
             }
         )
+        start += len(chunk)
     return groups
 
 
