@@ -155,8 +155,7 @@ async def test_a_long_sections_questions_come_in_groups_that_open_without_javasc
     if javascript:
         grouped = await page.evaluate("document.documentElement.scrollHeight")
         opened = await page.evaluate(
-            "document.querySelectorAll('details').forEach(d => d.open = true);"
-            " document.documentElement.scrollHeight"
+            "document.querySelectorAll('details').forEach(d => d.open = true); document.documentElement.scrollHeight"
         )
         print(f"6. Planning at {width}px: {grouped}px in groups, {opened}px with every group open")
         assert grouped < opened, (grouped, opened)
