@@ -326,3 +326,59 @@ async def test_a_signed_out_form_post_is_sent_to_sign_in(client: AsyncTestClient
     # Back to the page the form was on, not to an address that only takes POST.
     assert response.status_code == 303
     assert response.headers["location"] == "/sign-in?next=%2Fyour-audits%2F00000000-0000-0000-0000-000000000000%2Fcheck"
+
+
+async def test_a_sections_grades_carry_the_seeds_descriptors_as_hints(pages: Pages) -> None:
+    """Seed 004's "Judgement:" block, printed in each of sections 1–7:
+    "Outstanding= Strong Consistent Evidence in all elements" …"""
+    people = pages.people
+    details = {
+        "child-initials": "AB",
+        "cf-ecins-id": "EH-77",
+        "age": 9,
+        "ethnicity": "Not known",
+        "language": "English",
+        "religion": "Not known",
+        "allocated-workers": "Early help worker",
+        "responsible-team": "Early Help North",
+        "team-manager": "Team manager",
+        "child-status": ["early-help"],
+        "stepped-down": "no",
+        "stepped-up": "no",
+    }
+    created = await request(
+        people,
+        "coordinator",
+        "POST",
+        "/api/audits",
+        json={
+            "toolkit": "childs-journey-early-help",
+            "participants": [str(people.organisation_id("health"))],
+            "case_details": {"answers": {k: {"value": v} for k, v in details.items()}},
+        },
+    )
+    assert created.status_code == 201, created.text
+    audit = created.json()
+    opened = await request(
+        people,
+        "coordinator",
+        "POST",
+        f"/api/audits/{audit['id']}/status",
+        json={"status": "open"},
+        headers={"If-Match": f'"{audit["row_version"]}"'},
+    )
+    assert opened.status_code == 200, opened.text
+    health = await pages.signed_in("health")
+    page = await health.get(f"/your-audits/{audit['id']}/sections/vulnerability")
+    assert page.status_code == 200
+    radio_hint = r'value="(\d)"[^>]*aria-describedby="[^"]+"[^>]*>.*?'
+    radio_hint += r'<div id="[^"]+" class="govuk-hint govuk-radios__hint">\s*(.*?)\s*</div>'
+    hints = dict(re.findall(radio_hint, page.text, re.S))
+    assert hints == {
+        "1": "Strong Consistent Evidence in all elements",
+        "2": "Evidence of all elements",
+        "3": "Evidence of most areas but some gaps or inconsistent",
+        "4": "No Evidence",
+    }, hints
+    # Described grades need no general hint about the scale.
+    assert "It describes its grades no further" not in page.text
