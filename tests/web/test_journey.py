@@ -118,8 +118,11 @@ async def answer_the_page(page: Page, grade: int) -> None:
     agency says it was "not involved" nor records a significant failure
     (their reasons, revealed only when ticked, stay empty)."""
     # A long section's groups of questions, opened as a person opens them.
-    for group in await page.locator("main details:not([open]) > summary").all():
-        await group.click()
+    closed = page.locator("main details:not([open]) > summary")
+    for _ in range(MAX_PAGES):
+        if not await closed.count():
+            break
+        await closed.first.click()
     groups: dict[str, list[str]] = {}
     for radio in await page.locator("main input[type=radio]").all():
         name = await radio.get_attribute("name") or ""
