@@ -26,7 +26,7 @@ from server.pages import (
     themes,
 )
 from server.pages.auditor import voice, your_audits
-from server.pages.coordinator import audits, contributions
+from server.pages.coordinator import audit_details, audits, contributions
 from server.pages.reviewer import judgement
 
 route_handlers: list[Any] = [
@@ -39,6 +39,7 @@ route_handlers: list[Any] = [
     *your_audits.route_handlers,
     *voice.route_handlers,
     *audits.route_handlers,
+    *audit_details.route_handlers,
     *contributions.route_handlers,
     *judgement.route_handlers,
     *admin.route_handlers,

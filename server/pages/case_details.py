@@ -18,13 +18,18 @@ from typing import Any, Protocol
 from server.pages.rendering import grade_label
 from toolkits.answers import Answer, CaseDetails
 from toolkits.model import FIXED_CHOICES, Choice, Question, Section, Toolkit
-from toolkits.text import isolated
+from toolkits.text import is_identifier, isolated
 from toolkits.validation import is_answered
 
 # Blank rows offered for a repeating question (family members): enough for
 # most households without JavaScript to add more; more rows come back when
 # the form is shown again.
 ROWS_OFFERED = 4
+
+# What a coordinator gives for a detail the case file does not say (a
+# family's religion, who lives in the household): stored as the answer, so
+# every page, export and report reads it as it is meant.
+NOT_KNOWN = "Not known"
 
 # Days, months and years as people type them (GOV.UK date input pattern).
 _MAX_YEAR = 2200
@@ -63,11 +68,51 @@ def input_id(question: Question) -> str:
     return base
 
 
+def label(question: Question) -> str:
+    """The question as a label: the seeds' form labels end in a colon
+    ("Language:", "Case ID:"), which GOV.UK labels do not."""
+    return question.text.strip().rstrip(":").strip()
+
+
 def short_label(question: Question) -> str:
-    """ "Language:" → "language": the question's words inside a sentence."""
-    text = question.text.strip().rstrip(":").strip()
+    """ "Language:" → "language": the question's words inside a sentence,
+    without its colon or question mark ("Enter …?" reads badly)."""
+    text = label(question).rstrip("?").strip()
     # Keep capitals that start an abbreviation ("D.O.B", "CF/ECINS ID").
     return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def sentence(text: str) -> str:
+    """The first letter a capital, the rest as written ("Date of initial
+    Child Protection (CP) Plan", never str.capitalize's "…(cp) plan")."""
+    return text[:1].upper() + text[1:]
+
+
+def may_be_not_known(question: Question) -> bool:
+    """Whether the coordinator may answer "Not known": a describing detail
+    in words (religion, language, family members), never the case's
+    reference or the child's initials, which identify the case."""
+    return question.kind in ("text", "rows") and not is_identifier(question.id)
+
+
+def is_not_known(question: Question, value: object) -> bool:
+    if question.kind == "rows":
+        return (
+            isinstance(value, list)
+            and len(value) == 1
+            and isinstance(value[0], dict)
+            and bool(value[0])
+            and all(cell == NOT_KNOWN for cell in value[0].values())
+        )
+    return value == NOT_KNOWN
+
+
+def _not_known_value(question: Question) -> object:
+    if question.kind == "rows":
+        # One row that says so in the columns a row must have (a family
+        # member's relationship), as every export reads rows.
+        return [{c.id: NOT_KNOWN for i, c in enumerate(question.columns) if i == 0 or c.required}]
+    return NOT_KNOWN
 
 
 def choices_of(question: Question) -> tuple[Choice, ...]:
@@ -134,7 +179,7 @@ def _value(question: Question, form: FormLike, problems: list[InputProblem]) -> 
     if kind == "date":
         value, message = parse_date(form, name)
         if message:
-            problems.append(InputProblem(f"{name}-day", f"{short_label(question).capitalize()} {message}"))
+            problems.append(InputProblem(f"{name}-day", f"{sentence(short_label(question))} {message}"))
         return value.isoformat() if value else None
     if kind == "grade":
         text = form.text(name)
@@ -180,6 +225,15 @@ def case_details_from_form(toolkit: Toolkit, form: FormLike) -> tuple[CaseDetail
     answers: dict[str, Answer] = {}
     for _section, question in case_questions(toolkit):
         value = _value(question, form, problems)
+        if may_be_not_known(question) and form.text(f"case-{question.id}-not-known") == "yes":
+            if value is not None and not is_not_known(question, value):
+                problems.append(
+                    InputProblem(
+                        input_id(question), f"Enter {short_label(question)}, or select “Not known”, but not both"
+                    )
+                )
+                continue
+            value = _not_known_value(question)
         if value is not None:
             answers[question.id] = Answer(value=value)
     return CaseDetails(answers=answers), problems
@@ -192,8 +246,24 @@ def missing_answers(toolkit: Toolkit, details: CaseDetails) -> list[InputProblem
         if not question.required or is_answered(details.answers.get(question.id)):
             continue
         verb = "Enter" if question.kind in ("text", "number", "date", "rows") else "Select"
-        problems.append(InputProblem(input_id(question), f"{verb} {short_label(question)}"))
+        unknown = ", or select “Not known”" if may_be_not_known(question) else ""
+        problems.append(InputProblem(input_id(question), f"{verb} {short_label(question)}{unknown}"))
     return problems
+
+
+def page_order(toolkit: Toolkit, field_ids: Iterable[str], after: Iterable[str] = ()) -> list[str]:
+    """``field_ids`` in the order the form shows its inputs: the case
+    details in the toolkit's order, then the ids of ``after`` (who takes
+    part, the dates), so the error summary reads top to bottom."""
+    order = [f"case-{q.id}" for _s, q in case_questions(toolkit)] + list(after)
+
+    def key(field_id: str) -> tuple[int, str]:
+        for i, start in enumerate(order):
+            if field_id == start or field_id.startswith(f"{start}-"):
+                return (i, field_id)
+        return (len(order), field_id)
+
+    return sorted(field_ids, key=key)
 
 
 def problem_paths(toolkit: Toolkit, prefix: str = "$.case_details") -> dict[str, str]:
@@ -231,6 +301,8 @@ def answer_text(question: Question, answer: Answer | None) -> str:
     if answer is None or answer.value is None:
         return "Not given"
     value = answer.value
+    if is_not_known(question, value):
+        return NOT_KNOWN
     labels = {c.value: c.label for c in choices_of(question)}
     if question.kind == "multiple-choice" and isinstance(value, list):
         return ", ".join(labels.get(v, str(v)) for v in value)
@@ -250,7 +322,8 @@ def answer_text(question: Question, answer: Answer | None) -> str:
 
 
 def summary(toolkit: Toolkit, details: CaseDetails) -> list[tuple[Question, str]]:
-    """Each case detail with its answer as text, for a summary list."""
+    """Each case detail with its answer as text, for a summary list (its
+    key: :func:`label`, its change link: ``#`` + :func:`input_id`)."""
     return [(q, answer_text(q, details.answers.get(q.id))) for _s, q in case_questions(toolkit)]
 
 
@@ -263,6 +336,9 @@ def form_values(toolkit: Toolkit, details: CaseDetails) -> dict[str, Any]:
             continue
         name = f"case-{question.id}"
         value = answer.value
+        if may_be_not_known(question) and is_not_known(question, value):
+            values[f"{name}-not-known"] = "yes"
+            continue
         if question.kind == "date" and isinstance(value, str):
             try:
                 day = datetime.date.fromisoformat(value)
@@ -316,8 +392,10 @@ def fields(toolkit: Toolkit, values: Mapping[str, Any]) -> list[dict[str, Any]]:
             "question": question,
             "kind": question.kind,
             "name": name,
-            "label": question.text + ("" if question.required else " (optional)"),
+            "label": label(question) + ("" if question.required else " (optional)"),
             "hint": {"text": question.guidance} if question.guidance else None,
+            "not_known": may_be_not_known(question),
+            "not_known_checked": values.get(f"{name}-not-known") == "yes",
             "inline": question.kind in ("yes-no", "yes-partly-no", "yes-sometimes-no"),
         }
         if question.kind == "grade":

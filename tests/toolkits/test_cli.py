@@ -18,7 +18,7 @@ def test_list_names_every_toolkit_with_its_version() -> None:
     result = maca("toolkits", "list")
     assert result.returncode == 0, result.stderr
     assert [line.split()[:2] for line in result.stdout.splitlines()] == [
-        ["childs-journey-early-help", "v1"],
+        ["childs-journey-early-help", "v2"],
         ["csc-practice-criteria", "v2"],
         ["early-intervention", "v2"],
         ["multi-agency-cp", "v2"],

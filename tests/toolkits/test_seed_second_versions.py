@@ -11,6 +11,8 @@ changes each file's header names.
   cases they are for.
 - 003 (multi-agency): agencies may be "not involved at this stage"; the key
   questions are merged into the judgement.
+- 004 (child's journey): the child's initials and age, not the full name
+  and date of birth the seed asks (data minimisation).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ CSC_1 = load_toolkit(definition_file("csc-practice-criteria", 1), check_merge_po
 CSC_2 = load_toolkit(definition_file("csc-practice-criteria", 2), check_merge_policy=True)
 TIER2_1 = load_toolkit(definition_file("tier2-cin-cp", 1), check_merge_policy=True)
 TIER2_2 = load_toolkit(definition_file("tier2-cin-cp", 2), check_merge_policy=True)
+JOURNEY_1 = load_toolkit(definition_file("childs-journey-early-help", 1), check_merge_policy=True)
+JOURNEY_2 = load_toolkit(definition_file("childs-journey-early-help", 2), check_merge_policy=True)
 
 OUTSTANDING_CELL = (
     "If every area of analysis on a case is consistently good or better, the case can be judged outstanding overall."
@@ -193,3 +197,48 @@ def test_multi_agency_agencies_may_be_not_involved_and_the_key_questions_are_mer
         ("child-currently-safe", True),
         ("case-last-reviewed", True),
     ]
+
+
+# --- 004 -------------------------------------------------------------------------------
+
+PERSONAL = {"child-name", "date-of-birth"}
+
+
+def test_the_childs_journey_asks_initials_and_age_not_the_name_and_date_of_birth() -> None:
+    """Seed 004 asks "Child/Young Person’s Full name:" and "Date of Birth:";
+    the service keeps initials and an age only, and the hints say why."""
+    first = {q.id: q for q in section_of(JOURNEY_1, "childs-details").questions}
+    second = {q.id: q for q in section_of(JOURNEY_2, "childs-details").questions}
+    assert set(first) >= PERSONAL and not PERSONAL & set(second)
+    initials, age = second["child-initials"], second["age"]
+    assert (initials.kind, initials.text) == ("text", "Child/Young Person’s initials:")
+    assert (
+        initials.guidance
+        and "Initials only" in initials.guidance
+        and "Do not enter the child’s name" in initials.guidance
+    )
+    assert (age.kind, age.min, age.max) == ("number", 0, 25)
+    assert age.guidance and "Do not enter the date of birth" in age.guidance
+    # In the seed's place: initials first, the age where the date of birth was.
+    assert list(second)[:3] == ["child-initials", "cf-ecins-id", "age"]
+    assert [q.id for q in JOURNEY_2.sections[1].questions if q.kind == "date"] == ["step-down-date", "step-up-date"]
+
+
+def test_the_childs_journey_keeps_every_other_word_of_the_first_version() -> None:
+    assert JOURNEY_2.version == JOURNEY_1.version + 1
+    assert (JOURNEY_2.title, JOURNEY_2.scale, JOURNEY_2.merge_policy, JOURNEY_2.overall) == (
+        JOURNEY_1.title,
+        JOURNEY_1.scale,
+        JOURNEY_1.merge_policy,
+        JOURNEY_1.overall,
+    )
+    changed = {"child-name", "date-of-birth", "child-initials", "age"}
+
+    def kept(toolkit: Toolkit) -> list[list[object]]:
+        return [
+            [s.id, s.title, s.guidance, s.judgement]
+            + [(q.id, q.text, q.kind, q.guidance, q.choices) for q in s.questions if q.id not in changed]
+            for s in toolkit.sections
+        ]
+
+    assert kept(JOURNEY_2) == kept(JOURNEY_1)

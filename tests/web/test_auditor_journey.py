@@ -1,6 +1,6 @@
 """An agency auditor's journey in a real Chromium against ``maca serve``,
 with JavaScript on and off: sign in with the persona picker, find the audit,
-hit the submit check's errors, follow them to the section, correct a bad
+see what is left before submitting, follow it to the field, correct a bad
 date, submit. axe-core checks every page; screenshots are kept."""
 
 from __future__ import annotations
@@ -45,15 +45,18 @@ async def test_an_auditor_completes_and_submits_their_part(
     await expect(page.get_by_text("In progress")).to_be_visible()
     await looked_at(page, f"auditor-02-task-list{suffix}")
 
-    await page.get_by_role("button", name="Check your answers and submit").click()
-    await expect(page.get_by_role("heading", name="Check your answers before submitting")).to_be_visible()
-    await page.get_by_role("button", name="Submit your contribution").click()
-    summary = page.locator(".govuk-error-summary")
-    await expect(summary).to_contain_text("Select an overall judgement for 3. Referral")
-    await looked_at(page, f"auditor-03-submit-errors{suffix}")
+    # Submitting is offered once every section is complete (GOV.UK task
+    # list): until then the page names what is left, by section.
+    await expect(page.get_by_role("button", name="Check your answers and submit")).to_have_count(0)
+    await page.get_by_role("link", name="View your answers so far").click()
+    await expect(page.get_by_role("heading", name="Your answers so far")).to_be_visible()
+    left = page.locator("#main-content")
+    await expect(left.get_by_role("heading", name="3. Referral", level=3)).to_be_visible()
+    await looked_at(page, f"auditor-03-what-is-left{suffix}")
 
-    await summary.get_by_role("link", name="Select an overall judgement for 3. Referral").click()
+    await left.get_by_role("link", name="Select a grade").click()
     await expect(page.get_by_role("heading", name="3. Referral", exact=True)).to_be_visible()
+    await expect(page.locator("#judgement-grade-error")).to_contain_text("Select a grade")
     await looked_at(page, f"auditor-04-section{suffix}")
 
     # A date that does not exist is refused, and what was typed stays.
@@ -70,8 +73,8 @@ async def test_an_auditor_completes_and_submits_their_part(
     await page.locator("#q-referral-why-when-by-whom-evidence").fill("Referral form, 28/02/2025")
     await page.get_by_role("button", name="Save and continue").click()
     await expect(page.locator(".govuk-error-summary")).to_have_count(0)
-
-    await page.goto(live_server.url(f"/your-audits/{audit['id']}/check"))
+    # Saved, and back to check your answers, where the person came from.
+    await expect(page.get_by_role("heading", name="Check your answers before submitting")).to_be_visible()
     await expect(page.get_by_text("Referral form, 28 February 2025")).to_be_visible()
     await looked_at(page, f"auditor-06-check-answers{suffix}")
     await page.get_by_role("button", name="Submit your contribution").click()

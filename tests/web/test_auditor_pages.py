@@ -34,7 +34,8 @@ def error_summary(page: str) -> list[tuple[str, str]]:
 async def sections_of(session: PageSession, audit_id: str) -> list[tuple[str, str]]:
     page = await session.get(f"/your-audits/{audit_id}")
     assert page.status_code == 200, page.text
-    return re.findall(rf'href="/your-audits/{audit_id}/sections/([^"]+)"[^>]*>\s*([^<]+?)\s*<', page.text)
+    task_list = page.text.split('class="govuk-task-list"', 1)[1].split("</ul>", 1)[0]
+    return re.findall(rf'href="/your-audits/{audit_id}/sections/([^"]+)"[^>]*>\s*([^<]+?)\s*<', task_list)
 
 
 async def test_your_audits_lists_only_your_organisations_audits(pages: Pages) -> None:
@@ -84,7 +85,8 @@ async def test_a_section_saved_as_a_draft_keeps_the_answers_and_records_an_event
         },
     )
     assert saved.status_code == 303, saved.text
-    assert saved.headers["location"] == "/your-audits"
+    # "Save and come back later" keeps the task list (GOV.UK task list pattern).
+    assert saved.headers["location"] == f"/your-audits/{audit['id']}"
     listing = await health.follow(saved)
     assert "Your answers have been saved" in listing.text and "govuk-notification-banner--success" in listing.text
     again = await health.get(url)
@@ -153,19 +155,63 @@ async def submit_page(health: PageSession, audit_id: str) -> Any:
     return await health.post(f"/your-audits/{audit_id}/submit", {"row_version": hidden(check.text, "row_version")})
 
 
-async def test_submitting_an_incomplete_contribution_links_each_problem_to_its_section(pages: Pages) -> None:
+async def test_an_incomplete_contribution_is_not_offered_for_submission_and_names_what_is_left(pages: Pages) -> None:
     audit = await an_open_audit(pages.people, participants=["health"])
     health = await pages.signed_in("health")
-    response = await submit_page(health, audit["id"])
+    task_list = await health.get(f"/your-audits/{audit['id']}")
+    assert "Before you can submit" in task_list.text
+    assert "Check your answers and submit" not in task_list.text
+    assert f'href="/your-audits/{audit["id"]}/sections/history-of-involvement">2. History of involvement</a></li>' in (
+        task_list.text
+    )
+    check = await health.get(f"/your-audits/{audit['id']}/check")
+    assert check.status_code == 200
+    assert "Before you can submit" in check.text and "Submit your contribution" not in check.text
+    assert "<title>Your answers so far" in check.text
+    # What is left, grouped by section, each problem linking to its field.
+    referral = check.text.split('">3. Referral</a></h3>', 1)[1].split("</ul>", 1)[0]
+    link = f"/your-audits/{audit['id']}/sections/referral?check=check#judgement-grade"
+    assert f'href="{link}">Select a grade</a>' in referral, referral
+    # A few problems a section; the rest on its page.
+    assert "5 more in 2. History of involvement" in check.text
+
+
+async def test_submitting_an_incomplete_contribution_names_each_problem_by_its_section_and_field(pages: Pages) -> None:
+    audit = await an_open_audit(pages.people, participants=["health"])
+    health = await pages.signed_in("health")
+    # A submit from a page opened before the contribution changed (the check
+    # page no longer offers it while anything is left to do).
+    section = await health.get(f"/your-audits/{audit['id']}/sections/referral")
+    response = await health.post(
+        f"/your-audits/{audit['id']}/submit", {"row_version": hidden(section.text, "row_version")}
+    )
     assert response.status_code == 422
     problems = error_summary(response.text)
     assert problems, response.text
-    assert all(href.startswith(f"/your-audits/{audit['id']}/") and "#" in href for href, _ in problems)
-    assert any(
-        href == f"/your-audits/{audit['id']}/sections/history-of-involvement#judgement-grade"
-        and "Select an overall judgement for 2. History of involvement" in text
-        for href, text in problems
-    ), problems
+    assert all(href.startswith(f"/your-audits/{audit['id']}/") and "?check=check#" in href for href, _ in problems)
+    link = f"/your-audits/{audit['id']}/sections/history-of-involvement?check=check#judgement-grade"
+    assert (link, "2. History of involvement: select a grade") in problems, problems
+    assert (
+        f"/your-audits/{audit['id']}/sections/history-of-involvement?check=check#judgement-impact",
+        "2. History of involvement: enter the impact",
+    ) in problems, problems
+    # In the order of the pages: section by section, each top to bottom.
+    titles = [text.split(":", 1)[0] for _, text in problems]
+    order = [title for _, title in await sections_of(health, audit["id"])]
+    assert [order.index(t) for t in dict.fromkeys(t for t in titles if t in order)] == sorted(
+        order.index(t) for t in set(titles) if t in order
+    )
+
+    # Following a problem: the section shows it on its field.
+    followed = await health.get(link.split("#")[0])
+    assert followed.status_code == 200
+    assert ('href="#judgement-grade">Select a grade</a>') in followed.text
+    assert re.search(
+        r'id="judgement-grade-error" class="govuk-error-message">\s*<span class="govuk-visually-hidden">Error:</span> '
+        r"Select a grade",
+        followed.text,
+    ), followed.text
+    assert '<input type="hidden" name="return" value="check">' in followed.text
 
 
 async def fill_in_everything(pages: Pages, health: PageSession, audit_id: str) -> None:
@@ -280,3 +326,59 @@ async def test_a_signed_out_form_post_is_sent_to_sign_in(client: AsyncTestClient
     # Back to the page the form was on, not to an address that only takes POST.
     assert response.status_code == 303
     assert response.headers["location"] == "/sign-in?next=%2Fyour-audits%2F00000000-0000-0000-0000-000000000000%2Fcheck"
+
+
+async def test_a_sections_grades_carry_the_seeds_descriptors_as_hints(pages: Pages) -> None:
+    """Seed 004's "Judgement:" block, printed in each of sections 1–7:
+    "Outstanding= Strong Consistent Evidence in all elements" …"""
+    people = pages.people
+    details = {
+        "child-initials": "AB",
+        "cf-ecins-id": "EH-77",
+        "age": 9,
+        "ethnicity": "Not known",
+        "language": "English",
+        "religion": "Not known",
+        "allocated-workers": "Early help worker",
+        "responsible-team": "Early Help North",
+        "team-manager": "Team manager",
+        "child-status": ["early-help"],
+        "stepped-down": "no",
+        "stepped-up": "no",
+    }
+    created = await request(
+        people,
+        "coordinator",
+        "POST",
+        "/api/audits",
+        json={
+            "toolkit": "childs-journey-early-help",
+            "participants": [str(people.organisation_id("health"))],
+            "case_details": {"answers": {k: {"value": v} for k, v in details.items()}},
+        },
+    )
+    assert created.status_code == 201, created.text
+    audit = created.json()
+    opened = await request(
+        people,
+        "coordinator",
+        "POST",
+        f"/api/audits/{audit['id']}/status",
+        json={"status": "open"},
+        headers={"If-Match": f'"{audit["row_version"]}"'},
+    )
+    assert opened.status_code == 200, opened.text
+    health = await pages.signed_in("health")
+    page = await health.get(f"/your-audits/{audit['id']}/sections/vulnerability")
+    assert page.status_code == 200
+    radio_hint = r'value="(\d)"[^>]*aria-describedby="[^"]+"[^>]*>.*?'
+    radio_hint += r'<div id="[^"]+" class="govuk-hint govuk-radios__hint">\s*(.*?)\s*</div>'
+    hints = dict(re.findall(radio_hint, page.text, re.S))
+    assert hints == {
+        "1": "Strong Consistent Evidence in all elements",
+        "2": "Evidence of all elements",
+        "3": "Evidence of most areas but some gaps or inconsistent",
+        "4": "No Evidence",
+    }, hints
+    # Described grades need no general hint about the scale.
+    assert "It describes its grades no further" not in page.text

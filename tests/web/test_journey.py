@@ -1,7 +1,7 @@
 """The whole journey of issue 7 in a real Chromium against ``maca serve``,
 with JavaScript on and off: the coordinator creates an audit and distributes
 it; the health and police auditors each sign in, fill in and submit their
-sections (police first hits the submit check's errors and corrects them);
+sections (police first sees what is left before submitting, then answers it);
 the reviewer sees the merged judgement with a disagreement flagged and
 moderates a section. axe-core checks every page; screenshots are kept under
 .maca/screenshots/."""
@@ -117,6 +117,12 @@ async def answer_the_page(page: Page, grade: int) -> None:
     own choices are left alone: this journey grades every section, so no
     agency says it was "not involved" nor records a significant failure
     (their reasons, revealed only when ticked, stay empty)."""
+    # A long section's groups of questions, opened as a person opens them.
+    closed = page.locator("main details:not([open]) > summary")
+    for _ in range(MAX_PAGES):
+        if not await closed.count():
+            break
+        await closed.first.click()
     groups: dict[str, list[str]] = {}
     for radio in await page.locator("main input[type=radio]").all():
         name = await radio.get_attribute("name") or ""
@@ -155,11 +161,12 @@ async def auditor_submits(
     await journey.looked_at(page, f"11-{persona}-task-list")
 
     if persona == "police":
-        # Straight to submitting: every missing answer is listed, each linked.
+        # Straight to checking: nothing is offered for submission yet; what
+        # is left is listed by section, each problem linked to its field.
         await page.goto(live_server.url(f"/your-audits/{audit_id}/check"))
-        await page.get_by_role("button", name="Submit your contribution").click()
-        await expect(page.locator(".govuk-error-summary")).to_be_visible(timeout=WAIT)
-        await journey.looked_at(page, f"12-{persona}-submit-errors")
+        await expect(page.get_by_role("heading", name="Before you can submit")).to_be_visible(timeout=WAIT)
+        await expect(page.get_by_role("button", name="Submit your contribution")).to_have_count(0)
+        await journey.looked_at(page, f"12-{persona}-what-is-left")
 
     await page.goto(live_server.url(f"/your-audits/{audit_id}"))
     await page.locator(".govuk-task-list a").first.click()

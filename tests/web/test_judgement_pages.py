@@ -274,8 +274,16 @@ async def test_early_intervention_features_suggest_the_grade_the_auditor_confirm
         },
     )
     assert saved.status_code == 303, saved.text
+    # The check page lists what is left (it offers no submit until nothing
+    # is); a submit from an older page is refused the same way, by section.
+    link = f"/your-audits/{draft['id']}/sections/early-identification?check=check#judgement-override-reason"
     check = await health.get(f"/your-audits/{draft['id']}/check")
-    submitted = await health.post(f"/your-audits/{draft['id']}/submit", {"row_version": version_in(check.text)})
+    assert f'href="{link}">Say why you give Early Identification a grade other than the suggested one' in check.text
+    section = await health.get(f"/your-audits/{draft['id']}/sections/early-identification")
+    submitted = await health.post(f"/your-audits/{draft['id']}/submit", {"row_version": version_in(section.text)})
     assert submitted.status_code == 422
-    assert "Say why you give Early Identification a grade other than the suggested one" in submitted.text
-    assert f"/your-audits/{draft['id']}/sections/early-identification#judgement-override-reason" in submitted.text
+    assert (
+        "Early Identification: say why you give Early Identification a grade other than the suggested one"
+        in submitted.text
+    )
+    assert link in submitted.text

@@ -522,14 +522,12 @@ def place_problems(
                 )
             elif what == "impact":
                 label = section.judgement.impact_label if section.judgement else "Impact"
-                message = f"Enter {label.rstrip(':').strip()}" if "required" in problem.message else problem.message
+                message = f"Enter {the_words(label)}" if "required" in problem.message else problem.message
                 placed.append(PlacedProblem(section_id=section.id, input_id="judgement-impact", message=message))
             else:
-                message = (
-                    f"Select an overall judgement for {section.title}"
-                    if "required" in problem.message
-                    else f"The overall judgement for {section.title} {problem.message}"
-                )
+                # The page is the section, and the task list and check page
+                # put its title before the message ("3. Referral: select a grade").
+                message = "Select a grade" if "required" in problem.message else f"The grade {problem.message}"
                 placed.append(PlacedProblem(section_id=section.id, input_id="judgement-grade", message=message))
         elif parts[0] == "overall" and len(parts) > 2 and parts[1] == "features":
             message = (
@@ -559,6 +557,104 @@ def place_problems(
         else:
             placed.append(PlacedProblem(section_id=None, input_id="main-content", message=problem.message))
     return placed
+
+
+def the_words(label: str) -> str:
+    """A box's label inside a sentence: ``"Impact (What has changed/ improved
+    and is this sustainable):"`` → ``"the impact"``, ``"Evaluative Summary"``
+    → ``"the evaluative summary"`` (the seeds' labels end in colons and
+    carry their guidance in brackets; the box itself shows both)."""
+    words = label.split("(", 1)[0].strip().rstrip(":?").strip()
+    return f"the {words.lower()}" if words else "an answer"
+
+
+def input_order(section: Section | None) -> list[str]:
+    """The ids of a page's inputs in the order the page shows them, so
+    its problems are listed top to bottom (GOV.UK error summary)."""
+    ids = ["main-content", "not-involved", "not-involved-reason"]
+    for question in section.questions if section is not None else ():
+        name = input_id(question)
+        ids += [name, f"{name}-day", f"{name}-month", f"{name}-year", f"{name}-comments", f"{name}-evidence"]
+    ids += ["significant-failure", "significant-failure-description"]
+    if section is not None and section.judgement is not None:
+        ids += [f"feature-{f.id}" for f in section.judgement.features]
+    ids += ["judgement-grade", "judgement-override-reason", "judgement-impact"]
+    ids += ["overall-grade", "overall-override-reason", "overall-impact", "reason"]
+    return ids
+
+
+def in_page_order(sections: Sequence[Section], placed: Iterable[PlacedProblem]) -> list[PlacedProblem]:
+    """``placed`` sorted as the pages show them: sections in task list
+    order (the overall judgement last), each page's inputs top to bottom."""
+    position = {s.id: i for i, s in enumerate(sections)}
+    orders = {s.id: {name: i for i, name in enumerate(input_order(s))} for s in sections}
+    overall = {name: i for i, name in enumerate(input_order(None))}
+
+    def key(problem: PlacedProblem) -> tuple[int, int]:
+        order = orders.get(problem.section_id or "", overall)
+        index = order.get(problem.input_id)
+        if index is None and problem.input_id.startswith("overall-feature-"):
+            index = overall["overall-grade"]
+        if index is None:  # a row's cell: with its question
+            index = next((i for name, i in order.items() if problem.input_id.startswith(f"{name}-")), len(order))
+        return (position.get(problem.section_id or "", len(position)), index)
+
+    return sorted(placed, key=key)
+
+
+# --- long sections: groups of questions --------------------------------------------
+
+# A section with more boxes than GROUP_ABOVE shows its questions in groups
+# of about GROUP_BOXES boxes (a question's answer, its comments and its
+# evidence are three), each a GOV.UK details element that opens without
+# JavaScript: the multi-agency tool's "6. Planning and Implementing Plan"
+# was 29 boxes on one page, some 4,000 px tall at 1280 px.
+GROUP_ABOVE = 12
+GROUP_BOXES = 9
+
+
+def boxes(section: Section, question: Question) -> int:
+    """The inputs a question shows: its answer, comments and evidence."""
+    return 1 + has_comments(section, question) + (question.evidence != "none")
+
+
+def question_groups(section: Section, content: ContributionContent, errors: FormErrors | None) -> list[dict[str, Any]]:
+    """The section's questions in groups: each with its questions, how
+    many are answered, and whether it starts open (it holds a problem, or
+    is the first with questions still to answer). One open group, without
+    a summary, for a short section."""
+    questions = list(section.questions)
+    if sum(boxes(section, q) for q in questions) <= GROUP_ABOVE:
+        return [{"questions": questions, "open": True, "summary": None}]
+    chunks: list[list[Question]] = [[]]
+    for question in questions:
+        if chunks[-1] and sum(boxes(section, q) for q in chunks[-1]) + boxes(section, question) > GROUP_BOXES:
+            chunks.append([])
+        chunks[-1].append(question)
+    groups: list[dict[str, Any]] = []
+    first_unanswered = True
+    start = 0
+    for chunk in chunks:
+        answered = sum(1 for q in chunk if is_answered(content.answers.get(q.id)))
+        names = [input_id(q) for q in chunk]
+        has_error = errors is not None and any(
+            field_id == name or field_id.startswith(f"{name}-") for field_id in errors.messages for name in names
+        )
+        opened = has_error or (answered < len(chunk) and first_unanswered)
+        if answered < len(chunk):
+            first_unanswered = False
+        span = f"Question {start + 1}" if len(chunk) == 1 else f"Questions {start + 1} to {start + len(chunk)}"
+        groups.append(
+            {
+                "questions": chunk,
+                "open": opened,
+                "summary": f"{span} of {len(questions)}",
+                "status": "All answered" if answered == len(chunk) else f"{answered} of {len(chunk)} answered",
+                "first": short_text(chunk[0].text, 60),
+            }
+        )
+        start += len(chunk)
+    return groups
 
 
 # --- answers as text, for "check your answers" -------------------------------------------

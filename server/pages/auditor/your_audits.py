@@ -37,10 +37,12 @@ from server.pages.auditor.forms import (
     evidence_label,
     feature_items,
     has_comments,
+    in_page_order,
     input_id,
     long_date,
     overall_values,
     place_problems,
+    question_groups,
     read_overall,
     read_section,
     row_count,
@@ -118,9 +120,17 @@ def render(
 
 
 def problems_for(contribution: OwnContribution, content: ContributionContent) -> list[PlacedProblem]:
-    """What still stops ``content`` being submitted, placed on its pages."""
+    """What still stops ``content`` being submitted, placed on its pages
+    in the order the pages show them."""
     found = steps.submission_problems(contribution, content)
-    return place_problems(contribution.toolkit, contribution.sections, found)
+    return in_page_order(contribution.sections, place_problems(contribution.toolkit, contribution.sections, found))
+
+
+# A "Change" link of the check page says where to come back to: the
+# section's form carries it, and saving returns there instead of going on.
+RETURN_TO_CHECK = "check"
+# Problems listed a section on the check page (the rest show on its page).
+PROBLEMS_LISTED = 3
 
 
 def section_status(contribution: OwnContribution, section: Section, problems: list[PlacedProblem]) -> str:
@@ -169,19 +179,29 @@ def case_detail_rows(contribution: OwnContribution) -> list[dict[str, Any]]:
 
 def errors_from(placed: list[PlacedProblem], *, link_to_pages: OwnContribution | None = None) -> FormErrors:
     """Form errors; with ``link_to_pages``, each links to the page and input
-    it is about (for the check-your-answers page)."""
+    it is about and is named by its section ("3. Referral: select a
+    grade"), for the check-your-answers page. The page it links to shows
+    the same problems on its fields (``?check``)."""
     errors = FormErrors()
     for problem in placed:
         if link_to_pages is None:
             errors.add(problem.input_id, problem.message)
+            continue
+        if problem.section_id:
+            title = link_to_pages.section(problem.section_id).title
+            page = url(link_to_pages, f"/sections/{problem.section_id}")
         else:
-            page = (
-                url(link_to_pages, f"/sections/{problem.section_id}")
-                if problem.section_id
-                else url(link_to_pages, "/overall")
-            )
-            errors.add(f"{page}#{problem.input_id}", problem.message)
+            title, page = "Overall judgement", url(link_to_pages, "/overall")
+        message = problem.message[:1].lower() + problem.message[1:]
+        errors.add(f"{page}?check={RETURN_TO_CHECK}#{problem.input_id}", f"{title}: {message}")
     return errors
+
+
+def section_errors(contribution: OwnContribution, section_id: str | None) -> FormErrors:
+    """What stops the saved contribution being submitted, on one page: shown
+    on its fields when the person follows a problem from the check page."""
+    placed = [p for p in problems_for(contribution, contribution.content) if p.section_id == section_id]
+    return errors_from(placed)
 
 
 # --- the pages -------------------------------------------------------------------------
@@ -265,13 +285,17 @@ class ContributionPages(PageController):
         progress = contribution_progress(
             contribution.toolkit, contribution.participant, contribution.content, case_details=contribution.case_values
         )
+        # GOV.UK task list: submitting is offered once every task is done;
+        # until then the page says which are not.
+        incomplete = [t for t in tasks if t["status"] not in ("completed", "not-involved")]
         return render(
             request,
             "web/auditor/task_list.html",
             contribution,
             title=contribution.toolkit.title,
             tasks=tasks,
-            completed=sum(1 for t in tasks if t["status"] in ("completed", "not-involved")),
+            completed=len(tasks) - len(incomplete),
+            incomplete=incomplete,
             case_rows=case_detail_rows(contribution),
             case=reference(contribution),
             progress=progress,
@@ -296,6 +320,9 @@ class ContributionPages(PageController):
         errors: FormErrors | None = None,
         row_version: int | None = None,
         content: ContributionContent | None = None,
+        *,
+        status_code: int | None = None,
+        back_to: str | None = None,
     ) -> Response[str]:
         toolkit = contribution.toolkit
         features = section.judgement.features if section.judgement is not None else ()
@@ -303,7 +330,9 @@ class ContributionPages(PageController):
             request,
             "web/auditor/section.html",
             contribution,
-            status_code=422 if errors else 200,
+            status_code=status_code or (422 if errors else 200),
+            back_to=back_to,
+            groups=question_groups(section, content or contribution.content, errors),
             errors=errors,
             title=section.title,
             section=section,
@@ -342,7 +371,18 @@ class ContributionPages(PageController):
         if not contribution.editable:
             # In review or closed: the answers can be read, not changed.
             return redirect(url(contribution, "/check"))
-        return self._section_page(request, contribution, section, section_values(section, contribution.content))
+        back_to = RETURN_TO_CHECK if request.query_params.get("check") == RETURN_TO_CHECK else None
+        # Followed from the check page: its problems shown on the fields.
+        errors = section_errors(contribution, section.id) if back_to and not contribution.submitted else None
+        return self._section_page(
+            request,
+            contribution,
+            section,
+            section_values(section, contribution.content),
+            errors,
+            status_code=200,
+            back_to=back_to,
+        )
 
     @post("/sections/{section_id:str}", status_code=303, opt=needs(Permission.CONTRIBUTION_WRITE))
     async def save_section(
@@ -377,14 +417,22 @@ class ContributionPages(PageController):
                     outcome,
                     row_version=contribution.row.row_version,
                     content=content,
+                    back_to=form.text("return") or None,
                 )
+        back_to_check = form.text("return") == RETURN_TO_CHECK
         if form.text("action") == "suggest":
             # Saved; back to the judgement, with the grade the features suggest.
-            return redirect(url(contribution, f"/sections/{section.id}#judgement"))
+            again = f"?check={RETURN_TO_CHECK}" if back_to_check else ""
+            return redirect(url(contribution, f"/sections/{section.id}{again}#judgement"))
         if contribution.submitted:
             return redirect_with_notice(url(contribution, "/check"), f"Your change to {section.title} has been saved")
         if form.text("action") == "later":
-            return redirect_with_notice("/your-audits", "Your answers have been saved. You can come back to them later")
+            # Back to the task list, where the person sees what is left.
+            return redirect_with_notice(
+                url(contribution), "Your answers have been saved. You can come back to them later"
+            )
+        if back_to_check:
+            return redirect_with_notice(url(contribution, "/check"), f"Your answers to {section.title} have been saved")
         following = contribution.next_after(section.id)
         if following is not None:
             return redirect(url(contribution, f"/sections/{following}"))
@@ -431,6 +479,9 @@ class ContributionPages(PageController):
         values: dict[str, Any],
         errors: FormErrors | None = None,
         content: ContributionContent | None = None,
+        *,
+        status_code: int | None = None,
+        back_to: str | None = None,
     ) -> Response[str]:
         toolkit = contribution.toolkit
         overall = toolkit.overall
@@ -439,7 +490,8 @@ class ContributionPages(PageController):
             request,
             "web/auditor/overall.html",
             contribution,
-            status_code=422 if errors else 200,
+            status_code=status_code or (422 if errors else 200),
+            back_to=back_to,
             errors=errors,
             title="Overall judgement",
             overall=overall,
@@ -467,7 +519,11 @@ class ContributionPages(PageController):
             contribution = await load(connection, state.toolkits, principal, audit_id)
             if contribution.toolkit.overall is None:
                 raise NotFound("this audit tool has no overall judgement")
-        return self._overall_page(request, contribution, overall_values(contribution.content))
+        back_to = RETURN_TO_CHECK if request.query_params.get("check") == RETURN_TO_CHECK else None
+        errors = section_errors(contribution, None) if back_to and not contribution.submitted else None
+        return self._overall_page(
+            request, contribution, overall_values(contribution.content), errors, status_code=200, back_to=back_to
+        )
 
     @post("/overall", status_code=303, opt=needs(Permission.CONTRIBUTION_WRITE))
     async def save_overall(
@@ -488,15 +544,20 @@ class ContributionPages(PageController):
             content = msgspec.structs.replace(contribution.content, overall=overall)
             outcome = await self._save(connection, state.toolkits, principal, contribution, content, form, FormErrors())
             if isinstance(outcome, FormErrors):
-                return self._overall_page(request, contribution, form.values, outcome, content=content)
+                return self._overall_page(
+                    request, contribution, form.values, outcome, content=content, back_to=form.text("return") or None
+                )
         if form.text("action") == "suggest":
-            return redirect(url(contribution, "/overall#overall-grade"))
+            again = f"?check={RETURN_TO_CHECK}" if form.text("return") == RETURN_TO_CHECK else ""
+            return redirect(url(contribution, f"/overall{again}#overall-grade"))
         if contribution.submitted:
             return redirect_with_notice(
                 url(contribution, "/check"), "Your change to the overall judgement has been saved"
             )
         if form.text("action") == "later":
-            return redirect_with_notice("/your-audits", "Your answers have been saved. You can come back to them later")
+            return redirect_with_notice(
+                url(contribution), "Your answers have been saved. You can come back to them later"
+            )
         return redirect(url(contribution, "/check"))
 
     # --- check your answers, submit, confirmation ---
@@ -525,7 +586,9 @@ class ContributionPages(PageController):
                             f"{e.document}, {long_date(e.date)}" if e.date else e.document
                             for e in (answer.evidence if answer else ())
                         ],
-                        "href": url(contribution, f"/sections/{section.id}#{input_id(question)}"),
+                        "href": url(
+                            contribution, f"/sections/{section.id}?check={RETURN_TO_CHECK}#{input_id(question)}"
+                        ),
                         "change_label": short_text(question.text, 60),
                     }
                 )
@@ -540,22 +603,49 @@ class ContributionPages(PageController):
                     "grade": grade_label(
                         toolkit.scale.grades, judgement.grade if judgement else None, missing=NOT_GIVEN
                     ),
-                    "href": url(contribution, f"/sections/{section.id}"),
+                    "href": url(contribution, f"/sections/{section.id}?check={RETURN_TO_CHECK}"),
                     "not_involved": not_involved.reason if not_involved is not None else None,
                     "failure": failure.description if failure is not None else None,
                 }
             )
         overall = content.overall
+        # Offered for submission only when complete; otherwise the page says
+        # which sections are not, each linking to its own page.
+        problems = [] if contribution.submitted else problems_for(contribution, content)
+        incomplete: list[dict[str, Any]] = []
+        for section_id, title in [(s.id, s.title) for s in contribution.sections] + [(None, "Overall judgement")]:
+            found = [p for p in problems if p.section_id == section_id]
+            if not found:
+                continue
+            page = url(contribution, f"/sections/{section_id}" if section_id else "/overall")
+            incomplete.append(
+                {
+                    "title": title,
+                    "href": f"{page}?check={RETURN_TO_CHECK}",
+                    # Each problem links to its field; a few a section, the rest on its page.
+                    "problems": [
+                        {"text": p.message, "href": f"{page}?check={RETURN_TO_CHECK}#{p.input_id}"}
+                        for p in found[:PROBLEMS_LISTED]
+                    ],
+                    "more": max(0, len(found) - PROBLEMS_LISTED),
+                }
+            )
         return render(
             request,
             "web/auditor/check.html",
             contribution,
             status_code=status_code or (422 if errors else 200),
             errors=errors,
-            title="Check your answers before submitting" if not contribution.submitted else "Your answers",
+            title="Your answers"
+            if contribution.submitted
+            else "Your answers so far"
+            if incomplete
+            else "Check your answers before submitting",
             sections=sections,
             overall=overall,
             overall_grade=grade_label(toolkit.scale.grades, overall.grade if overall else None, missing=NOT_GIVEN),
+            overall_href=url(contribution, f"/overall?check={RETURN_TO_CHECK}"),
+            incomplete=incomplete,
         )
 
     @get("/check", cache=False, opt=needs(Permission.CONTRIBUTION_WRITE))

@@ -92,6 +92,10 @@ class NewAuditForm:
     errors: FormErrors
 
 
+# The new audit form's inputs after the case details, top to bottom.
+FORM_AFTER_CASE_DETAILS: Final = ("participants", "referrer", "period-start", "period-end", "due-date")
+
+
 def read_new_audit(toolkit: Toolkit, form: Form, organisations: list[OrganisationView]) -> NewAuditForm:
     """Read the case details form and collect every problem with it, in the
     order the questions are asked."""
@@ -134,6 +138,9 @@ def read_new_audit(toolkit: Toolkit, form: Form, organisations: list[Organisatio
         errors.add("due-date-day", "Enter the date the agencies' contributions are due")
     elif due_date < today():
         errors.add("due-date-day", "The due date must be today or in the future")
+    # Listed as the form shows its inputs, whichever check found them.
+    in_order = case_form.page_order(toolkit, errors.messages, FORM_AFTER_CASE_DETAILS)
+    errors = FormErrors({field_id: errors.messages[field_id] for field_id in in_order})
     return NewAuditForm(
         toolkit=toolkit,
         case_details=details,
@@ -349,6 +356,7 @@ class AuditPages(PageController):
             title="Check the audit before you create it",
             toolkit=toolkit,
             summary=case_form.summary(toolkit, checked.case_details),
+            field_ids={q.id: case_form.input_id(q) for _s, q in case_form.case_questions(toolkit)},
             participants=[by_id[p] for p in checked.participants],
             referrer=by_id.get(checked.referrer or ""),
             period_start=case_form.date_text(checked.period_start),
@@ -430,6 +438,11 @@ class AuditPages(PageController):
             audit=audit,
             toolkit=toolkit,
             summary=case_form.summary(toolkit, read.case_details),
+            field_ids={q.id: case_form.input_id(q) for _s, q in case_form.case_questions(toolkit)},
+            # Corrected on its own page, as the API's PATCH allows, until closed.
+            correct_href=f"/audits/{audit.id}/details"
+            if may(principal, Permission.AUDIT_EDIT) and audit.status != "closed"
+            else None,
             participants=active,
             overdue=[p for p in active if p.overdue],
             referrer=referrer,
