@@ -13,7 +13,7 @@ from typing import Any
 from litestar.static_files import create_static_files_router
 
 from server.auth.permissions import PUBLIC, needs
-from server.pages import admin, common, themes
+from server.pages import admin, common, history, themes
 from server.pages.auditor import your_audits
 from server.pages.coordinator import audits, contributions
 from server.pages.reviewer import judgement
@@ -21,6 +21,7 @@ from server.pages.reviewer import judgement
 route_handlers: list[Any] = [
     *common.route_handlers,
     *themes.route_handlers,
+    *history.route_handlers,
     *your_audits.route_handlers,
     *audits.route_handlers,
     *contributions.route_handlers,
