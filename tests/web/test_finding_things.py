@@ -318,3 +318,14 @@ async def test_a_failed_sign_in_is_a_page_like_every_other(pages: Pages) -> None
     assert '<h1 class="govuk-heading-l">Sign-in did not complete</h1>' in failed.text
     assert '<link rel="stylesheet" href="/static/govuk/govuk-frontend.min.css">' in failed.text
     assert 'href="/sign-in">Try signing in again</a>' in failed.text and 'href="/accessibility"' in failed.text
+
+
+async def test_the_dashboards_count_of_audits_leads_to_those_audits(pages: Pages) -> None:
+    await a_draft_audit(pages.people, participants=["health"], due_date=NEXT_MONTH)
+    reviewer = await pages.signed_in("reviewer")
+    dashboard = await reviewer.get("/reports/themes?toolkit=multi-agency-cp&status=draft")
+    assert dashboard.status_code == 200, dashboard.text
+    link = re.search(r'<a class="govuk-link" href="([^"]+)" id="audits-link">', dashboard.text)
+    assert link is not None and html.unescape(link.group(1)) == "/audits?toolkit=multi-agency-cp&status=draft"
+    listed = await reviewer.get(html.unescape(link.group(1)))
+    assert "1 audit matching" in listed.text and "C-1001" in listed.text
