@@ -329,3 +329,13 @@ async def test_the_dashboards_count_of_audits_leads_to_those_audits(pages: Pages
     assert link is not None and html.unescape(link.group(1)) == "/audits?toolkit=multi-agency-cp&status=draft"
     listed = await reviewer.get(html.unescape(link.group(1)))
     assert "1 audit matching" in listed.text and "C-1001" in listed.text
+
+
+async def test_signing_in_with_no_page_asked_for_lands_on_the_persons_own_start_page(pages: Pages) -> None:
+    """Issue 23: /sign-in at the address bar landed on the bare /account."""
+    from server.auth.web import local_path
+
+    assert local_path(None) == "/" and local_path("https://elsewhere.example/") == "/"
+    for persona, start in (("coordinator", "/audits"), ("reviewer", "/audits"), ("health", "/your-audits")):
+        home = await (await pages.signed_in(persona)).get("/")
+        assert (home.status_code, home.headers["location"]) == (303, start), persona

