@@ -22,13 +22,15 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.static_files import create_static_files_router
 
-from server.audits.reports import read_report
+from server.audits.reports import read_report, report_file_name
 from server.auth.permissions import PUBLIC, Permission, needs
 from server.auth.principal import Principal
-from server.platform.bidi import bdi, bdi_lines
+from server.platform.bidi import bdi, bdi_lines, isolated
 from server.platform.transactions import unit_of_work
+from server.reports.dates import date_text, datetime_text
 from server.reports.pdf import STATIC, PdfRenderer
 from server.reports.report import CombinedReport
+from server.reports.wording import agreed_when, plain, plain_trace
 
 SERVER = Path(__file__).resolve().parent.parent
 TEMPLATES = SERVER / "templates"
@@ -45,6 +47,13 @@ _environment.globals["utc"] = datetime.UTC
 # What a person wrote, isolated from the report around it (server/platform/bidi.py).
 _environment.filters["bdi"] = bdi
 _environment.filters["lines"] = bdi_lines
+_environment.filters["isolated"] = isolated
+# People's dates and times, and agencies by name (issue 23: no raw timestamps).
+_environment.filters["date"] = date_text
+_environment.filters["datetime"] = datetime_text
+_environment.filters["plain"] = plain
+_environment.filters["plain_trace"] = plain_trace
+_environment.globals["agreed_when"] = agreed_when
 
 # The report page needs nothing but its own stylesheet: no script at all.
 REPORT_PAGE_POLICY = (
@@ -113,7 +122,7 @@ class ReportController(Controller):
         return Response(
             pdf,
             media_type="application/pdf",
-            headers={**NO_STORE, "Content-Disposition": f'attachment; filename="audit-{audit_id}-report.pdf"'},
+            headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{report_file_name(report)}"'},
         )
 
 

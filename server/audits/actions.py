@@ -21,8 +21,8 @@ from server.audits import events, notifications
 from server.audits.access import visible_audit
 from server.audits.checks import MAX_REASON, changed_meanwhile, check_seen_version, check_text
 from server.audits.events import EventName
-from server.audits.facts import audit_toolkit, case_details_of
-from server.audits.views import case_reference
+from server.audits.facts import audit_toolkit
+from server.audits.views import audit_reference
 from server.auth.permissions import Permission, is_partnership_staff, may, require
 from server.auth.principal import Principal
 from server.db import actions, audits
@@ -116,8 +116,8 @@ class ActionsRead:
     participants: list[ParticipantRow]  # taking part now
 
     @property
-    def reference(self) -> str | None:
-        return case_reference(self.toolkit, case_details_of(self.audit))
+    def reference(self) -> str:
+        return audit_reference(self.toolkit, self.audit)
 
 
 async def read_actions(

@@ -27,11 +27,19 @@ from merging import RULES_EDITION, PartnershipJudgement
 from server.audits import events, notifications, summaries
 from server.audits.access import listed_organisation, taking_part_as, visible_audit
 from server.audits.catalogue import Catalogue, catalogue_of, local_toolkits
-from server.audits.checks import NO_SUCH_ORGANISATION, changed_meanwhile, check_reason, check_seen_version, invalid
+from server.audits.checks import (
+    NO_SUCH_ORGANISATION,
+    changed_meanwhile,
+    check_reason,
+    check_seen_version,
+    check_text,
+    invalid,
+)
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit, case_details_of, contribution_content, participant_of
 from server.audits.judgement import judgement_of
 from server.audits.views import (
+    MAX_REFERENCE,
     AuditView,
     EventView,
     ListedAudit,
@@ -41,6 +49,7 @@ from server.audits.views import (
     ProgressView,
     ToolkitRef,
     audit_overdue,
+    audit_reference,
     case_reference,
     contribution_view,
     organisation_view,
@@ -65,6 +74,7 @@ __all__ = [
     "AuditChanges",
     "AuditRead",
     "AuditStatus",
+    "ListFilters",
     "NewAudit",
     "NewAuditOptions",
     "change_audit",
@@ -75,6 +85,7 @@ __all__ = [
     "create_draft",
     "distribution_problems",
     "list_audits",
+    "list_filters",
     "list_organisations",
     "move_audit",
     "new_audit_options",
@@ -83,6 +94,7 @@ __all__ = [
     "read_audit",
     "read_events",
     "read_progress",
+    "reference_problems",
     "status_change_problems",
     "view_of",
 ]
@@ -114,6 +126,10 @@ class NewAudit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     period_end: datetime.date | None = None
     referring_organisation: str | None = None  # id or code
     due_date: datetime.date | None = None
+    # The coordinator's reference for the audit, shown wherever it is named
+    # (at most 100 characters); without one, the case identifier when the
+    # toolkit collects one.
+    reference: str | None = None
 
 
 class AuditChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -124,6 +140,7 @@ class AuditChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     period_end: datetime.date | msgspec.UnsetType | None = msgspec.UNSET
     referring_organisation: str | msgspec.UnsetType | None = msgspec.UNSET
     due_date: datetime.date | msgspec.UnsetType | None = msgspec.UNSET
+    reference: str | msgspec.UnsetType | None = msgspec.UNSET
     add_participants: list[str] = msgspec.field(default_factory=list)
     remove_participants: list[str] = msgspec.field(default_factory=list)
     # Required once any agency has started, and to remove a participant.
@@ -139,6 +156,20 @@ def _period_problems(start: datetime.date | None, end: datetime.date | None) -> 
 # --- creating an audit ------------------------------------------------------------------
 
 
+def reference_problems(reference: str | None) -> list[FieldProblem]:
+    """A reference, when one is given: something a reader sees, at most
+    100 characters."""
+    if reference is None:
+        return []
+    return check_text(
+        reference.strip(),
+        field="$.reference",
+        required=True,
+        missing="enter a reference people will know the audit by",
+        max_length=MAX_REFERENCE,
+    )
+
+
 def new_audit_problems(registry: Registry, new: NewAudit) -> tuple[Toolkit | None, list[FieldProblem]]:
     """The toolkit ``new`` names, and what is wrong with ``new`` that can be
     told without the database: a draft's case details may be partial."""
@@ -152,6 +183,7 @@ def new_audit_problems(registry: Registry, new: NewAudit) -> tuple[Toolkit | Non
     if toolkit is not None:
         problems.extend(validate_case_details(toolkit, new.case_details))
     problems += _period_problems(new.period_start, new.period_end)
+    problems += reference_problems(new.reference)
     if not new.participants:
         problems.append(FieldProblem(field="$.participants", message="name at least one organisation"))
     return toolkit, problems
@@ -231,6 +263,7 @@ async def create_draft(
         user_id=principal.user_id,
         local_toolkit_version_id=catalogue.current_local_id(toolkit.id),
         merge_policy=catalogue.merge_policy(toolkit.id),
+        reference=(new.reference or "").strip() or case_reference(toolkit, new.case_details),
     )
     organisation_ids = list(dict.fromkeys(known[reference].id for reference in new.participants))
     for organisation_id in organisation_ids:
@@ -273,9 +306,15 @@ def change_problems(
     (complete once distributed), a period that ends after it starts, and
     organisations of the partnership (``known``: those found, by the
     reference used)."""
+    # Renaming the audit (its reference) changes nothing an agency wrote
+    # against, so it needs no reason.
+    substantive = bool(changes.add_participants or changes.remove_participants) or any(
+        not isinstance(getattr(changes, name), msgspec.UnsetType)
+        for name in ("case_details", "period_start", "period_end", "referring_organisation", "due_date")
+    )
     problems = check_reason(
         changes.reason,
-        required=started or bool(changes.remove_participants),
+        required=(started and substantive) or bool(changes.remove_participants),
         why="once an agency has started, and to remove a participant",
     )
     if not isinstance(changes.case_details, msgspec.UnsetType):
@@ -283,6 +322,8 @@ def change_problems(
     start = audit.period_start if isinstance(changes.period_start, msgspec.UnsetType) else changes.period_start
     end = audit.period_end if isinstance(changes.period_end, msgspec.UnsetType) else changes.period_end
     problems += _period_problems(start, end)
+    if not isinstance(changes.reference, msgspec.UnsetType):
+        problems += reference_problems(changes.reference)
     for name, listed in (
         ("add_participants", changes.add_participants),
         ("remove_participants", changes.remove_participants),
@@ -356,6 +397,11 @@ async def change_audit(
         due_date=audit.due_date if isinstance(changes.due_date, msgspec.UnsetType) else changes.due_date,
         status=audit.status,
         user_id=principal.user_id,
+        reference=(
+            audit.reference
+            if isinstance(changes.reference, msgspec.UnsetType)
+            else ((changes.reference or "").strip() or None)
+        ),
     )
     if updated is None:  # unreachable while the row is locked; kept for safety
         raise changed_meanwhile("the audit")
@@ -379,7 +425,14 @@ async def change_audit(
         detail={
             "fields": [
                 name
-                for name in ("case_details", "period_start", "period_end", "referring_organisation", "due_date")
+                for name in (
+                    "case_details",
+                    "period_start",
+                    "period_end",
+                    "referring_organisation",
+                    "due_date",
+                    "reference",
+                )
                 if not isinstance(getattr(changes, name), msgspec.UnsetType)
             ],
             "added": [str(i) for i in added],
@@ -550,6 +603,7 @@ async def move_audit(
         due_date=audit.due_date,
         status=target,
         user_id=principal.user_id,
+        reference=audit.reference,
     )
     if updated is None:  # unreachable while the row is locked; kept for safety
         raise changed_meanwhile("the audit")
@@ -611,8 +665,8 @@ class AuditRead:
         return case_details_of(self.audit)
 
     @property
-    def reference(self) -> str | None:
-        return case_reference(self.toolkit, self.case_details)
+    def reference(self) -> str:
+        return audit_reference(self.toolkit, self.audit)
 
     def view(self) -> AuditView:
         """The API's document of the audit."""
@@ -632,6 +686,7 @@ class AuditRead:
             "row_version": audit.row_version,
             "created_at": audit.created_at,
             "updated_at": audit.updated_at,
+            "reference": self.reference,
         }
         if self.participants is not None:
             return AuditView(
@@ -741,6 +796,8 @@ async def list_audits(
     toolkit_id: str | None = None,
     due_before: datetime.date | None = None,
     overdue: bool = False,
+    search: str | None = None,
+    agency_id: UUID | None = None,
     limit: int,
     offset: int,
     own_organisation: bool = False,
@@ -771,6 +828,8 @@ async def list_audits(
         limit=limit,
         offset=offset,
         programme_id=programme_id,
+        search=search.strip()[:MAX_REFERENCE] if search and search.strip() else None,
+        agency_id=agency_id,
     )
     progress = await audits.participants_of(connection, [row.id for row in rows]) if with_progress and rows else {}
     # The partnership's own versions the page's audits were created with:
@@ -794,7 +853,7 @@ async def list_audits(
                 toolkit_id=row.toolkit_id,
                 toolkit_version=row.toolkit_version,
                 toolkit=toolkit,
-                reference=None if toolkit is None else case_reference(toolkit, case_details_of(row)),
+                reference=audit_reference(toolkit, row),
                 status=row.status,
                 due_date=row.due_date,
                 overdue=audit_overdue(row),
@@ -814,6 +873,25 @@ async def list_audits(
         )
     await events.record(connection, principal, EventName.AUDITS_LISTED, detail={"count": len(rows), "total": total})
     return listed, total
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """What an audits list can be narrowed to: the toolkits (id, title) and
+    the partnership's agencies. (Programmes join them when audits belong to
+    one.)"""
+
+    toolkits: list[tuple[str, str]]
+    organisations: list[OrganisationView]
+
+
+async def list_filters(connection: asyncpg.Connection[Any], principal: Principal, registry: Registry) -> ListFilters:
+    """The choices of the audits list's filters (not a read of anyone's
+    work, so not recorded)."""
+    require(principal, Permission.PARTNERSHIP_OVERSEE)
+    toolkits = sorted(((i, registry.current(i).title) for i in registry.ids()), key=lambda pair: pair[1])
+    found = await audits.organisations_of_partnership(connection, principal.partnership_id)
+    return ListFilters(toolkits=toolkits, organisations=[organisation_view(o) for o in found])
 
 
 async def list_organisations(connection: asyncpg.Connection[Any], principal: Principal) -> list[OrganisationView]:

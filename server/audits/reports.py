@@ -11,6 +11,7 @@ each part of the report says is :mod:`server.reports.report`.
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 from uuid import UUID
 
@@ -21,6 +22,7 @@ from server.audits.access import visible_audit
 from server.audits.events import EventName
 from server.audits.facts import audit_toolkit
 from server.audits.judgement import judgement_of, partnership_result
+from server.audits.views import audit_reference
 from server.audits.voices import AgencyVoice, partnership_voices
 from server.auth.permissions import Permission, is_partnership_staff, require
 from server.auth.principal import Principal
@@ -39,7 +41,7 @@ from server.reports.report import (
 from toolkits.model import Toolkit
 from toolkits.registry import Registry
 
-__all__ = ["read_report"]
+__all__ = ["read_report", "report_file_name"]
 
 
 def _in_words(found: AgencyVoice) -> ReportVoice:
@@ -93,6 +95,7 @@ async def read_report(
             judgement=whole,
             panel=panel,
             voices=voices,
+            reference=audit_reference(toolkit, audit),
         )
     result = partnership_result(whole)
     return combined_report(
@@ -114,6 +117,7 @@ async def read_report(
         partnership_overall=(result.overall_grade, result.overall_label),
         list_participants=False,
         voices=voices,
+        reference=audit_reference(toolkit, audit),
     )
 
 
@@ -131,3 +135,12 @@ async def _panel_of(connection: asyncpg.Connection[Any], toolkit: Toolkit, audit
         decisions=record.decisions,
         organisation_names=names,
     )
+
+
+def report_file_name(report: CombinedReport) -> str:
+    """The PDF's file name from the audit's reference ("Case 2026-041"
+    → ``case-2026-041-combined-report.pdf``): letters, digits and hyphens
+    only, never the audit's id."""
+    words = re.findall(r"[a-z0-9]+", report.reference.lower())
+    stem = "-".join(words)[:60].strip("-") or "audit"
+    return f"{stem}-combined-report.pdf"

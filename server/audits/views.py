@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Final, Literal, Protocol
 from uuid import UUID
 
 import msgspec
@@ -31,12 +31,14 @@ from server.audits.voices import VoiceView
 from server.db.actions import RemedialActionRow
 from server.db.audits import OrganisationRow, ParticipantRow
 from server.db.contributions import ContributionRow
+from server.reports.dates import date_text
 from toolkits.answers import CaseDetails, ContributionContent
 from toolkits.model import Toolkit
 from toolkits.text import is_case_reference
 from toolkits.validation import case_detail_values
 
 __all__ = [
+    "MAX_REFERENCE",
     "ActionView",
     "AuditExport",
     "AuditListItem",
@@ -56,6 +58,7 @@ __all__ = [
     "action_overdue",
     "action_view",
     "audit_overdue",
+    "audit_reference",
     "case_reference",
     "case_reference_question",
     "case_reference_questions",
@@ -126,6 +129,31 @@ def case_reference_question(toolkit: Toolkit) -> str | None:
     asks one: where a programme's import writes the reference it is given."""
     questions = case_reference_questions(toolkit)
     return questions[0] if questions else None
+
+
+class _Referenced(StoredCase, Protocol):
+    @property
+    def reference(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime.datetime: ...
+
+
+MAX_REFERENCE: Final = 100
+
+
+def audit_reference(toolkit: Toolkit | None, audit: _Referenced) -> str:
+    """What every page, list, report and file name calls an audit: the
+    coordinator's reference; for an audit made before references (migration
+    0018) and not yet given one, its case identifier if the toolkit collects
+    one, else when it was created ("Audit created 6 December 2026"), never
+    an internal id."""
+    if audit.reference:
+        return audit.reference
+    if toolkit is not None:
+        found = case_reference(toolkit, case_details_of(audit))
+        if found:
+            return found
+    return f"Audit created {date_text(audit.created_at)}"
 
 
 # --- an audit and who takes part --------------------------------------------------
@@ -275,6 +303,8 @@ class AuditView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     row_version: int
     created_at: datetime.datetime
     updated_at: datetime.datetime
+    # What the audit is called everywhere (the coordinator's reference).
+    reference: str | None = None
     # Coordinators and reviewers: who takes part and how far they are.
     participants: list[ParticipantView] | None = None
     allowed_transitions: list[str] | None = None
@@ -336,7 +366,7 @@ class ListedAudit:
     toolkit_version: int
     # None when the toolkit version is no longer installed.
     toolkit: Toolkit | None
-    reference: str | None
+    reference: str
     status: str
     due_date: datetime.date | None
     overdue: bool
@@ -372,11 +402,14 @@ class AuditListItem(msgspec.Struct, frozen=True, kw_only=True):
     row_version: int
     created_at: datetime.datetime
     updated_at: datetime.datetime
+    # What the audit is called everywhere (the coordinator's reference).
+    reference: str | None = None
 
     @classmethod
     def of(cls, listed: ListedAudit) -> AuditListItem:
         return cls(
             id=listed.id,
+            reference=listed.reference,
             toolkit=ToolkitRef(id=listed.toolkit_id, version=listed.toolkit_version, local=listed.toolkit_local),
             status=listed.status,
             due_date=listed.due_date,

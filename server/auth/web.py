@@ -53,8 +53,11 @@ log = logging.getLogger("maca.auth")
 
 SIGN_IN_COOKIE = "maca_sign_in"
 CALLBACK_PATH = "/auth/callback"
-# Where a person lands after signing in when no page asked them to.
-DEFAULT_RETURN = "/account"
+# Where a person lands after signing in when no page asked them to: the
+# home page, which sends each person to their own start page (their
+# audits, or administration; the account page only for someone with no
+# role), never the bare account page (issue 23).
+DEFAULT_RETURN = "/"
 
 
 def secure_cookies(settings: Settings) -> bool:

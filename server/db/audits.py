@@ -36,6 +36,9 @@ class AuditRow(msgspec.Struct, frozen=True, kw_only=True):
     merge_policy: str | None = None
     # The edition of the judgement rules the audit is judged by (migration 0010).
     judgement_rules: int = 1
+    # The coordinator's reference for the audit (migration 0018; None for
+    # audits made before it, until a coordinator gives them one).
+    reference: str | None = None
     # (an organisation, whether it currently takes part), when :func:`get`
     # was asked about it in the same read; None otherwise.
     participation: tuple[UUID, bool] | None = None
@@ -92,12 +95,13 @@ class AuditListRow(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime.datetime
     updated_at: datetime.datetime
     local_toolkit_version_id: UUID | None = None
+    reference: str | None = None
 
 
 _AUDIT_COLUMNS = """
     id, partnership_id, toolkit_id, toolkit_version, case_details, period_start, period_end,
     referring_organisation_id, due_date, status, row_version, created_by, created_at, updated_by, updated_at,
-    local_toolkit_version_id, merge_policy, judgement_rules
+    local_toolkit_version_id, merge_policy, judgement_rules, reference
 """
 
 
@@ -120,13 +124,14 @@ async def create(
     user_id: UUID,
     local_toolkit_version_id: UUID | None = None,
     merge_policy: str | None = None,
+    reference: str | None = None,
 ) -> AuditRow:
     row = await connection.fetchrow(
         f"""
         INSERT INTO audits (partnership_id, toolkit_id, toolkit_version, case_details, period_start, period_end,
                             referring_organisation_id, due_date, created_by, updated_by, local_toolkit_version_id,
-                            merge_policy, judgement_rules)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12)
+                            merge_policy, judgement_rules, reference)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13)
         RETURNING {_AUDIT_COLUMNS}
         """,  # noqa: S608 - a constant column list, no input
         partnership_id,
@@ -141,6 +146,7 @@ async def create(
         local_toolkit_version_id,
         merge_policy,
         judgement_rules,
+        reference,
     )
     audit = _audit(row)
     assert audit is not None
@@ -189,6 +195,7 @@ async def update(
     due_date: datetime.date | None,
     status: str,
     user_id: UUID,
+    reference: str | None,
 ) -> AuditRow | None:
     """Write the audit's fields if nobody changed it since ``row_version``;
     ``None`` when someone did (or it does not exist)."""
@@ -196,7 +203,8 @@ async def update(
         f"""
         UPDATE audits
         SET case_details = $3, period_start = $4, period_end = $5, referring_organisation_id = $6,
-            due_date = $7, status = $8, updated_by = $9, updated_at = now(), row_version = row_version + 1
+            due_date = $7, status = $8, updated_by = $9, updated_at = now(), row_version = row_version + 1,
+            reference = $10
         WHERE id = $1 AND row_version = $2
         RETURNING {_AUDIT_COLUMNS}
         """,  # noqa: S608
@@ -209,6 +217,7 @@ async def update(
         due_date,
         status,
         user_id,
+        reference,
     )
     return _audit(row)
 
@@ -386,6 +395,30 @@ async def partnership_organisations(
     return found
 
 
+# Which audits a list holds: $1 the partnership; $2 one organisation's own
+# audits (distributed ones it takes part in); $3 a status; $4 a toolkit;
+# $5 due before; $6 overdue on; $7 words of the reference (the
+# coordinator's, or the case identifier the toolkit collected); $8 an
+# agency taking part. (A programme filter goes here, beside the agency's.)
+_LIST_FILTER = """
+        a.partnership_id = $1
+          AND ($2::uuid IS NULL OR (a.status <> 'draft' AND EXISTS (
+                SELECT 1 FROM audit_participants p
+                WHERE p.audit_id = a.id AND p.organisation_id = $2 AND p.removed_at IS NULL)))
+          AND ($3::text IS NULL OR a.status = $3)
+          AND ($4::text IS NULL OR a.toolkit_id = $4)
+          AND ($5::date IS NULL OR a.due_date < $5)
+          AND ($6::date IS NULL OR (a.due_date < $6 AND a.status IN ('draft', 'open')))
+          AND ($7::text IS NULL OR strpos(lower(concat_ws(' ', a.reference,
+                a.case_details #>> '{answers,case-identifier,value}', a.case_details #>> '{answers,case-id,value}',
+                a.case_details #>> '{answers,cf-ecins-id,value}')), lower($7)) > 0)
+          AND ($8::uuid IS NULL OR EXISTS (
+                SELECT 1 FROM audit_participants p
+                WHERE p.audit_id = a.id AND p.organisation_id = $8 AND p.removed_at IS NULL))
+          AND ($9::uuid IS NULL OR a.programme_id = $9)
+"""
+
+
 async def list_audits(
     connection: asyncpg.Connection[Any],
     *,
@@ -398,19 +431,26 @@ async def list_audits(
     limit: int,
     offset: int,
     programme_id: UUID | None = None,
+    search: str | None = None,
+    agency_id: UUID | None = None,
 ) -> tuple[list[AuditListRow], int]:
     """A page of the partnership's audits, soonest due first, and how many
     match in all: one statement, whatever the page's length (a second only
     to count the matches when asked for a page past the last).
     ``organisation_id``: only audits it takes part in (and that have been
     distributed), with its own contribution's status. ``overdue_on``: due
-    before that day and not yet in review or closed. ``programme_id``: only
-    the audits of that programme (the partial index audits_programme)."""
+    before that day and not yet in review or closed. ``search``: the
+    reference contains these characters (any case). ``agency_id``: only
+    audits that agency takes part in now. ``programme_id``: only the audits
+    of that programme (the partial index audits_programme)."""
     await plans.plan_for_the_values_given(connection)
+    filters = (
+        partnership_id, organisation_id, status, toolkit_id, due_before, overdue_on, search, agency_id, programme_id
+    )  # fmt: skip
     rows = await connection.fetch(
-        """
+        f"""
         SELECT a.id, a.toolkit_id, a.toolkit_version, a.local_toolkit_version_id, a.status, a.case_details,
-               a.referring_organisation_id,
+               a.referring_organisation_id, a.reference,
                a.due_date, a.period_start, a.period_end, a.row_version, a.created_at, a.updated_at,
                (SELECT count(*) FROM audit_participants p
                  WHERE p.audit_id = a.id AND p.removed_at IS NULL) AS participants,
@@ -421,51 +461,20 @@ async def list_audits(
                  WHERE c.audit_id = a.id AND c.organisation_id = $2) AS own_status,
                count(*) OVER () AS total
         FROM audits a
-        WHERE a.partnership_id = $1
-          AND ($2::uuid IS NULL OR (a.status <> 'draft' AND EXISTS (
-                SELECT 1 FROM audit_participants p
-                WHERE p.audit_id = a.id AND p.organisation_id = $2 AND p.removed_at IS NULL)))
-          AND ($3::text IS NULL OR a.status = $3)
-          AND ($4::text IS NULL OR a.toolkit_id = $4)
-          AND ($5::date IS NULL OR a.due_date < $5)
-          AND ($6::date IS NULL OR (a.due_date < $6 AND a.status IN ('draft', 'open')))
-          AND ($9::uuid IS NULL OR a.programme_id = $9)
+        WHERE {_LIST_FILTER}
         ORDER BY a.due_date NULLS LAST, a.created_at, a.id
-        LIMIT $7 OFFSET $8
-        """,
-        partnership_id,
-        organisation_id,
-        status,
-        toolkit_id,
-        due_before,
-        overdue_on,
+        LIMIT $10 OFFSET $11
+        """,  # noqa: S608 - a constant filter, no input
+        *filters,
         limit,
         offset,
-        programme_id,
     )
     total = int(rows[0]["total"]) if rows else 0
     if not rows and offset > 0:
         total = int(
             await connection.fetchval(
-                """
-                SELECT count(*) FROM audits a
-                WHERE a.partnership_id = $1
-                  AND ($2::uuid IS NULL OR (a.status <> 'draft' AND EXISTS (
-                        SELECT 1 FROM audit_participants p
-                        WHERE p.audit_id = a.id AND p.organisation_id = $2 AND p.removed_at IS NULL)))
-                  AND ($3::text IS NULL OR a.status = $3)
-                  AND ($4::text IS NULL OR a.toolkit_id = $4)
-                  AND ($5::date IS NULL OR a.due_date < $5)
-                  AND ($6::date IS NULL OR (a.due_date < $6 AND a.status IN ('draft', 'open')))
-                  AND ($7::uuid IS NULL OR a.programme_id = $7)
-                """,
-                partnership_id,
-                organisation_id,
-                status,
-                toolkit_id,
-                due_before,
-                overdue_on,
-                programme_id,
+                f"SELECT count(*) FROM audits a WHERE {_LIST_FILTER}",  # noqa: S608 - a constant filter
+                *filters,
             )
         )
     found = [msgspec.convert({k: v for k, v in dict(row).items() if k != "total"}, AuditListRow) for row in rows]

@@ -60,7 +60,7 @@ async def get(connection: asyncpg.Connection[Any], audit_id: UUID, organisation_
 _AUDIT_FIELDS = (
     "id", "partnership_id", "toolkit_id", "toolkit_version", "case_details", "period_start", "period_end",
     "referring_organisation_id", "due_date", "status", "row_version", "created_by", "created_at", "updated_by",
-    "updated_at", "local_toolkit_version_id", "merge_policy", "judgement_rules", "participant_kind",
+    "updated_at", "local_toolkit_version_id", "merge_policy", "judgement_rules", "reference", "participant_kind",
 )  # fmt: skip
 _OWN_FIELDS = (
     "id", "status", "content", "answered", "applicable", "row_version", "submitted_at", "returned_at",
@@ -75,7 +75,7 @@ async def open_own(
     :func:`server.db.audits.get` with ``participant`` reads it) and that
     organisation's contribution, in one round trip that also sets the
     transaction's sealed identity if it is not set yet
-    (``maca_open_contribution``, migration 0018). Row-level security
+    (``maca_open_contribution``, migration 0019). Row-level security
     confines what it reads as it confines any statement."""
     row = await connection.fetchrow(
         "SELECT * FROM maca_open_contribution($1, $2, $3)", identity.pending_seal(connection), audit_id, organisation_id
@@ -117,7 +117,7 @@ async def save_recorded(
     """Write content and status, keep a version (``keep``: submitted or
     amended) and append the event ``action`` with ``detail`` (and the kept
     version's number as ``version``), in one round trip
-    (``maca_save_contribution``, migration 0018); ``None`` when someone
+    (``maca_save_contribution``, migration 0019); ``None`` when someone
     changed the contribution since ``row_version`` or the audit left
     ``audit_status`` since it was read. The writer is the transaction's
     verified identity."""

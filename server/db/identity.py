@@ -223,7 +223,7 @@ def seal_for_first_statement(
 ) -> None:
     """Seal who the transaction open on ``connection`` works for, to be set
     by its first statement rather than by a round trip of its own: a
-    statement that can (``maca_open_contribution``, migration 0018) takes
+    statement that can (``maca_open_contribution``, migration 0019) takes
     it with :func:`pending_seal`; anything else first calls
     :func:`declare_pending`. Until it is set the transaction sees nothing
     (every policy asks for the seal), so forgetting fails closed."""

@@ -8,12 +8,22 @@ from typing import Any, Final
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
+from litestar.response import Redirect
 
-from server.auth.permissions import SIGNED_IN, needs
+from server.auth.permissions import PUBLIC, SIGNED_IN, needs
 from server.auth.principal import Principal
-from server.pages.rendering import PageController, redirect, start_page
+from server.pages.rendering import PageController, redirect, render_page, start_page
 
-__all__ = ["ACTION_STATUS_TAGS", "STATUS_TAGS", "HomePage", "action_status_tag", "route_handlers", "status_tag"]
+__all__ = [
+    "ACTION_STATUS_TAGS",
+    "SERVICE_PAGES",
+    "STATUS_TAGS",
+    "HomePage",
+    "ServicePages",
+    "action_status_tag",
+    "route_handlers",
+    "status_tag",
+]
 
 # What each status is called on the pages, and the colour of its tag (the
 # words carry the meaning; the colour only helps).
@@ -60,4 +70,30 @@ class HomePage(PageController):
         return redirect(start_page(principal))
 
 
-route_handlers: list[Any] = [HomePage]
+# The pages a public-sector service publishes for everyone, signed in or
+# not (the footer links to them): (path, title, template).
+SERVICE_PAGES: Final[tuple[tuple[str, str, str], ...]] = (
+    ("/accessibility", "Accessibility statement for Maca", "web/common/accessibility.html"),
+    ("/privacy", "Privacy notice", "web/common/privacy.html"),
+    ("/cookies", "Cookies", "web/common/cookies.html"),
+    ("/feedback", "Give feedback on Maca", "web/common/feedback.html"),
+)
+
+
+class ServicePages(PageController):
+    """The accessibility statement, privacy notice, cookies and feedback pages."""
+
+    path = "/"
+
+    @get(["/accessibility", "/privacy", "/cookies", "/feedback"], cache=False, opt=needs(PUBLIC))
+    async def service_page(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        _path, title, template = next(page for page in SERVICE_PAGES if page[0] == request.url.path)
+        return render_page(request, template, title=title)
+
+    @get("/favicon.ico", cache=86400, opt=needs(PUBLIC))
+    async def favicon(self) -> Response[Any]:
+        """Browsers ask for /favicon.ico on every page: Maca's icon."""
+        return Redirect("/static/maca/favicon.svg", status_code=301)
+
+
+route_handlers: list[Any] = [HomePage, ServicePages]

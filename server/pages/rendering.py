@@ -28,7 +28,7 @@ How to write a page (for every page module: ``auditor/``, ``coordinator/``,
    A page never imports ``server.db`` and never records an event: both are
    the step's (``make lint`` and ``tests/architecture`` check it). Show a
    grade with :func:`grade_label` (``"Good (2)"``, also a template global)
-   and a case by ``server.audits.views.case_reference`` (the reads give it
+   and an audit by ``server.audits.views.audit_reference`` (the reads give it
    as ``reference``), never a format of your own.
    :func:`render_page` adds what every page needs: ``principal`` (who is
    signed in), ``csrf_token``, ``navigation`` (service navigation for the
@@ -106,6 +106,8 @@ from server.auth.principal import Principal
 from server.platform.bidi import bdi, bdi_lines, isolated
 from server.platform.log_filter import current_request_id
 from server.platform.problems import DATABASE_UNAVAILABLE, EXCEPTION_HANDLERS, LOGIN_REFUSED, Problem, Unauthorized
+from server.reports.dates import date_text, datetime_text
+from server.reports.wording import agreed_when, plain, plain_trace
 from toolkits.model import Grade
 
 log = logging.getLogger("maca.web")
@@ -155,6 +157,7 @@ NAVIGATION: Final[tuple[tuple[Permission, str, str], ...]] = (
     (Permission.AUDIT_CREATE, "Create an audit", "/audits/new"),
     (Permission.PROGRAMME_READ, "Programmes", "/programmes"),
     (Permission.CONCERN_READ, "Concerns", "/concerns"),
+    (Permission.PARTNERSHIP_OVERSEE, "Themes dashboard", "/reports/themes"),
     (Permission.CONTRIBUTION_WRITE, "Your audits", "/your-audits"),
     # The same page: the whole plan for those who oversee the partnership,
     # an agency's own actions for its auditors (the first entry wins).
@@ -484,3 +487,10 @@ environment.filters["lines"] = lines_html
 # {{ value | bdi }} in the page, {{ value | isolated }} where no markup can go.
 environment.filters["bdi"] = bdi
 environment.filters["isolated"] = isolated
+# Dates and times in GOV.UK's style ("6 December 2026 at 4:11am"), and the
+# judgement's words with agencies by name (server/reports/dates.py, wording.py).
+environment.filters["date"] = date_text
+environment.filters["datetime"] = datetime_text
+environment.filters["plain"] = plain
+environment.filters["plain_trace"] = plain_trace
+environment.globals["agreed_when"] = agreed_when

@@ -7,6 +7,7 @@ and who may see which are :func:`server.audits.themes.read_themes`, as
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Request, Response, get
 from litestar.datastructures import State
@@ -34,6 +35,12 @@ def _options(values: list[tuple[str, str]], chosen: str | None, everything: str)
     ]
 
 
+def legend(grade: Any) -> str:
+    """A grade in a chart's legend as every page names it: "Good (2)"
+    (and "Not graded yet"), never a bare number."""
+    return grade.label if grade.grade is None else f"{grade.label} ({grade.grade})"
+
+
 def page_context(registry: Registry, themes: Themes | None, filters: Filters) -> dict[str, Any]:
     """What the page shows besides the themes: charts (accessible SVG made
     here from the same figures as the tables) and the filters' choices."""
@@ -46,13 +53,21 @@ def page_context(registry: Registry, themes: Themes | None, filters: Filters) ->
         "toolkit_options": _options(list(toolkit_titles.items()), filters.toolkit, "Every toolkit"),
         "kind_options": _options(sorted(kinds.items()), filters.agency_kind, "Any agency"),
         "status_options": _options([(s, s.replace("-", " ").capitalize()) for s in STATUSES], filters.status, "Any"),
+        # The audits behind the dashboard's count, in the audits list
+        # (its filters: the toolkit and the status; the list has no period).
+        "audits_link": "/audits"
+        + (
+            "?" + urlencode({k: v for k, v in (("toolkit", filters.toolkit), ("status", filters.status)) if v})
+            if filters.toolkit or filters.status
+            else ""
+        ),
         "trend_chart": None,
         "section_groups": [],
     }
     if themes is None or themes.sections is None:
         return context
     if themes.trend:
-        grade_names = [g.label for g in themes.trend[0].grades]
+        grade_names = [legend(g) for g in themes.trend[0].grades]
         context["trend_chart"] = charts.stacked_bars(
             "trend-chart",
             title="Overall grade of audits by quarter created",
@@ -67,7 +82,7 @@ def page_context(registry: Registry, themes: Themes | None, filters: Filters) ->
     for toolkit_id in dict.fromkeys(s.toolkit_id for s in themes.sections):
         sections = [s for s in themes.sections if s.toolkit_id == toolkit_id]
         most = max(sections, key=lambda s: s.disagreed)
-        grade_names = [g.label for g in sections[0].grades]
+        grade_names = [legend(g) for g in sections[0].grades]
         chart = charts.stacked_bars(
             f"sections-chart-{toolkit_id}",
             title=f"{toolkit_titles.get(toolkit_id, toolkit_id)}: partnership grades by section",

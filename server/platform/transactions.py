@@ -83,7 +83,7 @@ async def unit_of_work(
 
     ``identity_with_first_statement``: the seal is set by the work's first
     statement, which must be one that takes it (a contribution's save:
-    ``maca_open_contribution``, migration 0018), saving a round trip; a
+    ``maca_open_contribution``, migration 0019), saving a round trip; a
     statement before it would see nothing (issue 24)."""
     pool: asyncpg.Pool[Any] = state.pool
     async with pool.acquire() as connection:

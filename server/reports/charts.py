@@ -23,6 +23,7 @@ matplotlib.use("svg")  # no display on a server
 
 from matplotlib import pyplot
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 SVG = "http://www.w3.org/2000/svg"
 ElementTree.register_namespace("", SVG)
@@ -114,13 +115,21 @@ def stacked_bars(
         else:
             axes.bar(positions, values, bottom=base, label=label, color=colour)
         base = [b + v for b, v in zip(base, values, strict=True)]
+    # Counts are whole numbers: ticks at integers only, and an axis from 0
+    # to at least 1 when nothing is counted yet (matplotlib's default for
+    # an empty axis was 0.0 to 1.0 in tenths).
+    most = max(base, default=0)
     if horizontal:
         axes.set_yticks(list(positions), list(categories))
         axes.invert_yaxis()
         axes.set_xlabel(value_label)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_xlim(0, max(1, most))
     else:
         axes.set_xticks(list(positions), list(categories), rotation=45, ha="right")
         axes.set_ylabel(value_label)
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_ylim(0, max(1, most))
     axes.spines[["top", "right"]].set_visible(False)
     axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     figure.tight_layout()

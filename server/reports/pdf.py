@@ -79,7 +79,9 @@ def layout(html: str) -> Document:
 
 def write_pdf(html: str) -> bytes:
     """The PDF of ``html`` (what a layout process runs)."""
-    pdf = layout(html).write_pdf()
+    # Tagged PDF/UA-1: headings, tables and reading order are in the file's
+    # structure, so a screen reader reads the report as the page reads.
+    pdf = layout(html).write_pdf(pdf_variant="pdf/ua-1")
     assert pdf is not None
     return cast("bytes", pdf)
 

@@ -216,6 +216,9 @@ def report_panel(
 
 class CombinedReport(msgspec.Struct, frozen=True, kw_only=True):
     audit_id: UUID
+    # What the audit is called (the coordinator's reference): the cover,
+    # the title and the file name say it, never the audit's id.
+    reference: str
     toolkit_id: str
     toolkit_version: int
     toolkit_title: str
@@ -494,6 +497,7 @@ def combined_report(
     partnership_grades: Sequence[PartnershipGrade] = (),
     partnership_overall: tuple[int | None, str | None] = (None, None),
     list_participants: bool = True,
+    reference: str,
     panel: ReportPanel | None = None,
     voices: Sequence[ReportVoice] = (),
 ) -> CombinedReport:
@@ -507,6 +511,7 @@ def combined_report(
     marking = toolkit.marking or DEFAULT_MARKING
     return CombinedReport(
         audit_id=audit.id,
+        reference=reference,
         toolkit_id=toolkit.id,
         toolkit_version=toolkit.version,
         toolkit_title=toolkit.title,

@@ -288,7 +288,9 @@ def titles_and_labels(toolkits: Iterable[Toolkit]) -> tuple[dict[tuple[str, str]
 
 
 def _grades(counts: Mapping[int, int], labels: Mapping[int, str], *, with_not_graded: bool) -> tuple[GradeCount, ...]:
-    graded = [GradeCount(grade=g, label=labels.get(g, str(g)), count=counts.get(g, 0)) for g in (1, 2, 3, 4)]
+    # A grade is named by its toolkit's label; a toolkit no longer installed
+    # has none, and its grades are still words ("Grade 2"), never a bare "2".
+    graded = [GradeCount(grade=g, label=labels.get(g, f"Grade {g}"), count=counts.get(g, 0)) for g in (1, 2, 3, 4)]
     if with_not_graded:
         graded.append(GradeCount(grade=None, label="Not graded yet", count=counts.get(NOT_GRADED, 0)))
     return tuple(graded)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import zlib
 from typing import Any
 from uuid import UUID
 
@@ -144,13 +145,24 @@ async def test_the_report_holds_the_case_every_agency_the_judgement_moderation_a
     assert HEALTH_RECOMMENDATION in page and POLICE_RECOMMENDATION in page
     assert EDUCATION_DRAFT not in page
     # Names are isolated (<bdi>): what an organisation is called turns nothing round.
-    assert f"<bdi>{organisation_name(people, 'education', full)}</bdi> (education, in-progress)" in page
+    # An agency by its name alone, never "… (education)" (issue 23).
+    assert f"<bdi>{organisation_name(people, 'education', full)}</bdi> (in-progress)" in page
+    assert "(education" not in page and "(police)" not in page
     # The judgement with its reasons, the disagreement, moderation, concern.
     # The rule in plain words, never its id.
     assert "under the partnership's 75% / 25% rule" in page.replace("&#39;", "'")
     assert "overall-75-25" not in page
     assert "Disagreement" in page and "2 grades apart" in page
-    assert PANEL_REASON in page and "Moderated" in page
+    assert PANEL_REASON in page and "Agreed by the panel" in page
+    # The panel's reason once, with the day it was agreed in people's words,
+    # never a stored timestamp (issue 23).
+    assert page.count(PANEL_REASON) == 1, page.count(PANEL_REASON)
+    assert re.search(r"\d{4}-\d\d-\d\dT\d\d:", page) is None
+    # A cover with the reference and status, then the one-page summary,
+    # before the detail; no internal id anywhere.
+    assert page.index('class="cover"') < page.index('id="summary"') < page.index('id="case-details"')
+    assert "C-1001" in page[page.index('class="cover"') : page.index('id="summary"')]
+    assert audit["id"] not in page
     assert "Provisional" in page
     assert "currently safe" in page
     # Remedial actions.
@@ -161,6 +173,18 @@ async def test_the_report_holds_the_case_every_agency_the_judgement_moderation_a
     assert "script-src" not in response.headers["content-security-policy"]
     stylesheet = await people.client.get("/static/report/report.css")
     assert stylesheet.status_code == 200 and "@page" in stylesheet.text
+
+
+def pdf_objects(pdf: bytes) -> bytes:
+    """The PDF's objects as text: the file, and each of its streams
+    inflated (the catalogue and the metadata sit in compressed streams)."""
+    inflated = [pdf]
+    for stream in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            inflated.append(zlib.decompress(stream.group(1)))
+        except zlib.error:
+            continue  # an image, a font: not Flate-compressed text
+    return b"\n".join(inflated)
 
 
 def pages_text(document: Any) -> list[str]:
@@ -177,7 +201,13 @@ async def test_the_pdf_is_made_from_the_same_template_with_the_marking_on_every_
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/pdf"
     assert response.content.startswith(b"%PDF-")
-    assert "attachment" in response.headers["content-disposition"]
+    # Named after the audit's reference, never its id (issue 23).
+    assert response.headers["content-disposition"] == 'attachment; filename="c-1001-combined-report.pdf"'
+    # Tagged PDF/UA: a structure tree a screen reader follows, marked as such.
+    objects = pdf_objects(response.content)
+    assert b"/StructTreeRoot" in objects and b"/MarkInfo <</Marked true>>" in objects
+    assert b'pdfuaid:part="1"' in objects
+    assert b"/Lang (en-GB)" in objects
 
     # The PDF's text, as WeasyPrint lays out the same template for
     # write_pdf (the served page differs only by linking the stylesheet

@@ -36,6 +36,38 @@ def test_a_chart_is_an_image_with_its_title_and_description_and_no_inline_style(
     assert any(e.get("fill") for e in root.iter())  # the colours survived as attributes
 
 
+def test_a_chart_counts_in_whole_numbers_and_its_legend_names_grades() -> None:
+    """Issue 23: an empty chart's axis ran 0.0 to 1.0 in tenths, and the
+    legend said 1, 2, 3, 4. Counts tick at whole numbers only; a legend
+    names a grade as every page does."""
+    ticks = {}
+    for horizontal in (False, True):
+        svg = str(
+            charts.stacked_bars(
+                "empty",
+                title="t",
+                description="d",
+                categories=["2025-Q1"],
+                series=[("Good (2)", [0]), ("Adequate (3)", [0])],
+                horizontal=horizontal,
+            )
+        )
+        axis = "xtick" if horizontal else "ytick"
+        ticks[horizontal] = len(re.findall(rf'id="{axis}_\d+"', svg))
+    # 0 and 1 only (matplotlib's default drew six: 0.0, 0.2, … 1.0).
+    assert ticks == {False: 2, True: 2}
+    busy = str(charts.stacked_bars("busy", title="t", description="d", categories=["a"], series=[("G", [7])]))
+    assert len(re.findall(r'id="ytick_\d+"', busy)) == 8  # 0, 1, … 7
+
+
+def test_the_dashboard_names_grades_in_legends_and_headers() -> None:
+    from server.pages.themes import legend
+    from server.reports.themes import GradeCount
+
+    assert legend(GradeCount(grade=2, label="Good", count=3)) == "Good (2)"
+    assert legend(GradeCount(grade=None, label="Not graded yet", count=1)) == "Not graded yet"
+
+
 def test_a_chart_escapes_what_it_is_given() -> None:
     svg = str(charts.stacked_bars("x", title="<b>", description="a & b", categories=["<i>"], series=[("G", [1])]))
     assert "<b>" not in svg and "<i>" not in svg and "&lt;b&gt;" in svg

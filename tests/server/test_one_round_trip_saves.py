@@ -1,5 +1,5 @@
 """A contribution is read for saving in one round trip and written in one
-more (migration 0018, issue 24), and the wall row-level security keeps is
+more (migration 0019, issue 24), and the wall row-level security keeps is
 the same as before: the two functions are maca_app's own, so they read and
 write only what the sealed identity may, and the seal they set is checked
 by the policies as any other.

@@ -424,7 +424,12 @@ async def test_an_agency_sees_its_own_part_and_no_one_elses(
         assert await rows_in(as_app, "idempotency_keys") == 0, "police's stored response"
         assert await rows_in(as_app, "audit_summaries") == 0
         assert await rows_in(as_app, "theme_section_counts") == 0
-        assert {r["user_id"] for r in await as_app.fetch("SELECT user_id FROM events")} == {health.user_id}
+        # Its own events, and the audit's moves (migration 0018: the history
+        # page shows an agency the moves of an audit it takes part in, as the
+        # coordinator's form tells it); never another agency's work.
+        seen = await as_app.fetch("SELECT user_id, action FROM events")
+        assert {r["user_id"] for r in seen if r["action"] != "audit.status-changed"} == {health.user_id}
+        assert {r["action"] for r in seen if r["user_id"] != health.user_id} == {"audit.status-changed"}
         assert await as_app.fetchval("SELECT array_agg(user_id) FROM sessions") == [health.user_id]
         assert await rows_in(as_app, "concerns") == 0, "police's concern is police's and the partnership's"
         assert await rows_in(as_app, "notifications") == 0, "who was told is the partnership staff's"

@@ -19,8 +19,11 @@ def assert_no_govuk_identity(html: str) -> None:
     assert "crown" not in html.lower()  # the crown SVG, its classes, Crown copyright
     assert "govuk-header" not in html and "govuk-logo" not in html
     assert "Open Government Licence" not in html and "nationalarchives.gov.uk" not in html
-    # The favicons are the crown too.
-    assert "favicon" not in html and "govuk-icon" not in html
+    # GOV.UK's favicons are the crown too: the only icon is Maca's own mark
+    # (issue 23: the favicon was a 404 on every page).
+    icons = re.findall(r'<link rel="[^"]*icon[^"]*" href="([^"]+)"', html)
+    assert icons in ([], ["/static/maca/favicon.svg"]), icons
+    assert "/assets/images/favicon" not in html and "/assets/rebrand" not in html and "govuk-icon" not in html
 
 
 def assert_service_name_links_home(html: str) -> None:

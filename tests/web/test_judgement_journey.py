@@ -146,10 +146,10 @@ async def test_the_partnership_judgement_journey(signed_in_page: SignInAs, live_
     await expect(row).to_contain_text(
         "Adequate because 1 of the 2 agency grades (50%) is good or better, under 75%", timeout=WAIT
     )
-    await expect(row).to_contain_text("Demo Primary School (education) was not involved at this stage", timeout=WAIT)
+    await expect(row).to_contain_text("Demo Primary School was not involved at this stage", timeout=WAIT)
     trace = reviewer.locator("#trace")
     await expect(trace).to_contain_text(
-        "Demo Police (police) recorded a significant failure which has impacted on the safety of the child in "
+        "Demo Police recorded a significant failure which has impacted on the safety of the child in "
         f"{S47_TITLE}: “{FAILURE}”.",
         timeout=WAIT,
     )

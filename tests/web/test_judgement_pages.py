@@ -120,9 +120,11 @@ async def test_the_reviewers_judgement_speaks_plainly_and_shows_who_was_not_invo
     assert "Significant failure" in html and FAILURE.replace("'", "&#39;") in html
     trace = re.search(r'<ol[^>]*id="trace">(.*?)</ol>', html, re.S)
     assert trace is not None
-    assert "Demo Police (police) recorded a significant failure which has impacted on the safety of the child in" in (
+    # An agency by its name, not "Demo Police (police)" (issue 23).
+    assert "Demo Police recorded a significant failure which has impacted on the safety of the child in" in (
         trace.group(1)
     )
+    assert "(police)" not in html and "(education)" not in html
     # 003's key questions and outcome grades beside the sections.
     assert 'id="items"' in html and "Is the child currently safe" in html and "Being Healthy" in html
     # Each agency's own overall beside what its own grades give.

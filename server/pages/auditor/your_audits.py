@@ -27,7 +27,7 @@ from server.audits import audits as audit_steps
 from server.audits import contributions as steps
 from server.audits import voices as voice_steps
 from server.audits.contributions import OwnContribution
-from server.audits.views import case_reference
+from server.audits.views import audit_reference
 from server.auth.permissions import Permission, needs
 from server.auth.principal import Principal
 from server.pages.auditor.forms import (
@@ -87,8 +87,8 @@ def url(contribution: OwnContribution, tail: str = "") -> str:
     return f"/your-audits/{contribution.audit.id}{tail}"
 
 
-def reference(contribution: OwnContribution) -> str | None:
-    return case_reference(contribution.toolkit, contribution.case_details)
+def reference(contribution: OwnContribution) -> str:
+    return audit_reference(contribution.toolkit, contribution.audit)
 
 
 async def load(

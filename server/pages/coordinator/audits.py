@@ -18,6 +18,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlencode
 from uuid import UUID
 
 from litestar import Request, Response, get, post
@@ -29,9 +30,9 @@ from server.audits import audits as steps
 from server.audits import concerns as concern_steps
 from server.audits import contributions as contribution_steps
 from server.audits import notifications as notification_steps
-from server.audits.audits import STATUSES, TRANSITIONS, NewAudit, NewAuditOptions
+from server.audits.audits import STATUSES, TRANSITIONS, AuditChanges, NewAudit, NewAuditOptions
 from server.audits.checks import MAX_REASON
-from server.audits.views import OrganisationView, audit_overdue, today
+from server.audits.views import MAX_REFERENCE, OrganisationView, audit_overdue, today
 from server.auth.permissions import Permission, may, needs
 from server.auth.principal import Principal
 from server.pages import case_details as case_form
@@ -51,7 +52,7 @@ from server.platform.problems import Conflict, InvalidInput, PreconditionFailed
 from server.platform.transactions import once_per_key, unit_of_work
 from toolkits.answers import CaseDetails
 from toolkits.model import Toolkit
-from toolkits.text import has_visible_character, isolated
+from toolkits.text import has_visible_character, is_case_reference, isolated
 from toolkits.validation import validate_case_details
 
 PAGE_SIZE: Final = 20
@@ -83,6 +84,7 @@ class NewAuditForm:
     """What the coordinator typed to create an audit, read and checked."""
 
     toolkit: Toolkit
+    reference: str | None
     case_details: CaseDetails
     participants: list[str]  # organisation ids
     referrer: str | None  # organisation id
@@ -100,6 +102,13 @@ def read_new_audit(toolkit: Toolkit, form: Form, organisations: list[Organisatio
     """Read the case details form and collect every problem with it, in the
     order the questions are asked."""
     errors = FormErrors()
+    reference = form.text("reference") or None
+    if reference is None and not collects_case_reference(toolkit):
+        errors.add("reference", "Enter a reference for the audit")
+    elif reference is not None and len(reference) > MAX_REFERENCE:
+        errors.add("reference", f"The reference must be {MAX_REFERENCE} characters or fewer")
+    elif reference is not None and not has_visible_character(reference):
+        errors.add("reference", "Enter a reference for the audit")
     details, unreadable = case_form.case_details_from_form(toolkit, form)
     for problem in unreadable:
         errors.add(problem.field_id, problem.message)
@@ -143,6 +152,7 @@ def read_new_audit(toolkit: Toolkit, form: Form, organisations: list[Organisatio
     errors = FormErrors({field_id: errors.messages[field_id] for field_id in in_order})
     return NewAuditForm(
         toolkit=toolkit,
+        reference=reference,
         case_details=details,
         participants=participants,
         referrer=referrer,
@@ -150,6 +160,17 @@ def read_new_audit(toolkit: Toolkit, form: Form, organisations: list[Organisatio
         period_end=period_end,
         due_date=due_date,
         errors=errors,
+    )
+
+
+def collects_case_reference(toolkit: Toolkit) -> bool:
+    """Whether the coordinator's case details include the case's own
+    identifier (then the audit's reference defaults to it)."""
+    return any(
+        question.kind == "text" and is_case_reference(question.id)
+        for section in toolkit.sections
+        if section.completed_by == "coordinator"
+        for question in section.questions
     )
 
 
@@ -192,21 +213,32 @@ class AuditPages(PageController):
         state: State,
         principal: NamedDependency[Principal],
     ) -> Response[Any]:
-        status = request.query_params.get("status") or None
+        params = request.query_params
+        status = params.get("status") or None
         if status not in (None, *STATUSES):
             status = None
-        overdue_only = request.query_params.get("overdue") == "yes"
+        overdue_only = params.get("overdue") == "yes"
+        search = (params.get("reference") or "").strip()[:MAX_REFERENCE] or None
         # One programme's audits (a link from the programme's page).
-        programme = parse_uuid(request.query_params.get("programme"))
-        page_text = request.query_params.get("page") or "1"
+        programme = parse_uuid(params.get("programme"))
+        page_text = params.get("page") or "1"
         page = int(page_text) if page_text.isdigit() and 0 < int(page_text) < 100_000 else 1
         async with unit_of_work(state, principal) as connection:
+            filters = await steps.list_filters(connection, principal, state.toolkits)
+            toolkit_id = params.get("toolkit") or None
+            if toolkit_id not in {t for t, _ in filters.toolkits}:
+                toolkit_id = None
+            agency = params.get("agency") or None
+            agency_id = next((o.id for o in filters.organisations if str(o.id) == agency), None)
             found, total = await steps.list_audits(
                 connection,
                 principal,
                 state.toolkits,
                 status=status,
+                toolkit_id=toolkit_id,
                 overdue=overdue_only,
+                search=search,
+                agency_id=agency_id,
                 limit=PAGE_SIZE,
                 offset=(page - 1) * PAGE_SIZE,
                 with_progress=True,
@@ -218,7 +250,7 @@ class AuditPages(PageController):
         listed = [
             {
                 "id": a.id,
-                "reference": a.reference or f"Audit {str(a.id)[:8]}",
+                "reference": a.reference,
                 "toolkit_title": a.toolkit_title,
                 "status": a.status,
                 "due_date": a.due_date,
@@ -230,27 +262,36 @@ class AuditPages(PageController):
             if a.toolkit is not None
         ]
         pages = max(1, -(-total // PAGE_SIZE))
-        query = "&".join(
-            part
-            for part in (
-                f"status={status}" if status else "",
-                "overdue=yes" if overdue_only else "",
-                f"programme={programme}" if programme else "",
-            )
-            if part
-        )
+        chosen = {
+            "reference": search or "",
+            "status": status or "",
+            "toolkit": toolkit_id or "",
+            "agency": str(agency_id) if agency_id else "",
+            "overdue": "yes" if overdue_only else "",
+            "programme": str(programme) if programme else "",
+        }
+        query = urlencode({name: value for name, value in chosen.items() if value})
         return render_page(
             request,
             "web/coordinator/audits.html",
             title="Audits",
             audits=listed,
             total=total,
-            status=status,
+            filtered=bool(query),
+            chosen=chosen,
             overdue_only=overdue_only,
             programme=programme,
             status_options=[
                 {"value": "", "text": "Any status", "selected": status is None},
                 *({"value": s, "text": STATUS_TAGS[s][0], "selected": s == status} for s in STATUSES),
+            ],
+            toolkit_options=[
+                {"value": "", "text": "Any audit tool", "selected": toolkit_id is None},
+                *({"value": t, "text": title, "selected": t == toolkit_id} for t, title in filters.toolkits),
+            ],
+            agency_options=[
+                {"value": "", "text": "Any agency", "selected": agency_id is None},
+                *({"value": str(o.id), "text": o.name, "selected": o.id == agency_id} for o in filters.organisations),
             ],
             page=page,
             pages=pages,
@@ -306,6 +347,7 @@ class AuditPages(PageController):
             errors=errors,
             title="Case details and who takes part",
             toolkit=toolkit,
+            collects_case_reference=collects_case_reference(toolkit),
             fields=case_form.fields(toolkit, values),
             organisations=organisations,
             values=values,
@@ -355,6 +397,7 @@ class AuditPages(PageController):
             "web/coordinator/check_answers.html",
             title="Check the audit before you create it",
             toolkit=toolkit,
+            reference=checked.reference,
             summary=case_form.summary(toolkit, checked.case_details),
             field_ids={q.id: case_form.input_id(q) for _s, q in case_form.case_questions(toolkit)},
             participants=[by_id[p] for p in checked.participants],
@@ -385,6 +428,7 @@ class AuditPages(PageController):
             return self._details_page(request, toolkit, organisations, values, checked.errors)
         new = NewAudit(
             toolkit=toolkit.id,
+            reference=checked.reference,
             participants=checked.participants,
             case_details=checked.case_details,
             period_start=checked.period_start,
@@ -432,7 +476,7 @@ class AuditPages(PageController):
             status_code=(409 if errors and "move" in errors else 422) if errors else 200,
             errors=errors,
             values=values or {},
-            title=read.reference or "Audit",
+            title=read.reference,
             audit_concerns=concern_items(audit_concerns),
             told=told,
             audit=audit,
@@ -449,6 +493,7 @@ class AuditPages(PageController):
             submitted=sum(1 for p in active if p.contribution_status == "submitted"),
             audit_overdue=audit_overdue(audit),
             moves=moves if may(principal, Permission.AUDIT_MOVE) else [],
+            may_edit=may(principal, Permission.AUDIT_EDIT) and audit.status != "closed",
             outstanding=read.outstanding,
             may_return=may(principal, Permission.CONTRIBUTION_RETURN),
             status_tag=status_tag,
@@ -520,6 +565,78 @@ class AuditPages(PageController):
             audit_id,
             errors=errors,
             values={f"reason-{target}": form.raw("reason"), "confirm-outstanding": form.text("confirm-outstanding")},
+        )
+
+    # --- the audit's reference ---
+
+    async def _reference_page(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: Principal,
+        audit_id: UUID,
+        *,
+        errors: FormErrors | None = None,
+        value: str | None = None,
+    ) -> Response[Any]:
+        async with unit_of_work(state, principal) as connection:
+            read = await steps.read_audit(connection, principal, state.toolkits, audit_id)
+        return render_page(
+            request,
+            "web/coordinator/reference.html",
+            status_code=422 if errors else 200,
+            errors=errors,
+            title="Change the audit’s reference",
+            audit=read.audit,
+            reference=read.reference,
+            value=read.reference if value is None else value,
+        )
+
+    @get("/{audit_id:uuid}/reference", cache=False, opt=needs(Permission.AUDIT_EDIT))
+    async def reference_form(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: NamedDependency[Principal],
+        audit_id: FromPath[UUID],
+    ) -> Response[Any]:
+        return await self._reference_page(request, state, principal, audit_id)
+
+    @post("/{audit_id:uuid}/reference", cache=False, opt=needs(Permission.AUDIT_EDIT))
+    async def change_reference(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: NamedDependency[Principal],
+        audit_id: FromPath[UUID],
+    ) -> Response[Any]:
+        """The API's ``PATCH /api/audits/{id}`` with ``reference``, for a form."""
+        form = await read_form(request)
+        reference = form.text("reference")
+        errors = FormErrors()
+        if not has_visible_character(reference):
+            errors.add("reference", "Enter a reference for the audit")
+        elif len(reference) > MAX_REFERENCE:
+            errors.add("reference", f"The reference must be {MAX_REFERENCE} characters or fewer")
+        if not errors:
+            try:
+                async with unit_of_work(state, principal) as connection:
+                    await steps.change_audit(
+                        connection,
+                        principal,
+                        state.toolkits,
+                        audit_id,
+                        AuditChanges(reference=reference),
+                        seen_version=form.int_field("row_version"),
+                    )
+            except PreconditionFailed:
+                errors.add("reference", CHANGED_BY_SOMEONE_ELSE)
+            except Conflict as conflict:
+                errors.add("reference", _sentence(conflict.detail or "This cannot be done now"))
+            else:
+                return redirect_with_notice(f"/audits/{audit_id}", "The audit’s reference is changed")
+        return await self._reference_page(
+            request, state, principal, audit_id, errors=errors, value=form.raw("reference")
         )
 
     # --- returning a contribution ---

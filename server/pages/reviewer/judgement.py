@@ -26,7 +26,7 @@ from server.audits import actions as action_steps
 from server.audits.actions import MAX_FIELD
 from server.audits.judgement import JudgementRead, KeptJudgements, read_judgement
 from server.audits.moderation import MAX_MODERATION_REASON, ModerationRead, moderate, read_moderation
-from server.audits.views import action_overdue, case_reference
+from server.audits.views import action_overdue, audit_reference
 from server.auth.permissions import Permission, may, needs
 from server.auth.principal import Principal
 from server.pages import case_details as case_form
@@ -136,7 +136,7 @@ class ReviewPages(PageController):
             "web/reviewer/judgement.html",
             title="Partnership judgement",
             audit=audit,
-            reference=case_reference(toolkit, read.case_details) or "Audit",
+            reference=audit_reference(toolkit, audit),
             toolkit=toolkit,
             judgement=judgement,
             columns=columns,
@@ -285,7 +285,7 @@ class ReviewPages(PageController):
             errors=errors,
             title="Remedial actions",
             audit=read.audit,
-            reference=read.reference or "Audit",
+            reference=read.reference,
             actions=[
                 {
                     "action": a,
