@@ -22,9 +22,9 @@ EARLY_HELP = "childs-journey-early-help"
 # Every case detail of the early-help tool, as a coordinator fills them in.
 EARLY_HELP_CASE: dict[str, Any] = {
     "answers": {
-        "child-name": {"value": "Jamie Example"},
+        "child-initials": {"value": "JE"},
         "cf-ecins-id": {"value": "CF-4711"},
-        "date-of-birth": {"value": "2016-04-02"},
+        "age": {"value": 10},
         "ethnicity": {"value": "White British"},
         "language": {"value": "English"},
         "religion": {"value": "None"},

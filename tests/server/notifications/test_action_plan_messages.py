@@ -102,7 +102,7 @@ async def test_an_action_assigned_is_told_and_reminded_until_done_with_no_childs
     texts += [f"{m.subject}\n{m.to}\n{m.body}" for m in caught]
     ids = re.compile(r"MACA-[0-9A-F]{8}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|<[^>]*@maca>")
     details = personal_details()
-    assert "Jamie Example" in details and "CF-4711" in details
+    assert "Sam Worker" in details and "CF-4711" in details
     for text in (ids.sub("", t) for t in texts):
         for detail in details:
             assert detail not in text, f"{detail!r} in a message: {text}"
