@@ -11,10 +11,10 @@ import asyncpg
 async def open_audits_with_immediate_concerns(connection: asyncpg.Connection[Any]) -> int:
     """Audits not yet closed whose partnership judgement, as last summarised
     (``audit_summaries``: refreshed whenever it can change), lists at least
-    one immediate concern."""
-    count: int = await connection.fetchval(
-        "SELECT count(*) FROM audit_summaries WHERE status <> 'closed' AND immediate_concerns > 0"
-    )
+    one immediate concern. Counted by the owner's function
+    (``maca_open_audits_with_immediate_concerns``, migration 0015): the
+    scrape has no one's identity, so row-level security would show it none."""
+    count: int = await connection.fetchval("SELECT maca_open_audits_with_immediate_concerns()")
     return count
 
 

@@ -69,6 +69,22 @@ async def test_a_scrape_counts_the_queue_the_undelivered_and_the_open_concerns_b
         ("s3", "3 days", True, True),
     ):
         await db.execute(concern, partnership, audit, police, section, age, acknowledged, closed)
+    # The audits' summaries: this open audit's judgement lists two concerns;
+    # a closed one's lists one (not counted).
+    closed_audit = await db.fetchval(
+        "INSERT INTO audits (partnership_id, toolkit_id, toolkit_version, status) "
+        "VALUES ($1, 'multi-agency-cp', 2, 'closed') RETURNING id",
+        partnership,
+    )
+    for summarised, status, concerns in ((audit, "open", 2), (closed_audit, "closed", 1)):
+        await db.execute(
+            "INSERT INTO audit_summaries (audit_id, partnership_id, toolkit_id, status, quarter, provisional, "
+            "immediate_concerns) VALUES ($1, $2, 'multi-agency-cp', $3, date_trunc('quarter', now())::date, true, $4)",
+            summarised,
+            partnership,
+            status,
+            concerns,
+        )
     message = (
         "INSERT INTO notifications (key, partnership_id, audit_id, message, recipient, recipient_role, subject, body, "
         "status, last_error) VALUES ($1, $2, $3, 'concern-raised', 'lead@northshire.example', 'safeguarding-lead', "
@@ -91,6 +107,8 @@ async def test_a_scrape_counts_the_queue_the_undelivered_and_the_open_concerns_b
     assert found[("maca_job_oldest_queued_age_seconds", (("kind", "notification"),))] >= 0
     assert found[("maca_notifications_undelivered", (("state", "failed"),))] == 1
     assert found[("maca_notifications_undelivered", (("state", "retrying"),))] == 1
+    # Read as the owner's count: the scrape's own identity would see no summary.
+    assert found[("maca_open_audits_with_immediate_concerns", ())] == 1
     open_concerns = {
         (dict(labels)["age"], dict(labels)["acknowledged"]): value
         for (name, labels), value in found.items()
@@ -118,4 +136,5 @@ async def test_an_empty_queue_reads_zero_not_no_data(database_url: str, settings
     found = samples(await asyncio.to_thread(scrape, app_database_url(settings, database_url)))
     assert found[("maca_jobs_queued", (("kind", "notification"),))] == 0
     assert found[("maca_notifications_undelivered", (("state", "failed"),))] == 0
+    assert found[("maca_open_audits_with_immediate_concerns", ())] == 0
     assert found[("maca_immediate_concerns_open", (("acknowledged", "false"), ("age", "under_1h")))] == 0

@@ -409,6 +409,17 @@ $$;
 REVOKE ALL ON FUNCTION maca_open_concern_ages() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION maca_open_concern_ages() TO maca_app;
 
+-- Audits not closed whose judgement, as last summarised, lists an immediate
+-- concern (issue 25's first concerns gauge). The scrape connects as maca_app
+-- with no one's identity, so reading audit_summaries itself would see no row
+-- under 0011's policies and always say 0: a count only, as the owner's.
+CREATE FUNCTION maca_open_audits_with_immediate_concerns() RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT count(*) FROM public.audit_summaries s WHERE s.status <> 'closed' AND s.immediate_concerns > 0
+$$;
+REVOKE ALL ON FUNCTION maca_open_audits_with_immediate_concerns() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION maca_open_audits_with_immediate_concerns() TO maca_app;
+
 -- Messages not delivered: given up (failed) or being retried.
 CREATE FUNCTION maca_undelivered_notifications() RETURNS TABLE (state text, count bigint)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
