@@ -42,7 +42,7 @@ from server.audits.checks import changed_meanwhile, check_seen_version, check_te
 from server.audits.events import EventName
 from server.auth.permissions import Permission, require
 from server.auth.principal import Principal
-from server.db import audits, contributions, voices
+from server.db import contributions, voices
 from server.db.audits import AuditRow
 from server.db.voices import VoiceRow
 from server.platform.problems import Conflict, NotFound
@@ -350,20 +350,21 @@ async def partnership_voices(
     require(principal, Permission.CONTRIBUTION_READ)
     if audit.partnership_id != principal.partnership_id:
         raise NotFound("no such audit")
-    who = {p.organisation_id: p for p in await audits.participants(connection, audit.id)}
-    if not own_only:
-        # Never a draft, whoever's organisation it is (a coordinator's
-        # organisation may also take part as an agency).
-        who = {org: p for org, p in who.items() if p.contribution_status == "submitted"}
-    found = await voices.latest_for_audit(connection, audit.id, [principal.organisation_id] if own_only else None)
+    # Never a draft for the partnership, whoever's organisation it is (a
+    # coordinator's organisation may also take part as an agency).
+    found = await voices.shown_for_audit(
+        connection,
+        audit.id,
+        organisation_ids=[principal.organisation_id] if own_only else None,
+        submitted_only=not own_only,
+    )
     shown = [
         AgencyVoice(
-            organisation_id=row.organisation_id,
-            organisation_name=who[row.organisation_id].organisation_name,
-            agency_kind=who[row.organisation_id].agency_kind,
-            voice=_view(row),
+            organisation_id=row.voice.organisation_id,
+            organisation_name=row.organisation_name,
+            agency_kind=row.agency_kind,
+            voice=_view(row.voice),
         )
         for row in found
-        if row.organisation_id in who
     ]
     return sorted(shown, key=lambda v: v.organisation_name)

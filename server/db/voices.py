@@ -31,7 +31,7 @@ _COLUMNS = """
 """
 
 
-def _row(row: asyncpg.Record) -> VoiceRow:
+def _row(row: asyncpg.Record | dict[str, Any]) -> VoiceRow:
     return msgspec.convert(dict(row), VoiceRow)
 
 
@@ -71,6 +71,56 @@ async def latest_for_audit(
         None if organisation_ids is None else list(organisation_ids),
     )
     return [_row(row) for row in rows]
+
+
+class ShownVoice(msgspec.Struct, frozen=True, kw_only=True):
+    """An organisation's newest voice with the names the pages show it by."""
+
+    voice: VoiceRow
+    organisation_name: str
+    agency_kind: str
+
+
+async def shown_for_audit(
+    connection: asyncpg.Connection[Any],
+    audit_id: UUID,
+    *,
+    organisation_ids: Sequence[UUID] | None,
+    submitted_only: bool,
+) -> list[ShownVoice]:
+    """Each taking-part organisation's newest voice on the audit that
+    row-level security lets the caller read, with its name and agency kind,
+    in one statement (``organisation_ids``: only those; ``submitted_only``:
+    only where that organisation's contribution is submitted, its status
+    read, never its content: the judgement page reads this beside a kept
+    judgement)."""
+    rows = await connection.fetch(
+        """
+        SELECT DISTINCT ON (v.organisation_id)
+               v.audit_id, v.organisation_id, v.version, v.findings_discussed, v.practitioner_views,
+               v.manager_views, v.family_views_sought, v.family_views, v.created_by, v.created_at,
+               o.name AS organisation_name, p.agency_kind
+          FROM contribution_voices v
+          JOIN audit_participants p ON p.audit_id = v.audit_id AND p.organisation_id = v.organisation_id
+          JOIN organisations o ON o.id = v.organisation_id
+         WHERE v.audit_id = $1 AND ($2::uuid[] IS NULL OR v.organisation_id = ANY ($2::uuid[]))
+           AND (NOT $3 OR EXISTS (SELECT 1 FROM contributions c
+                                   WHERE c.audit_id = v.audit_id AND c.organisation_id = v.organisation_id
+                                     AND c.status = 'submitted'))
+         ORDER BY v.organisation_id, v.version DESC
+        """,
+        audit_id,
+        None if organisation_ids is None else list(organisation_ids),
+        submitted_only,
+    )
+    return [
+        ShownVoice(
+            voice=_row({k: v for k, v in dict(row).items() if k not in ("organisation_name", "agency_kind")}),
+            organisation_name=row["organisation_name"],
+            agency_kind=row["agency_kind"],
+        )
+        for row in rows
+    ]
 
 
 async def add(
