@@ -105,11 +105,14 @@ async def reconcile(
     agency_kind: str,
     status: str,
     content: ContributionContent,
+    any_open: bool | None = None,
 ) -> None:
     """After an agency's contribution was saved (or submitted, or amended):
     raise a concern for each answer that now raises one and has none open
     (nor one already closed as resolved), and close each open concern whose
-    answer is gone, "answer withdrawn". In the caller's transaction."""
+    answer is gone, "answer withdrawn". In the caller's transaction.
+    ``any_open``: whether the organisation has a concern open on the audit,
+    when the caller's read already knows (None: read them)."""
     raised = raised_by_answers(
         toolkit,
         audit,
@@ -119,6 +122,8 @@ async def reconcile(
         status=status,
         content=content,
     )
+    if not raised and any_open is False:
+        return  # nothing to raise, nothing to close: the common draft save
     now_raised = {_key(c) for c in raised}
     open_now = await stored.open_for_organisation(connection, audit.id, organisation_id)
     open_keys = {(c.kind, c.section_id, c.question_id) for c in open_now}

@@ -313,6 +313,7 @@ async def _reconcile_concerns(
         agency_kind=own.participant.agency_kind,
         status=status,
         content=content,
+        any_open=own.row.open_concerns,
     )
 
 

@@ -27,6 +27,9 @@ class ContributionRow(msgspec.Struct, frozen=True, kw_only=True):
     returned_comment: str | None
     updated_by: UUID | None
     updated_at: datetime.datetime
+    # Whether the organisation has an immediate concern open on the audit,
+    # when the read that found the row asked (:func:`open_own`); None: not asked.
+    open_concerns: bool | None = None
 
 
 class ContributionVersionRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -64,7 +67,7 @@ _AUDIT_FIELDS = (
 )  # fmt: skip
 _OWN_FIELDS = (
     "id", "status", "content", "answered", "applicable", "row_version", "submitted_at", "returned_at",
-    "returned_comment", "updated_by", "updated_at",
+    "returned_comment", "updated_by", "updated_at", "open_concerns",
 )  # fmt: skip
 
 

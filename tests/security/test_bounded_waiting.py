@@ -276,6 +276,11 @@ def test_slow_bodies_on_every_write_route_at_once_stall_nobody(patient: Served, 
         # The administrator's routes: their bodies never come either.
         "toolkit_id": "multi-agency-cp",
         "client_id": "an-agency-system",
+        # Issues 20 and 21's routes: a body that never comes is waited for
+        # before anything looks the concern, programme or theme up.
+        "concern_id": str(uuid.uuid4()),
+        "programme_id": str(uuid.uuid4()),
+        "theme_id": str(uuid.uuid4()),
     }
     routes = write_routes()
     with slow_bodies(patient) as slow:

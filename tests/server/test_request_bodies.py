@@ -125,7 +125,7 @@ async def test_every_problem_with_a_body_is_reported_at_once_by_its_key(people: 
     )
     assert problems_of(response) == {
         "$.created_by": "unknown field; the fields here are case_details, due_date, participants, period_end, "
-        "period_start, referring_organisation, toolkit",
+        "period_start, reference, referring_organisation, toolkit",
         "$.toolkit": "must be text, not a whole number",
         "$.participants": "must be a list, not text",
         "$.case_details.answers.age": "must be an object, not a whole number",

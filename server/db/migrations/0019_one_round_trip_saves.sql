@@ -40,7 +40,7 @@ CREATE FUNCTION maca_open_contribution(sealed text, wanted_audit uuid, wanted_or
         participates boolean, participant_kind text,
         c_id uuid, c_status text, c_content jsonb, c_answered integer, c_applicable integer,
         c_row_version integer, c_submitted_at timestamptz, c_returned_at timestamptz, c_returned_comment text,
-        c_updated_by uuid, c_updated_at timestamptz
+        c_updated_by uuid, c_updated_at timestamptz, c_open_concerns boolean
     )
     LANGUAGE plpgsql VOLATILE SET search_path = public, pg_temp AS $$
 #variable_conflict use_column
@@ -58,7 +58,12 @@ BEGIN
            p.removed_at IS NULL AND p.audit_id IS NOT NULL, p.agency_kind,
            c.id, c.status, c.content, c.answered, c.applicable,
            c.row_version, c.submitted_at, c.returned_at, c.returned_comment,
-           c.updated_by, c.updated_at
+           c.updated_by, c.updated_at,
+           -- Whether this organisation has an immediate concern open on the
+           -- audit (issue 20): a save that raises none and finds none open
+           -- need not read them again.
+           EXISTS (SELECT 1 FROM public.concerns k
+                    WHERE k.audit_id = a.id AND k.organisation_id = wanted_organisation AND k.closed_at IS NULL)
       FROM public.audits a
       LEFT JOIN public.audit_participants p ON p.audit_id = a.id AND p.organisation_id = wanted_organisation
       LEFT JOIN public.contributions c ON c.audit_id = a.id AND c.organisation_id = wanted_organisation
