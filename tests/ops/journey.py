@@ -12,6 +12,7 @@ the coordinator closes it."""
 
 from __future__ import annotations
 
+import datetime
 import json
 from typing import Any
 
@@ -90,14 +91,22 @@ def review_and_close(served: Served, audit: dict[str, Any]) -> dict[str, Any]:
         ),
         201,
     )
+    # Health records progress on its action (issue 21: each update kept).
+    action_url = f"/api/actions/{action.json()['id']}"
+    shown = _ok(served.request("health", "GET", action_url))
     _ok(
         served.request(
             "health",
-            "PATCH",
-            f"{audit_url}/actions/{action.json()['id']}",
-            json={"comments": SECRETS["action comments"], "initials": "HH"},
-            headers=_etag(action),
-        )
+            "POST",
+            f"{action_url}/updates",
+            json={
+                "status": "in-progress",
+                "date_reviewed": datetime.date.today().isoformat(),
+                "comments": SECRETS["action comments"],
+            },
+            headers=_etag(shown),
+        ),
+        201,
     )
     current = _ok(served.request("coordinator", "GET", audit_url))
     in_review = _ok(

@@ -157,7 +157,7 @@ async def auditor_submits(
     await page.goto(live_server.url("/your-audits"))
     await journey.looked_at(page, f"10-{persona}-your-audits")
     await page.get_by_role("link", name=TOOLKIT_TITLE).click()
-    await expect(page.locator(".govuk-task-list")).to_be_visible(timeout=WAIT)
+    await expect(page.locator(".govuk-task-list").first).to_be_visible(timeout=WAIT)
     await journey.looked_at(page, f"11-{persona}-task-list")
 
     if persona == "police":
