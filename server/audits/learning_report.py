@@ -107,17 +107,26 @@ async def read_learning_report(
     overdue = 0
     lines: list[ReportActionLine] = []
     closed = submitted_count = 0
-    for number, audit_id in enumerate(ids, start=1):
+    gathered = []
+    for audit_id in ids:
         audit = await visible_audit(connection, principal, audit_id)
+        submitted = [s for s in await stored.submitted_contributions(connection, audit.id) if s.content is not None]
+        gathered.append((audit, submitted))
+    # Every identifying value of every audit in the report is removed from
+    # every audit's text: a name from one case written in another case's
+    # words is removed too.
+    redact = redactor(
+        *(audit.case_details for audit, _ in gathered),
+        *(s.content for _, submitted in gathered for s in submitted),
+    )
+    for number, (audit, submitted) in enumerate(gathered, start=1):
         toolkit = await audit_toolkit(connection, registry, audit)
         if number == 1:
             scale = tuple(g.label for g in toolkit.scale.grades)
         closed += audit.status == "closed"
         judgement = await judgement_of(connection, toolkit, audit)
-        submitted = [s for s in await stored.submitted_contributions(connection, audit.id) if s.content is not None]
         submitted_count += len(submitted)
         panel = await panels.get(connection, audit.id)
-        redact = redactor(audit.case_details, *(s.content for s in submitted))
         overall.append(judgement.overall.grade)
         for agency in judgement.overall.agencies:
             agency_grades[agency.agency_kind.replace("-", " ").capitalize()].append(agency.grade)

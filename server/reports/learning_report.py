@@ -8,7 +8,7 @@ and the action plan's status. What it never holds: a child's initials or
 name, a case identifier, a date of birth, a practitioner's name, an audit's
 id. Audits are numbered ("Audit 3"); organisations are named (they are
 not people); free text (passages, reasons, narratives, actions) is shown
-with every identifying value of its own audit's case details removed
+with every identifying value of the report's audits removed
 (:func:`redactor`), and no column that names a person (the action's "Who?",
 who moderated) is shown at all.
 
@@ -118,8 +118,8 @@ class LearningReport(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def redactor(*contents: Mapping[str, Any] | None) -> Callable[[str], str]:
-    """A function that removes from a text every identifying value of one
-    audit: its case details' and its contributions' (``{"answers": …}``)
+    """A function that removes from a text every identifying value of the
+    audits given: their case details' and contributions' (``{"answers": …}``)
     answers to questions that identify someone — the child's initials and
     name, the case identifier, the date of birth in ISO and written forms,
     workers', managers', practitioners' and auditors' names, family

@@ -73,7 +73,11 @@ async def test_the_learning_report_is_tagged_and_holds_no_personal_value(
         "health",
         audit,
         practitioner_name="Pat Practitioner",
-        auditor_recommendations="AB (case C-1001) and CD need Pat Practitioner to record the child's voice.",
+        # The other case's worker and identifier, written in this case's
+        # words: removed too (the report's whole data set, not one audit's).
+        auditor_recommendations=(
+            "AB (case C-1001) and CD need Pat Practitioner to record the child's voice, as Sam Worker did for CF-4711."
+        ),
     )
     await contribute(people, "police", audit, practitioner_name="Robin Constable")
     await moved(people, audit, "in-review")
@@ -113,6 +117,7 @@ async def test_the_learning_report_is_tagged_and_holds_no_personal_value(
         "The action plan",
         "Share the missing-episode log",
         "[removed] (case [removed]) and [removed] need [removed]",
+        "as [removed] did for [removed]",
     ):
         assert words in page.text, words
     pdf = await request(people, "reviewer", "GET", f"/api/reports/learning.pdf{query}")
