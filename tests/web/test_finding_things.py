@@ -230,6 +230,10 @@ async def test_the_history_says_who_did_what_and_when_and_an_agency_sees_its_own
     theirs = await police.get(f"/audits/{audit['id']}/history")
     assert theirs.status_code == 200, theirs.text
     seen = visible_text(theirs.text)
+    # Linked from the agency's own page of the audit too.
+    own_page = await police.get(f"/your-audits/{audit['id']}")
+    assert own_page.status_code == 200, own_page.text
+    assert f'href="/audits/{audit["id"]}/history"' in own_page.text
     assert "Parker Police (Demo Police) submitted its contribution" in seen
     assert "moved the audit to review" in seen and REVIEW_REASON in seen
     assert "NHS Foundation Trust" not in seen and RETURN_COMMENT not in seen
