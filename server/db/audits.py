@@ -447,8 +447,19 @@ async def list_audits(
     filters = (
         partnership_id, organisation_id, status, toolkit_id, due_before, overdue_on, search, agency_id, programme_id
     )  # fmt: skip
+    # The page is chosen (and every match counted) from the audits' keys
+    # alone; the per-audit counts are then read for the page's rows only,
+    # not for every match beside count(*) OVER (). Sorting and counting
+    # every match still grows with the partnership's audits (issue 24).
     rows = await connection.fetch(
         f"""
+        WITH page AS (
+            SELECT a.id, count(*) OVER () AS total
+              FROM audits a
+             WHERE {_LIST_FILTER}
+             ORDER BY a.due_date NULLS LAST, a.created_at, a.id
+             LIMIT $10 OFFSET $11
+        )
         SELECT a.id, a.toolkit_id, a.toolkit_version, a.local_toolkit_version_id, a.status, a.case_details,
                a.referring_organisation_id, a.reference,
                a.due_date, a.period_start, a.period_end, a.row_version, a.created_at, a.updated_at,
@@ -459,11 +470,9 @@ async def list_audits(
                  WHERE c.audit_id = a.id AND c.status = 'submitted') AS submitted,
                (SELECT c.status FROM contributions c
                  WHERE c.audit_id = a.id AND c.organisation_id = $2) AS own_status,
-               count(*) OVER () AS total
-        FROM audits a
-        WHERE {_LIST_FILTER}
+               page.total
+        FROM page JOIN audits a ON a.id = page.id
         ORDER BY a.due_date NULLS LAST, a.created_at, a.id
-        LIMIT $10 OFFSET $11
         """,  # noqa: S608 - a constant filter, no input
         *filters,
         limit,
