@@ -100,6 +100,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect
 from markupsafe import Markup
 
+from server.audits.notifications import audit_reference as mail_reference
 from server.auth.middleware import CSRF_FIELD
 from server.auth.permissions import Permission, may
 from server.auth.principal import Principal
@@ -494,3 +495,6 @@ environment.filters["datetime"] = datetime_text
 environment.filters["plain"] = plain
 environment.filters["plain_trace"] = plain_trace
 environment.globals["agreed_when"] = agreed_when
+# What e-mails call an audit (never its case reference: a message carries no
+# case detail), shown on its pages so a reader can match the two.
+environment.globals["mail_reference"] = mail_reference

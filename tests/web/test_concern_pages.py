@@ -57,6 +57,14 @@ async def test_an_open_concern_heads_the_first_page_and_is_handled_on_its_own(
     assert "Immediate concerns" in audit_page.text
     assert "Who was told" in audit_page.text
     assert "coordinator@demo-csc.example" in audit_page.text
+    # The audit's pages say what its e-mails call it, so a reader can match them.
+    written = await db.fetch("SELECT subject FROM notifications WHERE audit_id = $1", audit["id"])
+    subjects = [r["subject"] for r in written]
+    mail_reference = next(word for word in subjects[0].split() if word.startswith("MACA-"))
+    assert all(mail_reference in subject for subject in subjects), subjects
+    assert f"E-mails about this audit call it {mail_reference}." in audit_page.text
+    task_list = await (await pages.signed_in("police")).get(f"/your-audits/{audit['id']}")
+    assert f"E-mails about this audit call it {mail_reference}." in task_list.text
 
 
 async def test_dev_mail_is_not_there_outside_development(pages: Pages) -> None:
