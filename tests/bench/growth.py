@@ -2,15 +2,21 @@
 judgement, the audit list and the themes dashboard measured over 10,000 and
 100,000 audits (``BENCH_GROWTH``), each should stay flat.
 
-One embedded PostgreSQL (kept under ``MACA_DATA_DIR/bench/growth``, so the
-audits are generated once per clone); for each size, ``maca demo --audits N``
-adds what is missing, ``maca serve`` starts, and each endpoint runs under wrk
-at ``BENCH_GROWTH_CONCURRENCY`` (8) for ``BENCH_SECONDS``.
+One embedded PostgreSQL per size, kept under
+``MACA_DATA_DIR/bench/growth/<size>`` so that each is generated once per
+clone: ``maca demo --audits N`` adds what is missing (an audit's id follows
+from the seed and its number, so a database already of that size gets
+nothing), ``maca serve`` starts on it, and each endpoint runs under wrk at
+``BENCH_GROWTH_CONCURRENCY`` (8) for ``BENCH_SECONDS``. A database per size,
+rather than one grown from size to size, lets the largest be generated
+ahead of time (niced, while other work goes on) and measured later on a
+quiet machine, and lets a size be measured again without generating again.
 
 1,000,000 audits is not in the default: ``maca demo`` generates about 700
 audits a second on the 2-core machine (24 minutes for a million before
 anything is measured, beyond ``make bench``'s time); ``BENCH_GROWTH=10000,
-100000,1000000`` measures it where there is time.
+100000,1000000`` measures it where there is time, and a second run reuses
+the generated database.
 """
 
 from __future__ import annotations
@@ -59,15 +65,17 @@ def run() -> dict[str, Any]:
     rows: dict[int, dict[str, Measurement]] = {}
     generated: dict[int, float] = {}
     load_before = os.getloadavg()
-    with database(base, folder / "db") as database_url:
-        environment["DATABASE_URL"] = database_url
-        settings = load_settings(environment)
-        maca(environment, "migrate")
-        for size in sorted(sizes):
+    for size in sorted(sizes):
+        with database(base, folder / str(size) / "db") as database_url:
+            environment["DATABASE_URL"] = database_url
+            settings = load_settings(environment)
+            maca(environment, "migrate")
             started = time.monotonic()
             load_demo(environment, size)
             generated[size] = time.monotonic() - started
             print(f"  {size:,} audits ready ({generated[size]:.0f} s)", flush=True)
+            if os.environ.get("BENCH_GROWTH_GENERATE_ONLY"):
+                continue
             with serving(environment, settings.base_url, folder / "server.log"):
                 plan = build_plan(settings, settings.base_url, database_url, concurrency)
                 runner = Runner(settings.base_url, database_url, folder, seconds)
@@ -79,6 +87,8 @@ def run() -> dict[str, Any]:
                     rows[size][name] = measure(concurrency, None)
                     print(f"  {size:,} audits, {name}: {rows[size][name].per_second:,.0f}/s", flush=True)
     load_after = os.getloadavg()
+    if not rows:  # BENCH_GROWTH_GENERATE_ONLY: the databases are ready, nothing measured
+        return {"sizes": [], "generation_seconds": generated, "figures": {}, "table": ""}
     smallest = min(rows)
     lines = [
         f"How cost grows: req/s (p99 ms) at c={concurrency}, {workers} workers, {seconds} s a run; "
