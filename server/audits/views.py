@@ -64,6 +64,7 @@ __all__ = [
     "case_reference_questions",
     "contribution_path",
     "contribution_view",
+    "given_reference",
     "organisation_view",
     "participant_views",
     "today",
@@ -147,13 +148,19 @@ def audit_reference(toolkit: Toolkit | None, audit: _Referenced) -> str:
     0018) and not yet given one, its case identifier if the toolkit collects
     one, else when it was created ("Audit created 6 December 2026"), never
     an internal id."""
+    return given_reference(toolkit, audit) or f"Audit created {date_text(audit.created_at)}"
+
+
+def given_reference(toolkit: Toolkit | None, audit: _Referenced) -> str | None:
+    """The reference someone gave the audit: the coordinator's, else the
+    case identifier the toolkit collected; None when it has neither (a
+    caption then says when it was created rather than "Case Audit created
+    …")."""
     if audit.reference:
         return audit.reference
     if toolkit is not None:
-        found = case_reference(toolkit, case_details_of(audit))
-        if found:
-            return found
-    return f"Audit created {date_text(audit.created_at)}"
+        return case_reference(toolkit, case_details_of(audit))
+    return None
 
 
 # --- an audit and who takes part --------------------------------------------------

@@ -11,6 +11,9 @@ import datetime
 import html
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
 
 from tests.reports.test_report import PANEL_REASON, a_reviewed_audit
 from tests.server.audit_fixtures import (
@@ -85,6 +88,32 @@ async def test_an_audit_of_a_toolkit_without_a_case_identifier_is_named_by_the_c
     listed = await coordinator.get("/audits?reference=2026/14")
     assert "1 audit matching" in listed.text and "EI review 2026/14" in listed.text
     assert not re.search(r"Audit [0-9a-f]{8}\b", listed.text)
+
+
+async def test_an_audit_given_no_reference_is_captioned_by_when_it_was_created_not_as_a_case(
+    pages: Pages,
+) -> None:
+    """An audit made before references (migration 0018) of a toolkit that
+    collects no case identifier has no reference anyone gave it: the
+    agency's pages say when it was created, not "Case Audit created …"."""
+    audit = await an_open_audit(pages.people, participants=["health"], due_date=NEXT_MONTH)
+    connection = await asyncpg.connect(pages.database_url)
+    try:
+        # As the owner: such audits exist from before references.
+        await connection.execute(
+            "UPDATE audits SET reference = NULL, toolkit_id = 'early-intervention', toolkit_version = 1 WHERE id = $1",
+            audit["id"],
+        )
+        created_at = await connection.fetchval("SELECT created_at FROM audits WHERE id = $1", audit["id"])
+    finally:
+        await connection.close()
+    named = f"Audit created {created_at.astimezone(ZoneInfo('Europe/London')):%-d %B %Y}"
+    auditor = await pages.signed_in("health")
+    tasks = await auditor.get(f"/your-audits/{audit['id']}")
+    assert tasks.status_code == 200, tasks.text
+    caption = re.search(r'<span class="govuk-caption-l">([^<]*)</span>', tasks.text)
+    assert caption is not None and caption.group(1) == named, tasks.text[:3000]
+    assert "Case Audit created" not in tasks.text
 
 
 async def test_the_reference_is_set_at_creation_shown_everywhere_and_changed_by_the_coordinator(

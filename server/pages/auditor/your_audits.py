@@ -27,7 +27,7 @@ from server.audits import audits as audit_steps
 from server.audits import contributions as steps
 from server.audits import voices as voice_steps
 from server.audits.contributions import OwnContribution
-from server.audits.views import audit_reference
+from server.audits.views import audit_reference, given_reference
 from server.auth.permissions import Permission, needs
 from server.auth.principal import Principal
 from server.pages.auditor.forms import (
@@ -89,6 +89,12 @@ def url(contribution: OwnContribution, tail: str = "") -> str:
 
 def reference(contribution: OwnContribution) -> str:
     return audit_reference(contribution.toolkit, contribution.audit)
+
+
+def caption(contribution: OwnContribution) -> dict[str, str | None]:
+    """A page's caption: "Case <reference>" when the audit was given one,
+    else what every page calls it ("Audit created 6 December 2026")."""
+    return {"case": given_reference(contribution.toolkit, contribution.audit), "named": reference(contribution)}
 
 
 async def load(
@@ -297,7 +303,7 @@ class ContributionPages(PageController):
             completed=len(tasks) - len(incomplete),
             incomplete=incomplete,
             case_rows=case_detail_rows(contribution),
-            case=reference(contribution),
+            **caption(contribution),
             progress=progress,
             due_date=long_date(contribution.audit.due_date) if contribution.audit.due_date else None,
             period=(
@@ -706,7 +712,7 @@ class ContributionPages(PageController):
             "web/auditor/submitted.html",
             contribution,
             title="Contribution submitted",
-            case=reference(contribution),
+            **caption(contribution),
         )
 
 
