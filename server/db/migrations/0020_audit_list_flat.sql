@@ -42,11 +42,12 @@
 --    count drafts, which an agency does not see), written by no request:
 --    only the triggers write them.
 
+-- Writes to audits wait for the whole migration (the counts must start
+-- from every audit); reads only for the old index's removal, last.
 LOCK TABLE audits IN SHARE ROW EXCLUSIVE MODE;
 
 CREATE INDEX audits_partnership_list ON audits (partnership_id, due_date, created_at, id);
 CREATE INDEX audits_partnership_status_list ON audits (partnership_id, status, due_date, created_at, id);
-DROP INDEX audits_partnership_status_due;
 CREATE INDEX audits_taking_part ON audits USING gin (taking_part);
 
 CREATE TABLE audit_counts (
@@ -109,3 +110,5 @@ CREATE POLICY audit_counts_read ON audit_counts FOR SELECT
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON audit_counts FROM maca_app;
 
 ANALYZE audits, audit_counts;
+
+DROP INDEX audits_partnership_status_due;
