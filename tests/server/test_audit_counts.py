@@ -8,14 +8,22 @@ moment (no lost update, no deadlock)."""
 from __future__ import annotations
 
 import asyncio
+import datetime
+import itertools
 import json
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 import pytest
+from litestar.datastructures import State
 
 from server.audits.retention import purge
+from server.auth.principal import Principal
+from server.db import audits
+from server.db.pool import create_pool
+from server.platform.transactions import unit_of_work
+from server.settings import Settings
 from tests.server.audit_fixtures import People, a_draft_audit, an_open_audit, request
 from tests.server.test_purge import a_closed_audit, closed_long_ago, move
 
@@ -205,3 +213,125 @@ async def test_two_status_changes_the_other_way_round_at_once_neither_deadlocks(
     await waiting
     await other.commit()
     assert await the_counts_are_right(db) == {(elsewhere, "open"): 1, (elsewhere, "in-review"): 1}
+
+
+# --- the same pages as before ----------------------------------------------------------
+
+# What the list held and how it was ordered and counted before migration
+# 0020 (server/db/audits.py at 4bcd295): every match sorted and counted.
+BEFORE = """
+    SELECT a.id, count(*) OVER () AS total
+      FROM audits a
+     WHERE a.partnership_id = $1
+       AND ($2::uuid IS NULL OR (a.status <> 'draft' AND EXISTS (
+             SELECT 1 FROM audit_participants p
+             WHERE p.audit_id = a.id AND p.organisation_id = $2 AND p.removed_at IS NULL)))
+       AND ($3::text IS NULL OR a.status = $3)
+       AND ($4::text IS NULL OR a.toolkit_id = $4)
+       AND ($5::date IS NULL OR a.due_date < $5)
+       AND ($6::date IS NULL OR (a.due_date < $6 AND a.status IN ('draft', 'open')))
+       AND ($7::text IS NULL OR strpos(lower(concat_ws(' ', a.reference,
+             a.case_details #>> '{answers,case-identifier,value}', a.case_details #>> '{answers,case-id,value}',
+             a.case_details #>> '{answers,cf-ecins-id,value}')), lower($7)) > 0)
+       AND ($8::uuid IS NULL OR EXISTS (
+             SELECT 1 FROM audit_participants p
+             WHERE p.audit_id = a.id AND p.organisation_id = $8 AND p.removed_at IS NULL))
+       AND ($9::uuid IS NULL OR a.programme_id = $9)
+     ORDER BY a.due_date NULLS LAST, a.created_at, a.id
+     LIMIT $10 OFFSET $11
+"""
+
+
+def principal_of(people: People, persona: str) -> Principal:
+    me = people.me[persona]  # type: ignore[attr-defined]
+    return Principal(
+        issuer="https://idp.example",
+        subject=persona,
+        user_id=UUID(me["user_id"]),
+        display_name=None,
+        organisation_id=UUID(me["organisation_id"]),
+        organisation_code=persona,
+        organisation_name=persona,
+        agency_kind="health",
+        partnership_id=UUID(me["partnership_id"]),
+        roles=frozenset(me["roles"]),
+    )
+
+
+async def test_every_filter_lists_the_same_pages_and_totals_as_sorting_and_counting_every_match(
+    people: People, db: asyncpg.Connection[Any], settings: Settings, database_url: str
+) -> None:
+    """Audits of every status, due on the same days (ties broken by
+    creation, then id) or undated, of two toolkits, with agencies taking
+    part, removed, or never added: for every combination of the list's
+    filters, each page and its total are what sorting and counting every
+    match gave, for the coordinator and for an agency's own list."""
+    ours = UUID(people.me["coordinator"]["partnership_id"])  # type: ignore[attr-defined]
+    health, police = people.organisation_id("health"), people.organisation_id("police")
+    today = datetime.date.today()
+    for i in range(26):
+        audit = await db.fetchval(
+            "INSERT INTO audits (partnership_id, toolkit_id, toolkit_version, status, case_details, due_date, "
+            "reference) VALUES ($1, $2, 1, $3, $4::text::jsonb, $5, $6) RETURNING id",
+            ours,
+            "multi-agency-cp" if i % 3 else "single-agency-cp",
+            STATUSES[i % 4],
+            json.dumps({"answers": {"case-identifier": {"value": f"C-{i}"}}}),
+            None if i % 5 == 0 else today + datetime.timedelta(days=i % 7 - 3),
+            f"R-{i}" if i % 4 else None,
+        )
+        for organisation, takes_part in ((health, i % 2 == 0), (police, i % 3 == 0)):
+            if takes_part:
+                await db.execute(
+                    "INSERT INTO audit_participants (audit_id, organisation_id) VALUES ($1, $2)", audit, organisation
+                )
+        if i % 8 == 0:
+            await db.execute(
+                "UPDATE audit_participants SET removed_at = now(), removal_reason = 'added in error' "
+                "WHERE audit_id = $1 AND organisation_id = $2",
+                audit,
+                health,
+            )
+    await the_counts_are_right(db)
+
+    compared = 0
+    pool = await create_pool(settings, database_url)
+    try:
+        for persona, organisation in (("coordinator", None), ("coordinator", health), ("health", health)):
+            async with unit_of_work(State({"pool": pool}), principal_of(people, persona)) as connection:
+                for status, toolkit, due_before, overdue_on, search, agency, (limit, offset) in itertools.product(
+                    (None, *STATUSES),
+                    (None, "multi-agency-cp"),
+                    (None, today),
+                    (None, today + datetime.timedelta(days=1)),
+                    (None, "r-1", "c-2"),
+                    (None, police),
+                    ((5, 0), (5, 5), (20, 0), (5, 40)),
+                ):
+                    filters = (ours, organisation, status, toolkit, due_before, overdue_on, search, agency, None)
+                    expected = await connection.fetch(BEFORE, *filters, limit, offset)
+                    rows, total = await audits.list_audits(
+                        connection,
+                        partnership_id=ours,
+                        organisation_id=organisation,
+                        status=status,
+                        toolkit_id=toolkit,
+                        due_before=due_before,
+                        overdue_on=overdue_on,
+                        limit=limit,
+                        offset=offset,
+                        search=search,
+                        agency_id=agency,
+                    )
+                    assert [row.id for row in rows] == [row["id"] for row in expected], filters
+                    if expected:
+                        assert total == expected[0]["total"], filters
+                    else:
+                        assert total == await connection.fetchval(
+                            f"SELECT count(*) FROM ({BEFORE.replace('LIMIT $10 OFFSET $11', '')}) AS m",  # noqa: S608
+                            *filters,
+                        ), filters
+                    compared += 1
+    finally:
+        await pool.close()
+    assert compared == 3 * 5 * 2 * 2 * 2 * 3 * 2 * 4
