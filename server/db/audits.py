@@ -402,9 +402,7 @@ async def partnership_organisations(
 # agency taking part. (A programme filter goes here, beside the agency's.)
 _LIST_FILTER = """
         a.partnership_id = $1
-          AND ($2::uuid IS NULL OR (a.status <> 'draft' AND EXISTS (
-                SELECT 1 FROM audit_participants p
-                WHERE p.audit_id = a.id AND p.organisation_id = $2 AND p.removed_at IS NULL)))
+          AND ($2::uuid IS NULL OR (a.status <> 'draft' AND a.taking_part @> ARRAY[$2::uuid]))
           AND ($3::text IS NULL OR a.status = $3)
           AND ($4::text IS NULL OR a.toolkit_id = $4)
           AND ($5::date IS NULL OR a.due_date < $5)
@@ -412,9 +410,7 @@ _LIST_FILTER = """
           AND ($7::text IS NULL OR strpos(lower(concat_ws(' ', a.reference,
                 a.case_details #>> '{answers,case-identifier,value}', a.case_details #>> '{answers,case-id,value}',
                 a.case_details #>> '{answers,cf-ecins-id,value}')), lower($7)) > 0)
-          AND ($8::uuid IS NULL OR EXISTS (
-                SELECT 1 FROM audit_participants p
-                WHERE p.audit_id = a.id AND p.organisation_id = $8 AND p.removed_at IS NULL))
+          AND ($8::uuid IS NULL OR a.taking_part @> ARRAY[$8::uuid])
           AND ($9::uuid IS NULL OR a.programme_id = $9)
 """
 
@@ -442,24 +438,31 @@ async def list_audits(
     before that day and not yet in review or closed. ``search``: the
     reference contains these characters (any case). ``agency_id``: only
     audits that agency takes part in now. ``programme_id``: only the audits
-    of that programme (the partial index audits_programme)."""
+    of that programme (the partial index audits_programme).
+
+    What it costs (migration 0020): the page is cut by walking an index in
+    the list's order (audits_partnership_list, or with a status
+    audits_partnership_status_list) until it is full, not by sorting every
+    match. A list filtered by nothing but its status (the coordinator's
+    list, its status tabs) takes its total from the partnership's counts
+    per status, kept by triggers (audit_counts): the partnership's whole
+    count, which is what its overseers see, the only callers without an
+    organisation. Any other filter reads and counts every match before it
+    sorts the page from them, which grows with the matches: an
+    organisation's own list with its participations (found through
+    audits_taking_part), a search or a toolkit with the partnership's
+    audits."""
     await plans.plan_for_the_values_given(connection)
     filters = (
         partnership_id, organisation_id, status, toolkit_id, due_before, overdue_on, search, agency_id, programme_id
     )  # fmt: skip
-    # The page is chosen (and every match counted) from the audits' keys
-    # alone; the per-audit counts are then read for the page's rows only,
-    # not for every match beside count(*) OVER (). Sorting and counting
-    # every match still grows with the partnership's audits (issue 24).
+    kept = organisation_id is None and all(
+        value is None for value in (toolkit_id, due_before, overdue_on, search, agency_id, programme_id)
+    )
+    # The per-audit counts are read for the page's rows only, after it is chosen.
     rows = await connection.fetch(
         f"""
-        WITH page AS (
-            SELECT a.id, count(*) OVER () AS total
-              FROM audits a
-             WHERE {_LIST_FILTER}
-             ORDER BY a.due_date NULLS LAST, a.created_at, a.id
-             LIMIT $10 OFFSET $11
-        )
+        WITH {_KEPT_PAGE if kept else _COUNTED_PAGE}
         SELECT a.id, a.toolkit_id, a.toolkit_version, a.local_toolkit_version_id, a.status, a.case_details,
                a.referring_organisation_id, a.reference,
                a.due_date, a.period_start, a.period_end, a.row_version, a.created_at, a.updated_at,
@@ -470,24 +473,61 @@ async def list_audits(
                  WHERE c.audit_id = a.id AND c.status = 'submitted') AS submitted,
                (SELECT c.status FROM contributions c
                  WHERE c.audit_id = a.id AND c.organisation_id = $2) AS own_status,
-               page.total
+               {_KEPT_TOTAL if kept else "page.total"} AS total
         FROM page JOIN audits a ON a.id = page.id
         ORDER BY a.due_date NULLS LAST, a.created_at, a.id
-        """,  # noqa: S608 - a constant filter, no input
+        """,  # noqa: S608 - a constant filter and count, no input
         *filters,
         limit,
         offset,
     )
-    total = int(rows[0]["total"]) if rows else 0
+    found_total = int(rows[0]["total"]) if rows else 0
     if not rows and offset > 0:
-        total = int(
-            await connection.fetchval(
+        if kept:
+            counted = await connection.fetchval(f"SELECT {_KEPT_TOTAL}", *filters)
+        else:
+            counted = await connection.fetchval(
                 f"SELECT count(*) FROM audits a WHERE {_LIST_FILTER}",  # noqa: S608 - a constant filter
                 *filters,
             )
-        )
+        found_total = int(counted)
     found = [msgspec.convert({k: v for k, v in dict(row).items() if k != "total"}, AuditListRow) for row in rows]
-    return found, total
+    return found, found_total
+
+
+# The page, cut by walking audits_partnership_list (or, with a status,
+# audits_partnership_status_list) until it is full: flat.
+_KEPT_PAGE = f"""page AS (
+            SELECT a.id
+              FROM audits a
+             WHERE {_LIST_FILTER}
+             ORDER BY a.due_date NULLS LAST, a.created_at, a.id
+             LIMIT $10 OFFSET $11
+        )"""  # noqa: S608 - a constant filter
+
+# Every match is counted, so every match is read first, by whatever scan
+# finds them cheapest, then the page sorted from them: walking the index in
+# the list's order instead (which PostgreSQL chooses for a LIMIT, not seeing
+# that count(*) OVER () reads every match) visited each match's row one by
+# one, 101,826 buffers for a search over 100,000 audits against 10,878.
+_COUNTED_PAGE = f"""matches AS MATERIALIZED (
+            SELECT a.id, a.due_date, a.created_at
+              FROM audits a
+             WHERE {_LIST_FILTER}
+        ), page AS (
+            SELECT m.id, (SELECT count(*) FROM matches) AS total
+              FROM matches m
+             ORDER BY m.due_date NULLS LAST, m.created_at, m.id
+             LIMIT $10 OFFSET $11
+        )"""  # noqa: S608 - a constant filter
+
+# The partnership's audits ($1) of a status ($3; every status when NULL),
+# from the counts the triggers of migration 0020 keep: at most four rows.
+# The other parameters of _LIST_FILTER are NULL whenever it is used.
+_KEPT_TOTAL = """(SELECT coalesce(sum(k.audits), 0) FROM audit_counts k
+                   WHERE k.partnership_id = $1 AND ($3::text IS NULL OR k.status = $3)
+                     AND $2::uuid IS NULL AND $4::text IS NULL AND $5::date IS NULL AND $6::date IS NULL
+                     AND $7::text IS NULL AND $8::uuid IS NULL AND $9::uuid IS NULL)"""
 
 
 async def all_submitted(connection: asyncpg.Connection[Any], audit_id: UUID) -> bool:

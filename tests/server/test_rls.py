@@ -75,6 +75,7 @@ CASE_DATA_TABLES = (
     "learning_tags",
     "concerns",
     "notifications",
+    "audit_counts",
 )
 
 # Tables without row-level security, and why. A new table is refused by
@@ -400,10 +401,13 @@ async def test_another_partnerships_coordinator_sees_none_of_ours(
         await as_person(as_app, sealer, world.people["elsewhere"])
         assert await as_app.fetchval("SELECT array_agg(id) FROM audits") == [world.other_audit]
         assert not any(CASE_IDENTIFIER in details for details in await case_details_visible(as_app))
+        # Their own partnership's count of audits, none of ours.
+        counts = await as_app.fetch("SELECT partnership_id, status, audits FROM audit_counts")
+        assert [tuple(row) for row in counts] == [(world.people["elsewhere"].partnership_id, "open", 1)]
         for table in CASE_DATA_TABLES:
             if table in ("users",):  # themselves
                 assert await rows_in(as_app, table) == 1
-            elif table != "audits":
+            elif table not in ("audits", "audit_counts"):
                 assert await rows_in(as_app, table) == 0, table
 
 
@@ -433,6 +437,7 @@ async def test_an_agency_sees_its_own_part_and_no_one_elses(
         assert await as_app.fetchval("SELECT array_agg(user_id) FROM sessions") == [health.user_id]
         assert await rows_in(as_app, "concerns") == 0, "police's concern is police's and the partnership's"
         assert await rows_in(as_app, "notifications") == 0, "who was told is the partnership staff's"
+        assert await rows_in(as_app, "audit_counts") == 0, "the partnership's counts count drafts: its overseers'"
     police = world.people["police"]
     async with as_app.transaction():
         await as_person(as_app, sealer, police)
@@ -522,6 +527,53 @@ async def test_the_partnerships_coordinators_and_reviewers_see_every_agencys_par
         assert await rows_in(as_app, "sessions") == 0
         assert await as_app.fetchval("SELECT array_agg(kind) FROM concerns") == ["child-not-safe"]
         assert await rows_in(as_app, "notifications") == await db.fetchval("SELECT count(*) FROM notifications")
+        counts = await as_app.fetch("SELECT partnership_id, status, audits FROM audit_counts WHERE audits <> 0")
+        assert [tuple(row) for row in counts] == [(who.partnership_id, "open", 1)]
+
+
+async def test_the_audit_counts_are_written_by_the_database_never_by_a_request(
+    as_app: asyncpg.Connection[Any], world: World, sealer: Sealer, db: asyncpg.Connection[Any]
+) -> None:
+    """The partnership's counts of audits per status (migration 0020), the
+    total its list shows: the coordinator's own statements cannot change
+    them, only the triggers that count the audits it creates and moves."""
+    coordinator = world.people["coordinator"]
+    writes = (
+        "INSERT INTO audit_counts (partnership_id, status, audits) VALUES ($1, 'closed', 1000)",
+        "UPDATE audit_counts SET audits = 1000 WHERE partnership_id = $1",
+        "DELETE FROM audit_counts WHERE partnership_id = $1",
+    )
+    for write in writes:
+        async with as_app.transaction():
+            await as_person(as_app, sealer, coordinator)
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await as_app.execute(write, coordinator.partnership_id)
+    async with as_app.transaction():
+        await as_person(as_app, sealer, coordinator)
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await as_app.execute("TRUNCATE audit_counts")
+    async with as_app.transaction():
+        await as_person(as_app, sealer, coordinator)
+        await as_app.execute(
+            "INSERT INTO audits (partnership_id, toolkit_id, toolkit_version, case_details, created_by) "
+            "VALUES ($1, 'multi-agency-cp', 1, '{}'::jsonb, $2)",
+            coordinator.partnership_id,
+            coordinator.user_id,
+        )
+        await as_app.execute(
+            "UPDATE audits SET status = 'in-review' WHERE id = $1 AND partnership_id = $2",
+            world.audit,
+            coordinator.partnership_id,
+        )
+        counts = await as_app.fetch("SELECT status, audits FROM audit_counts WHERE audits <> 0 ORDER BY status")
+        assert [tuple(row) for row in counts] == [("draft", 1), ("in-review", 1)]
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM audit_counts k WHERE k.audits <> "
+            "(SELECT count(*) FROM audits a WHERE a.partnership_id = k.partnership_id AND a.status = k.status)"
+        )
+        == 0
+    )
 
 
 async def test_the_verified_identity_functions_answer_for_the_seal_only(
