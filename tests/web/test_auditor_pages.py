@@ -8,9 +8,11 @@ import re
 from typing import Any
 
 import asyncpg
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from server.pages.auditor import your_audits
 from tests.server.audit_fixtures import an_open_audit, contribution_url, request
 from tests.web.conftest import HTML, Pages, PageSession
 
@@ -382,3 +384,45 @@ async def test_a_sections_grades_carry_the_seeds_descriptors_as_hints(pages: Pag
     }, hints
     # Described grades need no general hint about the scale.
     assert "It describes its grades no further" not in page.text
+
+
+async def test_your_audits_shows_open_work_first_a_tab_and_a_page_at_a_time(
+    pages: Pages, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Listing every audit in due-date order put years of closed audits
+    ahead of the open ones, and past the first hundred the open work was
+    not on the page at all: the open audits come first, the others on
+    tabs of their own, a page at a time, and What needs you names every open
+    audit still to do, not only those on the page."""
+    first = await an_open_audit(pages.people, participants=["health"])
+    done = await an_open_audit(pages.people, participants=["health"])
+    second = await an_open_audit(pages.people, participants=["health"])
+    connection = await asyncpg.connect(pages.database_url)
+    try:
+        # As the owner: an audit closed long ago, without its whole cycle.
+        await connection.execute("UPDATE audits SET status = 'closed' WHERE id = $1", done["id"])
+    finally:
+        await connection.close()
+    health = await pages.signed_in("health")
+
+    page = await health.get("/your-audits")
+    assert page.status_code == 200
+    linked = set(re.findall(r'class="govuk-link" href="/your-audits/([0-9a-f-]{36})"', page.text))
+    assert linked == {str(first["id"]), str(second["id"])}
+    assert "2 audits open." in page.text
+    assert 'aria-current="page">Open</strong>' in page.text
+
+    closed = await health.get("/your-audits?status=closed")
+    assert set(re.findall(r'class="govuk-link" href="/your-audits/([0-9a-f-]{36})"', closed.text)) == {str(done["id"])}
+    assert "1 audit closed." in closed.text
+
+    monkeypatch.setattr(your_audits, "OWN_PAGE_SIZE", 1)
+    one = await health.get("/your-audits")
+    on_page = re.findall(r'class="govuk-link" href="/your-audits/([0-9a-f-]{36})"', one.text)
+    assert len(on_page) == 1 and "page 1 of 2" in one.text
+    assert 'href="/your-audits?page=2" rel="next"' in one.text
+    banner = one.text.split('id="what-needs-you-title"')[1].split('<h1 class="govuk-heading-l">')[0]
+    assert f"/your-audits/{first['id']}" in banner and f"/your-audits/{second['id']}" in banner
+    two = await health.get("/your-audits?page=2")
+    other = re.findall(r'class="govuk-link" href="/your-audits/([0-9a-f-]{36})"', two.text)
+    assert len(other) == 1 and other != on_page and "page 2 of 2" in two.text

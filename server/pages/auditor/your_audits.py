@@ -11,7 +11,7 @@ events.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
 import asyncpg
@@ -27,7 +27,7 @@ from server.audits import audits as audit_steps
 from server.audits import contributions as steps
 from server.audits import voices as voice_steps
 from server.audits.contributions import OwnContribution
-from server.audits.views import audit_reference, given_reference
+from server.audits.views import ListedAudit, audit_reference, given_reference
 from server.auth.permissions import Permission, needs
 from server.auth.principal import Principal
 from server.pages.auditor.forms import (
@@ -50,6 +50,7 @@ from server.pages.auditor.forms import (
     short_text,
     with_section,
 )
+from server.pages.common import STATUS_TAGS
 from server.pages.rendering import (
     NOT_GIVEN,
     STALE_MESSAGE,
@@ -213,6 +214,12 @@ def section_errors(contribution: OwnContribution, section_id: str | None) -> For
 # --- the pages -------------------------------------------------------------------------
 
 
+# The organisation's audits by the audit's status (an agency never sees
+# drafts), 50 to a page.
+OWN_TABS: Final = ("open", "in-review", "closed")
+OWN_PAGE_SIZE: Final = 50
+
+
 class YourAuditsPages(PageController):
     path = "/your-audits"
 
@@ -220,35 +227,62 @@ class YourAuditsPages(PageController):
     async def your_audits(
         self, request: Request[Any, Any, Any], state: State, principal: NamedDependency[Principal]
     ) -> Response[str]:
+        # One tab of the organisation's audits at a time, a page at a time:
+        # listing them all in due-date order put years of closed audits
+        # ahead of the open ones, and past the first hundred the open work
+        # was not shown at all.
+        params = request.query_params
+        status = params.get("status") if params.get("status") in OWN_TABS else "open"
+        page_text = params.get("page") or "1"
+        page = int(page_text) if page_text.isdigit() and 0 < int(page_text) < 100_000 else 1
         async with unit_of_work(state, principal) as connection:
-            found, _total = await audit_steps.list_audits(
-                connection, principal, state.toolkits, limit=100, offset=0, own_organisation=True
+            found, total = await audit_steps.list_audits(
+                connection,
+                principal,
+                state.toolkits,
+                status=status,
+                limit=OWN_PAGE_SIZE,
+                offset=(page - 1) * OWN_PAGE_SIZE,
+                own_organisation=True,
             )
-        rows = [
-            {
-                "id": a.id,
-                "title": a.toolkit_title,
-                "case": a.reference,
-                "due_date": long_date(a.due_date) if a.due_date else None,
-                "overdue": a.overdue,
-                "status": a.own_status,
-            }
-            for a in found
-        ]
-        # What needs you: returned work first, then what is still to do.
-        open_ids = {a.id for a in found if a.status == "open"}
+            # What needs you reads every open audit: the page's rows, when
+            # they are all of them.
+            if status == "open" and page == 1 and total <= OWN_PAGE_SIZE:
+                open_audits = found
+            else:
+                open_audits, _open = await audit_steps.list_audits(
+                    connection, principal, state.toolkits, status="open", limit=200, offset=0, own_organisation=True
+                )
+        rows = [_own_row(a) for a in found]
+        waiting = [_own_row(a) for a in open_audits]
         needs_you = {
-            "returned": [r for r in rows if r["status"] == "returned" and r["id"] in open_ids],
-            "to_complete": [r for r in rows if r["status"] in ("not-started", "in-progress") and r["id"] in open_ids],
+            "returned": [r for r in waiting if r["status"] == "returned"],
+            "to_complete": [r for r in waiting if r["status"] in ("not-started", "in-progress")],
         }
         return render_page(
             request,
             "web/auditor/your_audits.html",
             title="Your audits",
             audits=rows,
+            total=total,
+            tab=status,
+            tabs=[(value, STATUS_TAGS[value][0]) for value in OWN_TABS],
+            page=page,
+            pages=max(1, -(-total // OWN_PAGE_SIZE)),
             status_text=STATUS_TEXT,
             needs_you=needs_you,
         )
+
+
+def _own_row(audit: ListedAudit) -> dict[str, Any]:
+    return {
+        "id": audit.id,
+        "title": audit.toolkit_title,
+        "case": audit.reference,
+        "due_date": long_date(audit.due_date) if audit.due_date else None,
+        "overdue": audit.overdue,
+        "status": audit.own_status,
+    }
 
 
 class ContributionPages(PageController):
