@@ -15,6 +15,7 @@ from litestar.testing import AsyncTestClient
 from server.pages.auditor import your_audits
 from tests.server.audit_fixtures import an_open_audit, contribution_url, request
 from tests.web.conftest import HTML, Pages, PageSession
+from tests.web.test_list_queries import statements_for
 
 
 def hidden(page: str, name: str) -> str:
@@ -426,3 +427,21 @@ async def test_your_audits_shows_open_work_first_a_tab_and_a_page_at_a_time(
     two = await health.get("/your-audits?page=2")
     other = re.findall(r'class="govuk-link" href="/your-audits/([0-9a-f-]{36})"', two.text)
     assert len(other) == 1 and other != on_page and "page 2 of 2" in two.text
+
+
+async def test_an_agencys_contribution_pages_set_who_is_asking_with_their_first_read(pages: Pages) -> None:
+    """The pages of an agency's part open with the read that also seals the
+    transaction's identity (maca_open_contribution), as the API's save does:
+    no statement of its own to set it, a round trip fewer a page."""
+    audit = await an_open_audit(pages.people, participants=["health"])
+    health = await pages.signed_in("health")
+    section = (await health.get(f"/your-audits/{audit['id']}")).text
+    first_section = re.search(rf'href="(/your-audits/{audit["id"]}/sections/[^"]+)"', section)
+    assert first_section is not None
+    for path in (f"/your-audits/{audit['id']}", first_section.group(1), f"/your-audits/{audit['id']}/check"):
+        statements = await statements_for(pages.app, health, path)
+        # The session is looked up first, on its own (the page's sign-in).
+        begun = statements.index("BEGIN")
+        assert statements[begun + 1].startswith("SELECT * FROM maca_open_contribution("), (path, statements)
+        assert not any("set_config('maca.identity'" in s for s in statements), (path, statements)
+        assert statements[-1] == "COMMIT", (path, statements)
