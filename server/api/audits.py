@@ -112,7 +112,7 @@ class AuditController(Controller):
     async def show_audit(
         self, state: State, principal: NamedDependency[Principal], audit_id: FromPath[UUID]
     ) -> Response[AuditView]:
-        async with unit_of_work(state, principal) as connection:
+        async with unit_of_work(state, principal, identity_with_first_statement=True) as connection:
             read = await steps.read_audit(connection, principal, state.toolkits, audit_id)
         return json_response(read.view(), headers=audit_headers(read.audit.row_version))
 

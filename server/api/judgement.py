@@ -51,7 +51,7 @@ class JudgementController(Controller):
     async def read(
         self, state: State, principal: NamedDependency[Principal], audit_id: FromPath[UUID]
     ) -> Response[PartnershipJudgement | PartnershipResult]:
-        async with unit_of_work(state, principal) as connection:
+        async with unit_of_work(state, principal, identity_with_first_statement=True) as connection:
             read = await read_judgement(connection, principal, state.toolkits, audit_id, KeptJudgements.of(state))
         if read.result is not None:
             return Response(read.result)

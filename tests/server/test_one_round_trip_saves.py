@@ -45,6 +45,7 @@ FIXTURES = (as_app, sealer, world)
 
 OPEN = "SELECT * FROM maca_open_contribution($1, $2, $3)"
 SAVE = "SELECT * FROM maca_save_contribution($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+OPEN_AUDIT = "SELECT * FROM maca_open_audit($1, $2, $3)"
 
 
 def sealed_for(sealer: Sealer, world: World, persona: str) -> str:
@@ -100,6 +101,50 @@ async def test_opening_without_a_seal_keeps_the_identity_already_set(
         await as_person(as_app, sealer, health)
         (row,) = await as_app.fetch(OPEN, None, world.audit, health.organisation_id)
         assert row["c_id"] == world.health_contribution
+
+
+# --- reading an audit alone (migration 0021) --------------------------------------------------
+
+
+async def test_opening_an_audit_with_no_seal_or_a_forged_or_stale_one_reads_nothing(
+    as_app: asyncpg.Connection[Any], world: World, db: asyncpg.Connection[Any]
+) -> None:
+    coordinator = world.people["coordinator"]
+    who = (coordinator.user_id, coordinator.organisation_id, coordinator.partnership_id, ["coordinator"])
+    forged = Sealer(configured=b"not the key the database keeps!!", owner_dsn=None).identity(*who)
+    key = await identity.stored_key(db)
+    old_seal = Sealer(configured=key, owner_dsn=None, clock=lambda: time.time() - 3600).identity(*who)
+    for sealed in (None, "", forged, old_seal):
+        async with as_app.transaction():
+            assert await as_app.fetch(OPEN_AUDIT, sealed, world.audit, coordinator.organisation_id) == []
+            assert await as_app.fetchval("SELECT count(*) FROM audits") == 0
+
+
+async def test_opening_an_audit_reads_what_the_sealed_identity_may_see_with_its_participation(
+    as_app: asyncpg.Connection[Any], sealer: Sealer, world: World
+) -> None:
+    health, education = world.people["health"], world.people["education"]
+    async with as_app.transaction():
+        (row,) = await as_app.fetch(
+            OPEN_AUDIT, sealed_for(sealer, world, "health"), world.audit, health.organisation_id
+        )
+        assert (row["id"], row["participates"], row["participant_kind"]) == (world.audit, True, "health")
+        # The seal stays for the transaction's next statements.
+        assert await as_app.fetchval("SELECT count(*) FROM contributions") == 1
+        # Another partnership's audit is not there for it.
+        assert await as_app.fetch(OPEN_AUDIT, None, world.other_audit, health.organisation_id) == []
+    async with as_app.transaction():
+        # An organisation that takes no part sees no audit.
+        assert (
+            await as_app.fetch(
+                OPEN_AUDIT, sealed_for(sealer, world, "education"), world.audit, education.organisation_id
+            )
+            == []
+        )
+    async with as_app.transaction():
+        # The partnership's coordinator reads it, taking part or not.
+        (row,) = await as_app.fetch(OPEN_AUDIT, sealed_for(sealer, world, "coordinator"), world.audit, None)
+        assert row["id"] == world.audit and row["participates"] is False
 
 
 # --- the writing function -------------------------------------------------------------------
@@ -240,3 +285,22 @@ async def test_a_seal_left_unset_dies_with_its_transaction(settings: Settings, d
             ]
     finally:
         await pool.close()
+
+
+async def test_an_audit_read_and_a_judgement_read_seal_who_is_asking_with_their_first_read(
+    app: Litestar, people: People
+) -> None:
+    audit = await an_open_audit(people, participants=["health", "police"])
+    for persona, path in (
+        ("health", f"/api/audits/{audit['id']}"),
+        ("coordinator", f"/api/audits/{audit['id']}"),
+        ("reviewer", f"/api/audits/{audit['id']}/judgement"),
+    ):
+        with counted(app) as pool:
+            read = await request(people, persona, "GET", path)
+            await asyncio.sleep(0)
+        assert read.status_code == 200, read.text
+        work = pool.statements[pool.statements.index("BEGIN") :]
+        assert work[1].startswith("SELECT * FROM maca_open_audit("), (persona, work)
+        assert not any("set_config('maca.identity'" in s for s in work), (persona, work)
+        assert work[-1] == "COMMIT"

@@ -66,7 +66,7 @@ class AuditDetailsPages(PageController):
     async def _read(
         self, state: State, principal: Principal, audit_id: UUID
     ) -> tuple[AuditRead, list[OrganisationView]]:
-        async with unit_of_work(state, principal) as connection:
+        async with unit_of_work(state, principal, identity_with_first_statement=True) as connection:
             read = await steps.read_audit(connection, principal, state.toolkits, audit_id)
             organisations = await steps.partnership_organisations(connection, principal)
         if read.audit.status == "closed":

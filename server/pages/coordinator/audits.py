@@ -462,7 +462,7 @@ class AuditPages(PageController):
         errors: FormErrors | None = None,
         values: dict[str, Any] | None = None,
     ) -> Response[Any]:
-        async with unit_of_work(state, principal) as connection:
+        async with unit_of_work(state, principal, identity_with_first_statement=True) as connection:
             read = await steps.read_audit(connection, principal, state.toolkits, audit_id)
             audit_concerns = await concern_steps.concerns_of_audit(connection, principal, audit_id)
             told = await notification_steps.told_about(connection, principal, audit_id)
@@ -579,7 +579,7 @@ class AuditPages(PageController):
         errors: FormErrors | None = None,
         value: str | None = None,
     ) -> Response[Any]:
-        async with unit_of_work(state, principal) as connection:
+        async with unit_of_work(state, principal, identity_with_first_statement=True) as connection:
             read = await steps.read_audit(connection, principal, state.toolkits, audit_id)
         return render_page(
             request,

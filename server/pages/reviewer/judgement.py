@@ -113,7 +113,7 @@ class ReviewPages(PageController):
 
     async def _combined(self, state: State, principal: Principal, audit_id: UUID) -> JudgementRead:
         """The judgement API's own read, so page and API can never differ."""
-        async with unit_of_work(state, principal) as connection:
+        async with unit_of_work(state, principal, identity_with_first_statement=True) as connection:
             return await read_judgement(connection, principal, state.toolkits, audit_id, KeptJudgements.of(state))
 
     @get("/judgement", cache=False, opt=needs(Permission.PARTNERSHIP_OVERSEE))
