@@ -52,7 +52,9 @@ class JudgementController(Controller):
         self, state: State, principal: NamedDependency[Principal], audit_id: FromPath[UUID]
     ) -> Response[PartnershipJudgement | PartnershipResult]:
         async with unit_of_work(state, principal, identity_with_first_statement=True) as connection:
-            read = await read_judgement(connection, principal, state.toolkits, audit_id, KeptJudgements.of(state))
+            read = await read_judgement(
+                connection, principal, state.toolkits, audit_id, KeptJudgements.of(state), with_voices=False
+            )
         if read.result is not None:
             return Response(read.result)
         assert read.judgement is not None and read.version is not None

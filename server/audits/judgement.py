@@ -205,11 +205,15 @@ async def read_judgement(
     registry: Registry,
     audit_id: UUID,
     kept: KeptJudgements | None = None,
+    *,
+    with_voices: bool = True,
 ) -> JudgementRead:
     """The audit's judgement for ``principal``, the read recorded. An agency
     sees the partnership's grades once the audit is closed (403 before).
     With ``kept``, a judgement merged before is reused while it still holds
-    (:func:`kept_judgement`)."""
+    (:func:`kept_judgement`). ``with_voices``: the agencies' practitioner and
+    family voices beside it, for the partnership (the judgement page shows
+    them; the API's judgement does not carry them, and skips their read)."""
     require(principal, Permission.JUDGEMENT_READ)
     audit = await visible_audit(connection, principal, audit_id)
     staff = is_partnership_staff(principal)
@@ -228,7 +232,7 @@ async def read_judgement(
             judgement=judgement,
             version=version,
             result=None,
-            voices=tuple(await partnership_voices(connection, principal, audit)),
+            voices=tuple(await partnership_voices(connection, principal, audit)) if with_voices else (),
         )
     return JudgementRead(
         audit=audit, toolkit=toolkit, judgement=None, version=None, result=partnership_result(judgement)

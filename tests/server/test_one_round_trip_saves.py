@@ -304,3 +304,14 @@ async def test_an_audit_read_and_a_judgement_read_seal_who_is_asking_with_their_
         assert work[1].startswith("SELECT * FROM maca_open_audit("), (persona, work)
         assert not any("set_config('maca.identity'" in s for s in work), (persona, work)
         assert work[-1] == "COMMIT"
+        if path.endswith("/judgement"):
+            # The API's judgement carries no voices, so it reads none: kept
+            # (read once before), the audit, the read's event and the state.
+            assert not any("contribution_voices" in s for s in work), work
+            again = await request(people, persona, "GET", path)
+            assert again.status_code == 200
+            with counted(app) as pool:
+                await request(people, persona, "GET", path)
+                await asyncio.sleep(0)
+            kept = pool.statements[pool.statements.index("BEGIN") :]
+            assert len(kept) == 5, kept
