@@ -89,7 +89,7 @@ class AuditController(Controller):
         # Bounded by PostgreSQL's bigint: a larger number was a 500.
         offset: int = Parameter(default=0, ge=0, le=MAX_BIGINT),
     ) -> AuditPage:
-        async with unit_of_work(state, principal) as connection:
+        async with unit_of_work(state, principal, identity_with_first_statement=True) as connection:
             found, total = await steps.list_audits(
                 connection,
                 principal,

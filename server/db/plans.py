@@ -15,8 +15,20 @@ from typing import Any
 
 import asyncpg
 
+from server.db import identity
+
 
 async def plan_for_the_values_given(connection: asyncpg.Connection[Any]) -> None:
     """For the rest of the caller's transaction: plan every statement for the
-    values it is run with (``plan_cache_mode = force_custom_plan``)."""
-    await connection.execute("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
+    values it is run with (``plan_cache_mode = force_custom_plan``). A
+    transaction opened to set who is asking with its first statement
+    (``identity.seal_for_first_statement``) sets it with this one: a list's
+    work starts here, so its seal costs no round trip of its own."""
+    sealed = identity.pending_seal(connection)
+    if sealed is None:
+        await connection.execute("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
+        return
+    await connection.execute(
+        "SELECT set_config('maca.identity', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true)",
+        sealed,
+    )

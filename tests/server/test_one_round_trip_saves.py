@@ -315,3 +315,18 @@ async def test_an_audit_read_and_a_judgement_read_seal_who_is_asking_with_their_
                 await asyncio.sleep(0)
             kept = pool.statements[pool.statements.index("BEGIN") :]
             assert len(kept) == 5, kept
+
+
+async def test_the_audit_list_seals_who_is_asking_with_its_plan_setting(app: Litestar, people: People) -> None:
+    """The list's first statement asks for plans made for its filters'
+    values; the seal rides with it (server/db/plans.py)."""
+    audit = await an_open_audit(people, participants=["health", "police"])
+    for persona in ("coordinator", "health"):
+        with counted(app) as pool:
+            listed = await request(people, persona, "GET", "/api/audits")
+            await asyncio.sleep(0)
+        assert listed.status_code == 200, listed.text
+        assert [a["id"] for a in listed.json()["audits"]] == [str(audit["id"])]
+        work = pool.statements[pool.statements.index("BEGIN") :]
+        assert work[1].startswith("SELECT set_config('maca.identity', $1, true), set_config('plan_cache_mode'"), work
+        assert len(work) == 5, work

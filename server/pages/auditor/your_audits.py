@@ -238,7 +238,7 @@ class YourAuditsPages(PageController):
         status = params.get("status") if params.get("status") in OWN_TABS else "open"
         page_text = params.get("page") or "1"
         page = int(page_text) if page_text.isdigit() and 0 < int(page_text) < 100_000 else 1
-        async with unit_of_work(state, principal) as connection:
+        async with unit_of_work(state, principal, identity_with_first_statement=True) as connection:
             found, total = await audit_steps.list_audits(
                 connection,
                 principal,
