@@ -93,10 +93,14 @@ async def test_every_page_of_the_journey_fits_a_phone_and_passes_axe(
         walked += await walk(coordinator, live_server, staff_pages, width, problems)
         moderate = [("moderate", f"/audits/{audit['id']}/judgement/referral")]
         walked += await walk(reviewer, live_server, moderate, width, problems)
-        own = [("your-audits", "/your-audits"), ("auditor-history", f"/audits/{audit['id']}/history")]
+        own = [
+            ("your-audits", "/your-audits"),
+            ("your-audits-in-review", "/your-audits?status=in-review"),
+            ("auditor-history", f"/audits/{audit['id']}/history"),
+        ]
         walked += await walk(auditor, live_server, own, width, problems)
     assert problems == [], "\n".join(problems)
-    assert walked == 2 * (len(staff_pages) + 3)
+    assert walked == 2 * (len(staff_pages) + 4)
 
     # The history at a phone's width says who did what, in words.
     await coordinator.set_viewport_size({"width": 375, "height": 900})
