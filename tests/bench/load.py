@@ -652,7 +652,7 @@ class Runner:
         submits them for ``submit_seconds`` (a short run: each costs an
         audit to prepare)."""
         run_seconds = min(seconds or self.submit_seconds, self.submit_seconds)
-        count = self.submits
+        count = self.submits if seconds is None else self.submits // 4  # a warm-up: fewer
         if self.submit_rate is not None:
             count = min(count, math.ceil(self.submit_rate * run_seconds * 1.5))
         count = max(count, 8 * concurrency)
