@@ -59,6 +59,7 @@ def run() -> dict[str, Any]:
         "MACA_PORT": str(port),
         "MACA_WORKERS": workers,
         "MACA_LOG_LEVEL": "warning",
+        "MACA_WORKER": "off",  # as tests/bench/load.py says why
         "MACA_DATA_DIR": str(folder / "data"),
         "MACA_METRICS_PORT": "0",
     }

@@ -124,6 +124,7 @@ def environment_for(folder: Path, database_url: str, workers: int, **extra: str)
         "MACA_PORT": str(free_port()),
         "MACA_WORKERS": str(workers),
         "MACA_LOG_LEVEL": "warning",
+        "MACA_WORKER": "off",  # as tests/bench/load.py says why
         "MACA_DATA_DIR": str(folder),
         "MACA_METRICS_PORT": "0",
         "DATABASE_URL": database_url,

@@ -4,9 +4,10 @@
 -- paths are complete contributions, saved but not submitted, each with the
 -- ETag its save returned and its agency's bearer token; connection k of N
 -- submits paths k, k + N, k + 2N, ... in turn, so no two connections share
--- one. A submitted contribution cannot be submitted again (409), so the
--- plan holds more than a run can submit; a connection that runs out sends
--- its last one again and counts 409s, which make bench reports.
+-- one. A submitted contribution cannot be submitted again, so the plan
+-- holds more than a run can submit; a connection that runs out sends its
+-- last one again, answered 412 (its ETag is stale) or 409, which make bench
+-- reports.
 -- Usage: wrk -t N -c N -s submit.lua URL -- PLAN_FILE CONNECTIONS
 dofile("plan.lua")
 
