@@ -109,6 +109,7 @@ def run() -> dict[str, Any]:
                     "MACA_PORT": str(port),
                     "MACA_WORKERS": str(knobs.workers),
                     "MACA_LOG_LEVEL": "warning",
+                    "MACA_WORKER": "off",  # as tests/bench/load.py says why
                     "MACA_DATA_DIR": str(folder),
                     # Two servers at once: neither serves metrics (one port).
                     "MACA_METRICS_PORT": "0",

@@ -115,13 +115,20 @@ _WRK_LINE = re.compile(r"^BENCH (\{.*\})\s*$", re.MULTILINE)
 def from_wrk(name: str, concurrency: int, output: str) -> Measurement:
     """A measurement from the line ``tests/bench/wrk/report.lua`` prints.
 
-    Errors are every response of 400 or more and every socket error or
-    timeout; wrk counts a request whose connection failed as not made."""
+    Errors are every response of 400 or more, by status code (the
+    scripts count them: ``statuses``), and every socket error or timeout;
+    wrk counts a request whose connection failed as not made."""
     found = _WRK_LINE.search(output)
     if found is None:
         raise ValueError(f"wrk printed no figures for {name}: {output.strip()[-500:]}")
     figures = json.loads(found.group(1))
-    kinds = {k: int(figures[k]) for k in ("status", "connect", "read", "write", "timeout") if figures[k]}
+    sockets = ("connect", "read", "write", "timeout")
+    if "statuses" in figures:
+        # Told apart by status code, as the scripts count them.
+        kinds = {code: int(n) for code, n in sorted(figures["statuses"].items()) if int(code) >= 400 and n}
+    else:
+        kinds = {"status": int(figures["status"])} if figures["status"] else {}
+    kinds |= {k: int(figures[k]) for k in sockets if figures[k]}
     return Measurement(
         name=name,
         concurrency=concurrency,
@@ -176,6 +183,44 @@ def from_pgbench(name: str, concurrency: int, output: str, log_lines: Iterable[s
 
 # --- the table -------------------------------------------------------------------
 
+# What each kind of error is, for the note under a table that has any.
+ERROR_KINDS = {
+    "409": "409: a conflict (a submit of a contribution already submitted: the prepared ones ran out)",
+    "412": "412: a stale ETag (a connection's If-Match no longer the contribution's version)",
+    "429": (
+        "429: shed load, not a failure: one person's writes beyond MACA_WRITES_PER_USER running and four times "
+        "as many waiting are refused (issue 18); in a benchmark, connections writing as one person"
+    ),
+    "503": (
+        "503: shed load, not a failure: a request waited MACA_DB_TIMEOUT_SECONDS for a database connection "
+        "and was told to try again (Retry-After) rather than queue without bound (issue 18)"
+    ),
+    "timeout": "timeout: no answer within wrk's 5 s (counted by wrk, the request still answered later)",
+    "connect": "connect: the connection was refused or reset",
+    "read": "read: the connection failed while reading the answer",
+    "write": "write: the connection failed while sending the request",
+    "failed": "failed: pgbench transactions that failed (a deadlock or a serialization failure)",
+    "status": "status: a response of 400 or more (not told apart: an old wrk script)",
+}
+
+
+def errors_cell(m: Measurement) -> str:
+    """The errors, by kind: "0", or "347 (503: 340; timeout: 7)"."""
+    if not m.errors:
+        return "0"
+    kinds = "; ".join(f"{kind}: {n:,}" for kind, n in m.error_kinds.items())
+    return f"{m.errors:,} ({kinds})" if kinds else f"{m.errors:,}"
+
+
+def error_notes(measurements: Iterable[Measurement]) -> list[str]:
+    """What each kind of error found in ``measurements`` is, once each."""
+    seen: list[str] = []
+    for m in measurements:
+        for kind in m.error_kinds:
+            if kind not in seen:
+                seen.append(kind)
+    return [ERROR_KINDS.get(kind, f"{kind}: HTTP {kind}") for kind in sorted(seen)]
+
 
 @dataclass(frozen=True, kw_only=True)
 class Memory:
@@ -190,6 +235,12 @@ class Memory:
 
 DRAFT_SAVE = "draft save (PUT)"
 CEILING = "pgbench draft save"  # pgbench rows all start with "pgbench"
+SUBMIT = "submit (POST)"
+SUBMIT_CEILING = "pgbench submit"
+AMENDMENT = "amendment (PUT)"
+AMENDMENT_CEILING = "pgbench amendment"
+# Each write measured beside pgbench doing its SQL, and the row of pgbench's.
+WRITES = {DRAFT_SAVE: CEILING, SUBMIT: SUBMIT_CEILING, AMENDMENT: AMENDMENT_CEILING}
 
 # The issue's targets; reported beside the figures, never asserted.
 TARGET_CONCURRENCY = 32
@@ -200,10 +251,11 @@ P95_TARGETS = {"themes dashboard (GET)": 200.0}
 CEILING_SHARE_TARGET = 0.5
 
 
-def ceiling_ratios(measurements: Sequence[Measurement]) -> dict[int, float]:
-    """Maca's draft saves per second over pgbench's, at each concurrency."""
-    saves = {m.concurrency: m.per_second for m in measurements if m.name == DRAFT_SAVE}
-    ceilings = {m.concurrency: m.per_second for m in measurements if m.name == CEILING}
+def ceiling_ratios(measurements: Sequence[Measurement], write: str = DRAFT_SAVE) -> dict[int, float]:
+    """Maca's ``write`` (a draft save, a submit, an amendment) per second
+    over pgbench's transactions of the same SQL, at each concurrency."""
+    saves = {m.concurrency: m.per_second for m in measurements if m.name == write}
+    ceilings = {m.concurrency: m.per_second for m in measurements if m.name == WRITES[write]}
     return {c: saves[c] / ceilings[c] for c in sorted(saves) if ceilings.get(c)}
 
 
@@ -218,17 +270,19 @@ def targets_with_ratios(measurements: Sequence[Measurement], memory: Memory | No
     the measured figure (a latency, a size), so that 1.0 or more is met."""
     at_target = [m for m in measurements if m.concurrency == TARGET_CONCURRENCY]
     verdicts: list[tuple[str, bool, float]] = []
-    ratios = ceiling_ratios(measurements)
-    for concurrency in (8, TARGET_CONCURRENCY):
-        ratio = ratios.get(concurrency)
-        if ratio is not None:
-            verdicts.append(
-                (
-                    f"draft save at c={concurrency} ≥ 50% of pgbench ({ratio:.0%})",
-                    ratio >= CEILING_SHARE_TARGET,
-                    ratio / CEILING_SHARE_TARGET,
+    for write in WRITES:
+        ratios = ceiling_ratios(measurements, write)
+        what = write.split(" (")[0]
+        for concurrency in (8, TARGET_CONCURRENCY):
+            ratio = ratios.get(concurrency)
+            if ratio is not None:
+                verdicts.append(
+                    (
+                        f"{what} at c={concurrency} ≥ 50% of pgbench ({ratio:.0%})",
+                        ratio >= CEILING_SHARE_TARGET,
+                        ratio / CEILING_SHARE_TARGET,
+                    )
                 )
-            )
     for m in at_target:
         if not m.name.startswith("pgbench"):
             verdicts.append(
@@ -266,17 +320,21 @@ def targets_with_ratios(measurements: Sequence[Measurement], memory: Memory | No
 def table(measurements: Sequence[Measurement], memory: Memory | None) -> str:
     """One table, as ``make bench`` prints it and the README shows it
     (GitHub Markdown)."""
-    ratios = ceiling_ratios(measurements)
+    ratios = {write: ceiling_ratios(measurements, write) for write in WRITES}
     rows = [
         "| endpoint | c | req/s | p50 ms | p95 ms | p99 ms | errors | vs pgbench |",
         "|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for m in measurements:
-        ratio = f"{ratios[m.concurrency]:.0%}" if m.name == DRAFT_SAVE and m.concurrency in ratios else ""
+        ratio = f"{ratios[m.name][m.concurrency]:.0%}" if m.concurrency in ratios.get(m.name, {}) else ""
         rows.append(
             f"| {m.name} | {m.concurrency} | {m.per_second:,.0f} | {m.p50_ms:.1f} | {m.p95_ms:.1f} | "
-            f"{m.p99_ms:.1f} | {m.errors} | {ratio} |"
+            f"{m.p99_ms:.1f} | {errors_cell(m)} | {ratio} |"
         )
+    notes = error_notes(measurements)
+    if notes:
+        rows.append("")
+        rows.extend(f"Errors: {note}." for note in notes)
     if memory is not None:
         rows.append("")
         rows.append(

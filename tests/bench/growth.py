@@ -26,7 +26,7 @@ import time
 from typing import Any
 
 from server.settings import load_settings
-from tests.bench.figures import DRAFT_SAVE, Measurement
+from tests.bench.figures import DRAFT_SAVE, Measurement, error_notes, errors_cell
 from tests.bench.load import (
     AUDIT_LIST,
     JUDGEMENT,
@@ -59,6 +59,7 @@ def run() -> dict[str, Any]:
         "MACA_PORT": str(port),
         "MACA_WORKERS": workers,
         "MACA_LOG_LEVEL": "warning",
+        "MACA_WORKER": "off",  # as tests/bench/load.py says why
         "MACA_DATA_DIR": str(folder / "data"),
         "MACA_METRICS_PORT": "0",
     }
@@ -91,8 +92,8 @@ def run() -> dict[str, Any]:
         return {"sizes": [], "generation_seconds": generated, "figures": {}, "table": ""}
     smallest = min(rows)
     lines = [
-        f"How cost grows: req/s (p99 ms) at c={concurrency}, {workers} workers, {seconds} s a run; "
-        f"ratio to {smallest:,} audits.",
+        f"How cost grows: req/s (p99 ms; errors by kind, if any) at c={concurrency}, {workers} workers, "
+        f"{seconds} s a run; ratio to {smallest:,} audits.",
         "",
         "| audits | " + " | ".join(MEASURED) + " |",
         "|--:|" + "--:|" * len(MEASURED),
@@ -105,9 +106,11 @@ def run() -> dict[str, Any]:
             if m is None or first is None:
                 cells.append("")
                 continue
-            cells.append(f"{m.per_second:,.0f} ({m.p99_ms:.0f}) ×{m.per_second / first.per_second:.2f}")
+            errors = f", errors {errors_cell(m)}" if m.errors else ""
+            cells.append(f"{m.per_second:,.0f} ({m.p99_ms:.0f}) ×{m.per_second / first.per_second:.2f}{errors}")
         lines.append(f"| {size:,} | " + " | ".join(cells) + " |")
     lines.append("")
+    lines.extend(f"Errors: {note}." for note in error_notes(m for by_name in rows.values() for m in by_name.values()))
     lines.append(
         f"Load average (1 min) {load_before[0]:.1f} before, {load_after[0]:.1f} after, on {os.cpu_count()} cores."
     )

@@ -24,10 +24,23 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from server.db import pool
 from server.settings import load_settings
-from tests.bench.figures import DRAFT_SAVE, Measurement
-from tests.bench.load import AUDIT, Plan, Runner, build_plan, database, free_port, load_demo, maca, serving
+from tests.bench.figures import DRAFT_SAVE, Measurement, error_notes, errors_cell
+from tests.bench.load import (
+    AUDIT,
+    Plan,
+    Runner,
+    auditor_tokens,
+    build_plan,
+    database,
+    free_port,
+    load_demo,
+    maca,
+    serving,
+)
 from tests.deploy.test_pgbouncer import _run_as, _server_address, find_pgbouncer
 from tests.identity import bearer, token_for
 
@@ -111,6 +124,7 @@ def environment_for(folder: Path, database_url: str, workers: int, **extra: str)
         "MACA_PORT": str(free_port()),
         "MACA_WORKERS": str(workers),
         "MACA_LOG_LEVEL": "warning",
+        "MACA_WORKER": "off",  # as tests/bench/load.py says why
         "MACA_DATA_DIR": str(folder),
         "MACA_METRICS_PORT": "0",
         "DATABASE_URL": database_url,
@@ -123,6 +137,7 @@ def together(measures: list[Callable[[], Measurement]], name: str, concurrency: 
     worst of their latencies."""
     with ThreadPoolExecutor(max_workers=len(measures)) as threads:
         done = list(threads.map(lambda measure: measure(), measures))
+    kinds = {kind for m in done for kind in m.error_kinds}
     return dataclasses.replace(
         done[0],
         name=name,
@@ -133,6 +148,7 @@ def together(measures: list[Callable[[], Measurement]], name: str, concurrency: 
         p95_ms=max(m.p95_ms for m in done),
         p99_ms=max(m.p99_ms for m in done),
         errors=sum(m.errors for m in done),
+        error_kinds={kind: sum(m.error_kinds.get(kind, 0) for m in done) for kind in sorted(kinds)},
     )
 
 
@@ -178,9 +194,13 @@ def run() -> dict[str, Any]:
                     plan_of_all = build_plan(settings, settings.base_url, database_url, concurrency)
                 # Each server's development issuer names its own address.
                 own_tokens = {p: bearer(asyncio.run(token_for(settings, p))) for p in plan_of_all.headers}
+                own_auditors = auditor_tokens(settings, concurrency)[index * half : (index + 1) * half]
+                for token in own_auditors:
+                    httpx.get(f"{settings.base_url}/api/me", headers=bearer(token), timeout=30).raise_for_status()
                 mine = dataclasses.replace(
                     plan_of_all,
                     headers=own_tokens,
+                    auditors=own_auditors,
                     draft_paths=plan_of_all.draft_paths[index * half : (index + 1) * half],
                     audit_paths=plan_of_all.audit_paths[index * half : (index + 1) * half],
                 )
@@ -205,10 +225,11 @@ def run() -> dict[str, Any]:
     ]
     for label, save, read in rows:
         lines.append(
-            f"| {label} | {save.per_second:,.0f} | {save.p99_ms:.1f} | {save.errors} | "
-            f"{read.per_second:,.0f} | {read.p99_ms:.1f} | {read.errors} |"
+            f"| {label} | {save.per_second:,.0f} | {save.p99_ms:.1f} | {errors_cell(save)} | "
+            f"{read.per_second:,.0f} | {read.p99_ms:.1f} | {errors_cell(read)} |"
         )
     lines.append("")
+    lines.extend(f"Errors: {note}." for note in error_notes([m for _, *measured in rows for m in measured]))
     lines.append(f"Load average (1 min) {load_before[0]:.1f} before, {load_after[0]:.1f} after.")
     printed = "\n".join(lines)
     print()

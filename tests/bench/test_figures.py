@@ -12,12 +12,18 @@ from agencies.applicability import Participant, view_for
 from agencies.contributions import validate_contribution
 from server.app import load_toolkits
 from tests.bench.figures import (
+    AMENDMENT,
+    AMENDMENT_CEILING,
     CEILING,
     DRAFT_SAVE,
+    SUBMIT,
+    SUBMIT_CEILING,
     Measurement,
     Memory,
     ceiling_ratios,
     draft_content,
+    error_notes,
+    errors_cell,
     from_pgbench,
     from_wrk,
     percentile,
@@ -129,3 +135,56 @@ def test_the_table_shows_draft_saves_against_the_ceiling_and_each_target_met_or_
     assert "| draft save (PUT) | 32 | 1,200 | 1.0 | 40.0 | 80.0 | 0 | 40% |" in printed
     assert "| draft save at c=32 ≥ 50% of pgbench (40%) | MISSED | 0.80 |" in printed
     assert "| judgement (GET) ≥ 2,000/s (2,500) | met | 1.25 |" in printed
+
+
+WRK_OUTPUT_BY_STATUS = """Running 5s test @ http://127.0.0.1:8000
+BENCH {"requests": 5000, "duration_us": 5000000, "status": 349, "connect": 0, "read": 0, "write": 0, "timeout": 2, \
+"p50_us": 2500, "p95_us": 7000, "p99_us": 12000, "max_us": 40000, "statuses": {"200": 4651, "412": 2, "503": 347}}
+"""
+
+
+def test_wrk_errors_are_told_apart_by_status_code_and_shed_load_is_named_as_such() -> None:
+    measured = from_wrk(DRAFT_SAVE, 32, WRK_OUTPUT_BY_STATUS)
+
+    assert measured.errors == 351
+    assert measured.error_kinds == {"412": 2, "503": 347, "timeout": 2}
+    assert errors_cell(measured) == "351 (412: 2; 503: 347; timeout: 2)"
+    notes = error_notes([measured])
+    assert notes[0].startswith("412: a stale ETag")
+    assert notes[1].startswith("503: shed load, not a failure")
+    printed = table([measured], None)
+    assert "| draft save (PUT) | 32 | 1,000 | 2.5 | 7.0 | 12.0 | 351 (412: 2; 503: 347; timeout: 2) |  |" in printed
+    assert "Errors: 503: shed load, not a failure" in printed
+
+
+def test_a_run_without_errors_shows_none_and_explains_none() -> None:
+    measured = _measured(DRAFT_SAVE, 8, 900)
+
+    assert errors_cell(measured) == "0"
+    assert error_notes([measured]) == []
+    assert "Errors:" not in table([measured], None)
+
+
+def test_submit_and_amendment_are_each_measured_against_their_own_pgbench_script() -> None:
+    measured = [
+        _measured(DRAFT_SAVE, 8, 900),
+        _measured(CEILING, 8, 3_600),
+        _measured(SUBMIT, 8, 300),
+        _measured(SUBMIT_CEILING, 8, 500),
+        _measured(AMENDMENT, 32, 400, p99_ms=120.0),
+        _measured(AMENDMENT_CEILING, 32, 1_000),
+    ]
+
+    assert ceiling_ratios(measured, SUBMIT) == {8: pytest.approx(0.6)}
+    assert ceiling_ratios(measured, AMENDMENT) == {32: pytest.approx(0.4)}
+    verdicts = dict(targets(measured, None))
+    assert verdicts["draft save at c=8 ≥ 50% of pgbench (25%)"] is False
+    assert verdicts["submit at c=8 ≥ 50% of pgbench (60%)"] is True
+    assert verdicts["amendment at c=32 ≥ 50% of pgbench (40%)"] is False
+    assert verdicts["amendment (PUT) p99 < 50 ms (120.0)"] is False
+    printed = table(measured, None)
+    assert "| submit (POST) | 8 | 300 | 1.0 | 5.0 | 10.0 | 0 | 60% |" in printed
+    assert "| pgbench submit | 8 | 500 | 1.0 | 5.0 | 10.0 | 0 |  |" in printed
+    assert "| amendment (PUT) | 32 | 400 | 1.0 | 60.0 | 120.0 | 0 | 40% |" in printed
+    assert "| submit at c=8 ≥ 50% of pgbench (60%) | met | 1.20 |" in printed
+    assert "| amendment at c=32 ≥ 50% of pgbench (40%) | MISSED | 0.80 |" in printed
