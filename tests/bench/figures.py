@@ -239,6 +239,9 @@ SUBMIT = "submit (POST)"
 SUBMIT_CEILING = "pgbench submit"
 AMENDMENT = "amendment (PUT)"
 AMENDMENT_CEILING = "pgbench amendment"
+# The draft save's second ceiling: pgbench sending Maca's own statements as
+# maca_app, sealed, row-level security on (tests/bench/own_sql.py).
+OWN_STATEMENTS = "pgbench draft save, Maca's own statements"
 # Each write measured beside pgbench doing its SQL, and the row of pgbench's.
 WRITES = {DRAFT_SAVE: CEILING, SUBMIT: SUBMIT_CEILING, AMENDMENT: AMENDMENT_CEILING}
 
@@ -257,6 +260,15 @@ def ceiling_ratios(measurements: Sequence[Measurement], write: str = DRAFT_SAVE)
     saves = {m.concurrency: m.per_second for m in measurements if m.name == write}
     ceilings = {m.concurrency: m.per_second for m in measurements if m.name == WRITES[write]}
     return {c: saves[c] / ceilings[c] for c in sorted(saves) if ceilings.get(c)}
+
+
+def own_statement_ratios(measurements: Sequence[Measurement]) -> dict[int, float]:
+    """The draft save per second over pgbench's transactions of the very
+    statements the server sends for it: what HTTP and Python add to the
+    database's own work for the same save."""
+    saves = {m.concurrency: m.per_second for m in measurements if m.name == DRAFT_SAVE}
+    own = {m.concurrency: m.per_second for m in measurements if m.name == OWN_STATEMENTS}
+    return {c: saves[c] / own[c] for c in sorted(saves) if own.get(c)}
 
 
 def targets(measurements: Sequence[Measurement], memory: Memory | None) -> list[tuple[str, bool]]:
@@ -330,6 +342,14 @@ def table(measurements: Sequence[Measurement], memory: Memory | None) -> str:
         rows.append(
             f"| {m.name} | {m.concurrency} | {m.per_second:,.0f} | {m.p50_ms:.1f} | {m.p95_ms:.1f} | "
             f"{m.p99_ms:.1f} | {errors_cell(m)} | {ratio} |"
+        )
+    own = own_statement_ratios(measurements)
+    if own:
+        rows.append("")
+        rows.append(
+            "Draft save over pgbench sending Maca's own statements (as maca_app, sealed, row-level security on): "
+            + ", ".join(f"{ratio:.0%} at c={c}" for c, ratio in own.items())
+            + "."
         )
     notes = error_notes(measurements)
     if notes:

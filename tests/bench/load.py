@@ -50,11 +50,13 @@ import psutil  # type: ignore[import-untyped]  # no stubs in the lock
 from server.auth.middleware import SESSION_COOKIE
 from server.db import embedded, sessions
 from server.settings import Settings, load_settings
+from tests.bench import own_sql
 from tests.bench.figures import (
     AMENDMENT,
     AMENDMENT_CEILING,
     CEILING,
     DRAFT_SAVE,
+    OWN_STATEMENTS,
     SUBMIT,
     SUBMIT_CEILING,
     Measurement,
@@ -89,6 +91,7 @@ ORDER = (
     DRAFT_SAVE,
     CEILING,
     PLAIN_EVENTS,
+    OWN_STATEMENTS,
     SUBMIT,
     SUBMIT_CEILING,
     AMENDMENT,
@@ -743,6 +746,22 @@ class Runner:
         shutil.rmtree(logs)
         return from_pgbench(CEILINGS[write] if events == "events" else PLAIN_EVENTS, concurrency, done.stdout, lines)
 
+    def own_statements(self, plan: Plan, concurrency: int) -> Measurement:
+        """pgbench sending the draft save's own statements as the server
+        sends them (``own_sql``), one contribution a client as wrk's."""
+        logs = self.folder / f"pgbench-own-{concurrency}"
+        logs.mkdir(exist_ok=True)
+        with httpx.Client(base_url=self.base_url, timeout=30) as client:
+            me = _ok(client.get("/api/me", headers=plan.headers["health"])).json()
+        audits = [path.split("/")[3] for path in plan.draft_paths]
+        # A seal is good for 60 seconds (migration 0011): made before each run.
+        sealed = asyncio.run(own_sql.prepare(self.database_url, audits[:concurrency], me))
+        argv = own_sql.command(
+            pgbench_binary(), self.database_url, sealed, me, plan.draft_body.decode(), concurrency, self.seconds, logs
+        )
+        output, lines = own_sql.run_pgbench(argv, logs)
+        return from_pgbench(OWN_STATEMENTS, concurrency, output, lines)
+
 
 @dataclass(frozen=True)
 class ReadRow:
@@ -867,10 +886,11 @@ def run() -> dict[str, Any]:
                             ceilings = [runner.pgbench(plan, concurrency, write=name, read=read)]
                             if name == DRAFT_SAVE:
                                 ceilings.append(runner.pgbench(plan, concurrency, events="bench_events", read=read))
+                                ceilings.append(runner.own_statements(plan, concurrency))
                             measurements.extend(ceilings)
                             for ceiling in ceilings:
                                 print(f"  {ceiling.name} c={concurrency}: {ceiling.per_second:,.0f}/s", flush=True)
-                asyncio.run(_sql(database_url, f"DROP TABLE {BENCH_TABLES};"))
+                asyncio.run(_sql(database_url, f"DROP TABLE {BENCH_TABLES}; DROP TABLE IF EXISTS bench_owned;"))
                 figures = memory.memory()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
