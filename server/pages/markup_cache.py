@@ -96,6 +96,13 @@ def _free_text_inputs(question: Question, name: str) -> tuple[str, ...]:
     return (*own, f"{name}-comments", f"{name}-evidence")
 
 
+def _text_boxes(question: Question, name: str) -> tuple[str, ...]:
+    """The textareas a question may show (their values are written as they
+    are; a number's and a date's are ``<input>`` values)."""
+    own = () if question.kind in ("number", "date") else (name,)
+    return (*own, f"{name}-comments", f"{name}-evidence")
+
+
 def _chosen_key(value: object) -> object:
     """What a choice's markup depends on (None: nothing safe to key on)."""
     if isinstance(value, str):
@@ -192,9 +199,15 @@ class QuestionMarkup:
             shown[name] = value
         filled: list[str] = []
         empty: list[bool] = []
+        boxes = _text_boxes(question, name)
         for input_name in _free_text_inputs(question, name):
             text = values.get(input_name, "")
             if not isinstance(text, str):
+                return plain()
+            if input_name not in boxes and text.splitlines() != [text] and text:
+                # An input's value over several lines: the date input's
+                # ``| indent`` indents its later lines, so it is not the
+                # value escaped alone.
                 return plain()
             empty.append(not text)
             if text:
