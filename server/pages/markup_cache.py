@@ -48,6 +48,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
+import msgspec
 from markupsafe import Markup, escape
 
 from toolkits.model import FIXED_CHOICES, Question, Section, Toolkit
@@ -72,9 +73,9 @@ def _sentinel(index: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    # Held so that the ids in the key name these objects while the entry lives.
-    toolkit: Toolkit
-    question: Question
+    # Held so that the ids in the key name these objects while the entry
+    # lives: the toolkit and question, or a pure macro and its arguments.
+    held: tuple[object, ...]
     # The markup's literal pieces; between pieces[i] and pieces[i + 1] goes
     # the value of input slots[i].
     pieces: tuple[Markup, ...]
@@ -94,6 +95,30 @@ def _free_text_inputs(question: Question, name: str) -> tuple[str, ...]:
     else:  # number, text, evidence: the macro's last branch
         own = (name,)
     return (*own, f"{name}-comments", f"{name}-evidence")
+
+
+_PLAIN_ARGUMENTS: Final = (str, int, bool, type(None))
+
+
+def _argument_key(argument: object) -> object:
+    """An argument of a pure macro in a key: a short string, number, truth
+    value or None as itself; a frozen struct (a toolkit's part) or a tuple
+    of them by ``id()`` (the entry holds it); None for anything else."""
+    if isinstance(argument, _PLAIN_ARGUMENTS):
+        short = not isinstance(argument, str) or len(argument) <= MAX_CHOSEN_CHARS
+        return (type(argument).__name__, argument) if short else None  # True is not 1
+    if isinstance(argument, msgspec.Struct) and type(argument).__struct_config__.frozen:
+        return ("id", id(argument))
+    if isinstance(argument, tuple) and all(_argument_key(a) is not None for a in argument):
+        return ("id", id(argument))
+    return None
+
+
+def _same(held: tuple[object, ...], given: tuple[object, ...]) -> bool:
+    """Whether an entry was made from these objects (plain values: equal)."""
+    return len(held) == len(given) and all(
+        h == g if isinstance(g, _PLAIN_ARGUMENTS) else h is g for h, g in zip(held, given, strict=True)
+    )
 
 
 def _text_boxes(question: Question, name: str) -> tuple[str, ...]:
@@ -229,7 +254,7 @@ class QuestionMarkup:
         )
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None and entry.toolkit is toolkit and entry.question is question:
+            if entry is not None and _same(entry.held, (toolkit, question)):
                 self._entries.move_to_end(key)
                 self.hits += 1
             else:
@@ -255,14 +280,40 @@ class QuestionMarkup:
                 self.misses += 1
                 self._entries[key] = entry
                 self._entries.move_to_end(key)
-                while len(self._entries) > self.max_entries:
-                    self._entries.popitem(last=False)
+                self._trim()
         out: list[Markup] = [entry.pieces[0]]
         for slot, piece in zip(entry.slots, entry.pieces[1:], strict=True):
             out.append(escape(filled[slot]))
             out.append(piece)
         # Every item is markup already: the macro's pieces and escaped values.
         return Markup("".join(out))  # noqa: S704
+
+    def pure(self, macro: Callable[..., Markup], *arguments: object) -> Markup:
+        """What ``macro(*arguments)`` renders, kept when every argument is a
+        short string, a number, a truth value, None or a toolkit's frozen
+        part: a macro imported without context renders from its arguments
+        alone (the page's judgement radios)."""
+        keys = tuple(_argument_key(a) for a in arguments)
+        if not self.enabled or any(k is None and a is not None for k, a in zip(keys, arguments, strict=True)):
+            self.bypassed += 1
+            return macro(*arguments)
+        key = ("pure", id(macro), *keys)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and _same(entry.held, (macro, *arguments)):
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return entry.pieces[0]
+        markup = macro(*arguments)
+        with self._lock:
+            self.misses += 1
+            self._entries[key] = _Entry(held=(macro, *arguments), pieces=(markup,), slots=())
+            self._trim()
+        return markup
+
+    def _trim(self) -> None:
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
 
 
 def _kept(toolkit: Toolkit, question: Question, markup: Markup, slots: int) -> _Entry | None:
@@ -274,7 +325,7 @@ def _kept(toolkit: Toolkit, question: Question, markup: Markup, slots: int) -> _
     indices = tuple(int(i) for i in parts[1::2])
     if markup.count(_PREFIX) != len(indices) or any(i >= slots for i in indices):
         return None
-    return _Entry(toolkit=toolkit, question=question, pieces=tuple(Markup(p) for p in parts[0::2]), slots=indices)  # noqa: S704 - the macro's own markup, cut at its sentinels
+    return _Entry(held=(toolkit, question), pieces=tuple(Markup(p) for p in parts[0::2]), slots=indices)  # noqa: S704 - the macro's own markup, cut at its sentinels
 
 
 question_markup = QuestionMarkup()

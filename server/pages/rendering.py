@@ -482,8 +482,9 @@ def lines_html(text: str | None) -> Markup:
 
 
 environment.globals["grade_label"] = grade_label
-# A question's markup on a section page, rendered once per question and state (issue 24).
+# A question's markup on a section page, and a section's grade, rendered once per state (issue 24).
 environment.globals["question_markup"] = question_markup.render
+environment.globals["pure_markup"] = question_markup.pure
 # The id of the request being answered, shown on error pages for a person to quote.
 environment.globals["request_id"] = current_request_id
 environment.filters["lines"] = lines_html

@@ -158,7 +158,11 @@ def answers(draw: st.DrawFn, section: Section, toolkit: Toolkit) -> dict[str, An
         for extra in ("comments", "evidence"):
             if draw(st.booleans()):
                 values[f"{name}-{extra}"] = draw(FREE_TEXT)
-    for name in ("judgement-grade", "judgement-impact", "not-involved-reason", "significant-failure-description"):
+    if draw(st.booleans()):
+        values["judgement-grade"] = draw(
+            st.one_of(st.sampled_from(grades), FREE_TEXT, st.lists(st.sampled_from(grades)))
+        )
+    for name in ("judgement-impact", "not-involved-reason", "significant-failure-description"):
         if draw(st.booleans()):
             values[name] = draw(FREE_TEXT)
     return values
@@ -173,6 +177,8 @@ def problems(draw: st.DrawFn, section: Section) -> FormErrors | None:
     for question in draw(st.lists(st.sampled_from(section.questions), max_size=3)):
         suffix = draw(st.sampled_from(["", "-day", "-comments", "-evidence", "-0-x"]))
         errors.add(f"{input_id(question)}{suffix}", draw(FREE_TEXT) or "Enter an answer")
+    if draw(st.booleans()):
+        errors.add("judgement-grade", "Select a grade")
     return errors
 
 
@@ -210,20 +216,21 @@ def test_the_second_render_of_the_same_question_state_is_served_from_the_cache()
     question_markup.clear()
     first = {f"{input_id(q)}": f"What the file showed about {q.id} <1>" for q in section.questions}
     page = through_both(toolkit, section, first)
-    questions = len(section.questions)
-    assert (question_markup.misses, question_markup.hits) == (questions, 0)
+    # Each question, and the section's grade.
+    blocks = len(section.questions) + 1
+    assert (question_markup.misses, question_markup.hits) == (blocks, 0)
     assert "What the file showed about" in page and "&lt;1&gt;" in page
     # Another audit's answers, none empty where the first's were not: every
     # question is filled into the markup already kept.
     second = {name: f"Another case & {len(name)}" for name in first}
     page = through_both(toolkit, section, second)
-    assert (question_markup.misses, question_markup.hits) == (questions, questions)
+    assert (question_markup.misses, question_markup.hits) == (blocks, blocks)
     assert "Another case &amp; " in page and "What the file showed" not in page
     # An answer emptied is another state (an empty box is other markup).
     emptied = {**second, input_id(section.questions[0]): ""}
     through_both(toolkit, section, emptied)
-    assert question_markup.misses == questions + 1
-    assert len(question_markup) == questions + 1 and question_markup.chars() > 0
+    assert question_markup.misses == blocks + 1
+    assert len(question_markup) == blocks + 1 and question_markup.chars() > 0
 
 
 def test_a_question_with_a_problem_shown_on_it_is_rendered_by_its_macro() -> None:
@@ -234,8 +241,9 @@ def test_a_question_with_a_problem_shown_on_it_is_rendered_by_its_macro() -> Non
     errors.add(f"{input_id(first)}-comments", "Enter auditor comments for “the plan”")
     page = through_both(toolkit, section, {}, errors)
     assert "Enter auditor comments for “the plan”" in page and "govuk-textarea--error" in page
-    # Only the question with the problem is rendered without the cache.
-    assert question_markup.misses == len(others) and question_markup.bypassed >= 1
+    # Only the question with the problem is rendered without the cache (the
+    # others and the grade are kept).
+    assert question_markup.misses == len(others) + 1 and question_markup.bypassed >= 1
 
 
 def test_the_cache_stays_within_its_bound() -> None:
