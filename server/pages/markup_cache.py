@@ -53,10 +53,13 @@ from markupsafe import Markup, escape
 
 from toolkits.model import FIXED_CHOICES, Question, Section, Toolkit
 
-# About 2,000 question states: the five seed toolkits have some 400
-# questions; each page view's state is one entry. An entry is 1–6 KB of
-# markup (measured: README "Round two").
-MAX_ENTRIES: Final = 2_048
+# Entries, at most. Measured (issue 24): the 127 section pages of every
+# toolkit version and agency, three answer states each, made 1,457 entries
+# of 2.7 K characters on average, 7.2 MB in all (the seeds' ’ and “ make
+# CPython keep markup at 2 bytes a character). 1,024 entries is some 5 MB
+# a worker, more than one partnership's toolkits in the states its pages
+# are seen in (a question's states: its choice, and which boxes are empty).
+MAX_ENTRIES: Final = 1_024
 MAX_CHOSEN_CHARS: Final = 200
 
 # Sentinels: letters and digits only (nothing for escaping to change), with
