@@ -162,6 +162,8 @@ def answers(draw: st.DrawFn, section: Section, toolkit: Toolkit) -> dict[str, An
         values["judgement-grade"] = draw(
             st.one_of(st.sampled_from(grades), FREE_TEXT, st.lists(st.sampled_from(grades)))
         )
+    if draw(st.booleans()):
+        values["not-involved"] = draw(st.sampled_from(["yes", "", "no", ["yes", "yes"]]))
     for name in ("judgement-impact", "not-involved-reason", "significant-failure-description"):
         if draw(st.booleans()):
             values[name] = draw(FREE_TEXT)
@@ -177,8 +179,9 @@ def problems(draw: st.DrawFn, section: Section) -> FormErrors | None:
     for question in draw(st.lists(st.sampled_from(section.questions), max_size=3)):
         suffix = draw(st.sampled_from(["", "-day", "-comments", "-evidence", "-0-x"]))
         errors.add(f"{input_id(question)}{suffix}", draw(FREE_TEXT) or "Enter an answer")
-    if draw(st.booleans()):
-        errors.add("judgement-grade", "Select a grade")
+    for name in ("judgement-grade", "not-involved", "not-involved-reason"):
+        if draw(st.booleans()):
+            errors.add(name, draw(FREE_TEXT) or "Select a grade")
     return errors
 
 
@@ -216,8 +219,9 @@ def test_the_second_render_of_the_same_question_state_is_served_from_the_cache()
     question_markup.clear()
     first = {f"{input_id(q)}": f"What the file showed about {q.id} <1>" for q in section.questions}
     page = through_both(toolkit, section, first)
-    # Each question, and the section's grade.
-    blocks = len(section.questions) + 1
+    # Each question, the section's grade and "not involved at this stage".
+    assert section.judgement is not None and may_be_not_involved(toolkit, section)
+    blocks = len(section.questions) + 2
     assert (question_markup.misses, question_markup.hits) == (blocks, 0)
     assert "What the file showed about" in page and "&lt;1&gt;" in page
     # Another audit's answers, none empty where the first's were not: every
@@ -242,8 +246,8 @@ def test_a_question_with_a_problem_shown_on_it_is_rendered_by_its_macro() -> Non
     page = through_both(toolkit, section, {}, errors)
     assert "Enter auditor comments for “the plan”" in page and "govuk-textarea--error" in page
     # Only the question with the problem is rendered without the cache (the
-    # others and the grade are kept).
-    assert question_markup.misses == len(others) + 1 and question_markup.bypassed >= 1
+    # others, the grade and "not involved" are kept).
+    assert question_markup.misses == len(others) + 2 and question_markup.bypassed >= 1
 
 
 def test_the_cache_stays_within_its_bound() -> None:
