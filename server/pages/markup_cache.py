@@ -31,10 +31,19 @@ value that looks like a sentinel is only ever text.
 The macro itself renders (nothing kept) where the cache is not clearly
 safe: a ``rows`` question, an input of this question with a problem shown
 on it, a value that is not a string (a field sent twice), a chosen value
-longer than :data:`MAX_CHOSEN_CHARS`, or a rendering in which the sentinels
-do not come back exactly (never seen: the check is there so it can only
-ever cost speed). ``tests/web/test_section_markup.py`` renders sections of
-every toolkit and agency both ways and asserts the same bytes.
+longer than :data:`MAX_CHOSEN_CHARS`, a date part or number over several
+lines (the date input's ``| indent`` indents a value's later lines), or a
+rendering in which the sentinels do not come back exactly (never seen: the
+check is there so it can only ever cost speed).
+
+:meth:`QuestionMarkup.pure` keeps the page's other large blocks (the
+section's grade radios, "not involved at this stage"): macros of short
+strings, numbers, None and a toolkit's frozen parts, keyed by them as they
+are (a short reason for "not involved" is then part of a key, in this
+process's memory only, as the page itself is).
+
+``tests/web/test_section_markup.py`` renders sections of every toolkit
+version and agency both ways and asserts the same bytes.
 """
 
 from __future__ import annotations
