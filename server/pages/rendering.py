@@ -104,6 +104,7 @@ from server.audits.notifications import audit_reference as mail_reference
 from server.auth.middleware import CSRF_FIELD
 from server.auth.permissions import Permission, may
 from server.auth.principal import Principal
+from server.pages.markup_cache import question_markup
 from server.platform.bidi import bdi, bdi_lines, isolated
 from server.platform.log_filter import current_request_id
 from server.platform.problems import DATABASE_UNAVAILABLE, EXCEPTION_HANDLERS, LOGIN_REFUSED, Problem, Unauthorized
@@ -481,6 +482,9 @@ def lines_html(text: str | None) -> Markup:
 
 
 environment.globals["grade_label"] = grade_label
+# A question's markup on a section page, and a section's grade, rendered once per state (issue 24).
+environment.globals["question_markup"] = question_markup.render
+environment.globals["pure_markup"] = question_markup.pure
 # The id of the request being answered, shown on error pages for a person to quote.
 environment.globals["request_id"] = current_request_id
 environment.filters["lines"] = lines_html
