@@ -56,6 +56,7 @@ from tests.bench.figures import (
     AMENDMENT_CEILING,
     CEILING,
     DRAFT_SAVE,
+    NO_OP,
     OWN_STATEMENTS,
     SUBMIT,
     SUBMIT_CEILING,
@@ -101,6 +102,7 @@ ORDER = (
     JUDGEMENT,
     THEMES,
     SECTION_PAGE,
+    NO_OP,
 )
 
 # Every agency taking part in the judgement audits submits in full.
@@ -808,6 +810,7 @@ def scenarios(plan: Plan, runner: Runner) -> list[tuple[str, Callable[[int, int 
         path, cookie = plan.section_page
         page_headers = {"Cookie": f"{SESSION_COOKIE}={cookie}", "Accept": "text/html"}
         found.append((SECTION_PAGE, lambda c, s: runner.get(SECTION_PAGE, page_headers, [path], c, seconds=s)))
+    found.append((NO_OP, lambda c, s: runner.get(NO_OP, {}, ["/healthz"], c, seconds=s)))
     return found
 
 

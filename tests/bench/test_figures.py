@@ -16,6 +16,7 @@ from tests.bench.figures import (
     AMENDMENT_CEILING,
     CEILING,
     DRAFT_SAVE,
+    NO_OP,
     OWN_STATEMENTS,
     SUBMIT,
     SUBMIT_CEILING,
@@ -152,6 +153,14 @@ def test_the_draft_save_is_also_shown_over_pgbench_sending_macas_own_statements(
     assert "Draft save over pgbench sending Maca's own statements" in printed and "50% at c=8." in printed
     # The issue's target stays the share of the plain ceiling.
     assert dict(targets(measured, None))["draft save at c=8 ≥ 50% of pgbench (10%)"] is False
+
+
+def test_the_no_op_request_is_a_yardstick_shown_in_the_table_not_a_target() -> None:
+    measured = [_measured(NO_OP, 32, 2_400, p99_ms=70.0), _measured("judgement (GET)", 32, 900, p99_ms=60.0)]
+    verdicts = dict(targets(measured, None))
+    assert not any(NO_OP in what for what in verdicts), verdicts
+    assert verdicts["judgement (GET) ≥ 2,000/s (900)"] is False
+    assert "| no-op (GET /healthz) | 32 | 2,400 |" in table(measured, None)
 
 
 WRK_OUTPUT_BY_STATUS = """Running 5s test @ http://127.0.0.1:8000
