@@ -53,6 +53,17 @@ async def prepare(owner_url: str, audit_ids: list[str], user: dict[str, Any]) ->
     )
 
 
+async def forget(owner_url: str) -> None:
+    """Drop the table :func:`prepare` made (a table without row-level
+    security must not outlive the run: ``tests/server/test_rls.py`` counts
+    every table)."""
+    connection = await asyncpg.connect(owner_url)
+    try:
+        await connection.execute("DROP TABLE IF EXISTS bench_owned")
+    finally:
+        await connection.close()
+
+
 def command(
     pgbench: Path, owner_url: str, sealed: str, user: dict[str, Any], content: str, concurrency: int, seconds: int,
     logs: Path,
@@ -77,4 +88,4 @@ def run_pgbench(argv: list[str], logs: Path) -> tuple[str, list[str]]:
     return done.stdout, lines
 
 
-__all__ = ["SCRIPT", "command", "prepare", "run_pgbench"]
+__all__ = ["SCRIPT", "command", "forget", "prepare", "run_pgbench"]

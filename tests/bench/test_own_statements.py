@@ -48,8 +48,11 @@ async def test_each_transaction_of_the_own_statements_script_is_a_save_by_the_se
     logs = tmp_path / "logs"
     logs.mkdir()
     sealed = await own_sql.prepare(database_url, [str(audit["id"])], me)
-    argv = own_sql.command(pgbench_binary(), database_url, sealed, me, json.dumps(body), 1, 1, logs)
-    output, lines = own_sql.run_pgbench(argv, logs)
+    try:
+        argv = own_sql.command(pgbench_binary(), database_url, sealed, me, json.dumps(body), 1, 1, logs)
+        output, lines = own_sql.run_pgbench(argv, logs)
+    finally:
+        await own_sql.forget(database_url)
 
     assert lines, output
     assert await db.fetchval(mine, audit["id"], people.organisation_id("health")) == before + len(lines)
