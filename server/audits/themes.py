@@ -114,10 +114,9 @@ async def read_themes(
         own,
         filters,
     )
-    themes = cache.get(key)
-    if themes is None:
-        themes = await _compute(connection, registry, principal, filters, first, last, own, today)
-        cache.put(key, themes)
+    themes = await cache.get_or_compute(
+        key, lambda: _compute(connection, registry, principal, filters, first, last, own, today)
+    )
     await events.record(
         connection,
         principal,

@@ -4,10 +4,12 @@ themes version is the same, and never after anything it shows has changed."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 from typing import Any
 
 import asyncpg
+import pytest
 from litestar import Litestar
 
 from server.reports.themes import Filters, Themes
@@ -130,3 +132,66 @@ def test_the_cache_keeps_the_most_recently_used() -> None:
     assert len(cache) == 2
     assert cache.get(keys[1]) is None
     assert cache.get(keys[0]) is shown and cache.get(keys[2]) is shown
+
+
+def _empty_dashboard() -> Themes:
+    return Themes(
+        scope="partnership",
+        filters=Filters(),
+        audits=0,
+        sections=(),
+        agency_kinds=(),
+        trend=(),
+        immediate_concerns=0,
+        overdue_actions=(),
+        overdue_total=0,
+    )
+
+
+async def test_a_dashboard_asked_for_by_many_at_once_is_computed_once() -> None:
+    """After a change every reader asks at once: one computes, the others
+    wait for it (each computing it made p95 0.9 s at 32 connections)."""
+    cache = ThemesCache()
+    key = (__import__("uuid").uuid4(), 7, datetime.date(2026, 12, 6), None, Filters())
+    computed = 0
+    release = asyncio.Event()
+    shown = _empty_dashboard()
+
+    async def compute() -> Themes:
+        nonlocal computed
+        computed += 1
+        await release.wait()
+        return shown
+
+    readers = [asyncio.create_task(cache.get_or_compute(key, compute)) for _ in range(32)]
+    await asyncio.sleep(0)
+    release.set()
+    assert all(found is shown for found in await asyncio.gather(*readers))
+    assert computed == 1
+    assert cache.get(key) is shown
+
+
+async def test_when_the_computation_fails_the_waiting_readers_compute_it_themselves() -> None:
+    cache = ThemesCache()
+    key = (__import__("uuid").uuid4(), 7, datetime.date(2026, 12, 6), None, Filters())
+    attempts = 0
+    release = asyncio.Event()
+    shown = _empty_dashboard()
+
+    async def compute() -> Themes:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            await release.wait()
+            raise RuntimeError("the database went away")
+        return shown
+
+    first = asyncio.create_task(cache.get_or_compute(key, compute))
+    await asyncio.sleep(0)
+    waiting = asyncio.create_task(cache.get_or_compute(key, compute))
+    await asyncio.sleep(0)
+    release.set()
+    with pytest.raises(RuntimeError, match="went away"):
+        await first
+    assert await waiting is shown
+    assert attempts == 2
