@@ -202,12 +202,11 @@ class QuestionMarkup:
     ) -> Markup:
         """What ``macro(question, section, values, errors, …)`` renders."""
 
-        def plain() -> Markup:
-            self.bypassed += 1
+        def rendered(answers: Mapping[str, Any]) -> Markup:
             return macro(
                 question,
                 section,
-                values,
+                answers,
                 errors,
                 grades,
                 fixed_choices,
@@ -217,6 +216,10 @@ class QuestionMarkup:
                 evidence_label,
                 row_count,
             )
+
+        def plain() -> Markup:
+            self.bypassed += 1
+            return rendered(values)
 
         if (
             not self.enabled
@@ -272,20 +275,7 @@ class QuestionMarkup:
             else:
                 entry = None
         if entry is None:
-            markup = macro(
-                question,
-                section,
-                shown,
-                errors,
-                grades,
-                fixed_choices,
-                name,
-                has_comments,
-                comments_label,
-                evidence_label,
-                row_count,
-            )
-            entry = _kept(toolkit, question, markup, len(filled))
+            entry = _kept(toolkit, question, rendered(shown), len(filled))
             if entry is None:
                 return plain()
             with self._lock:

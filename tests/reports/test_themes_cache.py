@@ -113,17 +113,7 @@ def test_the_cache_keeps_the_most_recently_used() -> None:
     cache = ThemesCache(max_entries=2)
     today = datetime.date(2026, 11, 23)
     partnership = __import__("uuid").uuid4()
-    shown = Themes(
-        scope="partnership",
-        filters=Filters(),
-        audits=0,
-        sections=(),
-        agency_kinds=(),
-        trend=(),
-        immediate_concerns=0,
-        overdue_actions=(),
-        overdue_total=0,
-    )
+    shown = _empty_dashboard()
     keys = [(partnership, version, today, None, Filters()) for version in (1, 2, 3)]
     cache.put(keys[0], shown)
     cache.put(keys[1], shown)
