@@ -167,36 +167,32 @@ async def get(
     (``maca_open_audit``, migration 0021): a round trip fewer."""
     lock = " FOR UPDATE OF audits" if for_update else ""
     sealed = None if for_update else identity.pending_seal(connection)
-    if sealed is None:
+    if sealed is not None:
+        row = await connection.fetchrow("SELECT * FROM maca_open_audit($1, $2, $3)", sealed, audit_id, participant)
+    else:
         # A lock is taken by the plain statement, after the seal's own.
         await identity.declare_pending(connection)
-    else:
-        row = await connection.fetchrow("SELECT * FROM maca_open_audit($1, $2, $3)", sealed, audit_id, participant)
-        if row is None:
-            return None
-        fields = dict(row)
-        participates = bool(fields.pop("participates"))
         if participant is None:
-            fields.pop("participant_kind")
-            return msgspec.convert(fields, AuditRow)
-        return msgspec.convert({**fields, "participation": (participant, participates)}, AuditRow)
-    if participant is None:
-        return _audit(await connection.fetchrow(f"SELECT {_AUDIT_COLUMNS} FROM audits WHERE id = $1{lock}", audit_id))  # noqa: S608
-    row = await connection.fetchrow(
-        f"""
-        SELECT {_AUDIT_COLUMNS}, p.removed_at IS NULL AND p.audit_id IS NOT NULL AS participates,
-               p.agency_kind AS participant_kind
-          FROM audits
-          LEFT JOIN audit_participants p ON p.audit_id = audits.id AND p.organisation_id = $2
-         WHERE audits.id = $1{lock}
-        """,  # noqa: S608 - a constant column list and lock clause, no input
-        audit_id,
-        participant,
-    )
+            plain = f"SELECT {_AUDIT_COLUMNS} FROM audits WHERE id = $1{lock}"  # noqa: S608 - constant columns and lock
+            return _audit(await connection.fetchrow(plain, audit_id))
+        row = await connection.fetchrow(
+            f"""
+            SELECT {_AUDIT_COLUMNS}, p.removed_at IS NULL AND p.audit_id IS NOT NULL AS participates,
+                   p.agency_kind AS participant_kind
+              FROM audits
+              LEFT JOIN audit_participants p ON p.audit_id = audits.id AND p.organisation_id = $2
+             WHERE audits.id = $1{lock}
+            """,  # noqa: S608 - a constant column list and lock clause, no input
+            audit_id,
+            participant,
+        )
     if row is None:
         return None
     fields = dict(row)
     participates = bool(fields.pop("participates"))
+    if participant is None:  # maca_open_audit's row, asked for no one's participation
+        fields.pop("participant_kind")
+        return msgspec.convert(fields, AuditRow)
     return msgspec.convert({**fields, "participation": (participant, participates)}, AuditRow)
 
 
